@@ -1,0 +1,2 @@
+// truva.yaml language server entry point (see issue 7).
+export {};

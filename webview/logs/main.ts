@@ -1,0 +1,2 @@
+// Log panel webview entry point (see issue 5).
+export {};
