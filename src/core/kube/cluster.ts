@@ -1,0 +1,311 @@
+// The facade the rest of Truva uses for one kubeconfig context: every call goes through the same
+// timeout / retry / circuit-breaker gate and fails with a typed, readable KubeError.
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Readable } from 'node:stream';
+import type { CallTarget, KubeError } from './errors';
+import { execInContainer, type ExecOptions, type ExecResult } from './exec';
+import { HttpTransport, errorFromResponse } from './http';
+import { loadKubeConfig, withContext } from './kubeconfig';
+import { Resilience, type BreakerState, type ResilienceOptions } from './resilience';
+import { PATCH_CONTENT_TYPES, type Deployment, type Namespace, type ObjectList, type PatchType, type Pod, type WatchEvent, type Watcher } from './types';
+import { startWatch } from './watch';
+
+export interface ClusterOptions {
+  /** A loaded kubeconfig; else it is loaded from kubeconfigPath / KUBECONFIG / ~/.kube/config. */
+  kubeConfig?: KubeConfig;
+  /** Explicit kubeconfig path(s) (the truva.kubeconfig setting or truva.yaml `kubeconfig`). */
+  kubeconfigPath?: string;
+  /** Context to use instead of the kubeconfig's current-context. */
+  context?: string;
+  /** Namespace to use instead of the context's. */
+  namespace?: string;
+  resilience?: ResilienceOptions;
+}
+
+export interface WriteOptions {
+  namespace?: string;
+  /** Validate on the server without persisting (dryRun=All). */
+  dryRun?: boolean;
+  /** Allow retries: only for writes that give the same result when repeated (e.g. carry a resourceVersion). */
+  safeToRetry?: boolean;
+}
+
+export interface AccessReview {
+  /** true/false when the server decided; undefined when it cannot tell (no SSAR support). */
+  allowed: boolean | undefined;
+  reason?: string;
+}
+
+export interface LogStreamOptions {
+  sinceTime?: string;
+  tailLines?: number;
+  timestamps?: boolean;
+  /** Follow the log (default true). */
+  follow?: boolean;
+  /** The previous (terminated) instance of the container. */
+  previous?: boolean;
+}
+
+const FIELD_MANAGER = 'truva';
+
+export class Cluster {
+  readonly kubeConfig: KubeConfig;
+  /** The kubeconfig context this object talks to. */
+  readonly contextName: string;
+  /** The namespace used when a call names none. */
+  readonly namespace: string;
+  /** The kubeconfig user of the context (for messages). */
+  readonly userName: string;
+  private readonly transport: HttpTransport;
+  private readonly resilience: Resilience;
+
+  constructor(opts: ClusterOptions = {}) {
+    const base = opts.kubeConfig ?? loadKubeConfig({ path: opts.kubeconfigPath });
+    this.kubeConfig = withContext(base, opts.context, opts.namespace);
+    const ctx = this.kubeConfig.getContextObject(this.kubeConfig.getCurrentContext())!;
+    this.contextName = ctx.name;
+    this.namespace = ctx.namespace || 'default';
+    this.userName = ctx.user;
+    this.transport = new HttpTransport(this.kubeConfig);
+    this.resilience = new Resilience(opts.resilience);
+  }
+
+  /** The API server URL. */
+  get server(): string {
+    return this.transport.server;
+  }
+
+  /** Circuit breaker state: closed (healthy), open (calls fail fast), half-open (trying again). */
+  get breakerState(): BreakerState {
+    return this.resilience.state;
+  }
+
+  /** Subscribes to circuit state changes (for the status bar). */
+  onBreakerStateChange(listener: (state: BreakerState) => void): { dispose(): void } {
+    return this.resilience.onStateChange(listener);
+  }
+
+  /** A Cluster for the same kubeconfig with another context and/or namespace. */
+  withContext(context?: string, namespace?: string, resilience?: ResilienceOptions): Cluster {
+    return new Cluster({ kubeConfig: this.kubeConfig, context: context ?? this.contextName, namespace: namespace ?? (context ? undefined : this.namespace), resilience });
+  }
+
+  private target(verb: string, resource: string, name?: string, namespace?: string): CallTarget {
+    return { verb, resource, name, namespace, context: this.contextName, user: this.userName, server: this.server };
+  }
+
+  /** GET/LIST-style JSON call with retries. */
+  private read<T>(target: CallTarget, path: string, query?: Record<string, string | number | boolean | undefined>): Promise<T> {
+    return this.resilience.call(target, { idempotent: true }, (signal) => this.transport.json<T>({ method: 'GET', path, query, signal }, target));
+  }
+
+  private write<T>(
+    target: CallTarget,
+    method: 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    body: unknown,
+    opts: { contentType?: string; dryRun?: boolean; safeToRetry?: boolean; query?: Record<string, string | number | undefined> } = {},
+  ): Promise<T> {
+    const query = { ...(opts.query ?? {}), dryRun: opts.dryRun ? 'All' : undefined, fieldManager: method === 'DELETE' ? undefined : FIELD_MANAGER };
+    return this.resilience.call(target, { idempotent: opts.safeToRetry ?? false }, (signal) =>
+      this.transport.json<T>({ method, path, query, body, contentType: opts.contentType, signal }, target),
+    );
+  }
+
+  /** Sends any API request through the same gate (escape hatch for rarely used endpoints). */
+  request<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    target: { verb: string; resource: string; name?: string; namespace?: string },
+    body?: unknown,
+    opts: { contentType?: string; idempotent?: boolean; query?: Record<string, string | number | boolean | undefined> } = {},
+  ): Promise<T> {
+    const t = this.target(target.verb, target.resource, target.name, target.namespace);
+    return this.resilience.call(t, { idempotent: opts.idempotent ?? method === 'GET' }, (signal) =>
+      this.transport.json<T>({ method, path, query: opts.query, body, contentType: opts.contentType, signal }, t),
+    );
+  }
+
+  // ---- namespaces ----
+
+  /** Lists namespaces (needs cluster-wide list permission). */
+  async listNamespaces(): Promise<Namespace[]> {
+    return (await this.read<ObjectList<Namespace>>(this.target('list', 'namespaces'), '/api/v1/namespaces')).items;
+  }
+
+  // ---- deployments ----
+
+  private deploymentsPath(namespace: string, name?: string): string {
+    return `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments${name ? `/${encodeURIComponent(name)}` : ''}`;
+  }
+
+  /** Reads one deployment. */
+  getDeployment(name: string, namespace = this.namespace): Promise<Deployment> {
+    return this.read(this.target('get', 'deployments', name, namespace), this.deploymentsPath(namespace, name));
+  }
+
+  /** Lists deployments in a namespace, or in all namespaces with allNamespaces. */
+  async listDeployments(opts: { namespace?: string; allNamespaces?: boolean; labelSelector?: string } = {}): Promise<Deployment[]> {
+    const ns = opts.allNamespaces ? undefined : (opts.namespace ?? this.namespace);
+    const path = ns ? this.deploymentsPath(ns) : '/apis/apps/v1/deployments';
+    const list = await this.read<ObjectList<Deployment>>(this.target('list', 'deployments', undefined, ns), path, { labelSelector: opts.labelSelector });
+    return list.items;
+  }
+
+  /** Patches a deployment (merge, strategic merge or JSON patch). */
+  patchDeployment(name: string, patch: unknown, type: PatchType, opts: WriteOptions = {}): Promise<Deployment> {
+    const ns = opts.namespace ?? this.namespace;
+    return this.write(this.target('patch', 'deployments', name, ns), 'PATCH', this.deploymentsPath(ns, name), patch, {
+      contentType: PATCH_CONTENT_TYPES[type],
+      dryRun: opts.dryRun,
+      safeToRetry: opts.safeToRetry,
+    });
+  }
+
+  /** Replaces a deployment (PUT); a resourceVersion in it makes a concurrent change fail with ConflictError. */
+  replaceDeployment(deployment: Deployment, opts: WriteOptions = {}): Promise<Deployment> {
+    const ns = opts.namespace ?? deployment.metadata?.namespace ?? this.namespace;
+    const name = deployment.metadata?.name ?? '';
+    return this.write(this.target('update', 'deployments', name, ns), 'PUT', this.deploymentsPath(ns, name), deployment, {
+      dryRun: opts.dryRun,
+      safeToRetry: opts.safeToRetry,
+    });
+  }
+
+  /** Watches deployments (ADDED for each existing one first); resumes after drops, relists on 410. */
+  watchDeployments(
+    labelSelector: string | undefined,
+    onEvent: (event: WatchEvent<Deployment>) => void,
+    onError: (error: KubeError, info: { retrying: boolean }) => void,
+    opts: { namespace?: string; fieldSelector?: string } = {},
+  ): Watcher {
+    const ns = opts.namespace ?? this.namespace;
+    return startWatch<Deployment>(this.transport, this.resilience, {
+      path: this.deploymentsPath(ns),
+      labelSelector,
+      fieldSelector: opts.fieldSelector,
+      target: this.target('watch', 'deployments', undefined, ns),
+      onEvent,
+      onError,
+    });
+  }
+
+  // ---- pods ----
+
+  private podsPath(namespace: string, name?: string, sub?: string): string {
+    return `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods${name ? `/${encodeURIComponent(name)}` : ''}${sub ? `/${sub}` : ''}`;
+  }
+
+  /** Lists pods matching a label selector (all pods of the namespace without one). */
+  async listPods(labelSelector?: string, namespace = this.namespace): Promise<Pod[]> {
+    const list = await this.read<ObjectList<Pod>>(this.target('list', 'pods', undefined, namespace), this.podsPath(namespace), { labelSelector });
+    return list.items;
+  }
+
+  /** Reads one pod. */
+  getPod(name: string, namespace = this.namespace): Promise<Pod> {
+    return this.read(this.target('get', 'pods', name, namespace), this.podsPath(namespace, name));
+  }
+
+  /** Deletes a pod (its controller makes a new one). */
+  deletePod(name: string, opts: { namespace?: string; gracePeriodSeconds?: number } = {}): Promise<Pod> {
+    const ns = opts.namespace ?? this.namespace;
+    return this.write(this.target('delete', 'pods', name, ns), 'DELETE', this.podsPath(ns, name), undefined, {
+      query: { gracePeriodSeconds: opts.gracePeriodSeconds },
+    });
+  }
+
+  /** Watches pods (ADDED for each existing pod first); resumes after drops, relists on 410. */
+  watchPods(
+    labelSelector: string | undefined,
+    onEvent: (event: WatchEvent<Pod>) => void,
+    onError: (error: KubeError, info: { retrying: boolean }) => void,
+    opts: { namespace?: string; fieldSelector?: string } = {},
+  ): Watcher {
+    const ns = opts.namespace ?? this.namespace;
+    return startWatch<Pod>(this.transport, this.resilience, {
+      path: this.podsPath(ns),
+      labelSelector,
+      fieldSelector: opts.fieldSelector,
+      target: this.target('watch', 'pods', undefined, ns),
+      onEvent,
+      onError,
+    });
+  }
+
+  /** Runs a command in a container; stdin is streamed; resolves with exit code and output (non-zero exits resolve too). */
+  exec(pod: string, container: string, command: string[], opts: ExecOptions & { namespace?: string } = {}): Promise<ExecResult> {
+    const ns = opts.namespace ?? this.namespace;
+    return execInContainer(this.kubeConfig, this.resilience, this.target('create', 'pods/exec', pod, ns), ns, pod, container, command, opts);
+  }
+
+  /** Opens a container's log as a raw byte stream (follows by default); abort the signal to close it. */
+  async followLogs(pod: string, container: string, opts: LogStreamOptions, signal: AbortSignal, namespace = this.namespace): Promise<Readable> {
+    const target = this.target('get', 'pods/log', pod, namespace);
+    return this.resilience.call(target, { idempotent: true, signal }, async (policySignal) => {
+      const req = new AbortController();
+      const onUserAbort = () => req.abort();
+      signal.addEventListener('abort', onUserAbort, { once: true });
+      const onPolicyAbort = () => req.abort();
+      policySignal.addEventListener('abort', onPolicyAbort, { once: true });
+      try {
+        const res = await this.transport.open({
+          method: 'GET',
+          path: this.podsPath(namespace, pod, 'log'),
+          query: {
+            container,
+            follow: opts.follow === false ? undefined : 'true',
+            timestamps: opts.timestamps ? 'true' : undefined,
+            sinceTime: opts.sinceTime,
+            tailLines: opts.tailLines,
+            previous: opts.previous ? 'true' : undefined,
+          },
+          signal: req.signal,
+        });
+        policySignal.removeEventListener('abort', onPolicyAbort);
+        if (res.statusCode !== 200) throw await errorFromResponse(res, target);
+        res.once('close', () => signal.removeEventListener('abort', onUserAbort));
+        return res;
+      } catch (err) {
+        signal.removeEventListener('abort', onUserAbort);
+        policySignal.removeEventListener('abort', onPolicyAbort);
+        throw err;
+      }
+    });
+  }
+
+  // ---- access ----
+
+  /**
+   * Asks the API whether the current user may do verb on resource (SelfSubjectAccessReview).
+   * allowed is undefined when the server does not implement the review.
+   */
+  async selfSubjectAccessReview(verb: string, resource: string, group: string, namespace?: string, subresource?: string): Promise<AccessReview> {
+    const target = this.target('create', 'selfsubjectaccessreviews');
+    const body = {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      spec: { resourceAttributes: { verb, resource, group, namespace, subresource } },
+    };
+    try {
+      // A review changes nothing, so it may be retried.
+      const res = await this.resilience.call(target, { idempotent: true }, (signal) =>
+        this.transport.json<{ status?: { allowed?: boolean; denied?: boolean; reason?: string } }>(
+          { method: 'POST', path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', body, signal },
+          target,
+        ),
+      );
+      return { allowed: res.status?.allowed === true, reason: res.status?.reason };
+    } catch (err) {
+      const e = err as KubeError;
+      // No review endpoint (or no right to use it): the caller falls back to a dry run.
+      if (e.kind === 'notFound' || e.kind === 'forbidden' || (e.kind === 'invalid' && e.status === 400)) return { allowed: undefined };
+      throw err;
+    }
+  }
+
+  /** Closes pooled connections. */
+  dispose(): void {
+    this.transport.dispose();
+  }
+}
