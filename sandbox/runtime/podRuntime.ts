@@ -475,8 +475,11 @@ export class SandboxPodRuntime implements PodRuntime {
       const outcome = await Promise.race([inst.exit.then(() => 'exited' as const), timer]);
       if (outcome === 'exited') return;
     }
+    // Killing PID 1 ends the whole PID namespace and lets `unshare` reap it; killing `unshare`
+    // first would orphan PID 1 to the host's init as a zombie.
+    for (let i = 0; i < 20 && !inst.hostPid && !inst.exited; i++) await sleep(10);
     if (inst.hostPid) signal(inst.hostPid, 'SIGKILL');
-    if (inst.child.pid) signal(inst.child.pid, 'SIGKILL');
+    else if (inst.child.pid) signal(inst.child.pid, 'SIGKILL');
     await inst.exit;
   }
 
