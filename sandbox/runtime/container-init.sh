@@ -1,15 +1,23 @@
-# Container init: runs as PID 1 of a fresh pid namespace inside private mount and UTS
-# namespaces (started by `unshare`), builds the container's root, then execs the command.
+# Container init, started by `unshare --mount --uts --ipc --pid` (without --fork): this shell
+# stays in the host's PID namespace as the container's reaper, and its child becomes PID 1 of
+# the new PID namespace, builds the container's root and execs the command. The shell exits
+# with the child's status (128+n when signal n killed it), which the runtime reports.
 # Usage: sh container-init.sh ROOT HOSTNAME WORKDIR OP A B [OP A B ...] -- COMMAND...
 # OPs: ro SRC DST (read-only bind), rw SRC DST (writable bind), ln TARGET LINK (symlink),
 # dir - DST (empty directory). DSTs are paths inside the container.
-# fd 3 tells the runtime our host PID (before anything can fail) and "ready" before exec.
+# fd 3 tells the runtime PID 1's host PID, then "ready" just before the command starts.
+if [ "$1" != "--pid1" ]; then
+  /usr/bin/sh "$0" --pid1 "$@" &
+  child=$!
+  echo "pid $child" >&3
+  # The shell would report "Killed" for a signalled child into the container log.
+  exec 3>&- 2>/dev/null
+  wait "$child"
+  exit $?
+fi
 set -e
-root=$1 host=$2 workdir=$3
-shift 3
-# /proc is still the host's here, so /proc/self names us by our host PID.
-read -r hostpid _ < /proc/self/stat
-echo "pid $hostpid" >&3
+root=$2 host=$3 workdir=$4
+shift 4
 /usr/bin/mount -t tmpfs -o mode=755,size=64m container-root "$root"
 /usr/bin/mkdir -p "$root/proc" "$root/dev" "$root/tmp" "$root/var/tmp" "$root/root" "$root/run"
 while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do

@@ -299,7 +299,7 @@ export class SandboxPodRuntime implements PodRuntime {
     const hostname = (pod.spec.spec.hostname ?? pod.spec.metadata.name).slice(0, 63);
     const args = [
       `--net=/proc/${pod.pausePid}/ns/net`,
-      'unshare', '--mount', '--pid', '--uts', '--ipc', '--fork', '--kill-child', '--propagation', 'private',
+      'unshare', '--mount', '--pid', '--uts', '--ipc', '--propagation', 'private',
       '/usr/bin/sh', INIT_SCRIPT, join(dir, 'root'), hostname, c.workDir,
       ...ops.flat(),
       '--',
@@ -475,8 +475,8 @@ export class SandboxPodRuntime implements PodRuntime {
       const outcome = await Promise.race([inst.exit.then(() => 'exited' as const), timer]);
       if (outcome === 'exited') return;
     }
-    // Killing PID 1 ends the whole PID namespace and lets `unshare` reap it; killing `unshare`
-    // first would orphan PID 1 to the host's init as a zombie.
+    // Killing PID 1 ends the whole PID namespace and lets the init shell reap it; killing the
+    // shell first would orphan PID 1 to the host's init as a zombie.
     for (let i = 0; i < 20 && !inst.hostPid && !inst.exited; i++) await sleep(10);
     if (inst.hostPid) signal(inst.hostPid, 'SIGKILL');
     else if (inst.child.pid) signal(inst.child.pid, 'SIGKILL');
