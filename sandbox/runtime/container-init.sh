@@ -6,14 +6,20 @@
 # OPs: ro SRC DST (read-only bind), rw SRC DST (writable bind), ln TARGET LINK (symlink),
 # dir - DST (empty directory). DSTs are paths inside the container.
 # fd 3 tells the runtime PID 1's host PID, then "ready" just before the command starts.
+# fd 4 is a lifeline: it reaches end-of-file when the runtime's process is gone, however it
+# ended, and then the container is killed so nothing outlives the sandbox.
 if [ "$1" != "--pid1" ]; then
-  /usr/bin/sh "$0" --pid1 "$@" &
+  /usr/bin/sh "$0" --pid1 "$@" 4<&- &
   child=$!
   echo "pid $child" >&3
+  (read -r _ <&4; kill -KILL "$child") 3>&- 2>/dev/null &
+  lifeline=$!
   # The shell would report "Killed" for a signalled child into the container log.
-  exec 3>&- 2>/dev/null
+  exec 3>&- 4<&- 2>/dev/null
   wait "$child"
-  exit $?
+  code=$?
+  kill -KILL "$lifeline"
+  exit "$code"
 fi
 set -e
 root=$2 host=$3 workdir=$4

@@ -305,7 +305,7 @@ export class SandboxPodRuntime implements PodRuntime {
       '--',
       ...commandLine(c),
     ];
-    const child = spawn('nsenter', args, { env: c.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    const child = spawn('nsenter', args, { env: c.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] });
     this.track(child);
     const id = `${(++containerCounter).toString(16).padStart(8, '0')}${Math.random().toString(16).slice(2, 10)}`;
     const log = new InstanceLog(c.stamp, this.maxLogBytes);
