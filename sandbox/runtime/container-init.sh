@@ -40,8 +40,10 @@ done
 shift
 /usr/bin/mount -t proc proc "$root/proc"
 /usr/bin/mount -t tmpfs -o mode=1777,size=64m shm "$root/dev/shm" 2>/dev/null || true
-/usr/bin/mount -o remount,ro "$root"
-echo "$host" > /proc/sys/kernel/hostname
+# A per-mount read-only flag (bind remount) also works inside a user namespace.
+/usr/bin/mount -o remount,bind,ro "$root"
+# The sysctl file is not writable from a user namespace; hostname(1) is an extra exec.
+{ echo "$host" > /proc/sys/kernel/hostname; } 2>/dev/null || /usr/bin/hostname "$host"
 cd "$root"
 /usr/sbin/pivot_root . .
 /usr/bin/umount -l .

@@ -33,6 +33,8 @@ export interface SandboxRuntimeOptions extends PodRuntimeOptions {
   maxLogBytesPerInstance?: number;
   /** Grace period stopAll gives each pod at most (default 2 s), so shutdown stays quick. */
   stopAllGraceSeconds?: number;
+  /** Put each pod in its own user namespace (default: only when not root, where it is required). */
+  userNamespaces?: boolean;
 }
 
 const INIT_SCRIPT = resolve(__dirname, 'container-init.sh');
@@ -91,8 +93,11 @@ export class SandboxPodRuntime implements PodRuntime {
   private readonly backoffCapMs: number;
   private readonly maxLogBytes: number;
 
+  /** Not root: every namespace hangs under a user namespace per pod where we are mapped to root. */
+  private readonly userns: boolean;
+
   constructor(private readonly options: SandboxRuntimeOptions) {
-    checkNamespacesWork();
+    this.userns = checkNamespacesWork(options.userNamespaces ?? process.getuid?.() !== 0);
     this.images = new ImageStore(options.imagesDir);
     this.backoffBaseMs = options.backoffBaseMs ?? 10_000;
     this.backoffCapMs = options.backoffCapMs ?? 300_000;
@@ -166,7 +171,7 @@ export class SandboxPodRuntime implements PodRuntime {
   private startPause(pod: Pod): Promise<number> {
     return new Promise((resolvePid, reject) => {
       if (pod.deleting) return reject(new Error('pod is being deleted'));
-      const child = spawn('unshare', ['--net', '--', '/usr/bin/sh', '-c', '/usr/sbin/ip link set lo up && echo up && read _ ; exit 0'], {
+      const child = spawn('unshare', [...(this.userns ? ['--user', '--map-root-user'] : []), '--net', '--', '/usr/bin/sh', '-c', '/usr/sbin/ip link set lo up && echo up && read _ ; exit 0'], {
         stdio: ['pipe', 'pipe', 'pipe'],
       });
       pod.pause = child;
@@ -298,7 +303,7 @@ export class SandboxPodRuntime implements PodRuntime {
     });
     const hostname = (pod.spec.spec.hostname ?? pod.spec.metadata.name).slice(0, 63);
     const args = [
-      `--net=/proc/${pod.pausePid}/ns/net`,
+      ...this.podNamespaceArgs(pod),
       'unshare', '--mount', '--pid', '--uts', '--ipc', '--propagation', 'private',
       '/usr/bin/sh', INIT_SCRIPT, join(dir, 'root'), hostname, c.workDir,
       ...ops.flat(),
@@ -452,7 +457,7 @@ export class SandboxPodRuntime implements PodRuntime {
         clearTimeout(timer);
         return code === 0;
       }
-      return await networkProbe(pod.pausePid!, probe, c.spec, timeoutMs, (pid, alive) => {
+      return await networkProbe(this.podNamespaceArgs(pod), probe, c.spec, timeoutMs, (pid, alive) => {
         if (pid === undefined) return;
         if (alive) this.pids.add(pid);
         else this.pids.delete(pid);
@@ -460,6 +465,13 @@ export class SandboxPodRuntime implements PodRuntime {
     } catch {
       return false;
     }
+  }
+
+  /** nsenter arguments that join the pod's network namespace (and its user namespace when not root). */
+  private podNamespaceArgs(pod: Pod): string[] {
+    const ns = `/proc/${pod.pausePid}/ns`;
+    // --preserve-credentials: the user namespace maps our uid to root and denies setgroups.
+    return this.userns ? [`--user=${ns}/user`, '--preserve-credentials', `--net=${ns}/net`] : [`--net=${ns}/net`];
   }
 
   private graceMs(pod: Pod, override?: number): number {
@@ -518,7 +530,7 @@ export class SandboxPodRuntime implements PodRuntime {
     if (command.length === 0) throw new RuntimeError('BadRequest', 'you must specify at least one command for the container');
     const child = spawn(
       'nsenter',
-      ['-t', String(inst.hostPid), '--mount', '--uts', '--ipc', '--net', '--pid', '--root', `--wdns=${c.workDir}`, '--', ...command],
+      ['-t', String(inst.hostPid), ...(this.userns ? ['--user', '--preserve-credentials'] : []), '--mount', '--uts', '--ipc', '--net', '--pid', '--root', `--wdns=${c.workDir}`, '--', ...command],
       { env: c.env, stdio: ['pipe', 'pipe', 'pipe'] },
     );
     this.track(child);
@@ -659,17 +671,20 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   } catch {}
 }
 
-let namespacesChecked = false;
-/** Fails early, with what to do, where this machine cannot make namespaces. */
-function checkNamespacesWork(): void {
-  if (namespacesChecked) return;
+const checked = new Set<boolean>();
+/** Fails early, with what to do, where this machine cannot make the namespaces wanted. */
+function checkNamespacesWork(userns: boolean): boolean {
+  if (checked.has(userns)) return userns;
   if (process.platform !== 'linux') throw new Error('the sandbox pod runtime needs Linux namespaces; run it on Linux');
-  if (process.getuid?.() !== 0) {
-    throw new Error('the sandbox pod runtime needs root (it mounts and enters namespaces with unshare/nsenter); run the tests or the sandbox as root');
-  }
-  const r = spawnSync('unshare', ['--mount', '--pid', '--uts', '--ipc', '--net', '--fork', '/usr/bin/true'], { encoding: 'utf8' });
+  const r = spawnSync('unshare', [...(userns ? ['--user', '--map-root-user'] : []), '--mount', '--pid', '--uts', '--ipc', '--net', '--fork', '/usr/bin/true'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) {
-    throw new Error(`the sandbox pod runtime cannot create namespaces here (unshare: ${r.error?.message ?? r.stderr.trim()}); it needs root with CAP_SYS_ADMIN and util-linux unshare/nsenter`);
+    const why = r.error?.message ?? r.stderr.trim();
+    throw new Error(
+      userns
+        ? `the sandbox pod runtime cannot create namespaces: not root, and unprivileged user namespaces do not work here (unshare: ${why}). Run as root, or enable them (sysctl kernel.unprivileged_userns_clone=1, user.max_user_namespaces > 0)`
+        : `the sandbox pod runtime cannot create namespaces here (unshare: ${why}); it needs CAP_SYS_ADMIN and util-linux unshare/nsenter`,
+    );
   }
-  namespacesChecked = true;
+  checked.add(userns);
+  return userns;
 }

@@ -38,9 +38,9 @@ const HTTP_SCRIPT = [
   '[ "$code" -ge 200 ] 2>/dev/null && [ "$code" -lt 400 ]',
 ].join('\n');
 
-/** Runs a network probe in the network namespace of `netnsPid`; resolves true on success. */
+/** Runs a network probe in the pod's network namespace (nsenter `namespaceArgs`); resolves true on success. */
 export function networkProbe(
-  netnsPid: number,
+  namespaceArgs: string[],
   probe: RuntimeProbe,
   spec: RuntimeContainerSpec,
   timeoutMs: number,
@@ -56,7 +56,7 @@ export function networkProbe(
     return Promise.resolve(false);
   }
   return new Promise((resolve) => {
-    const child = spawn('nsenter', [`--net=/proc/${netnsPid}/ns/net`, '/usr/bin/bash', ...args], { stdio: 'ignore' });
+    const child = spawn('nsenter', [...namespaceArgs, '/usr/bin/bash', ...args], { stdio: 'ignore' });
     track(child.pid, true);
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', () => resolve(false));
