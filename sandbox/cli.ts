@@ -1,0 +1,41 @@
+// `npm run sandbox -- [--port N] [--kubeconfig PATH] [--state-dir DIR] [--no-seed]`: runs the
+// sandbox cluster in the foreground until SIGINT/SIGTERM, then stops every pod process.
+import { startSandbox } from './index';
+
+function parseArgs(argv: string[]) {
+  const opts: { port?: number; kubeconfigPath?: string; stateDir?: string; seed: boolean } = { seed: true };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--port') opts.port = Number(value());
+    else if (arg === '--kubeconfig') opts.kubeconfigPath = value();
+    else if (arg === '--state-dir') opts.stateDir = value();
+    else if (arg === '--no-seed') opts.seed = false;
+    else throw new Error(`unknown option ${arg}; use --port N, --kubeconfig PATH, --state-dir DIR, --no-seed`);
+  }
+  if (opts.port !== undefined && !(Number.isInteger(opts.port) && opts.port >= 0 && opts.port < 65536)) throw new Error('--port must be a number from 0 to 65535');
+  return opts;
+}
+
+async function main() {
+  const sandbox = await startSandbox(parseArgs(process.argv.slice(2)));
+  console.log(`sandbox ready: KUBECONFIG=${sandbox.kubeconfigPath}`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await sandbox.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err) => {
+  console.error(`sandbox: ${err.message ?? err}`);
+  process.exit(1);
+});

@@ -1,0 +1,569 @@
+// The sandbox's API server: HTTPS, bearer-token authentication, a two-user authorizer, REST for
+// namespaces, deployments, replicasets and pods, watches, logs and exec, with errors as Status objects.
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex, Readable } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { RuntimeError, type PodRuntime } from '../runtime/types';
+import { Controllers } from './controllers';
+import { APPS_V1, AUTHZ_V1, CORE_V1, GROUPS, VERSION, coreVersions, groupDocument } from './discovery';
+import { Faults } from './faults';
+import { applyPatch } from './patch';
+import { fieldMatcher, labelMatcher } from './selectors';
+import { ApiError, badRequest, invalid, statusBody } from './status';
+import { RESOURCE, Store, type Kind, type StoreEvent } from './store';
+import type { SandboxTls } from './tls';
+
+export interface ApiUsers {
+  /** Bearer token of the full-access user. */
+  admin: string;
+  /** Bearer token of the user who may only get, list and watch. */
+  readonly: string;
+  /** Bearer token of the fault-injection endpoint. */
+  faults: string;
+}
+
+type User = 'admin' | 'readonly';
+
+interface Route {
+  kind: Kind;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+const KIND_INFO: Record<Kind, { kind: string; apiVersion: string; listKind: string }> = {
+  namespaces: { kind: 'Namespace', apiVersion: 'v1', listKind: 'NamespaceList' },
+  pods: { kind: 'Pod', apiVersion: 'v1', listKind: 'PodList' },
+  deployments: { kind: 'Deployment', apiVersion: 'apps/v1', listKind: 'DeploymentList' },
+  replicasets: { kind: 'ReplicaSet', apiVersion: 'apps/v1', listKind: 'ReplicaSetList' },
+};
+
+const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
+const READ_VERBS = new Set(['get', 'list', 'watch']);
+
+function parseRoute(path: string): Route | undefined {
+  const parts = path.split('/').filter(Boolean);
+  let rest: string[];
+  if (parts[0] === 'api' && parts[1] === 'v1') rest = parts.slice(2);
+  else if (parts[0] === 'apis' && parts[1] === 'apps' && parts[2] === 'v1') rest = parts.slice(3);
+  else return undefined;
+  const core = parts[0] === 'api';
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  const kind = rest[0] as Kind;
+  const allowed: Kind[] = core ? ['namespaces', 'pods'] : ['deployments', 'replicasets'];
+  if (!allowed.includes(kind) || rest.length > 3) return undefined;
+  if (kind === 'namespaces' && rest.length === 1 && namespace === undefined) return { kind };
+  if (kind === 'namespaces') return { kind, name: rest[1] };
+  return { kind, namespace, name: rest[1], subresource: rest[2] };
+}
+
+function verbOf(method: string, route: Route, query: URLSearchParams): string {
+  if (method === 'GET') return route.name ? 'get' : query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : 'list';
+  return ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[method] ?? method.toLowerCase();
+}
+
+function forbidden(user: User, verb: string, route: Route): ApiError {
+  const group = RESOURCE[route.kind].group;
+  const resource = route.subresource ? `${route.kind}/${route.subresource}` : route.kind;
+  const subject = `${route.kind}${group ? '.' + group : ''}${route.name ? ` "${route.name}"` : ''}`;
+  const where = route.namespace ? ` in the namespace "${route.namespace}"` : ' at the cluster scope';
+  return new ApiError(403, 'Forbidden', `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${group}"${where}`, { name: route.name, group, kind: route.kind });
+}
+
+const readBody = (req: IncomingMessage) =>
+  new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+
+function parseJson(text: string): any {
+  try {
+    return text ? JSON.parse(text) : {};
+  } catch (err) {
+    throw badRequest(`the request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class ApiServer {
+  readonly store = new Store();
+  readonly controllers: Controllers;
+  readonly faults: Faults;
+  private readonly server: https.Server;
+  private readonly wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => EXEC_PROTOCOLS.find((p) => protocols.has(p)) ?? false });
+  private readonly streams = new Set<{ destroy(): void }>();
+  private address = '127.0.0.1:0';
+
+  constructor(
+    tls: SandboxTls,
+    private readonly users: ApiUsers,
+    private readonly runtime: PodRuntime,
+  ) {
+    this.controllers = new Controllers(this.store, runtime);
+    this.faults = new Faults({
+      closeStreams: () => this.closeStreams(),
+      killContainer: (namespace, pod, container) => this.runtime.killContainer(this.store.get('pods', namespace, pod).metadata.uid, container),
+    });
+    this.server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => void this.handle(req, res));
+    this.server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
+    this.server.keepAliveTimeout = 30_000;
+  }
+
+  async listen(port: number): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => resolve());
+    });
+    const addr = this.server.address() as { port: number };
+    this.address = `127.0.0.1:${addr.port}`;
+    return `https://${this.address}`;
+  }
+
+  async close(): Promise<void> {
+    this.controllers.stop();
+    this.closeStreams();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Drops every open watch, log and exec stream at once, as a flaky network or API restart would. */
+  closeStreams(): number {
+    const n = this.streams.size;
+    for (const s of [...this.streams]) s.destroy();
+    this.streams.clear();
+    return n;
+  }
+
+  private track(stream: { destroy(): void }, until: { once(event: 'close', fn: () => void): unknown }) {
+    this.streams.add(stream);
+    until.once('close', () => this.streams.delete(stream));
+  }
+
+  private authenticate(req: IncomingMessage): User {
+    const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+    if (match?.[1] === this.users.admin) return 'admin';
+    if (match?.[1] === this.users.readonly) return 'readonly';
+    throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+  }
+
+  private send(res: ServerResponse, code: number, body: unknown) {
+    const text = JSON.stringify(body);
+    res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(code === 429 ? { 'Retry-After': '1' } : {}) });
+    res.end(text);
+  }
+
+  private sendError(res: ServerResponse, err: unknown) {
+    if (res.headersSent) return void res.destroy();
+    const e = err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error)?.message ?? err}`);
+    this.send(res, e.code, statusBody(e.code, e.reason, e.message, e.details));
+  }
+
+  /** Faults that apply to every API request: held, failed, or (while hanging) never answered. */
+  private async injected(method: string, path: string): Promise<number | undefined> {
+    const delay = this.faults.delayFor(path);
+    if (delay > 0) await sleep(delay);
+    return this.faults.failureFor(method, path);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', 'https://sandbox');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    try {
+      if (path === '/truva-admin/faults') return await this.admin(req, res);
+      const failure = await this.injected(req.method ?? 'GET', path);
+      if (failure) {
+        const reason = failure === 429 ? 'TooManyRequests' : failure === 503 ? 'ServiceUnavailable' : 'InternalError';
+        throw new ApiError(failure, reason, `injected fault: ${reason} (sandbox)`);
+      }
+      if (['/healthz', '/livez', '/readyz'].includes(path)) {
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        return void res.end('ok');
+      }
+      if (path === '/version') return this.send(res, 200, VERSION);
+      const user = this.authenticate(req);
+      const discovery = this.discovery(path);
+      if (discovery) return this.send(res, 200, discovery);
+      if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && req.method === 'POST') {
+        return this.send(res, 201, this.accessReview(user, parseJson(await readBody(req))));
+      }
+      const route = parseRoute(path);
+      if (!route) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+      const verb = verbOf(req.method ?? 'GET', route, url.searchParams);
+      const subVerb = route.subresource === 'log' ? 'get' : verb;
+      if (user === 'readonly' && !READ_VERBS.has(subVerb)) throw forbidden(user, verb, route);
+      await this.resource(req, res, url.searchParams, route, verb);
+    } catch (err) {
+      this.sendError(res, err);
+    }
+  }
+
+  private async admin(req: IncomingMessage, res: ServerResponse) {
+    if (req.headers.authorization !== `Bearer ${this.users.faults}`) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    try {
+      const result = this.faults.apply(parseJson(await readBody(req)));
+      this.send(res, 200, result ?? { ok: true });
+    } catch (err) {
+      throw err instanceof ApiError ? err : badRequest((err as Error).message);
+    }
+  }
+
+  private discovery(path: string): unknown {
+    switch (path) {
+      case '/api': return coreVersions(this.address);
+      case '/api/v1': return CORE_V1;
+      case '/apis': return GROUPS;
+      case '/apis/apps': return groupDocument('apps');
+      case '/apis/apps/v1': return APPS_V1;
+      case '/apis/authorization.k8s.io': return groupDocument('authorization.k8s.io');
+      case '/apis/authorization.k8s.io/v1': return AUTHZ_V1;
+      default: return undefined;
+    }
+  }
+
+  private accessReview(user: User, body: any) {
+    const attrs = body?.spec?.resourceAttributes ?? {};
+    const allowed = user === 'admin' || READ_VERBS.has(attrs.verb);
+    return {
+      kind: 'SelfSubjectAccessReview',
+      apiVersion: 'authorization.k8s.io/v1',
+      metadata: { creationTimestamp: null },
+      spec: body?.spec ?? {},
+      status: allowed ? { allowed: true, reason: `sandbox: user "${user}" may ${attrs.verb}` } : { allowed: false, reason: `sandbox: user "${user}" is read-only` },
+    };
+  }
+
+  private async resource(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, route: Route, verb: string) {
+    const { kind, namespace, name, subresource } = route;
+    if (subresource === 'log' && kind === 'pods' && name && namespace) return this.log(res, query, namespace, name);
+    if (subresource === 'exec') throw badRequest('exec needs a WebSocket upgrade (v5.channel.k8s.io)');
+    if (subresource === 'scale' && kind === 'deployments' && name && namespace) return this.scale(req, res, namespace, name);
+    if (subresource && subresource !== 'status') throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    const dryRun = query.get('dryRun') === 'All';
+    switch (verb) {
+      case 'list': return this.send(res, 200, this.list(route, query));
+      case 'watch': return this.watch(req, res, route, query);
+      case 'get': return this.send(res, 200, withKind(kind, this.store.get(kind, namespace, name!)));
+      case 'create': {
+        const obj = parseJson(await readBody(req));
+        if (kind === 'pods' || kind === 'deployments' || kind === 'namespaces') {
+          const created = this.create(kind, namespace, obj, dryRun);
+          return this.send(res, 201, withKind(kind, created));
+        }
+        throw new ApiError(405, 'MethodNotAllowed', `create is not supported on ${kind} in the sandbox`);
+      }
+      case 'update': return this.send(res, 200, withKind(kind, this.write(kind, namespace, name!, await readBody(req), 'replace', subresource, dryRun)));
+      case 'patch': return this.send(res, 200, withKind(kind, this.write(kind, namespace, name!, await readBody(req), req.headers['content-type'] ?? '', subresource, dryRun)));
+      case 'delete': return this.send(res, 200, this.remove(kind, namespace, name!, parseJson(await readBody(req)), query));
+      default: throw new ApiError(405, 'MethodNotAllowed', `${verb} is not allowed`);
+    }
+  }
+
+  private list(route: Route, query: URLSearchParams) {
+    const labels = labelMatcher(query.get('labelSelector'));
+    const fields = fieldMatcher(query.get('fieldSelector'));
+    const items = this.store.list(route.kind, route.namespace).filter((o) => labels(o.metadata.labels) && fields(o));
+    const info = KIND_INFO[route.kind];
+    return { kind: info.listKind, apiVersion: info.apiVersion, metadata: { resourceVersion: String(this.store.resourceVersion) }, items };
+  }
+
+  private create(kind: Kind, namespace: string | undefined, obj: any, dryRun: boolean): any {
+    if (!obj?.metadata?.name && !obj?.metadata?.generateName) throw invalid(KIND_INFO[kind].kind, '', 'metadata.name: Required value: name or generateName is required');
+    obj.metadata.name ??= obj.metadata.generateName + Math.random().toString(36).slice(2, 7);
+    if (kind !== 'namespaces') {
+      if (obj.metadata.namespace && namespace && obj.metadata.namespace !== namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      obj.metadata.namespace = namespace ?? obj.metadata.namespace ?? 'default';
+      if (!this.store.find('namespaces', undefined, obj.metadata.namespace)) throw new ApiError(404, 'NotFound', `namespaces "${obj.metadata.namespace}" not found`, { name: obj.metadata.namespace, kind: 'namespaces' });
+    }
+    Object.assign(obj, { kind: KIND_INFO[kind].kind, apiVersion: KIND_INFO[kind].apiVersion });
+    if (kind === 'deployments') {
+      validateDeployment(obj);
+      applyDeploymentDefaults(obj);
+      obj.metadata.generation = 1;
+      obj.status = {};
+    }
+    if (kind === 'namespaces') obj.status = { phase: 'Active' };
+    if (kind === 'pods') {
+      applyPodSpecDefaults(obj.spec);
+      obj.spec.nodeName ??= 'sandbox';
+      obj.status = { phase: 'Pending' };
+    }
+    if (dryRun) return obj;
+    const created = this.store.create(kind, obj);
+    if (kind === 'pods') this.controllers.startPod(created);
+    this.controllers.schedule();
+    return created;
+  }
+
+  /** PUT (replace) and PATCH of an object or its status subresource. */
+  private write(kind: Kind, namespace: string | undefined, name: string, body: string, mode: string, subresource: string | undefined, dryRun: boolean): any {
+    const current = this.store.get(kind, namespace, name);
+    const incoming = parseJson(body);
+    let next = mode === 'replace' ? incoming : applyPatch(mode, current, incoming);
+    if (!next || typeof next !== 'object' || !next.metadata) throw badRequest('the object has no metadata');
+    if (next.metadata.name !== name) throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
+    const expectRv = mode === 'replace' ? incoming.metadata?.resourceVersion : incoming?.metadata?.resourceVersion;
+    next.metadata.namespace = current.metadata.namespace;
+    Object.assign(next, { kind: KIND_INFO[kind].kind, apiVersion: KIND_INFO[kind].apiVersion });
+    if (subresource === 'status') next = { ...current, status: next.status };
+    else if (kind === 'deployments' || kind === 'replicasets') next.status = current.status; // status is its own subresource
+    if (kind === 'deployments') {
+      validateDeployment(next);
+      applyDeploymentDefaults(next);
+      const specChanged = JSON.stringify(next.spec) !== JSON.stringify(current.spec);
+      next.metadata.generation = (current.metadata.generation ?? 1) + (specChanged ? 1 : 0);
+    }
+    if (kind === 'pods' && JSON.stringify(stripMutablePodSpec(next.spec)) !== JSON.stringify(stripMutablePodSpec(current.spec))) {
+      throw invalid('Pod', name, 'spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.activeDeadlineSeconds` or `spec.tolerations`');
+    }
+    if (dryRun) {
+      if (expectRv && expectRv !== current.metadata.resourceVersion) throw new ApiError(409, 'Conflict', 'the object has been modified');
+      return next;
+    }
+    const stored = this.store.update(kind, next, expectRv);
+    this.controllers.schedule();
+    return stored;
+  }
+
+  private remove(kind: Kind, namespace: string | undefined, name: string, body: any, query: URLSearchParams) {
+    const grace = query.get('gracePeriodSeconds') ?? body?.gracePeriodSeconds;
+    if (kind === 'pods') return withKind(kind, this.controllers.deletePod(namespace!, name, grace === undefined || grace === null ? undefined : Number(grace)));
+    const obj = this.store.get(kind, namespace, name);
+    if (kind === 'deployments') this.controllers.cascadeDelete(obj);
+    if (kind === 'namespaces') {
+      for (const k of ['deployments', 'pods'] as Kind[]) {
+        for (const o of this.store.list(k, name)) {
+          if (k === 'pods') this.controllers.deletePod(name, o.metadata.name);
+          else {
+            this.controllers.cascadeDelete(o);
+            this.store.delete(k, name, o.metadata.name);
+          }
+        }
+      }
+    }
+    this.store.delete(kind, namespace, name);
+    this.controllers.schedule();
+    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group: RESOURCE[kind].group, kind, uid: obj.metadata.uid } };
+  }
+
+  private async scale(req: IncomingMessage, res: ServerResponse, namespace: string, name: string) {
+    const deployment = this.store.get('deployments', namespace, name);
+    const scaleOf = (d: any) => ({
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: { name, namespace, uid: d.metadata.uid, resourceVersion: d.metadata.resourceVersion, creationTimestamp: d.metadata.creationTimestamp },
+      spec: { replicas: d.spec.replicas },
+      status: { replicas: d.status?.replicas ?? 0, selector: Object.entries(d.spec.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',') },
+    });
+    if (req.method === 'GET') return this.send(res, 200, scaleOf(deployment));
+    const body = parseJson(await readBody(req));
+    const scale = req.method === 'PUT' ? body : applyPatch(req.headers['content-type'] ?? '', scaleOf(deployment), body);
+    const replicas = Number(scale?.spec?.replicas);
+    if (!Number.isInteger(replicas) || replicas < 0) throw invalid('Scale', name, 'spec.replicas: Invalid value: must be greater than or equal to 0');
+    const updated = this.store.update('deployments', { ...deployment, spec: { ...deployment.spec, replicas }, metadata: { ...deployment.metadata, generation: deployment.metadata.generation + (replicas !== deployment.spec.replicas ? 1 : 0) } }, req.method === 'PUT' ? body?.metadata?.resourceVersion : undefined);
+    this.controllers.schedule();
+    this.send(res, 200, scaleOf(updated));
+  }
+
+  private watch(req: IncomingMessage, res: ServerResponse, route: Route, query: URLSearchParams) {
+    const labels = labelMatcher(query.get('labelSelector'));
+    const fields = fieldMatcher(query.get('fieldSelector'));
+    const wanted = (obj: any) => (route.namespace === undefined || obj.metadata.namespace === route.namespace) && (route.kind !== 'namespaces' || !route.name || obj.metadata.name === route.name) && labels(obj.metadata.labels) && fields(obj);
+    const rvParam = query.get('resourceVersion');
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    const write = (type: string, object: unknown) => res.write(JSON.stringify({ type, object }) + '\n');
+    const sendEvent = (e: StoreEvent) => {
+      if (wanted(e.object)) write(e.type, withKind(route.kind, e.object));
+    };
+    if (!rvParam || rvParam === '0') {
+      for (const obj of this.store.list(route.kind, route.namespace)) if (wanted(obj)) write('ADDED', withKind(route.kind, obj));
+    } else {
+      const backlog = this.store.eventsSince(route.kind, Number(rvParam));
+      if (!backlog) {
+        write('ERROR', { ...statusBody(410, 'Expired', `too old resource version: ${rvParam} (${this.store.oldestResumable})`), kind: 'Status' });
+        return void res.end();
+      }
+      backlog.forEach(sendEvent);
+    }
+    const unwatch = this.store.watch(route.kind, sendEvent);
+    const timeout = Number(query.get('timeoutSeconds') ?? 0);
+    const timer = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
+    const bookmarks = query.get('allowWatchBookmarks') === 'true'
+      ? setInterval(() => write('BOOKMARK', { kind: KIND_INFO[route.kind].kind, apiVersion: KIND_INFO[route.kind].apiVersion, metadata: { resourceVersion: String(this.store.resourceVersion) } }), 10_000)
+      : undefined;
+    this.track(res, res);
+    res.once('close', () => {
+      unwatch();
+      clearTimeout(timer);
+      clearInterval(bookmarks);
+    });
+    req.socket.setTimeout(0);
+  }
+
+  private podContainer(namespace: string, name: string, container: string | null): { pod: any; container: string } {
+    const pod = this.store.get('pods', namespace, name);
+    const names = (pod.spec.containers ?? []).map((c: any) => c.name);
+    if (!container) {
+      if (names.length === 1) return { pod, container: names[0] };
+      throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`);
+    }
+    if (!names.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`);
+    return { pod, container };
+  }
+
+  private log(res: ServerResponse, query: URLSearchParams, namespace: string, name: string) {
+    const { pod, container } = this.podContainer(namespace, name, query.get('container'));
+    const num = (key: string) => (query.has(key) ? Number(query.get(key)) : undefined);
+    let stream: Readable;
+    try {
+      stream = this.runtime.logs(pod.metadata.uid, container, {
+        follow: query.get('follow') === 'true',
+        previous: query.get('previous') === 'true',
+        timestamps: query.get('timestamps') === 'true',
+        sinceTime: query.get('sinceTime') ?? undefined,
+        sinceSeconds: num('sinceSeconds'),
+        tailLines: num('tailLines'),
+        limitBytes: num('limitBytes'),
+      });
+    } catch (err) {
+      if (err instanceof RuntimeError) throw new ApiError(err.reason === 'NotFound' ? 404 : 400, err.reason, err.message);
+      throw err;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+    stream.pipe(res);
+    stream.on('error', () => res.destroy());
+    this.track({ destroy: () => { stream.destroy(); res.destroy(); } }, res);
+    res.once('close', () => stream.destroy());
+    res.socket?.setTimeout(0);
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
+    const refuse = (err: unknown) => {
+      const e = err instanceof ApiError ? err : new ApiError(500, 'InternalError', String((err as Error)?.message ?? err));
+      const body = JSON.stringify(statusBody(e.code, e.reason, e.message, e.details));
+      socket.end(`HTTP/1.1 ${e.code} ${e.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    };
+    try {
+      const url = new URL(req.url ?? '/', 'https://sandbox');
+      const failure = await this.injected(req.method ?? 'GET', url.pathname);
+      if (failure) throw new ApiError(failure, failure === 429 ? 'TooManyRequests' : 'InternalError', 'injected fault (sandbox)');
+      const user = this.authenticate(req);
+      const route = parseRoute(url.pathname);
+      if (!route || route.kind !== 'pods' || route.subresource !== 'exec' || !route.name || !route.namespace) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+      if (user === 'readonly') throw forbidden(user, 'create', route);
+      const { pod, container } = this.podContainer(route.namespace, route.name, url.searchParams.get('container'));
+      const command = url.searchParams.getAll('command');
+      if (command.length === 0) throw badRequest('you must specify at least 1 command');
+      if (this.faults.execShouldFail()) throw new ApiError(500, 'InternalError', 'injected exec failure (sandbox)');
+      let proc;
+      try {
+        proc = this.runtime.exec(pod.metadata.uid, container, command);
+      } catch (err) {
+        if (err instanceof RuntimeError) throw new ApiError(err.reason === 'NotFound' ? 404 : 400, err.reason === 'NotFound' ? 'NotFound' : 'BadRequest', err.message);
+        throw err;
+      }
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.bridgeExec(ws, proc, command, url.searchParams.get('stdin') === 'true'));
+    } catch (err) {
+      refuse(err);
+    }
+  }
+
+  /** Channels: 0 stdin, 1 stdout, 2 stderr, 3 the final Status, 4 resize; v5 adds 255 = close stdin. */
+  private bridgeExec(ws: WebSocket, proc: ReturnType<PodRuntime['exec']>, command: string[], stdin: boolean) {
+    const v5 = ws.protocol === 'v5.channel.k8s.io';
+    if (!stdin) proc.stdin.end();
+    proc.stdin.on('error', () => {});
+    const frame = (channel: number, data: Buffer) => ws.send(Buffer.concat([Buffer.from([channel]), data]));
+    proc.stdout.on('data', (d: Buffer) => frame(1, d));
+    proc.stderr.on('data', (d: Buffer) => frame(2, d));
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      const buf = isBinary ? data : Buffer.from(data.toString(), 'utf8');
+      if (buf.length === 0) return;
+      if (buf[0] === 0 && stdin) proc.stdin.write(buf.subarray(1));
+      else if (v5 && buf[0] === 255 && buf[1] === 0) proc.stdin.end();
+    });
+    const ended = (s: Readable) => new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : s.once('close', () => r())));
+    let finished = false;
+    ws.on('close', () => {
+      if (!finished) proc.kill('SIGKILL');
+    });
+    this.track({ destroy: () => ws.terminate() }, ws);
+    void proc.exited.then(async (code) => {
+      await Promise.all([ended(proc.stdout), ended(proc.stderr)]);
+      finished = true;
+      const status = code === 0
+        ? { metadata: {}, status: 'Success' }
+        : {
+            metadata: {},
+            status: 'Failure',
+            message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${code}`,
+            reason: 'NonZeroExitCode',
+            details: { causes: [{ reason: 'ExitCode', message: String(code) }] },
+          };
+      if (ws.readyState === ws.OPEN) {
+        frame(3, Buffer.from(JSON.stringify(status)));
+        ws.close(1000);
+      }
+    });
+  }
+}
+
+function withKind(kind: Kind, obj: any) {
+  return { kind: KIND_INFO[kind].kind, apiVersion: KIND_INFO[kind].apiVersion, ...obj };
+}
+
+function validateDeployment(d: any) {
+  const name = d.metadata?.name ?? '';
+  const problems: string[] = [];
+  if (!d.spec?.selector?.matchLabels && !d.spec?.selector?.matchExpressions) problems.push('spec.selector: Required value');
+  if (!Array.isArray(d.spec?.template?.spec?.containers) || d.spec.template.spec.containers.length === 0) problems.push('spec.template.spec.containers: Required value');
+  const labels = d.spec?.template?.metadata?.labels ?? {};
+  for (const [k, v] of Object.entries(d.spec?.selector?.matchLabels ?? {})) {
+    if (labels[k] !== v) problems.push('spec.template.metadata.labels: Invalid value: selector does not match template labels');
+  }
+  if (d.spec?.replicas !== undefined && (!Number.isInteger(d.spec.replicas) || d.spec.replicas < 0)) problems.push('spec.replicas: Invalid value: must be greater than or equal to 0');
+  for (const c of d.spec?.template?.spec?.containers ?? []) if (!c?.name || !c?.image) problems.push('spec.template.spec.containers: name and image are required');
+  if (problems.length) throw invalid('Deployment.apps', name, problems.join(', '));
+}
+
+/** The defaults the real API server fills in, so objects read back look like a cluster's. */
+function applyDeploymentDefaults(d: any) {
+  d.spec.replicas ??= 1;
+  d.spec.revisionHistoryLimit ??= 10;
+  d.spec.progressDeadlineSeconds ??= 600;
+  d.spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
+  d.spec.template.metadata ??= {};
+  applyPodSpecDefaults(d.spec.template.spec);
+}
+
+function applyPodSpecDefaults(spec: any) {
+  spec.restartPolicy ??= 'Always';
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.dnsPolicy ??= 'ClusterFirst';
+  spec.schedulerName ??= 'default-scheduler';
+  spec.securityContext ??= {};
+  for (const c of spec.containers ?? []) {
+    c.imagePullPolicy ??= 'IfNotPresent';
+    c.terminationMessagePath ??= '/dev/termination-log';
+    c.terminationMessagePolicy ??= 'File';
+    c.resources ??= {};
+    for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
+      if (!probe) continue;
+      probe.timeoutSeconds ??= 1;
+      probe.periodSeconds ??= 10;
+      probe.successThreshold ??= 1;
+      probe.failureThreshold ??= 3;
+    }
+  }
+}
+
+function stripMutablePodSpec(spec: any) {
+  return { ...spec, containers: (spec.containers ?? []).map((c: any) => ({ ...c, image: undefined })), activeDeadlineSeconds: undefined, tolerations: undefined };
+}

@@ -1,0 +1,273 @@
+// What kube-controller-manager and the scheduler do, in miniature: a Deployment owns one
+// ReplicaSet per pod-template hash, ReplicaSets own pods, a template change rolls pods over,
+// and every status (pod, ReplicaSet, Deployment) is kept true enough for `kubectl rollout status`.
+import { createHash, randomBytes } from 'node:crypto';
+import type { PodRuntime, RuntimePodStatus } from '../runtime/types';
+import { specSelectorMatcher } from './selectors';
+import type { Store } from './store';
+
+const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** Like the real pod-template-hash: a short, stable name fragment derived from the template. */
+export function templateHash(template: unknown): string {
+  const digest = createHash('sha256').update(stableJson(template)).digest();
+  return Array.from(digest.subarray(0, 10), (b) => SAFE[b % SAFE.length]).join('');
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableJson((value as any)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const suffix = () => Array.from(randomBytes(5), (b) => SAFE[b % SAFE.length]).join('');
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+const owned = (obj: any, owner: any) => (obj.metadata.ownerReferences ?? []).some((r: any) => r.uid === owner.metadata.uid);
+const terminating = (pod: any) => Boolean(pod.metadata.deletionTimestamp);
+const podReady = (pod: any) => (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+
+function percentOrNumber(value: number | string | undefined, total: number, roundUp: boolean, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number') return value;
+  const pct = Number(value.replace('%', '')) / 100;
+  return roundUp ? Math.ceil(total * pct) : Math.floor(total * pct);
+}
+
+function ownerRef(owner: any) {
+  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
+}
+
+export class Controllers {
+  private scheduled = false;
+  private podsByUid = new Map<string, { namespace: string; name: string }>();
+  private stopped = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly runtime: PodRuntime,
+  ) {}
+
+  /** Coalesces reconcile requests: many writes in one tick cause one pass. */
+  schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (!this.stopped) this.reconcile();
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private reconcile(): void {
+    for (const deployment of this.store.list('deployments')) this.reconcileDeployment(deployment);
+    for (const rs of this.store.list('replicasets')) this.reconcileReplicaSet(rs);
+    for (const deployment of this.store.list('deployments')) this.updateDeploymentStatus(deployment);
+  }
+
+  private replicaSetsOf(deployment: any): any[] {
+    return this.store.list('replicasets', deployment.metadata.namespace).filter((rs) => owned(rs, deployment));
+  }
+
+  private podsOf(rs: any): any[] {
+    return this.store.list('pods', rs.metadata.namespace).filter((pod) => owned(pod, rs));
+  }
+
+  private reconcileDeployment(deployment: any): void {
+    const { namespace, name } = deployment.metadata;
+    const desired = deployment.spec.replicas ?? 1;
+    const hash = templateHash(deployment.spec.template);
+    const sets = this.replicaSetsOf(deployment);
+    let current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
+    const revision = String(Math.max(0, ...sets.map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0))) + (current ? 0 : 1));
+    if (!current) {
+      const labels = { ...(deployment.spec.template.metadata?.labels ?? {}), 'pod-template-hash': hash };
+      current = this.store.create('replicasets', {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: {
+          name: `${name}-${hash}`,
+          namespace,
+          labels,
+          annotations: { 'deployment.kubernetes.io/desired-replicas': String(desired), 'deployment.kubernetes.io/revision': revision },
+          ownerReferences: [ownerRef(deployment)],
+          generation: 1,
+        },
+        spec: {
+          replicas: 0,
+          selector: { matchLabels: { ...(deployment.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash }, ...(deployment.spec.selector?.matchExpressions ? { matchExpressions: deployment.spec.selector.matchExpressions } : {}) },
+          template: { ...deployment.spec.template, metadata: { ...(deployment.spec.template.metadata ?? {}), labels } },
+        },
+        status: { replicas: 0, observedGeneration: 1 },
+      });
+    }
+    if (deployment.metadata.annotations?.['deployment.kubernetes.io/revision'] !== current.metadata.annotations['deployment.kubernetes.io/revision']) {
+      const fresh = this.store.get('deployments', namespace, name);
+      fresh.metadata.annotations = { ...(fresh.metadata.annotations ?? {}), 'deployment.kubernetes.io/revision': current.metadata.annotations['deployment.kubernetes.io/revision'] };
+      this.store.update('deployments', fresh);
+    }
+    // Surge: the new set goes straight to the desired size; old sets shrink as new pods turn ready,
+    // so availability never drops below what is already serving.
+    const newReady = this.podsOf(current).filter((p) => !terminating(p) && podReady(p)).length;
+    this.scaleReplicaSet(current, desired);
+    let remainingOld = Math.max(0, desired - newReady);
+    for (const rs of sets.filter((s) => s.metadata.uid !== current.metadata.uid)) {
+      const keep = Math.min(rs.spec.replicas ?? 0, remainingOld);
+      remainingOld -= keep;
+      this.scaleReplicaSet(rs, keep);
+    }
+  }
+
+  private scaleReplicaSet(rs: any, replicas: number): void {
+    if (rs.spec.replicas === replicas) return;
+    const fresh = this.store.get('replicasets', rs.metadata.namespace, rs.metadata.name);
+    fresh.spec.replicas = replicas;
+    fresh.metadata.generation = (fresh.metadata.generation ?? 1) + 1;
+    this.store.update('replicasets', fresh);
+  }
+
+  private reconcileReplicaSet(rs: any): void {
+    const pods = this.podsOf(rs);
+    const live = pods.filter((p) => !terminating(p));
+    const desired = rs.spec.replicas ?? 0;
+    for (let i = live.length; i < desired; i++) this.createPod(rs);
+    if (live.length > desired) {
+      // Delete not-ready and newest pods first, as the ReplicaSet controller does.
+      const victims = live
+        .sort((a, b) => Number(podReady(a)) - Number(podReady(b)) || b.metadata.creationTimestamp.localeCompare(a.metadata.creationTimestamp))
+        .slice(0, live.length - desired);
+      for (const pod of victims) this.deletePod(pod.metadata.namespace, pod.metadata.name);
+    }
+    const ready = live.filter(podReady).length;
+    const status = { replicas: live.length, fullyLabeledReplicas: live.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation ?? 1 };
+    if (JSON.stringify(status) !== JSON.stringify(rs.status)) {
+      const fresh = this.store.get('replicasets', rs.metadata.namespace, rs.metadata.name);
+      fresh.status = status;
+      this.store.update('replicasets', fresh);
+    }
+  }
+
+  private createPod(rs: any): void {
+    const template = structuredClone(rs.spec.template);
+    const pod = this.store.create('pods', {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: `${rs.metadata.name}-${suffix()}`,
+        generateName: `${rs.metadata.name}-`,
+        namespace: rs.metadata.namespace,
+        labels: template.metadata?.labels ?? {},
+        annotations: template.metadata?.annotations,
+        ownerReferences: [{ ...ownerRef(rs) }],
+      },
+      spec: { ...template.spec, nodeName: 'sandbox' },
+      status: { phase: 'Pending', qosClass: 'BestEffort', conditions: [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now() }] },
+    });
+    this.startPod(pod);
+  }
+
+  /** Runs a stored pod's containers (pods created by controllers and by POST alike). */
+  startPod(pod: any): void {
+    this.podsByUid.set(pod.metadata.uid, { namespace: pod.metadata.namespace, name: pod.metadata.name });
+    this.runtime.startPod(pod);
+  }
+
+  /** Graceful delete: the pod stays listed with a deletionTimestamp until its processes are gone. */
+  deletePod(namespace: string, name: string, gracePeriodSeconds?: number): any {
+    const pod = this.store.get('pods', namespace, name);
+    if (terminating(pod)) return pod;
+    const grace = gracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+    pod.metadata.deletionTimestamp = now();
+    pod.metadata.deletionGracePeriodSeconds = grace;
+    const updated = this.store.update('pods', pod);
+    this.runtime.deletePod(pod.metadata.uid, grace).finally(() => {
+      this.podsByUid.delete(pod.metadata.uid);
+      if (this.store.find('pods', namespace, name)?.metadata.uid === pod.metadata.uid) this.store.delete('pods', namespace, name);
+      this.schedule();
+    });
+    this.schedule();
+    return updated;
+  }
+
+  /** Deletes a deployment's ReplicaSets and their pods (background cascading deletion). */
+  cascadeDelete(deployment: any): void {
+    for (const rs of this.replicaSetsOf(deployment)) {
+      for (const pod of this.podsOf(rs)) this.deletePod(pod.metadata.namespace, pod.metadata.name);
+      this.store.delete('replicasets', rs.metadata.namespace, rs.metadata.name);
+    }
+  }
+
+  /** The runtime's view of a pod, copied into pod.status. */
+  onPodStatus(uid: string, status: RuntimePodStatus): void {
+    const ref = this.podsByUid.get(uid);
+    const pod = ref && this.store.find('pods', ref.namespace, ref.name);
+    if (!pod || pod.metadata.uid !== uid) return;
+    const previous = new Map<string, any>((pod.status?.conditions ?? []).map((c: any) => [c.type, c]));
+    const condition = (type: string, value: boolean) => {
+      const s = value ? 'True' : 'False';
+      const old = previous.get(type);
+      return { type, status: s, lastProbeTime: null, lastTransitionTime: old?.status === s ? old.lastTransitionTime : now() };
+    };
+    const allReady = status.ready;
+    pod.status = {
+      ...pod.status,
+      phase: status.phase,
+      conditions: [condition('Initialized', true), condition('Ready', allReady), condition('ContainersReady', allReady), condition('PodScheduled', true)],
+      hostIP: '127.0.0.1',
+      podIP: status.podIP ?? '127.0.0.1',
+      podIPs: [{ ip: status.podIP ?? '127.0.0.1' }],
+      startTime: status.startTime ?? pod.status?.startTime ?? now(),
+      containerStatuses: status.containerStatuses,
+    };
+    this.store.update('pods', pod);
+    this.schedule();
+  }
+
+  private updateDeploymentStatus(deployment: any): void {
+    const desired = deployment.spec.replicas ?? 1;
+    const hash = templateHash(deployment.spec.template);
+    const sets = this.replicaSetsOf(deployment);
+    const current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
+    const pods = sets.flatMap((rs) => this.podsOf(rs)).filter((p) => !terminating(p) && specSelectorMatcher(deployment.spec.selector)(p.metadata.labels));
+    const updated = current ? this.podsOf(current).filter((p) => !terminating(p)) : [];
+    const ready = pods.filter(podReady).length;
+    const updatedAvailable = updated.filter(podReady).length;
+    const maxUnavailable = percentOrNumber(deployment.spec.strategy?.rollingUpdate?.maxUnavailable, desired, false, Math.floor(desired / 4));
+    const complete = updated.length === desired && pods.length === desired && updatedAvailable === desired;
+    const old = new Map<string, any>((deployment.status?.conditions ?? []).map((c: any) => [c.type, c]));
+    const condition = (type: string, status: 'True' | 'False', reason: string, message: string) => {
+      const prev = old.get(type);
+      const same = prev?.status === status;
+      return { type, status, lastUpdateTime: prev?.reason === reason && same ? prev.lastUpdateTime : now(), lastTransitionTime: same ? prev.lastTransitionTime : now(), reason, message };
+    };
+    const available = ready >= desired - maxUnavailable;
+    const rsName = current?.metadata.name ?? deployment.metadata.name;
+    const status: Record<string, any> = {
+      observedGeneration: deployment.metadata.generation ?? 1,
+      replicas: pods.length,
+      updatedReplicas: updated.length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      ...(desired - ready > 0 ? { unavailableReplicas: desired - ready } : {}),
+      conditions: [
+        available
+          ? condition('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.')
+          : condition('Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.'),
+        complete
+          ? condition('Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${rsName}" has successfully progressed.`)
+          : condition('Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${rsName}" is progressing.`),
+      ],
+    };
+    for (const key of ['readyReplicas', 'availableReplicas', 'replicas', 'updatedReplicas']) if (status[key] === 0) delete status[key];
+    const comparable = (s: any) => JSON.stringify({ ...s, conditions: (s?.conditions ?? []).map((c: any) => [c.type, c.status, c.reason]) });
+    if (comparable(status) !== comparable(deployment.status)) {
+      const fresh = this.store.get('deployments', deployment.metadata.namespace, deployment.metadata.name);
+      fresh.status = status;
+      this.store.update('deployments', fresh);
+    }
+  }
+}

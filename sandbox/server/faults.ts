@@ -1,0 +1,123 @@
+// Fault injection for the reliability tests: slow, failing or silent API requests, forced stream
+// drops, killed containers and failing execs. Reached through the library object or the admin
+// endpoint (/truva-admin/faults, its own token).
+export interface FailRule {
+  /** Substring or regular expression matched against the request path. */
+  path?: string | RegExp;
+  method?: string;
+  status: 500 | 503 | 429;
+  /** Fail this share of matching requests (0..1)... */
+  fraction?: number;
+  /** ...or exactly the next `count` matching requests. */
+  count?: number;
+}
+
+export interface StreamCloser {
+  /** Destroys every open watch, log and exec stream; returns how many were closed. */
+  closeStreams(): number;
+  killContainer(namespace: string, pod: string, container: string): void;
+}
+
+export class Faults {
+  private latencyMs = 0;
+  private latencyPath?: string | RegExp;
+  private rules: FailRule[] = [];
+  private execFailures = 0;
+  private execFraction = 0;
+  private hangUntil = 0;
+  /** Requests failed on purpose so far (tests report it). */
+  injected = 0;
+
+  constructor(private readonly streams: StreamCloser) {}
+
+  latency(ms: number, path?: string | RegExp): void {
+    this.latencyMs = ms;
+    this.latencyPath = path;
+  }
+
+  fail(rule: FailRule): void {
+    this.rules.push({ ...rule });
+  }
+
+  failExec(options: { count?: number; fraction?: number }): void {
+    this.execFailures = options.count ?? 0;
+    this.execFraction = options.fraction ?? 0;
+  }
+
+  /** Stop answering any request for `ms` (connections are accepted, nothing is sent). */
+  hang(ms: number): void {
+    this.hangUntil = Date.now() + ms;
+  }
+
+  closeStreams(): number {
+    return this.streams.closeStreams();
+  }
+
+  killContainer(namespace: string, pod: string, container: string): void {
+    this.streams.killContainer(namespace, pod, container);
+  }
+
+  clear(): void {
+    this.latencyMs = 0;
+    this.latencyPath = undefined;
+    this.rules = [];
+    this.execFailures = 0;
+    this.execFraction = 0;
+    this.hangUntil = 0;
+  }
+
+  /** Milliseconds to hold the request before answering (latency, or the rest of a hang). */
+  delayFor(path: string): number {
+    const hang = Math.max(0, this.hangUntil - Date.now());
+    const latency = this.latencyMs > 0 && matches(this.latencyPath, path) ? this.latencyMs : 0;
+    return hang + latency;
+  }
+
+  /** The status to fail this request with, if a rule says so. */
+  failureFor(method: string, path: string): number | undefined {
+    for (const rule of this.rules) {
+      if (rule.method && rule.method.toUpperCase() !== method) continue;
+      if (!matches(rule.path, path)) continue;
+      if (rule.count !== undefined) {
+        if (rule.count <= 0) continue;
+        rule.count--;
+      } else if (Math.random() >= (rule.fraction ?? 1)) continue;
+      this.injected++;
+      return rule.status;
+    }
+    return undefined;
+  }
+
+  execShouldFail(): boolean {
+    if (this.execFailures > 0) {
+      this.execFailures--;
+      this.injected++;
+      return true;
+    }
+    if (this.execFraction > 0 && Math.random() < this.execFraction) {
+      this.injected++;
+      return true;
+    }
+    return false;
+  }
+
+  /** Applies an admin-endpoint request body: { action, ...arguments }. */
+  apply(body: any): unknown {
+    const regex = (p: unknown) => (typeof p === 'string' && p.startsWith('/') && p.endsWith('/') && p.length > 1 ? new RegExp(p.slice(1, -1)) : (p as string | undefined));
+    switch (body?.action) {
+      case 'latency': return this.latency(Number(body.ms), regex(body.path));
+      case 'fail': return this.fail({ path: regex(body.path), method: body.method, status: body.status, fraction: body.fraction, count: body.count });
+      case 'failExec': return this.failExec(body);
+      case 'hang': return this.hang(Number(body.ms));
+      case 'closeStreams': return { closed: this.closeStreams() };
+      case 'killContainer': return this.killContainer(body.namespace, body.pod, body.container);
+      case 'clear': return this.clear();
+      default: throw new Error(`unknown fault action "${body?.action}"; use latency, fail, failExec, hang, closeStreams, killContainer or clear`);
+    }
+  }
+}
+
+function matches(pattern: string | RegExp | undefined, path: string): boolean {
+  if (pattern === undefined) return true;
+  return typeof pattern === 'string' ? path.includes(pattern) : pattern.test(path);
+}
