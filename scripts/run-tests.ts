@@ -4,6 +4,7 @@
 import Mocha from 'mocha';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { mochaHooks } from '../test/helpers/sandbox';
 
 const args = process.argv.slice(2);
 const suites = args.flatMap((a, i) => (a === '--suite' ? [args[i + 1]] : []));
@@ -20,7 +21,8 @@ function testFiles(dir: string): string[] {
 }
 
 async function runMocha(): Promise<{ passed: number; failed: number }> {
-  const mocha = new Mocha({ reporter: 'spec', timeout: 30_000, grep });
+  // The root hooks stop the shared sandbox cluster once every suite has run.
+  const mocha = new Mocha({ reporter: 'spec', timeout: 30_000, grep, rootHooks: mochaHooks });
   for (const suite of ['unit', 'lsp', 'integration']) {
     if (wanted(suite)) testFiles(join('test', suite)).forEach((f) => mocha.addFile(f));
   }

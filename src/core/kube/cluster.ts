@@ -152,6 +152,18 @@ export class Cluster {
     return list.items;
   }
 
+  /** Creates a deployment (never retried: a repeated create would fail with AlreadyExists). */
+  createDeployment(deployment: Deployment, opts: WriteOptions = {}): Promise<Deployment> {
+    const ns = opts.namespace ?? deployment.metadata?.namespace ?? this.namespace;
+    return this.write(this.target('create', 'deployments', deployment.metadata?.name, ns), 'POST', this.deploymentsPath(ns), deployment, { dryRun: opts.dryRun });
+  }
+
+  /** Deletes a deployment; its ReplicaSets and pods go with it. */
+  deleteDeployment(name: string, opts: { namespace?: string } = {}): Promise<unknown> {
+    const ns = opts.namespace ?? this.namespace;
+    return this.write(this.target('delete', 'deployments', name, ns), 'DELETE', this.deploymentsPath(ns, name), undefined, {});
+  }
+
   /** Patches a deployment (merge, strategic merge or JSON patch). */
   patchDeployment(name: string, patch: unknown, type: PatchType, opts: WriteOptions = {}): Promise<Deployment> {
     const ns = opts.namespace ?? this.namespace;

@@ -1,0 +1,127 @@
+// Shared sandbox for integration tests: one cluster per mocha process, started on first use and
+// stopped when the run ends; plus kubectl as a second client and a few small waiting helpers.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { startSandbox, type Sandbox } from '../../sandbox';
+import { webDeployment } from '../../sandbox/seed';
+import { Cluster } from '../../src/core/kube';
+
+let shared: Promise<Sandbox> | undefined;
+
+/** The sandbox every integration test shares (seeded: demo/web with 2 pods, demo/worker). */
+export function sharedSandbox(): Promise<Sandbox> {
+  shared ??= startSandbox({ restartBackoffMs: 500 });
+  return shared;
+}
+
+/** Mocha root hook: stops the shared sandbox after the whole run. */
+export const mochaHooks = {
+  async afterAll() {
+    if (shared) await (await shared).stop();
+    shared = undefined;
+  },
+};
+
+/** The kubectl this machine has: the Google Cloud SDK copy first, else the one on PATH. */
+export function kubectlPath(version?: string): string | undefined {
+  const sdk = `/usr/lib/google-cloud-sdk/bin/kubectl${version ? '.' + version : ''}`;
+  if (existsSync(sdk)) return sdk;
+  return version ? undefined : 'kubectl';
+}
+
+export interface KubectlResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Runs kubectl against the sandbox; never throws on a non-zero exit (look at `code`). */
+export function kubectl(sandbox: Sandbox, args: string[], opts: { context?: string; input?: string | Buffer; binary?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
+  const full = [`--kubeconfig=${sandbox.kubeconfigPath}`, ...(opts.context ? [`--context=${opts.context}`] : []), ...args];
+  return new Promise((resolve) => {
+    const child = execFile(opts.binary ?? kubectlPath()!, full, { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 << 20, encoding: 'buffer' }, (err, stdout, stderr) => {
+      resolve({ stdout: stdout.toString(), stderr: stderr.toString(), code: err ? ((err as { code?: number }).code ?? 1) : 0 });
+    });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/** A Cluster (Truva's client layer) on the sandbox's kubeconfig. */
+export function sandboxCluster(sandbox: Sandbox, context?: string): Cluster {
+  return new Cluster({ kubeconfigPath: sandbox.kubeconfigPath, context });
+}
+
+/** Polls until `predicate` returns a truthy value, or fails with `what` after the timeout. */
+export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 20_000, what = 'condition'): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await predicate();
+      if (value) return value as NonNullable<T>;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+let counter = 0;
+
+/** A unique, valid name for a test's own deployment. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid % 1000}-${++counter}`;
+}
+
+/**
+ * Creates a fresh copy of the `web` deployment under a new name (so tests never fight over the
+ * seeded one) and waits until all its pods are ready. `command` replaces the container command.
+ */
+export async function createTestDeployment(
+  sandbox: Sandbox,
+  opts: { name: string; replicas?: number; image?: string; namespace?: string; command?: string[]; probes?: boolean },
+): Promise<any> {
+  const namespace = opts.namespace ?? 'demo';
+  const deployment = webDeployment(opts.name, opts.replicas ?? 2, namespace, opts.image ?? 'web');
+  const container = deployment.spec.template.spec.containers[0];
+  if (opts.command) container.command = opts.command;
+  if (opts.command || opts.probes === false) {
+    delete container.readinessProbe;
+    delete container.livenessProbe;
+  }
+  const cluster = sandboxCluster(sandbox);
+  try {
+    await cluster.createDeployment(deployment, { namespace });
+    await waitForRollout(sandbox, opts.name, namespace);
+    return await cluster.getDeployment(opts.name, namespace);
+  } finally {
+    cluster.dispose();
+  }
+}
+
+/** Waits until the deployment's rollout is complete (what `kubectl rollout status` checks). */
+export async function waitForRollout(sandbox: Sandbox, name: string, namespace = 'demo', timeoutMs = 30_000): Promise<void> {
+  const cluster = sandboxCluster(sandbox);
+  try {
+    await waitFor(async () => {
+      const d = await cluster.getDeployment(name, namespace);
+      const s = d.status ?? {};
+      const want = d.spec?.replicas ?? 1;
+      return (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (s.updatedReplicas ?? 0) === want && (s.replicas ?? 0) === want && (s.availableReplicas ?? 0) === want;
+    }, timeoutMs, `rollout of deployment ${namespace}/${name}`);
+  } finally {
+    cluster.dispose();
+  }
+}
+
+/** Names of the running (not terminating) pods of a deployment created by these helpers. */
+export async function podNames(sandbox: Sandbox, app: string, namespace = 'demo'): Promise<string[]> {
+  const cluster = sandboxCluster(sandbox);
+  try {
+    const pods = await cluster.listPods(`app=${app}`, namespace);
+    return pods.filter((p) => !p.metadata?.deletionTimestamp && p.status?.phase === 'Running').map((p) => p.metadata!.name!);
+  } finally {
+    cluster.dispose();
+  }
+}
