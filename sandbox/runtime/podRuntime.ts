@@ -1,7 +1,7 @@
 // The sandbox's pod runtime: every container is a real process in its own mount, PID and
 // UTS namespace, every pod has its own network namespace (held by a tiny "pause" shell).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -80,6 +80,8 @@ interface Pod {
   pausePid?: number;
   deleting: boolean;
   deleted: Promise<void> | undefined;
+  /** Settles when every container loop of the pod has ended. */
+  loops?: Promise<void>;
   wake: AbortController;
   startTime: string;
   podIP: string;
@@ -145,7 +147,7 @@ export class SandboxPodRuntime implements PodRuntime {
     }
     this.pods.set(uid, pod);
     this.emit(pod);
-    void this.runPod(pod);
+    pod.loops = this.runPod(pod).catch(() => {});
   }
 
   private async runPod(pod: Pod): Promise<void> {
@@ -293,6 +295,7 @@ export class SandboxPodRuntime implements PodRuntime {
     if (c.workDir !== '/' && !mountPaths.has(c.workDir.replace(/\/+$/, ''))) {
       writable.push([join(dir, 'work'), c.workDir, false]);
       await copyImageFiles(c.image!, join(dir, 'work'));
+      if (pod.deleting) throw new Error('pod is being deleted');
     }
     for (const m of c.spec.volumeMounts ?? []) writable.push([join(pod.dir, 'volumes', m.name), m.mountPath, m.readOnly === true]);
     const ops = mountOps({
@@ -328,6 +331,8 @@ export class SandboxPodRuntime implements PodRuntime {
     c.instances.push(inst);
     if (c.instances.length > 2) c.instances.shift();
     c.current = inst;
+    // deletePod may have stopped the containers while this one was being set up.
+    if (pod.deleting) void this.stopInstance(inst, 0);
     child.stdout!.on('data', (d: Buffer) => log.write('stdout', d));
     child.stderr!.on('data', (d: Buffer) => log.write('stderr', d));
     const control = child.stdio[3] as Readable;
@@ -483,8 +488,10 @@ export class SandboxPodRuntime implements PodRuntime {
     if (inst.exited) return;
     if (inst.hostPid && graceMs > 0) {
       signal(inst.hostPid, 'SIGTERM');
-      const timer = sleep(graceMs, 'timeout' as const);
+      const cancel = new AbortController();
+      const timer = sleep(graceMs, 'timeout' as const, { signal: cancel.signal }).catch(() => 'cancelled' as const);
       const outcome = await Promise.race([inst.exit.then(() => 'exited' as const), timer]);
+      cancel.abort();
       if (outcome === 'exited') return;
     }
     // Killing PID 1 ends the whole PID namespace and lets the init shell reap it; killing the
@@ -497,13 +504,15 @@ export class SandboxPodRuntime implements PodRuntime {
 
   async deletePod(uid: string, gracePeriodSeconds?: number): Promise<void> {
     const pod = this.pods.get(uid);
-    if (!pod) throw new RuntimeError('NotFound', `pod with uid ${uid} is not running`);
+    // Nothing of an unknown (or already deleted) pod runs: that is what the caller waits for.
+    if (!pod) return;
     if (pod.deleted) return pod.deleted;
     pod.deleting = true;
     pod.wake.abort();
     pod.deleted = (async () => {
       const grace = this.graceMs(pod, gracePeriodSeconds);
       await Promise.all(pod.containers.map((c) => (c.current ? this.stopInstance(c.current, grace) : undefined)));
+      await pod.loops;
       for (const c of pod.containers) {
         c.status.ready = false;
         if (!c.status.state.terminated) c.status.state = { waiting: { reason: 'ContainerCreating' } };
@@ -545,7 +554,10 @@ export class SandboxPodRuntime implements PodRuntime {
       stderr: child.stderr!,
       exited,
       kill: (sig?: NodeJS.Signals) => {
-        if (child.pid) signal(child.pid, sig ?? 'SIGKILL');
+        // nsenter forks the command into the container's PID namespace and does not forward signals.
+        if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
+        for (const pid of childrenOf(child.pid)) signal(pid, sig ?? 'SIGKILL');
+        signal(child.pid, sig ?? 'SIGKILL');
       },
     };
   }
@@ -663,6 +675,19 @@ function expandVars(s: string, env: Record<string, string>): string {
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
 function signalNumber(sig: NodeJS.Signals): number {
   return SIGNALS[sig] ?? 9;
+}
+
+function childrenOf(parent: number): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name may contain spaces and parentheses: the PPID follows the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) found.push(Number(entry));
+    } catch {}
+  }
+  return found;
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

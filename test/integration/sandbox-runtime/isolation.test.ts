@@ -111,6 +111,29 @@ describe('sandbox runtime: containers are isolated real processes', function () 
     assert.equal(r.stdout, 'from-writer\n');
   });
 
+  it('kills an exec\'s command (not only nsenter) and stops a pod deleted while it is being created', async () => {
+    const pod = h.pod('exec-kill', [{ name: 'web', image: 'web' }]);
+    h.rt.startPod(pod);
+    await h.waitFor(pod.metadata.uid, 'running', running);
+    const sleeps = async () => (await h.run(pod.metadata.uid, 'web', ['sh', '-c', 'cat /proc/[0-9]*/comm'])).stdout.split('\n').filter((c) => c === 'sleep').length;
+    const exec = h.rt.exec(pod.metadata.uid, 'web', ['sleep', '1000']);
+    exec.stdout.resume();
+    exec.stderr.resume();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await sleeps(), 1);
+    exec.kill('SIGKILL');
+    assert.equal(await exec.exited, 137);
+    assert.equal(await sleeps(), 0, 'the sleep inside the container is gone');
+
+    const early = h.pod('early-delete', [{ name: 'web', image: 'web' }]);
+    h.rt.startPod(early);
+    await h.rt.deletePod(early.metadata.uid, 0);
+    await h.rt.deletePod('no-such-uid');
+    await new Promise((r) => setTimeout(r, 300));
+    const stray = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => safeRead(`/proc/${p}/cmdline`).includes('early-delete'));
+    assert.deepEqual(stray, [], 'nothing of the pod deleted during creation runs');
+  });
+
   it('leaves no process, namespace or mount behind after stopAll', async () => {
     const a = h.pod('leak-a', [{ name: 'web', image: 'web' }, { name: 'side', image: 'worker', args: ['sidecar'] }]);
     const b = h.pod('leak-b', [{ name: 'stubborn', image: 'web', command: ['sh', '-c', 'trap "" TERM; sleep 1000 & wait'] }]);
