@@ -378,6 +378,7 @@ export class ApiServer {
     const wanted = (obj: any) => (route.namespace === undefined || obj.metadata.namespace === route.namespace) && (route.kind !== 'namespaces' || !route.name || obj.metadata.name === route.name) && labels(obj.metadata.labels) && fields(obj);
     const rvParam = query.get('resourceVersion');
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders(); // clients wait for the headers before they read events
     const write = (type: string, object: unknown) => res.write(JSON.stringify({ type, object }) + '\n');
     const sendEvent = (e: StoreEvent) => {
       if (wanted(e.object)) write(e.type, withKind(route.kind, e.object));
@@ -437,6 +438,7 @@ export class ApiServer {
       throw err;
     }
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
     stream.pipe(res);
     stream.on('error', () => res.destroy());
     this.track({ destroy: () => { stream.destroy(); res.destroy(); } }, res);
