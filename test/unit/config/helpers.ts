@@ -1,0 +1,11 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A temporary project folder with `src/` and `web/` sync folders and a truva.yaml path in it. */
+export function tempProject(): { dir: string; file: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'truva-config-'));
+  mkdirSync(join(dir, 'src'));
+  mkdirSync(join(dir, 'web'));
+  return { dir, file: join(dir, 'truva.yaml'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
