@@ -554,10 +554,13 @@ export class SandboxPodRuntime implements PodRuntime {
       stderr: child.stderr!,
       exited,
       kill: (sig?: NodeJS.Signals) => {
-        // nsenter forks the command into the container's PID namespace and does not forward signals.
+        // nsenter forks the command into the container's PID namespace and does not forward
+        // signals; it must stay alive to reap the command (an orphan there would be adopted by
+        // the container's PID 1, which may never reap it) and then exits with its status.
         if (!child.pid || child.exitCode !== null || child.signalCode !== null) return;
-        for (const pid of childrenOf(child.pid)) signal(pid, sig ?? 'SIGKILL');
-        signal(child.pid, sig ?? 'SIGKILL');
+        const commands = childrenOf(child.pid);
+        if (commands.length === 0) signal(child.pid, sig ?? 'SIGKILL');
+        for (const pid of commands) signal(pid, sig ?? 'SIGKILL');
       },
     };
   }

@@ -146,15 +146,23 @@ describe('sandbox runtime: containers are isolated real processes', function () 
     exec.stderr.resume();
     const pids = h.rt.livePids();
     assert.ok(pids.length >= 5, `expected pause, init and exec processes, got ${pids}`);
+    await new Promise((r) => setTimeout(r, 100));
     const namespaces = new Set(pids.flatMap((pid) => ['pid', 'net', 'mnt'].map((ns) => safeReadlink(`/proc/${pid}/ns/${ns}`))).filter(Boolean));
     for (const own of ['pid', 'net', 'mnt']) namespaces.delete(safeReadlink(`/proc/self/ns/${own}`));
     assert.ok(namespaces.size >= 3);
+    // Every process in the pods' namespaces now, named by PID and start time: namespace
+    // numbers are reused once freed (other sandboxes may be running on this machine).
+    const inPods = () =>
+      readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .filter((pid) => ['pid', 'net', 'mnt'].some((ns) => namespaces.has(safeReadlink(`/proc/${pid}/ns/${ns}`))))
+        .map((pid) => `${pid} ${startTime(pid)} ${safeRead(`/proc/${pid}/cmdline`).slice(0, 80)}`);
+    const before = inPods();
+    assert.ok(before.some((p) => p.includes('sleep 1000')), `the pods' processes are found: ${before.join('; ')}`);
     await h.rt.stopAll();
     assert.deepEqual(h.rt.livePids(), []);
-    const leftovers = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((pid) =>
-      ['pid', 'net', 'mnt'].some((ns) => namespaces.has(safeReadlink(`/proc/${pid}/ns/${ns}`))),
-    );
-    assert.deepEqual(leftovers.map((p) => `${p} ${safeRead(`/proc/${p}/cmdline`)} ${safeRead(`/proc/${p}/status`).split('\n').slice(0, 3).join(' ')} ${['pid','net','mnt'].map((ns) => safeReadlink(`/proc/${p}/ns/${ns}`)).join(' ')}`), [], 'processes still in the pods\' namespaces');
+    const stillThere = new Set(readdirSync('/proc').map((pid) => `${pid} ${startTime(pid)}`));
+    assert.deepEqual(before.filter((p) => stillThere.has(p.split(' ').slice(0, 2).join(' '))), [], 'processes of the pods still running');
     assert.equal(await exec.exited > 0, true, 'the exec ended with its container');
   });
 });
@@ -165,6 +173,11 @@ function safeReadlink(path: string): string {
   } catch {
     return '';
   }
+}
+
+function startTime(pid: string): string {
+  const stat = safeRead(`/proc/${pid}/stat`);
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
 }
 
 function safeRead(path: string): string {
