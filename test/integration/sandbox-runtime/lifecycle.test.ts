@@ -169,3 +169,30 @@ describe('sandbox runtime: logs, restarts, probes and termination', function () 
     assert.equal(first(h.latest(polite.metadata.uid)!).state.terminated?.exitCode, 0);
   });
 });
+
+describe('sandbox runtime: containers that cannot be created', function () {
+  this.timeout(20_000);
+  let h: Harness;
+  beforeEach(() => (h = startHarness()));
+  afterEach(async () => h.close());
+
+  it('reports ErrImagePull for an unknown image and CreateContainerConfigError for an unusable path, with clear messages', async () => {
+    const missing = h.pod('no-image', [{ name: 'main', image: 'registry.local/does-not-exist:2' }]);
+    const badDir = h.pod('bad-dir', [{ name: 'main', image: 'web', workingDir: '/usr/newdir' }]);
+    const noVolume = h.pod('no-volume', [{ name: 'main', image: 'web', volumeMounts: [{ name: 'data', mountPath: '/data' }] }]);
+    for (const p of [missing, badDir, noVolume]) h.rt.startPod(p);
+    const waiting = (uid: string) => h.waitFor(uid, 'a waiting reason other than ContainerCreating', (s) => !!first(s).state.waiting && first(s).state.waiting!.reason !== 'ContainerCreating');
+    const m = first(await waiting(missing.metadata.uid));
+    assert.equal(m.state.waiting!.reason, 'ErrImagePull');
+    assert.match(m.state.waiting!.message!, /image "registry.local\/does-not-exist:2" not found: there is no folder .*does-not-exist/);
+    const d = first(await waiting(badDir.metadata.uid));
+    assert.equal(d.state.waiting!.reason, 'CreateContainerConfigError');
+    assert.match(d.state.waiting!.message!, /\/usr\/newdir" is inside the read-only host folder \/usr/);
+    const v = first(await waiting(noVolume.metadata.uid));
+    assert.match(v.state.waiting!.message!, /volumeMount "data" names no volume/);
+    assert.equal(h.latest(missing.metadata.uid)!.phase, 'Pending');
+    assert.throws(() => h.rt.logs(missing.metadata.uid, 'main', {}), /is waiting to start: ErrImagePull/);
+    assert.throws(() => h.rt.exec(missing.metadata.uid, 'main', ['true']), /is not running/);
+    assert.throws(() => h.rt.logs(missing.metadata.uid, 'other', {}), /container other is not valid for pod no-image/);
+  });
+});
