@@ -13,6 +13,8 @@ interface LogEntry {
 
 /** Longest line kept whole; longer output is cut into entries of this size (kubelet uses 16 KiB too). */
 const MAX_LINE_BYTES = 16 * 1024;
+/** Unread output a log stream may hold before it is ended with an error. */
+const MAX_UNREAD_BYTES = 32 * 1024 * 1024;
 
 export class InstanceLog {
   private entries: LogEntry[] = [];
@@ -101,6 +103,11 @@ export class InstanceLog {
       }
       budget -= text.length;
       out.push(text);
+      // A follower that stopped reading must not grow memory without bound.
+      if (out.readableLength > MAX_UNREAD_BYTES) {
+        out.destroy(new Error(`log reader fell more than ${MAX_UNREAD_BYTES} bytes behind`));
+        return false;
+      }
       return true;
     };
     for (const e of selected) if (!emit(e)) return out;
