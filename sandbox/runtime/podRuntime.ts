@@ -286,10 +286,12 @@ export class SandboxPodRuntime implements PodRuntime {
     // A restarted container gets a fresh writable layer, as in Kubernetes; volumes persist.
     if (n > 0) rmSync(join(base, String(n - 1)), { recursive: true, force: true });
     const dir = join(base, String(n));
-    for (const sub of ['root', 'work', 'tmp', 'vartmp']) mkdirSync(join(dir, sub), { recursive: true });
+    for (const sub of ['root', 'work', 'tmp', 'vartmp', 'home']) mkdirSync(join(dir, sub), { recursive: true });
     const writable: [string, string, boolean][] = [
       [join(dir, 'tmp'), '/tmp', false],
       [join(dir, 'vartmp'), '/var/tmp', false],
+      // HOME: tools write caches and history there; the host's /root is not shown.
+      [join(dir, 'home'), '/root', false],
     ];
     const mountPaths = new Set((c.spec.volumeMounts ?? []).map((m) => m.mountPath.replace(/\/+$/, '')));
     if (c.workDir !== '/' && !mountPaths.has(c.workDir.replace(/\/+$/, ''))) {

@@ -63,7 +63,7 @@ describe('sandbox runtime: containers are isolated real processes', function () 
     assert.match(fromB.stdout, /hello from web-b version 1/);
   });
 
-  it('makes the host filesystem read-only inside the container; /tmp, /var/tmp and workingDir are writable', async () => {
+  it('makes the host filesystem read-only inside the container; /tmp, /var/tmp, HOME and workingDir are writable', async () => {
     const pod = h.pod('ro-check', [{ name: 'web', image: 'web' }]);
     h.rt.startPod(pod);
     await h.waitFor(pod.metadata.uid, 'running', running);
@@ -77,8 +77,8 @@ describe('sandbox runtime: containers are isolated real processes', function () 
     const rm = await h.run(pod.metadata.uid, 'web', ['rm', '-f', '/usr/bin/env']);
     assert.notEqual(rm.code, 0);
     assert.ok(existsSync('/usr/bin/env'));
-    const ok = await h.run(pod.metadata.uid, 'web', ['sh', '-c', 'echo 1 > /tmp/a && echo 2 > /var/tmp/b && echo 3 > /app/c && cat /tmp/a /var/tmp/b /app/c']);
-    assert.equal(ok.stdout, '1\n2\n3\n', ok.stderr);
+    const ok = await h.run(pod.metadata.uid, 'web', ['sh', '-c', 'echo 1 > /tmp/a && echo 2 > /var/tmp/b && echo 3 > /app/c && echo 4 > "$HOME/d" && cat /tmp/a /var/tmp/b /app/c /root/d']);
+    assert.equal(ok.stdout, '1\n2\n3\n4\n', ok.stderr);
     const devs = await h.run(pod.metadata.uid, 'web', ['ls', '/dev']);
     assert.doesNotMatch(devs.stdout, /vda|sda|nvme/, 'no host block devices inside');
   });
