@@ -1,2 +1,6 @@
-// truva.yaml language server entry point (see issue 7).
-export {};
+// truva.yaml language server entry point (bundled to dist/server.js): the IPC connection
+// vscode-languageclient opens, handed to the transport-free server.
+import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
+import { startServer } from './truvaServer';
+
+startServer(createConnection(ProposedFeatures.all));

@@ -88,7 +88,10 @@ function analyze(text: string, filePath: string, options: AnalyzeOptions, lines:
   const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true, keepSourceTokens: false });
   const diagnostics: ConfigDiagnostic[] = [];
   for (const error of document.errors.slice(0, MAX_SYNTAX_ERRORS)) {
-    diagnostics.push(diagnostic(lines.range(error.pos[0], error.pos[1]), yamlMessage(error.message), 'yaml-syntax'));
+    let end = error.pos[1];
+    // yaml marks only the first character of a repeated key; the whole key reads better.
+    if (error.code === 'DUPLICATE_KEY') end = error.pos[0] + (/^[^:\r\n]*/.exec(text.slice(error.pos[0], error.pos[0] + 300))?.[0].trimEnd().length ?? 1);
+    diagnostics.push(diagnostic(lines.range(error.pos[0], Math.max(end, error.pos[1])), yamlMessage(error.message), 'yaml-syntax'));
   }
   if (diagnostics.length > 0) return { lines, diagnostics, document };
   for (const warning of document.warnings) {

@@ -1,0 +1,72 @@
+// Starts the truva.yaml language server (dist/server.js over IPC) the first time a truva.yaml is
+// open, answers its cluster questions through the provider the composition root passes in, and
+// stops it on dispose. The client id `truva` makes languageclient honour `truva.trace.server`.
+import * as vscode from 'vscode';
+import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { ClusterChangedNotificationMethod, ClusterInfoRequestMethod, type ClusterInfo, type ClusterInfoParams, type ClusterInfoProvider } from '../server/protocol';
+
+export type { ClusterInfo, ClusterInfoParams, ClusterInfoProvider } from '../server/protocol';
+
+export interface TruvaLanguageClient extends vscode.Disposable {
+  /** Forget cached cluster answers (context switched, kubeconfig edited) and re-check open files. */
+  clusterChanged(): void;
+  /** Whether the server has been started (it starts on the first open truva.yaml). */
+  readonly started: boolean;
+}
+
+function isTruvaYaml(document: vscode.TextDocument): boolean {
+  return (document.uri.scheme === 'file' || document.uri.scheme === 'untitled') && /(^|[\\/])truva\.yaml$/.test(document.uri.path);
+}
+
+export async function startLanguageClient(context: vscode.ExtensionContext, clusterInfo: ClusterInfoProvider): Promise<TruvaLanguageClient> {
+  const module = context.asAbsolutePath('dist/server.js');
+  const serverOptions: ServerOptions = {
+    run: { module, transport: TransportKind.ipc },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [
+      { scheme: 'file', pattern: '**/truva.yaml' },
+      { scheme: 'untitled', pattern: '**/truva.yaml' },
+    ],
+    diagnosticCollectionName: 'truva',
+  };
+  let client: LanguageClient | undefined;
+  let starting: Promise<void> | undefined;
+  let disposed = false;
+
+  const start = (): Promise<void> => {
+    if (starting || disposed) return starting ?? Promise.resolve();
+    client = new LanguageClient('truva', 'Truva truva.yaml', serverOptions, clientOptions);
+    client.onRequest(ClusterInfoRequestMethod, async (params: ClusterInfoParams): Promise<ClusterInfo | null> => {
+      try {
+        return await clusterInfo.getClusterInfo(params);
+      } catch {
+        // An unreachable cluster means "no cluster warnings", never an error in the editor.
+        return null;
+      }
+    });
+    starting = client.start();
+    return starting;
+  };
+
+  const opened = vscode.workspace.onDidOpenTextDocument((document) => {
+    if (isTruvaYaml(document)) void start();
+  });
+  if (vscode.workspace.textDocuments.some(isTruvaYaml)) await start();
+
+  return {
+    get started() {
+      return starting !== undefined;
+    },
+    clusterChanged() {
+      if (client?.isRunning()) void client.sendNotification(ClusterChangedNotificationMethod);
+    },
+    dispose() {
+      disposed = true;
+      opened.dispose();
+      // The extension host waits for the returned promise from deactivate(); stop is bounded there.
+      void starting?.then(() => client?.stop(2000)).catch(() => undefined);
+    },
+  };
+}
