@@ -1,0 +1,134 @@
+// The supervisor: a POSIX sh script that becomes the dev container's command. It runs the real
+// command in its own process group (so `sh -c "npm start"` and its children die together),
+// records PIDs, restarts the command on SIGUSR1 (sent by restartCommand), restarts it with a short
+// growing back-off when it exits, and prints one "[truva] ..." line per start and exit so the
+// log panel shows what happened. The real argv follows the script as "$@", so nothing is re-quoted.
+
+/** Where the supervisor keeps its PID files inside the container. */
+export const DEFAULT_STATE_DIR = '/tmp/truva';
+
+/** $0 of the supervisor shell; shows in `ps` and error messages. */
+export const SUPERVISOR_NAME = 'truva-supervisor';
+
+export interface SupervisorOptions {
+  /** Folder for app.pid and supervisor.pid. Default /tmp/truva. */
+  stateDir?: string;
+  /** First restart delay after an exit, seconds (doubles up to maxBackoffSeconds, resets after a 10 s run). */
+  backoffSeconds?: number;
+  maxBackoffSeconds?: number;
+  /** How long a restart waits for the old process group to exit before SIGKILL, in tenths of a second. */
+  stopGraceTenths?: number;
+}
+
+/** Single-quotes a string for sh: safe for any content. */
+export function shQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The supervisor script (the argument after `sh -c`). */
+export function supervisorScript(opts: SupervisorOptions = {}): string {
+  const dir = opts.stateDir ?? DEFAULT_STATE_DIR;
+  const backoff = opts.backoffSeconds ?? 1;
+  const maxBackoff = opts.maxBackoffSeconds ?? 8;
+  const grace = opts.stopGraceTenths ?? 50;
+  return `dir=${shQuote(dir)}
+mkdir -p "$dir" || exit 1
+echo $$ > "$dir/supervisor.pid"
+if [ $# -eq 0 ]; then echo "[truva] no command to run" >&2; exit 2; fi
+child=0; restart=0; stopping=0; delay=${backoff}
+stop_child() { [ "$child" -gt 0 ] && { kill -"$1" -"$child" 2>/dev/null || kill -"$1" "$child" 2>/dev/null; }; }
+trap 'restart=1; stop_child TERM' USR1
+trap 'stopping=1; stop_child TERM' TERM INT HUP
+# setsid puts the app in its own process group, so a restart also ends what it started.
+if command -v setsid >/dev/null 2>&1; then launch() { setsid "$@" & }; else launch() { "$@" & }; fi
+while [ "$stopping" -eq 0 ]; do
+  restart=0
+  launch "$@"
+  child=$!
+  echo "$child" > "$dir/app.pid"
+  started=$(date +%s 2>/dev/null || echo 0)
+  echo "[truva] started pid $child: $*"
+  wait "$child"; code=$?
+  # wait returns early when a trapped signal arrives; the app may still be stopping.
+  if kill -0 "$child" 2>/dev/null; then
+    ( n=0; while [ "$n" -lt ${grace} ]; do sleep 0.1 2>/dev/null || sleep 1; n=$((n + 1)); kill -0 "$child" 2>/dev/null || exit 0; done
+      kill -KILL -"$child" 2>/dev/null || kill -KILL "$child" 2>/dev/null ) &
+    killer=$!
+    while kill -0 "$child" 2>/dev/null; do wait "$child"; code=$?; done
+    kill "$killer" 2>/dev/null
+  fi
+  # A signalled process group may leave grandchildren behind; end them too.
+  kill -KILL -"$child" 2>/dev/null
+  child=0
+  rm -f "$dir/app.pid"
+  if [ "$stopping" -ne 0 ]; then echo "[truva] stopped (exit code $code)"; exit 0; fi
+  if [ "$restart" -ne 0 ]; then echo "[truva] exited with code $code; restarting on request"; delay=${backoff}; continue; fi
+  now=$(date +%s 2>/dev/null || echo 0)
+  if [ $((now - started)) -ge 10 ]; then delay=${backoff}; fi
+  echo "[truva] exited with code $code; restarting in \${delay}s"
+  sleep "$delay" & sleeper=$!
+  wait "$sleeper" 2>/dev/null
+  kill "$sleeper" 2>/dev/null
+  if [ "$restart" -eq 0 ]; then delay=$((delay * 2)); [ "$delay" -gt ${maxBackoff} ] && delay=${maxBackoff}; else delay=${backoff}; fi
+done
+`;
+}
+
+/** The container command that runs argv under the supervisor: ["sh", "-c", script, "truva-supervisor", ...argv]. */
+export function supervisorCommand(argv: string[], opts: SupervisorOptions = {}): string[] {
+  if (argv.length === 0) throw new Error('The supervisor needs a command to run; none was given.');
+  return ['sh', '-c', supervisorScript(opts), SUPERVISOR_NAME, ...argv];
+}
+
+/** Turns the configured `run` into argv: a string runs through `sh -c`, an array is argv as is. */
+export function runToArgv(run: string | string[]): string[] {
+  return typeof run === 'string' ? ['sh', '-c', run] : [...run];
+}
+
+/** True when a container command is a Truva supervisor. */
+export function isSupervisorCommand(command: string[] | undefined): boolean {
+  return !!command && command.length >= 4 && command[0] === 'sh' && command[1] === '-c' && command[3] === SUPERVISOR_NAME;
+}
+
+/** The real argv a supervisor command runs. */
+export function supervisedArgv(command: string[]): string[] {
+  return isSupervisorCommand(command) ? command.slice(4) : command;
+}
+
+/**
+ * The exec command that asks the supervisor to restart the app. It returns once the new process
+ * has written its PID (at most waitTenths tenths of a second) and prints that PID; exit code 3
+ * means no supervisor is running in the container.
+ */
+export function restartCommand(opts: { stateDir?: string; waitTenths?: number } = {}): string[] {
+  const dir = opts.stateDir ?? DEFAULT_STATE_DIR;
+  const wait = opts.waitTenths ?? 100;
+  const script = `dir=${shQuote(dir)}
+sup=$(cat "$dir/supervisor.pid" 2>/dev/null)
+[ -n "$sup" ] && kill -0 "$sup" 2>/dev/null || { echo "no Truva supervisor is running in this container" >&2; exit 3; }
+old=$(cat "$dir/app.pid" 2>/dev/null)
+kill -USR1 "$sup" || exit 3
+n=0
+while [ "$n" -lt ${wait} ]; do
+  cur=$(cat "$dir/app.pid" 2>/dev/null)
+  if [ -n "$cur" ] && [ "$cur" != "$old" ]; then echo "$cur"; exit 0; fi
+  sleep 0.1 2>/dev/null || sleep 1
+  n=$((n + 1))
+done
+echo "the app did not start again within ${wait / 10}s" >&2
+exit 4
+`;
+  return ['sh', '-c', script];
+}
+
+/** The exec command that prints the app's PID (empty output when it is between restarts). */
+export function readPidCommand(opts: { stateDir?: string } = {}): string[] {
+  const dir = opts.stateDir ?? DEFAULT_STATE_DIR;
+  return ['sh', '-c', `cat ${shQuote(`${dir}/app.pid`)} 2>/dev/null || true`];
+}
+
+/** Parses the PID printed by restartCommand/readPidCommand. */
+export function parsePid(output: string | Buffer): number | undefined {
+  const n = Number.parseInt(output.toString().trim(), 10);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}

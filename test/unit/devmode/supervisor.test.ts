@@ -1,0 +1,152 @@
+// The supervisor script under a real /bin/sh (dash here, the same family as busybox ash in images).
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parsePid, readPidCommand, restartCommand, runToArgv, supervisedArgv, supervisorCommand, isSupervisorCommand } from '../../../src/core/devmode/supervisor';
+
+interface Running {
+  proc: ChildProcess;
+  out: () => string;
+  dir: string;
+}
+
+function startSupervisor(argv: string[], dir: string, backoffSeconds = 1): Running {
+  const cmd = supervisorCommand(argv, { stateDir: dir, backoffSeconds, stopGraceTenths: 20 });
+  const proc = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  return { proc, out: () => out, dir };
+}
+
+async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 8000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function runSh(command: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(command[0], command.slice(1), { encoding: 'utf8', timeout: 15000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function readPid(dir: string): number | undefined {
+  return parsePid(runSh(readPidCommand({ stateDir: dir })).stdout);
+}
+
+describe('supervisor script (real sh)', function () {
+  this.timeout(20000);
+  let dir: string;
+  let running: Running | undefined;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'truva-sup-'));
+  });
+  afterEach(async () => {
+    if (running && running.proc.exitCode === null) {
+      running.proc.kill('SIGTERM');
+      await new Promise((r) => running!.proc.once('exit', r));
+    }
+    running = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts the command, records its PID and prints a start line', async () => {
+    running = startSupervisor(['sleep', '300'], dir);
+    const line = await until('start line', () => /\[truva\] started pid (\d+): sleep 300/.exec(running!.out()) ?? undefined);
+    const pid = Number(line[1]);
+    assert.equal(await until('pid file', () => readPid(dir)), pid);
+    assert.ok(alive(pid));
+    assert.equal(readFileSync(join(dir, 'supervisor.pid'), 'utf8').trim(), String(running.proc.pid));
+  });
+
+  it('restarts on request with a new PID, and the old process is gone', async () => {
+    running = startSupervisor(['sleep', '300'], dir);
+    const first = await until('first pid', () => readPid(dir));
+    const r = runSh(restartCommand({ stateDir: dir }));
+    assert.equal(r.status, 0, r.stderr);
+    const second = parsePid(r.stdout);
+    assert.ok(second && second !== first, `expected a new pid, got ${r.stdout}`);
+    assert.equal(readPid(dir), second);
+    await until('old process to be gone', () => !alive(first));
+    // The supervisor's own output reaches us through a pipe, possibly after the restart returned.
+    await until('the exit line', () => /\[truva\] exited with code \d+; restarting on request/.test(running!.out()));
+    await until('the second start line', () => (running!.out().match(/\[truva\] started pid/g) ?? []).length === 2);
+  });
+
+  it('restart ends the whole process group, not only the shell that started it', async () => {
+    const marker = join(dir, 'grandchild.pid');
+    running = startSupervisor(runToArgv(`sleep 300 & echo $! > ${marker}; wait`), dir);
+    const grandchild = await until('grandchild pid', () => existsSync(marker) && parsePid(readFileSync(marker)));
+    assert.ok(alive(grandchild));
+    const r = runSh(restartCommand({ stateDir: dir }));
+    assert.equal(r.status, 0, r.stderr);
+    await until('grandchild to be gone', () => !alive(grandchild));
+  });
+
+  it('restarts the command after it crashes, with a back-off line', async () => {
+    const counter = join(dir, 'runs');
+    // Crashes on the first run, stays up on the second.
+    running = startSupervisor(runToArgv(`echo x >> ${counter}; [ $(wc -l < ${counter}) -ge 2 ] && exec sleep 300; exit 3`), dir);
+    await until('crash line', () => /\[truva\] exited with code 3; restarting in 1s/.test(running!.out()));
+    await until('second start', () => (running!.out().match(/\[truva\] started pid/g) ?? []).length === 2);
+    const pid = await until('pid of the second run', () => readPid(dir));
+    assert.ok(alive(pid));
+    assert.equal(readFileSync(counter, 'utf8').trim().split('\n').length, 2);
+  });
+
+  it('passes arguments with spaces, quotes and shell characters through untouched', async () => {
+    const out = join(dir, 'args.json');
+    const script = join(dir, 'args.js');
+    writeFileSync(script, `require('fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(process.argv.slice(2))); setInterval(() => {}, 1000);`);
+    const args = ['two words', "it's", '"double"', '$HOME', '*', 'back\\slash', '', '  lead', 'semi;colon', 'new\nline', '-e'];
+    running = startSupervisor([process.execPath, script, ...args], dir);
+    const got = await until('args file', () => existsSync(out) && readFileSync(out, 'utf8'));
+    assert.deepEqual(JSON.parse(got), args);
+  });
+
+  it('a string run command goes through sh -c', async () => {
+    const out = join(dir, 'string.txt');
+    running = startSupervisor(runToArgv(`echo "hello  world" > ${out}; sleep 300`), dir);
+    await until('output', () => existsSync(out) && readFileSync(out, 'utf8') === 'hello  world\n');
+  });
+
+  it('stops the app and exits when the supervisor gets SIGTERM', async () => {
+    running = startSupervisor(['sleep', '300'], dir);
+    const pid = await until('pid', () => readPid(dir));
+    const exited = new Promise<number | null>((r) => running!.proc.once('exit', (code) => r(code)));
+    running.proc.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    assert.ok(!alive(pid));
+    assert.match(running.out(), /\[truva\] stopped/);
+  });
+
+  it('the restart command fails clearly when no supervisor runs', () => {
+    const r = runSh(restartCommand({ stateDir: dir }));
+    assert.equal(r.status, 3);
+    assert.match(r.stderr, /no Truva supervisor is running/);
+  });
+
+  it('recognises its own command and recovers the real argv', () => {
+    const cmd = supervisorCommand(['node', 'server.js']);
+    assert.ok(isSupervisorCommand(cmd));
+    assert.deepEqual(supervisedArgv(cmd), ['node', 'server.js']);
+    assert.ok(!isSupervisorCommand(['node', 'server.js']));
+    assert.throws(() => supervisorCommand([]), /needs a command/);
+  });
+});
