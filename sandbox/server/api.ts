@@ -180,7 +180,7 @@ export class ApiServer {
       if (path === '/truva-admin/faults') return await this.admin(req, res);
       const failure = await this.injected(req.method ?? 'GET', path);
       if (failure) {
-        const reason = failure === 429 ? 'TooManyRequests' : failure === 503 ? 'ServiceUnavailable' : 'InternalError';
+        const reason = ({ 409: 'Conflict', 429: 'TooManyRequests', 503: 'ServiceUnavailable' } as Record<number, string>)[failure] ?? 'InternalError';
         throw new ApiError(failure, reason, `injected fault: ${reason} (sandbox)`);
       }
       if (['/healthz', '/livez', '/readyz'].includes(path)) {

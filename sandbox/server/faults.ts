@@ -5,7 +5,8 @@ export interface FailRule {
   /** Substring or regular expression matched against the request path. */
   path?: string | RegExp;
   method?: string;
-  status: 500 | 503 | 429;
+  /** 409 imitates a concurrent writer: the request fails as if someone else changed the object first. */
+  status: 500 | 503 | 429 | 409;
   /** Fail this share of matching requests (0..1)... */
   fraction?: number;
   /** ...or exactly the next `count` matching requests. */
