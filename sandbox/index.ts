@@ -21,6 +21,8 @@ export interface SandboxOptions {
   seed?: boolean;
   /** First container restart back-off (kubelet: 10 s); tests use less. */
   restartBackoffMs?: number;
+  /** Watch events kept for resuming (default 2000); older resourceVersions get 410 Gone. */
+  watchHistory?: number;
 }
 
 export interface Sandbox {
@@ -87,6 +89,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     ...(options.restartBackoffMs !== undefined ? { backoffBaseMs: options.restartBackoffMs } : {}),
   });
   const server = (api.server = new ApiServer(tls, tokens, runtime));
+  if (options.watchHistory !== undefined) server.store.historySize = options.watchHistory;
   const url = await server.listen(options.port ?? 0);
 
   for (const name of SEED_NAMESPACES) {

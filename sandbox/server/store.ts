@@ -26,12 +26,13 @@ export const RESOURCE: Record<Kind, { group: string }> = {
   pods: { group: '' },
 };
 
-const HISTORY = 2000;
 
 const clone = <T>(o: T): T => structuredClone(o);
 
 export class Store {
   private rv = 1;
+  /** Events kept for watches that resume from a resourceVersion (etcd keeps ~5 minutes' worth). */
+  historySize = 2000;
   private objects = new Map<string, any>();
   private history: StoreEvent[] = [];
   private watchers = new Set<Watcher>();
@@ -42,7 +43,7 @@ export class Store {
 
   /** Oldest resourceVersion a watch can still resume from. */
   get oldestResumable(): number {
-    return this.history.length === HISTORY ? this.history[0].rv - 1 : 0;
+    return this.history.length >= this.historySize ? this.history[0].rv - 1 : 0;
   }
 
   private key(kind: Kind, namespace: string | undefined, name: string) {
@@ -114,7 +115,7 @@ export class Store {
 
   private emit(event: StoreEvent) {
     this.history.push(event);
-    if (this.history.length > HISTORY) this.history.shift();
+    while (this.history.length > this.historySize) this.history.shift();
     for (const w of this.watchers) if (w.kind === event.kind) w.send({ ...event, object: clone(event.object) });
   }
 
