@@ -1,0 +1,107 @@
+// The sandbox cluster's own figures: how fast a pod starts, an exec round trip through
+// client-node, and how many concurrent follow streams it holds (targets in issue 2).
+import { performance } from 'node:perf_hooks';
+import { PassThrough, Writable } from 'node:stream';
+import { AppsV1Api, CoreV1Api, Exec, KubeConfig, Log, PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
+import { startSandbox } from '../sandbox';
+import type { Benchmark } from './types';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const NS = 'demo';
+
+/** A light deployment: a shell loop that logs a line every 200 ms, no probes. */
+function ticker(name: string, replicas: number) {
+  return {
+    metadata: { name, labels: { app: name } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: 'web', workingDir: '/app', command: ['sh', '-c', 'while true; do echo tick; sleep 0.2; done'] }] },
+      },
+    },
+  };
+}
+
+async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const bench: Benchmark = {
+  title: 'sandbox cluster',
+  keys: ['sandbox.'],
+  async run() {
+    const sandbox = await startSandbox({ seed: false });
+    try {
+      const kc = new KubeConfig();
+      kc.loadFromFile(sandbox.kubeconfigPath);
+      const apps = kc.makeApiClient(AppsV1Api);
+      const core = kc.makeApiClient(CoreV1Api);
+      const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+      // Pod start: from the pod's ADDED event to the MODIFIED event that says Running, one at a time.
+      const added = new Map<string, number>();
+      const startMs: number[] = [];
+      const watch = await new Watch(kc).watch(`/api/v1/namespaces/${NS}/pods`, { labelSelector: 'app=start' }, (type, pod: any) => {
+        const name = pod.metadata.name as string;
+        if (type === 'ADDED') added.set(name, performance.now());
+        else if (pod.status?.phase === 'Running' && added.has(name)) {
+          startMs.push(performance.now() - added.get(name)!);
+          added.delete(name);
+        }
+      }, () => undefined);
+      await apps.createNamespacedDeployment({ namespace: NS, body: ticker('start', 0) });
+      for (let i = 1; i <= 11; i++) {
+        await apps.patchNamespacedDeployment({ name: 'start', namespace: NS, body: { spec: { replicas: i } } }, merge);
+        await waitUntil(() => startMs.length === i, 20_000, `pod ${i} running`);
+      }
+      watch.abort();
+      await apps.deleteNamespacedDeployment({ name: 'start', namespace: NS });
+
+      // Exec round trip: `true` in a running pod, stdin closed, status on channel 3.
+      const pod = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=start' })).items.find((p) => p.status?.phase === 'Running')!.metadata!.name!;
+      const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
+      const execOnce = () => new Promise<void>((resolve, reject) => {
+        const stdin = new PassThrough();
+        new Exec(kc).exec(NS, pod, 'main', ['true'], sink(), sink(), stdin, false, (s) => (s.status === 'Success' ? resolve() : reject(new Error(s.message)))).catch(reject);
+        stdin.end();
+      });
+      for (let i = 0; i < 3; i++) await execOnce(); // warm-up: TLS session, module loading
+      const execMs: number[] = [];
+      for (let i = 0; i < 30; i++) {
+        const t = performance.now();
+        await execOnce();
+        execMs.push(performance.now() - t);
+      }
+
+      // Log streams: 100 follow streams over 50 pods, held for 3 s; a stream counts if it kept
+      // receiving lines and never errored or ended.
+      await apps.createNamespacedDeployment({ namespace: NS, body: ticker('logs', 50) });
+      await waitUntil(async () => (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=logs', fieldSelector: 'status.phase=Running' })).items.length === 50, 120_000, '50 pods running');
+      const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=logs' })).items.map((p) => p.metadata!.name!);
+      const streams = pods.flatMap((name) => [name, name]).map((name) => {
+        const s = { bytes: 0, failed: false, abort: undefined as AbortController | undefined };
+        const out = new Writable({ write: (c, _e, cb) => { s.bytes += c.length; cb(); } });
+        out.on('finish', () => (s.failed = true));
+        new Log(kc).log(NS, name, 'main', out, { follow: true, tailLines: 1 }).then((a) => (s.abort = a), () => (s.failed = true));
+        return s;
+      });
+      await new Promise((r) => setTimeout(r, 1500));
+      const marks = streams.map((s) => s.bytes);
+      await new Promise((r) => setTimeout(r, 1500));
+      const held = streams.filter((s, i) => !s.failed && s.bytes > marks[i]).length;
+      streams.forEach((s) => s.abort?.abort());
+
+      return { 'sandbox.pod_start_ms': median(startMs), 'sandbox.exec_rtt_ms': median(execMs), 'sandbox.log_streams_held': held };
+    } finally {
+      await sandbox.stop();
+    }
+  },
+};
+
+export default bench;
