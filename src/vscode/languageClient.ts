@@ -12,6 +12,8 @@ export interface TruvaLanguageClient extends vscode.Disposable {
   clusterChanged(): void;
   /** Whether the server has been started (it starts on the first open truva.yaml). */
   readonly started: boolean;
+  /** Stops the server and waits for it (for deactivate); dispose() does the same without waiting. */
+  stop(): Promise<void>;
 }
 
 function isTruvaYaml(document: vscode.TextDocument): boolean {
@@ -55,18 +57,26 @@ export async function startLanguageClient(context: vscode.ExtensionContext, clus
   });
   if (vscode.workspace.textDocuments.some(isTruvaYaml)) await start();
 
-  return {
+  const handle: TruvaLanguageClient = {
     get started() {
       return starting !== undefined;
     },
     clusterChanged() {
       if (client?.isRunning()) void client.sendNotification(ClusterChangedNotificationMethod);
     },
-    dispose() {
+    async stop() {
       disposed = true;
       opened.dispose();
-      // The extension host waits for the returned promise from deactivate(); stop is bounded there.
-      void starting?.then(() => client?.stop(2000)).catch(() => undefined);
+      try {
+        await starting;
+        if (client?.isRunning()) await client.stop(2000);
+      } catch {
+        // A server that failed to start or is already gone has nothing left to stop.
+      }
+    },
+    dispose() {
+      void handle.stop();
     },
   };
+  return handle;
 }

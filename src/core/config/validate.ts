@@ -85,7 +85,7 @@ function analyze(text: string, filePath: string, options: AnalyzeOptions, lines:
     return { lines, diagnostics: [diagnostic(lines.lineRange(0), `truva.yaml is nested more than ${MAX_DEPTH} levels deep; it needs at most four.`, 'too-deep')] };
   }
 
-  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true, keepSourceTokens: false });
+  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true, keepSourceTokens: false, logLevel: 'error' });
   const diagnostics: ConfigDiagnostic[] = [];
   for (const error of document.errors.slice(0, MAX_SYNTAX_ERRORS)) {
     let end = error.pos[1];
