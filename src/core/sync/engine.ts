@@ -1,0 +1,397 @@
+// The sync engine: every local change reaches every pod, then the process restarts.
+// Change sources (chokidar per root, ignores applied before watching, plus notify() from the
+// editor's save) feed one coalescing change set; after the debounce, batches of files go to each
+// pod as one tar stream over exec stdin, deletions as one exec reading NUL-separated paths from
+// stdin; pods run in parallel under a concurrency limit; each pod that received something restarts
+// once. New or restarted pods get a full sync before their process starts.
+import { EventEmitter } from 'node:events';
+import { lstatSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { watch, type FSWatcher } from 'chokidar';
+import pLimit from 'p-limit';
+import type { SyncSnapshot, SyncPart } from '../session/session';
+import { batches, ChangeSet } from './changeSet';
+import { IgnoreRules } from './ignore';
+import { insideRoot } from './paths';
+import { tarOf } from './tarStream';
+
+export interface SyncRoot {
+  /** Absolute local folder. */
+  local: string;
+  /** Absolute path in the container. */
+  remote: string;
+}
+
+export interface PodRef {
+  name: string;
+  /** Changes when the pod is replaced or its container restarts (uid + restart count). */
+  incarnation: string;
+}
+
+/** What the engine needs from the cluster: pods of the deployment and exec in the synced container. */
+export interface SyncTarget {
+  listPods(): Promise<PodRef[]>;
+  /** Calls back whenever the set of running pods (or one's incarnation) may have changed. */
+  watchPods(onChange: () => void): { stop(): void };
+  exec(pod: string, command: string[], stdin?: Readable | Buffer): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }>;
+  /** Restarts the app in a pod (supervisor, custom command, or nothing). */
+  restart(pod: string): Promise<void>;
+  /** True when the error means the pod is gone (it is then dropped quietly). */
+  isGone(err: unknown): boolean;
+}
+
+export interface SyncOptions {
+  roots: SyncRoot[];
+  exclude: string[];
+  debounceMs: number;
+  batchSize: number;
+  batchBytes: number;
+  concurrency: number;
+  /** Delete remote files that do not exist locally during the initial sync. */
+  mirror: boolean;
+  /** Attempts per pod and batch before the pod is reported as failing. */
+  attempts?: number;
+  retryDelayMs?: number;
+  log?: (message: string) => void;
+}
+
+interface RemoteFile {
+  size: number;
+  mtime: number;
+}
+
+const sh = (script: string, ...args: string[]) => ['sh', '-c', script, 'truva-sync', ...args];
+
+/** One exec that lists size and mtime of every remote file under the root, NUL-separated. */
+const MANIFEST = 'cd "$1" 2>/dev/null || exit 0; find . -type f -printf "%s %T@ %P\\0" 2>/dev/null';
+const EXTRACT = 'mkdir -p "$1" && tar -xf - -C "$1"';
+const DELETE = 'cd "$1" && xargs -0 -r rm -rf --';
+
+function parseManifest(out: Buffer): Map<string, RemoteFile> {
+  const files = new Map<string, RemoteFile>();
+  for (const record of out.toString('utf8').split('\0')) {
+    const m = /^(\d+) (\d+)(?:\.\d+)? (.*)$/s.exec(record);
+    if (m) files.set(m[3], { size: Number(m[1]), mtime: Number(m[2]) });
+  }
+  return files;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class SyncEngine implements SyncPart {
+  private readonly events = new EventEmitter();
+  private readonly changes: ChangeSet[];
+  private readonly rules: IgnoreRules[];
+  private readonly limit: ReturnType<typeof pLimit>;
+  private watchers: FSWatcher[] = [];
+  private podWatch?: { stop(): void };
+  private known = new Map<string, string>(); // pod -> incarnation that has a full sync
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private disposed = false;
+  private state: SyncSnapshot = { state: 'idle', pending: 0, filesSent: 0 };
+  private paused = false;
+  /** Per pod: the last failure, for the UI. */
+  readonly podErrors = new Map<string, string>();
+
+  constructor(
+    private readonly target: SyncTarget,
+    private readonly options: SyncOptions,
+  ) {
+    this.changes = options.roots.map(() => new ChangeSet());
+    this.rules = options.roots.map((r) => new IgnoreRules(r.local, options.exclude));
+    this.limit = pLimit(options.concurrency);
+  }
+
+  snapshot(): SyncSnapshot {
+    return { ...this.state, pending: this.changes.reduce((n, c) => n + c.size, 0) };
+  }
+
+  onDidChange(listener: () => void): () => void {
+    this.events.on('change', listener);
+    return () => this.events.off('change', listener);
+  }
+
+  private set(update: Partial<SyncSnapshot>) {
+    this.state = { ...this.state, ...update };
+    this.events.emit('change');
+  }
+
+  private log(message: string) {
+    this.options.log?.(message);
+  }
+
+  /** Initial full sync into every pod, then watch files and pods. */
+  async start(report: (message: string) => void = () => {}, signal?: AbortSignal): Promise<void> {
+    const pods = await this.target.listPods();
+    if (pods.length === 0) throw new Error('No running pod to sync into. Check the deployment\'s pods (Truva sidebar) and try again.');
+    report(`Copying files into ${pods.length} pod${pods.length === 1 ? '' : 's'}`);
+    await this.syncPods(pods, signal);
+    this.startWatching();
+    this.podWatch = this.target.watchPods(() => void this.checkPods());
+  }
+
+  /** Full sync of each pod (skipping files it already has), remembering its incarnation. */
+  private async syncPods(pods: PodRef[], signal?: AbortSignal): Promise<string[]> {
+    this.set({ state: 'syncing' });
+    const synced: string[] = [];
+    await Promise.all(pods.map((pod) => this.limit(async () => {
+      if (signal?.aborted) return;
+      try {
+        const sent = await this.withRetries(pod.name, () => this.fullSyncPod(pod.name));
+        this.known.set(pod.name, pod.incarnation);
+        synced.push(pod.name);
+        this.set({ filesSent: this.state.filesSent + sent });
+      } catch (err) {
+        if (!this.target.isGone(err)) throw err;
+      }
+    })));
+    this.set({ state: this.paused ? 'paused' : 'idle', lastSyncAt: Date.now() });
+    return synced;
+  }
+
+  private localFiles(rootIndex: number): { path: string; size: number; mtime: number }[] {
+    const root = this.options.roots[rootIndex];
+    const rules = this.rules[rootIndex];
+    const out: { path: string; size: number; mtime: number }[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(join(root.local, dir))) {
+        const rel = dir ? `${dir}/${name}` : name;
+        let st;
+        try {
+          st = lstatSync(join(root.local, rel));
+        } catch {
+          continue;
+        }
+        if (st.isDirectory()) {
+          if (!rules.ignores(rel, true)) walk(rel);
+        } else if (!rules.ignores(rel)) {
+          out.push({ path: rel, size: st.isFile() ? st.size : 0, mtime: Math.floor(st.mtimeMs / 1000) });
+        }
+      }
+    };
+    walk('');
+    return out;
+  }
+
+  /** Sends every local file the pod does not already have (same size and mtime); returns the count. */
+  private async fullSyncPod(pod: string): Promise<number> {
+    let sent = 0;
+    for (let i = 0; i < this.options.roots.length; i++) {
+      const root = this.options.roots[i];
+      const manifest = await this.target.exec(pod, sh(MANIFEST, root.remote));
+      const remote = parseManifest(manifest.stdout);
+      const local = this.localFiles(i);
+      const missing = local.filter((f) => {
+        const r = remote.get(f.path);
+        return !r || r.size !== f.size || r.mtime !== f.mtime;
+      });
+      for (const batch of batches(missing, this.options.batchSize, this.options.batchBytes)) {
+        await this.sendTar(pod, i, batch.map((f) => f.path));
+        sent += batch.length;
+      }
+      if (this.options.mirror) {
+        const localSet = new Set(local.map((f) => f.path));
+        const extra = [...remote.keys()].filter((p) => !localSet.has(p) && !this.rules[i].ignores(p));
+        if (extra.length) await this.sendDeletes(pod, i, extra);
+      }
+    }
+    return sent;
+  }
+
+  /** Remote files a mirror-mode initial sync would delete in one pod (nothing is changed). */
+  async mirrorDryRun(pod: string): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < this.options.roots.length; i++) {
+      const remote = parseManifest((await this.target.exec(pod, sh(MANIFEST, this.options.roots[i].remote))).stdout);
+      const localSet = new Set(this.localFiles(i).map((f) => f.path));
+      for (const p of remote.keys()) if (!localSet.has(p) && !this.rules[i].ignores(p)) out.push(`${this.options.roots[i].remote}/${p}`);
+    }
+    return out;
+  }
+
+  private async sendTar(pod: string, rootIndex: number, paths: string[]) {
+    const { stream, skipped } = tarOf(this.options.roots[rootIndex].local, paths);
+    const result = await this.target.exec(pod, sh(EXTRACT, this.options.roots[rootIndex].remote), stream);
+    for (const s of await skipped) this.log(`not synced: ${s.path} (${s.reason})`);
+    if (result.exitCode !== 0) throw new Error(`tar in pod ${pod} failed (exit code ${result.exitCode}): ${result.stderr.toString().trim().slice(0, 500)}`);
+  }
+
+  private async sendDeletes(pod: string, rootIndex: number, paths: string[]) {
+    const list = Buffer.from(paths.map((p) => `${p}\0`).join(''));
+    const result = await this.target.exec(pod, sh(DELETE, this.options.roots[rootIndex].remote), list);
+    if (result.exitCode !== 0) throw new Error(`deleting files in pod ${pod} failed (exit code ${result.exitCode}): ${result.stderr.toString().trim().slice(0, 500)}`);
+  }
+
+  private async withRetries<T>(pod: string, work: () => Promise<T>): Promise<T> {
+    const attempts = this.options.attempts ?? 4;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await work();
+        this.podErrors.delete(pod);
+        return result;
+      } catch (err) {
+        if (this.target.isGone(err) || attempt >= attempts) {
+          if (!this.target.isGone(err)) this.podErrors.set(pod, errorText(err));
+          throw err;
+        }
+        this.log(`pod ${pod}: ${errorText(err)}; retrying (${attempt}/${attempts - 1})`);
+        await new Promise((r) => setTimeout(r, (this.options.retryDelayMs ?? 250) * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  private startWatching() {
+    this.options.roots.forEach((root, i) => {
+      const rules = this.rules[i];
+      const watcher = watch(root.local, {
+        ignoreInitial: true,
+        // Ignored trees are never walked or watched (no inotify watches spent on node_modules).
+        ignored: (path: string, stats?: { isDirectory(): boolean }) => {
+          const rel = insideRoot(root.local, path);
+          return rel !== undefined && rules.ignores(rel, stats?.isDirectory() ?? false);
+        },
+      });
+      const record = (kind: 'add' | 'change' | 'delete') => (path: string) => {
+        const rel = insideRoot(root.local, path);
+        if (rel === undefined) return;
+        rules.invalidate(rel);
+        this.changes[i].record(rel, kind);
+        this.schedule();
+      };
+      watcher.on('add', record('add')).on('change', record('change')).on('unlink', record('delete')).on('addDir', record('add')).on('unlinkDir', record('delete'));
+      watcher.on('error', (err) => this.log(`watching ${root.local}: ${errorText(err)}`));
+      this.watchers.push(watcher);
+    });
+  }
+
+  /** The editor saved a file: record it now instead of waiting for the file-system event. */
+  notify(path: string): void {
+    this.options.roots.forEach((root, i) => {
+      const rel = insideRoot(root.local, path);
+      if (rel !== undefined && !this.rules[i].ignores(rel)) {
+        this.changes[i].record(rel, 'change');
+        this.schedule();
+      }
+    });
+  }
+
+  private schedule() {
+    this.events.emit('change');
+    if (this.paused || this.disposed) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.flush(), this.options.debounceMs);
+  }
+
+  /** Sends what the change sets hold now; flushes run one after another. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.flushOnce()).catch((err) => this.set({ state: 'error', error: errorText(err) }));
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
+    if (this.paused || this.disposed) return;
+    const taken = this.changes.map((c) => c.take());
+    const total = taken.reduce((n, t) => n + t.upserts.length + t.deletes.length, 0);
+    if (total === 0) return;
+    const firstAt = Math.min(...taken.map((t) => t.firstAt ?? Date.now()));
+    this.set({ state: 'syncing', error: undefined });
+    const pods = (await this.target.listPods()).filter((p) => this.known.get(p.name) === p.incarnation);
+    const failures: string[] = [];
+    await Promise.all(pods.map((pod) => this.limit(async () => {
+      try {
+        await this.withRetries(pod.name, async () => {
+          for (let i = 0; i < taken.length; i++) {
+            const root = this.options.roots[i];
+            const existing = taken[i].upserts.filter((p) => {
+              try {
+                lstatSync(join(root.local, p));
+                return true;
+              } catch {
+                return false;
+              }
+            });
+            const sizes = existing.map((p) => ({ path: p, size: lstatSync(join(root.local, p)).size }));
+            for (const batch of batches(sizes, this.options.batchSize, this.options.batchBytes)) await this.sendTar(pod.name, i, batch.map((f) => f.path));
+            if (taken[i].deletes.length) await this.sendDeletes(pod.name, i, taken[i].deletes);
+          }
+        });
+      } catch (err) {
+        if (!this.target.isGone(err)) failures.push(`${pod.name}: ${errorText(err)}`);
+      }
+    })));
+    this.set({ filesSent: this.state.filesSent + total * pods.length, lastSyncAt: Date.now(), lastLatencyMs: Date.now() - firstAt });
+    if (failures.length) {
+      this.set({ state: 'error', error: `Sync failed in ${failures.join('; ')}` });
+      return;
+    }
+    this.set({ state: 'restarting' });
+    await this.restartPods(pods.map((p) => p.name));
+    this.set({ state: this.paused ? 'paused' : 'idle' });
+  }
+
+  private async restartPods(pods: string[]) {
+    const failures: string[] = [];
+    await Promise.all(pods.map((pod) => this.limit(async () => {
+      try {
+        await this.target.restart(pod);
+      } catch (err) {
+        if (!this.target.isGone(err)) failures.push(`${pod}: ${errorText(err)}`);
+      }
+    })));
+    if (failures.length) this.set({ state: 'error', error: `Restart failed in ${failures.join('; ')}` });
+  }
+
+  /** A pod appeared or restarted: full sync before its process starts again. */
+  private async checkPods(): Promise<void> {
+    if (this.disposed) return;
+    try {
+      const pods = await this.target.listPods();
+      for (const name of [...this.known.keys()]) if (!pods.some((p) => p.name === name)) this.known.delete(name);
+      const fresh = pods.filter((p) => this.known.get(p.name) !== p.incarnation);
+      if (fresh.length === 0) return;
+      this.log(`full sync for new or restarted pod${fresh.length > 1 ? 's' : ''}: ${fresh.map((p) => p.name).join(', ')}`);
+      const synced = await this.syncPods(fresh);
+      await this.restartPods(synced);
+    } catch (err) {
+      this.set({ state: 'error', error: errorText(err) });
+    }
+  }
+
+  async restartAll(): Promise<void> {
+    this.set({ state: 'restarting' });
+    await this.restartPods([...this.known.keys()]);
+    if (this.state.state === 'restarting') this.set({ state: this.paused ? 'paused' : 'idle' });
+  }
+
+  pause(): void {
+    this.paused = true;
+    clearTimeout(this.timer);
+    this.set({ state: 'paused' });
+  }
+
+  /** Sends everything that accumulated while paused, as one batch. */
+  resume(): void {
+    this.paused = false;
+    this.set({ state: 'idle' });
+    void this.flush();
+  }
+
+  async fullSync(): Promise<void> {
+    const pods = await this.target.listPods();
+    const synced = await this.syncPods(pods);
+    await this.restartPods(synced);
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    clearTimeout(this.timer);
+    this.podWatch?.stop();
+    await Promise.all(this.watchers.map((w) => w.close()));
+    this.watchers = [];
+    await this.flushing.catch(() => undefined);
+  }
+}
