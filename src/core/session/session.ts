@@ -23,8 +23,25 @@ export interface DevModePart {
   restore(options?: { force?: boolean }): Promise<void>;
 }
 
+/** What the UI shows of the sync side. */
+export interface SyncSnapshot {
+  state: 'idle' | 'syncing' | 'restarting' | 'paused' | 'error';
+  /** Changes waiting (debounce, pause or in flight). */
+  pending: number;
+  filesSent: number;
+  lastSyncAt?: number;
+  /** Save-to-synced latency of the last batch. */
+  lastLatencyMs?: number;
+  error?: string;
+}
+
 /** The files side: what the sync engine offers (src/core/sync). */
 export interface SyncPart {
+  snapshot(): SyncSnapshot;
+  /** Called whenever the snapshot changes; returns an unsubscribe function. */
+  onDidChange(listener: () => void): () => void;
+  /** The editor saved a file: sync it now rather than waiting for the file-system event. */
+  notify(path: string): void;
   /** Initial full sync into every pod, then keep watching for changes and new pods. */
   start(report: (message: string) => void, signal: AbortSignal): Promise<void>;
   /** Restarts the process in every pod (after the initial sync, and on request). */

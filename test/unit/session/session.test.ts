@@ -16,6 +16,9 @@ function recordingParts(failAt?: string, hooks: { onEnter?: () => void } = {}) {
       restore: async (o) => maybeFail(o?.force ? 'restore(force)' : 'restore'),
     },
     sync: {
+      snapshot: () => ({ state: 'idle', pending: 0, filesSent: 0 }),
+      onDidChange: () => () => {},
+      notify: (path) => calls.push(`notify ${path}`),
       start: async () => maybeFail('sync.start'),
       restartAll: async () => maybeFail('restartAll'),
       pause: () => calls.push('pause'),

@@ -1,0 +1,109 @@
+// The one message protocol between the log panel's host (extension) and its webview. Both
+// bundles import this file; everything arriving from the webview goes through
+// parseWebviewMessage, which drops anything malformed or unknown.
+import { sanitizeFilterState, type FilterState } from './filter';
+import type { LogLine } from './types';
+import type { PodSummary } from './aggregator';
+
+export const LOG_PANEL_VIEW_TYPE = 'truvaLogs';
+
+/** What a panel shows; persisted in webview state so the serializer can reopen it after a reload. */
+export interface LogPanelTarget {
+  namespace: string;
+  deployment?: string;
+  pod?: string;
+  /** kubeconfig context, when not the current one. */
+  context?: string;
+}
+
+export interface ViewOptions {
+  wrap: boolean;
+  timestamps: boolean;
+  /** 'color' renders SGR codes as colours, 'strip' removes them. */
+  ansi: 'color' | 'strip';
+}
+
+export const DEFAULT_VIEW: ViewOptions = { wrap: false, timestamps: false, ansi: 'color' };
+
+/** What the webview keeps with vscode.setState. */
+export interface PanelState {
+  target: LogPanelTarget;
+  filter: FilterState;
+  view: ViewOptions;
+}
+
+export type HostMessage =
+  | { type: 'init'; title: string; target: LogPanelTarget; lines: LogLine[]; dropped: number; pods: PodSummary[]; maxLines: number }
+  | { type: 'lines'; lines: LogLine[]; dropped: number }
+  | { type: 'pods'; pods: PodSummary[] }
+  | { type: 'notice'; message: string }
+  | { type: 'cleared' };
+
+export type WebviewMessage =
+  | { type: 'ready' }
+  | { type: 'clear' }
+  | { type: 'copy'; text: string }
+  | { type: 'export'; text: string; suggestedName: string }
+  | { type: 'state'; state: PanelState };
+
+const MAX_TEXT = 256 * 1024 * 1024;
+
+function str(value: unknown, max = 10_000): string | undefined {
+  return typeof value === 'string' && value.length <= max ? value : undefined;
+}
+
+export function sanitizeTarget(value: unknown): LogPanelTarget | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const v = value as Record<string, unknown>;
+  const namespace = str(v.namespace, 253);
+  if (!namespace) return undefined;
+  const target: LogPanelTarget = { namespace };
+  for (const key of ['deployment', 'pod', 'context'] as const) {
+    const s = str(v[key], 253);
+    if (s) target[key] = s;
+  }
+  if (!target.deployment && !target.pod) return undefined;
+  return target;
+}
+
+export function sanitizeView(value: unknown): ViewOptions {
+  const v = (value && typeof value === 'object' ? value : {}) as Record<string, unknown>;
+  return { wrap: v.wrap === true, timestamps: v.timestamps === true, ansi: v.ansi === 'strip' ? 'strip' : 'color' };
+}
+
+export function sanitizePanelState(value: unknown): PanelState | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const v = value as Record<string, unknown>;
+  const target = sanitizeTarget(v.target);
+  if (!target) return undefined;
+  return { target, filter: sanitizeFilterState(v.filter), view: sanitizeView(v.view) };
+}
+
+/** The webview is not trusted: returns a well-formed message or undefined. */
+export function parseWebviewMessage(value: unknown): WebviewMessage | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const v = value as Record<string, unknown>;
+  switch (v.type) {
+    case 'ready':
+    case 'clear':
+      return { type: v.type };
+    case 'copy': {
+      const text = str(v.text, MAX_TEXT);
+      return text === undefined ? undefined : { type: 'copy', text };
+    }
+    case 'export': {
+      const text = str(v.text, MAX_TEXT);
+      const name = str(v.suggestedName, 200);
+      if (text === undefined) return undefined;
+      // Only a plain file name is accepted as a suggestion, never a path.
+      const suggestedName = name && /^[\w.-]+$/.test(name) ? name : 'logs.txt';
+      return { type: 'export', text, suggestedName };
+    }
+    case 'state': {
+      const state = sanitizePanelState(v.state);
+      return state ? { type: 'state', state } : undefined;
+    }
+    default:
+      return undefined;
+  }
+}

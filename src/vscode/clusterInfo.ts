@@ -1,0 +1,33 @@
+// Answers the language server's cluster questions (contexts, namespaces, deployments) with the
+// kube layer, for the context and namespace a truva.yaml names.
+import { Cluster } from '../core/kube/cluster';
+import { listContexts } from '../core/kube/kubeconfig';
+import type { ClusterInfoProvider } from './languageClient';
+import type { TruvaContext } from './truvaContext';
+
+export function clusterInfoProvider(truva: TruvaContext): ClusterInfoProvider {
+  return {
+    async getClusterInfo(params) {
+      const cluster = new Cluster({ kubeconfigPath: params.kubeconfig, context: params.context, namespace: params.namespace, resilience: { timeoutMs: 5_000, maxAttempts: 1 } });
+      try {
+        const namespace = params.namespace ?? cluster.namespace;
+        const [namespaces, deployments] = await Promise.all([
+          cluster.listNamespaces().then((list) => list.map((n) => n.metadata!.name!), () => undefined),
+          cluster.listDeployments({ namespace }).then(
+            (list) => list.map((d) => ({ name: d.metadata!.name!, replicas: d.spec?.replicas ?? 0, readyReplicas: d.status?.readyReplicas, containers: (d.spec?.template?.spec?.containers ?? []).map((c) => c.name) })),
+            (err) => {
+              if (err?.kind === 'unreachable' || err?.kind === 'timeout') throw err;
+              return undefined;
+            },
+          ),
+        ]);
+        return { contexts: listContexts(cluster.kubeConfig).map((c) => c.name), context: cluster.contextName, namespaces, namespace, deployments };
+      } catch {
+        truva.output.debug('truva.yaml cluster checks skipped: the cluster is not reachable.');
+        return null;
+      } finally {
+        cluster.dispose();
+      }
+    },
+  };
+}

@@ -1,0 +1,175 @@
+// Log panels on the extension side: one panel per deployment (reopening reveals it), an
+// aggregator per panel that keeps collecting while the panel is hidden, lines batched to the
+// webview every 50 ms, every webview message validated, and a serializer that reopens panels
+// after a window reload.
+import * as vscode from 'vscode';
+import { writeFile } from 'node:fs/promises';
+import { LogAggregator } from '../../core/logs/aggregator';
+import { clusterLogSource } from '../../core/logs/clusterSource';
+import { LOG_PANEL_VIEW_TYPE, parseWebviewMessage, sanitizePanelState, type HostMessage, type LogPanelTarget } from '../../core/logs/protocol';
+import type { LogLine } from '../../core/logs/types';
+import type { Cluster } from '../../core/kube/cluster';
+import { buildPanelHtml, createNonce } from './panelHtml';
+
+const BATCH_MS = 50;
+
+export interface LogPanelDeps {
+  /** A cluster client for the panel's context (the caller owns nothing: the panel disposes it). */
+  clusterFor(target: LogPanelTarget): Cluster;
+  tailLines(): number;
+  bufferLines(): number;
+  log: vscode.LogOutputChannel;
+}
+
+class LogPanel {
+  private pending: LogLine[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly aggregator: LogAggregator;
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    readonly target: LogPanelTarget,
+    private readonly cluster: Cluster,
+    /** The deployment's pod selector; undefined for a single pod. */
+    labelSelector: string | undefined,
+    private readonly extensionUri: vscode.Uri,
+    deps: LogPanelDeps,
+    onDispose: () => void,
+  ) {
+    this.aggregator = new LogAggregator({
+      source: clusterLogSource(cluster),
+      namespace: target.namespace,
+      labelSelector,
+      podName: labelSelector ? undefined : target.pod,
+      tailLines: deps.tailLines(),
+      bufferLines: deps.bufferLines(),
+    });
+    const webview = panel.webview;
+    webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')] };
+    webview.html = this.html();
+    this.aggregator.subscribe({
+      lines: (lines) => {
+        this.pending.push(...lines);
+        this.schedule();
+      },
+      pods: (pods) => this.post({ type: 'pods', pods }),
+      warning: (message) => deps.log.warn(`logs ${this.title}: ${message}`),
+    });
+    webview.onDidReceiveMessage((raw) => this.onMessage(raw));
+    panel.onDidDispose(() => {
+      clearTimeout(this.timer);
+      this.aggregator.stop();
+      this.cluster.dispose();
+      onDispose();
+    });
+  }
+
+  get title(): string {
+    return this.target.deployment ? `Logs: ${this.target.deployment}` : `Logs: ${this.target.pod}`;
+  }
+
+  start(): void {
+    this.aggregator.start();
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const asset = (name: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', name)).toString();
+    return buildPanelHtml({ cspSource: webview.cspSource, nonce: createNonce(), scriptUri: asset('logs.js'), styleUri: asset('logs.css'), codiconUri: asset('codicon.css'), title: this.title });
+  }
+
+  private post(message: HostMessage) {
+    // A hidden webview is torn down; it asks for everything again ("ready") when shown.
+    if (this.panel.visible) void this.panel.webview.postMessage(message);
+  }
+
+  private schedule() {
+    if (this.timer || !this.panel.visible) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const lines = this.pending;
+      this.pending = [];
+      if (lines.length) this.post({ type: 'lines', lines, dropped: this.aggregator.dropped });
+    }, BATCH_MS);
+  }
+
+  private async onMessage(raw: unknown) {
+    const message = parseWebviewMessage(raw);
+    if (!message) return; // unknown or malformed: ignored
+    switch (message.type) {
+      case 'ready':
+        this.pending = [];
+        this.post({ type: 'init', title: this.title, target: this.target, lines: this.aggregator.lines(), dropped: this.aggregator.dropped, pods: this.aggregator.podSummaries(), maxLines: 50_000 });
+        return;
+      case 'clear':
+        this.aggregator.clear();
+        this.post({ type: 'cleared' });
+        return;
+      case 'copy':
+        await vscode.env.clipboard.writeText(message.text);
+        return;
+      case 'export': {
+        const uri = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(message.suggestedName), filters: { 'Log files': ['log', 'txt'] } });
+        if (uri) await writeFile(uri.fsPath, message.text);
+        return;
+      }
+      case 'state':
+        return; // the webview keeps its own state (setState), which the serializer receives
+    }
+  }
+}
+
+export class LogPanels implements vscode.Disposable {
+  private readonly panels = new Map<string, LogPanel>();
+  private readonly registration: vscode.Disposable;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly deps: LogPanelDeps,
+  ) {
+    this.registration = vscode.window.registerWebviewPanelSerializer(LOG_PANEL_VIEW_TYPE, {
+      deserializeWebviewPanel: async (panel, state) => {
+        const saved = sanitizePanelState(state);
+        if (!saved) return panel.dispose();
+        await this.attach(panel, saved.target);
+      },
+    });
+  }
+
+  private key(t: LogPanelTarget) {
+    return `${t.context ?? ''}/${t.namespace}/${t.deployment ?? `pod:${t.pod}`}`;
+  }
+
+  /** Opens the panel for a deployment or pod, or reveals the one already open. */
+  async show(target: LogPanelTarget): Promise<void> {
+    const existing = this.panels.get(this.key(target));
+    if (existing) return existing.panel.reveal(undefined, true);
+    const panel = vscode.window.createWebviewPanel(LOG_PANEL_VIEW_TYPE, target.deployment ? `Logs: ${target.deployment}` : `Logs: ${target.pod}`, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview')] });
+    await this.attach(panel, target);
+  }
+
+  private async attach(panel: vscode.WebviewPanel, target: LogPanelTarget) {
+    const key = this.key(target);
+    const cluster = this.deps.clusterFor(target);
+    let selector: string | undefined;
+    try {
+      if (target.deployment) {
+        const d = await cluster.getDeployment(target.deployment, target.namespace);
+        selector = Object.entries(d.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+      }
+    } catch (err) {
+      cluster.dispose();
+      this.deps.log.error(`Cannot follow the logs of ${key}: ${(err as Error).message}`);
+      panel.dispose();
+      throw err;
+    }
+    const logPanel = new LogPanel(panel, target, cluster, selector, this.extensionUri, this.deps, () => this.panels.delete(key));
+    this.panels.set(key, logPanel);
+    logPanel.start();
+  }
+
+  dispose(): void {
+    this.registration.dispose();
+    for (const p of [...this.panels.values()]) p.panel.dispose();
+  }
+}

@@ -1,0 +1,44 @@
+import { strict as assert } from 'node:assert';
+import { statusView, type SessionStatus, type StatusInput } from '../../../src/vscode/statusModel';
+
+const now = 1_000_000;
+const session = (over: Partial<SessionStatus> = {}): SessionStatus => ({ id: 'c/demo/web', deployment: 'web', phase: 'running', sync: 'idle', pending: 0, podsReady: 2, podsTotal: 2, ...over });
+const input = (over: Partial<StatusInput> = {}): StatusInput => ({ sessions: [], breaker: 'closed', apiReachable: true, now, ...over });
+
+describe('status bar model', () => {
+  it('without a session: Truva and health; a click starts a session', () => {
+    const v = statusView(input({ context: 'truva-sandbox' }));
+    assert.equal(v.text, '$(rocket) Truva');
+    assert.equal(v.command, 'truva.startSession');
+    assert.equal(v.background, undefined);
+    assert.match(v.tooltip, /command:truva.startSession/);
+    assert.match(v.tooltip, /truva-sandbox/);
+  });
+
+  it('health problems colour it: open circuit is an error, half-open a warning', () => {
+    assert.equal(statusView(input({ breaker: 'open' })).background, 'error');
+    assert.match(statusView(input({ breaker: 'open' })).text, /API down/);
+    assert.equal(statusView(input({ breaker: 'half-open' })).background, 'warning');
+    assert.equal(statusView(input({ apiReachable: false })).background, 'error');
+  });
+
+  it('during a session: each sync state, pods ready, and a click toggles sync', () => {
+    assert.equal(statusView(input({ sessions: [session({ sync: 'syncing', pending: 3 })] })).text, 'Truva $(sync~spin) syncing 3 · 2/2 pods');
+    assert.equal(statusView(input({ sessions: [session({ lastSyncAt: now - 5000 })] })).text, 'Truva $(check) synced 5s ago · 2/2 pods');
+    assert.match(statusView(input({ sessions: [session({ sync: 'restarting' })] })).text, /restarting/);
+    const paused = statusView(input({ sessions: [session({ sync: 'paused', pending: 2 })] }));
+    assert.match(paused.text, /paused \(2 waiting\)/);
+    assert.equal(paused.background, 'warning');
+    assert.match(paused.tooltip, /Resume Sync\]\(command:truva.toggleSync\)/);
+    const error = statusView(input({ sessions: [session({ sync: 'error', error: 'pod web-1: exec failed' })] }));
+    assert.equal(error.background, 'error');
+    assert.match(error.tooltip, /pod web-1: exec failed/);
+    assert.equal(statusView(input({ sessions: [session()] })).command, 'truva.toggleSync');
+    assert.equal(statusView(input({ sessions: [session({ podsReady: 1 })] })).background, 'warning');
+  });
+
+  it('several sessions are each named', () => {
+    const v = statusView(input({ sessions: [session(), session({ id: 'c/demo/api', deployment: 'api', sync: 'syncing' })] }));
+    assert.match(v.text, /web: .*api: /);
+  });
+});
