@@ -1,0 +1,16 @@
+// The sandbox cluster for the real-VS-Code suites and the demo, loaded at run time so this harness
+// type-checks on its own (sandbox/index.ts exports `startSandbox`, see issue 2).
+import { join } from 'node:path';
+import { repoRoot } from './codeServer';
+
+export interface RunningSandbox {
+  kubeconfigPath: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startSandbox(options: { seed?: boolean } = {}): Promise<RunningSandbox> {
+  const modulePath = join(repoRoot, 'sandbox/index.ts');
+  const sandbox = (await import(modulePath)) as { startSandbox(options: object): Promise<RunningSandbox> };
+  return sandbox.startSandbox({ seed: options.seed ?? true });
+}

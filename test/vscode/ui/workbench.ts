@@ -1,0 +1,85 @@
+// Helpers for UI suites: a code-server workbench in a Chromium page, used as a person uses it
+// (command palette, status bar, tree, editor), with numbered screenshots in test-artifacts/.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { remoteUri } from '../harness/codeServer';
+import { uiContext } from './context';
+
+export interface Workbench {
+  page: Page;
+  /** Runs a command from the palette by its title, e.g. "Truva: Start Dev Session". */
+  runCommand(title: string): Promise<void>;
+  /** The Truva status bar item. */
+  statusItem(): Locator;
+  /** Waits until some notification's text matches. */
+  notification(text: string | RegExp, timeoutMs?: number): Promise<Locator>;
+  /** Opens a workspace file in the editor by quick open. */
+  openFile(relativePath: string): Promise<void>;
+  /** Saves a step's picture as test-artifacts/vscode/<suite>/NN-name.png. */
+  screenshot(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Folder name under test-artifacts/vscode for this suite's screenshots. */
+  suite: string;
+  /** Defaults to the sample workspace. */
+  folder?: string;
+  /** Load the extension from the repo (default) or use what is installed in code-server. */
+  extensionDevelopmentPath?: string | null;
+}
+
+export async function openWorkbench(options: OpenOptions): Promise<Workbench> {
+  const ctx = uiContext();
+  const shots = join(ctx.artifactsDir, options.suite);
+  mkdirSync(shots, { recursive: true });
+  let step = 0;
+  const devPath = options.extensionDevelopmentPath === undefined ? ctx.repoRoot : options.extensionDevelopmentPath;
+  const payload: [string, string][] | undefined = devPath ? [['extensionDevelopmentPath', remoteUri(ctx.server, devPath)]] : undefined;
+  const browserContext: BrowserContext = await ctx.browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await browserContext.newPage();
+  await page.goto(ctx.server.workbenchUrl(options.folder ?? ctx.workspace, payload), { timeout: 60_000 });
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  await page.locator('.statusbar').waitFor({ timeout: 60_000 });
+
+  const workbench: Workbench = {
+    page,
+    async runCommand(title) {
+      const input = page.locator('.quick-input-widget input');
+      // The palette sometimes ignores F1 while the workbench is still restoring: retry.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        await page.keyboard.press('F1');
+        try { await input.waitFor({ state: 'visible', timeout: 3000 }); break; } catch {}
+      }
+      await input.fill(`>${title}`);
+      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+      await row.waitFor({ timeout: 15_000 });
+      await input.press('Enter');
+      await input.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+    },
+    statusItem: () => page.locator('.statusbar-item[id="truva-dev.truva.status"]'),
+    async notification(text, timeoutMs = 60_000) {
+      const toast = page.locator('.notification-toast, .notifications-center .notification-list-item', { hasText: text }).first();
+      await toast.waitFor({ timeout: timeoutMs });
+      return toast;
+    },
+    async openFile(relativePath) {
+      await page.keyboard.press('Control+P');
+      const input = page.locator('.quick-input-widget input');
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(relativePath);
+      await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 15_000 });
+      await input.press('Enter');
+      await page.locator('.editor-instance .monaco-editor').first().waitFor({ timeout: 15_000 });
+    },
+    async screenshot(name) {
+      step++;
+      await page.screenshot({ path: join(shots, `${String(step).padStart(2, '0')}-${name}.png`) }).catch(() => undefined);
+    },
+    async close() {
+      await browserContext.close().catch(() => undefined);
+    },
+  };
+  return workbench;
+}
