@@ -142,7 +142,8 @@ describe('sandbox through the real kubectl', function () {
     assert.equal(get.code, 0, get.stderr);
   });
 
-  for (const version of ['1.27', '1.33']) {
+  // Every kubectl the SDK ships (1.27 to 1.33): their discovery and rollout logic differ.
+  for (const version of ['1.27', '1.28', '1.29', '1.30', '1.31', '1.32', '1.33']) {
     const binary = kubectlPath(version);
     (binary ? it : it.skip)(`kubectl ${version}: get, logs and rollout status work`, async () => {
       const get = await kubectl(sandbox, ['get', 'deploy', app, '-o', 'json'], { binary });
