@@ -70,7 +70,9 @@ async function askForConfig(truva: TruvaContext, preset?: string): Promise<Truva
   }
 }
 
-export async function startSession(truva: TruvaContext, node?: ClusterNode): Promise<Session | undefined> {
+/** Starts a session: from a truva.yaml (given, or found in the workspace), or from a tree item, or by asking. */
+export async function startSession(truva: TruvaContext, arg?: ClusterNode | vscode.Uri): Promise<Session | undefined> {
+  const node = arg instanceof vscode.Uri ? undefined : arg;
   if (!vscode.workspace.isTrusted) {
     void showError(truva.output, UNTRUSTED);
     return undefined;
@@ -78,7 +80,7 @@ export async function startSession(truva: TruvaContext, node?: ClusterNode): Pro
   let config: TruvaConfig | undefined;
   try {
     const preset = node?.kind === 'deployment' ? node.deployment.metadata!.name! : undefined;
-    const file = await pickConfigFile();
+    const file = arg instanceof vscode.Uri ? arg : await pickConfigFile();
     config = file ? truva.loadConfigFile(file) : undefined;
     if (!config || (preset && config.deployment !== preset)) config = await askForConfig(truva, preset);
   } catch (err) {
@@ -258,7 +260,7 @@ export function registerCommands(truva: TruvaContext): vscode.Disposable[] {
   const register = (id: string, fn: (...args: any[]) => unknown) => vscode.commands.registerCommand(id, fn);
   const toggle = (s: Session) => (s.parts.sync.snapshot().state === 'paused' ? s.parts.sync.resume() : s.parts.sync.pause());
   return [
-    register('truva.startSession', (node?: ClusterNode) => startSession(truva, node)),
+    register('truva.startSession', (arg?: ClusterNode | vscode.Uri) => startSession(truva, arg)),
     register('truva.stopSession', (arg?: unknown) => stopSession(truva, arg)),
     register('truva.syncNow', (arg?: unknown) => forSession(truva, arg, 'Sync Now', (s) => s.parts.sync.fullSync())),
     register('truva.restartProcess', (arg?: unknown) => forSession(truva, arg, 'Restart Process', (s) => s.parts.sync.restartAll())),

@@ -1,0 +1,87 @@
+// A whole dev session through the VS Code API in the real extension host, against the sandbox:
+// the tree shows the cluster, Start Dev Session switches `web` to dev mode, a saved edit reaches
+// both pods, the status bar toggle pauses and resumes sync, Stop restores the deployment.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { TruvaContext } from '../../../src/vscode/truvaContext';
+import type { Session } from '../../../src/core/session/session';
+
+const extensionId = 'truva-dev.truva';
+
+async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 60_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+describe('Truva dev session in VS Code', function () {
+  let truva: TruvaContext;
+  const folder = () => vscode.workspace.workspaceFolders![0].uri;
+
+  async function podContents(file: string): Promise<string[]> {
+    const cluster = truva.cluster!;
+    const pods = (await cluster.listPods('app=web', 'demo')).filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
+    return Promise.all(pods.map(async (p) => (await cluster.exec(p.metadata!.name!, 'web', ['sh', '-c', `cat /app/${file} 2>/dev/null || true`], { namespace: 'demo' })).stdout.toString()));
+  }
+
+  async function saveFile(name: string, text: string) {
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(folder(), name));
+    const editor = await vscode.window.showTextDocument(doc);
+    assert.ok(await editor.edit((e) => e.replace(new vscode.Range(0, 0, doc.lineCount, 0), text)), 'the edit applied');
+    assert.ok(await doc.save(), 'the document saved');
+  }
+
+  before(async () => {
+    const extension = vscode.extensions.getExtension<{ truva: TruvaContext }>(extensionId)!;
+    truva = (await extension.activate()).truva;
+  });
+
+  it('the cluster view lists the sandbox deployments and the status bar says Truva', async () => {
+    await waitFor('deployments in the tree', () => truva.clusterTree.deploymentNames().includes('web') && truva.clusterTree.deploymentNames().includes('worker'));
+    const web = truva.clusterTree.getChildren().find((n) => n.kind === 'deployment' && n.deployment.metadata?.name === 'web')!;
+    const pods = await waitFor('web pods', () => (truva.clusterTree.getChildren(web).length === 2 ? truva.clusterTree.getChildren(web) : undefined));
+    assert.equal(pods[0].kind, 'pod');
+    assert.match(String(truva.clusterTree.getTreeItem(web).description), /^2\/2/);
+    assert.match(truva.statusBar.text, /Truva/);
+    assert.equal(truva.statusBar.command, 'truva.startSession');
+  });
+
+  it('start, edit and save, pause and resume from the status bar, stop and restore', async () => {
+    const session = (await vscode.commands.executeCommand<Session>('truva.startSession', vscode.Uri.joinPath(folder(), 'truva.yaml')))!;
+    assert.ok(session, 'the session started');
+    assert.equal(session.phase, 'running');
+    const deployment = await truva.cluster!.getDeployment('web', 'demo');
+    assert.ok(deployment.metadata?.annotations?.['truva.dev/backup'], 'the deployment is in dev mode');
+    const item = truva.clusterTree.getTreeItem({ kind: 'deployment', deployment });
+    assert.equal(item.contextValue, 'deployment.session');
+    assert.equal(truva.statusBar.command, 'truva.toggleSync');
+
+    await saveFile('version.txt', 'exthost-v2\n');
+    await waitFor('the edit in both pods', async () => (await podContents('version.txt')).every((t) => t === 'exthost-v2\n'));
+    await waitFor('synced in the status bar', () => /synced/.test(truva.statusBar.text));
+
+    await vscode.commands.executeCommand(truva.statusBar.command as string);
+    assert.equal(session.parts.sync.snapshot().state, 'paused');
+    assert.match(truva.statusBar.text, /paused/);
+    await saveFile('version.txt', 'exthost-paused\n');
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.ok((await podContents('version.txt')).every((t) => t === 'exthost-v2\n'), 'nothing reaches the pods while paused');
+    await vscode.commands.executeCommand(truva.statusBar.command as string);
+    await waitFor('the paused edit after resume', async () => (await podContents('version.txt')).every((t) => t === 'exthost-paused\n'));
+
+    await vscode.commands.executeCommand('truva.stopSession', session.id);
+    const restored = await truva.cluster!.getDeployment('web', 'demo');
+    assert.equal(restored.metadata?.annotations?.['truva.dev/backup'], undefined);
+    assert.deepEqual(restored.spec?.template?.spec?.containers[0].command, ['node', 'server.js']);
+    assert.equal(truva.sessions.list().length, 0);
+  });
+});
