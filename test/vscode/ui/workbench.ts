@@ -58,7 +58,7 @@ export async function openWorkbench(options: OpenOptions): Promise<Workbench> {
       await input.press('Enter');
       await input.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
     },
-    statusItem: () => page.locator('.statusbar-item[id="truva-dev.truva.status"]'),
+    statusItem: () => page.locator('.statusbar-item[id="truva-dev.truva.truva.status"]'),
     async notification(text, timeoutMs = 60_000) {
       const toast = page.locator('.notification-toast, .notifications-center .notification-list-item', { hasText: text }).first();
       await toast.waitFor({ timeout: timeoutMs });
