@@ -325,7 +325,12 @@ export class SyncEngine implements SyncPart {
     })));
     this.set({ filesSent: this.state.filesSent + total * pods.length, lastSyncAt: Date.now(), lastLatencyMs: Date.now() - firstAt });
     if (failures.length) {
+      // Nothing is dropped: the batch goes back into the change set and is tried again later
+      // (pods that already have it just receive it again).
+      taken.forEach((t, i) => this.changes[i].restore(t));
       this.set({ state: 'error', error: `Sync failed in ${failures.join('; ')}` });
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => void this.flush(), Math.max(this.options.debounceMs, 2_000));
       return;
     }
     this.set({ state: 'restarting' });

@@ -1,0 +1,142 @@
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { ChangeSet, IgnoreRules, batches, insideRoot, relativePathProblem, symlinkStaysInside, tarOf } from '../../../src/core/sync';
+
+const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
+
+describe('change set', () => {
+  it('coalesces by path: last event wins, create+delete is nothing, delete+create replaces', () => {
+    const set = new ChangeSet();
+    set.record('a', 'change', 10);
+    set.record('a', 'change', 20);
+    set.record('tmp', 'add');
+    set.record('tmp', 'delete');
+    set.record('gone', 'change');
+    set.record('gone', 'delete');
+    set.record('back', 'delete');
+    set.record('back', 'add');
+    const taken = set.take();
+    assert.deepEqual(taken.upserts, ['a', 'back']);
+    assert.deepEqual(taken.deletes, ['gone']);
+    assert.equal(taken.firstAt, 10, 'latency counts from the oldest waiting change');
+    assert.equal(set.size, 0);
+  });
+
+  it('a rename arrives as delete + create of two paths', () => {
+    const set = new ChangeSet();
+    set.record('old.txt', 'delete');
+    set.record('new.txt', 'add');
+    const taken = set.take();
+    assert.deepEqual([taken.upserts, taken.deletes], [['new.txt'], ['old.txt']]);
+  });
+
+  it('restore puts a failed batch back without overriding newer changes', () => {
+    const set = new ChangeSet();
+    set.record('x', 'change');
+    set.record('y', 'delete');
+    const taken = set.take();
+    set.record('y', 'add');
+    set.restore(taken);
+    const again = set.take();
+    assert.deepEqual(again.upserts, ['x', 'y']);
+    assert.deepEqual(again.deletes, []);
+  });
+});
+
+describe('batching', () => {
+  const files = (sizes: number[]) => sizes.map((size, i) => ({ path: `f${i}`, size }));
+
+  it('bounds batches by file count', () => {
+    assert.deepEqual(batches(files([1, 1, 1, 1, 1]), 2, 1000).map((b) => b.length), [2, 2, 1]);
+  });
+
+  it('bounds batches by bytes; a file bigger than the bound goes alone', () => {
+    assert.deepEqual(batches(files([40, 40, 40, 500, 10]), 100, 100).map((b) => b.map((f) => f.size)), [[40, 40], [40], [500], [10]]);
+  });
+});
+
+describe('ignore rules', () => {
+  it('applies .gitignore (nested, relative to its folder), negation, .truvaignore and exclude; .git always', () => {
+    const root = tmp('truva-ignore-');
+    writeFileSync(join(root, '.gitignore'), 'node_modules/\n*.log\n!keep.log\n');
+    mkdirSync(join(root, 'sub/deeper'), { recursive: true });
+    writeFileSync(join(root, 'sub/.gitignore'), 'secret.txt\n/build/\n');
+    writeFileSync(join(root, '.truvaignore'), 'coverage/\n');
+    const rules = new IgnoreRules(root, ['*.tmp']);
+    assert.equal(rules.ignores('.git', true), true);
+    assert.equal(rules.ignores('.git/config'), true);
+    assert.equal(rules.ignores('node_modules', true), true);
+    assert.equal(rules.ignores('node_modules/x/index.js'), true);
+    assert.equal(rules.ignores('debug.log'), true);
+    assert.equal(rules.ignores('keep.log'), false, 'negation');
+    assert.equal(rules.ignores('sub/secret.txt'), true);
+    assert.equal(rules.ignores('sub/deeper/secret.txt'), true, 'nested .gitignore applies below its folder');
+    assert.equal(rules.ignores('secret.txt'), false, 'but not above it');
+    assert.equal(rules.ignores('sub/build', true), true);
+    assert.equal(rules.ignores('build', true), false, 'anchored to its own folder');
+    assert.equal(rules.ignores('coverage', true), true);
+    assert.equal(rules.ignores('a.tmp'), true);
+    assert.equal(rules.ignores('src/app.js'), false);
+  });
+});
+
+describe('path safety', () => {
+  it('refuses absolute paths, ".." segments and NUL bytes', () => {
+    assert.equal(relativePathProblem('src/app.js'), undefined);
+    assert.equal(relativePathProblem('-rf'), undefined, 'leading dashes are fine: commands use --');
+    assert.match(relativePathProblem('/etc/passwd')!, /absolute/);
+    assert.match(relativePathProblem('../outside')!, /\.\./);
+    assert.match(relativePathProblem('a/../../b')!, /\.\./);
+    assert.match(relativePathProblem('a\0b')!, /NUL/);
+  });
+
+  it('knows what is inside the root, and which symlinks stay inside', () => {
+    const root = tmp('truva-paths-');
+    writeFileSync(join(root, 'target.txt'), 'x');
+    symlinkSync('target.txt', join(root, 'inside'));
+    symlinkSync('/etc/passwd', join(root, 'escape'));
+    symlinkSync('../../../../etc', join(root, 'escape-dir'));
+    assert.equal(insideRoot(root, join(root, 'a/b')), 'a/b');
+    assert.equal(insideRoot(root, join(root, '..', 'x')), undefined);
+    assert.equal(symlinkStaysInside(root, join(root, 'inside')), true);
+    assert.equal(symlinkStaysInside(root, join(root, 'escape')), false);
+    assert.equal(symlinkStaysInside(root, join(root, 'escape-dir')), false);
+  });
+});
+
+describe('tar stream', () => {
+  it('builds a tar the real tar extracts: contents, exec bit, empty file, dirs, inside symlinks; escapes are skipped', async () => {
+    const root = tmp('truva-tar-src-');
+    mkdirSync(join(root, 'dir/nested'), { recursive: true });
+    writeFileSync(join(root, 'dir/nested/file.txt'), 'hello');
+    writeFileSync(join(root, 'run.sh'), '#!/bin/sh\n');
+    chmodSync(join(root, 'run.sh'), 0o755);
+    writeFileSync(join(root, 'empty'), '');
+    const weird = "it's a \"name\"\nwith newline";
+    writeFileSync(join(root, weird), 'weird');
+    writeFileSync(join(root, 'big.bin'), Buffer.alloc(3 << 20, 7));
+    symlinkSync('dir/nested/file.txt', join(root, 'link'));
+    symlinkSync('/etc/passwd', join(root, 'escape'));
+    const { stream, skipped } = tarOf(root, ['dir', 'dir/nested/file.txt', 'run.sh', 'empty', weird, 'big.bin', 'link', 'escape', '../evil', 'missing']);
+    const archive = join(tmp('truva-tar-out-'), 'batch.tar');
+    await pipeline(stream, createWriteStream(archive));
+    const out = tmp('truva-tar-x-');
+    execFileSync('tar', ['-xf', archive, '-C', out]);
+    assert.equal(readFileSync(join(out, 'dir/nested/file.txt'), 'utf8'), 'hello');
+    assert.equal(statSync(join(out, 'run.sh')).mode & 0o111, 0o111);
+    assert.equal(readFileSync(join(out, 'empty'), 'utf8'), '');
+    assert.equal(readFileSync(join(out, weird), 'utf8'), 'weird');
+    assert.equal(statSync(join(out, 'big.bin')).size, 3 << 20);
+    assert.equal(readlinkSync(join(out, 'link')), 'dir/nested/file.txt');
+    const reasons = Object.fromEntries((await skipped).map((s) => [s.path, s.reason]));
+    assert.match(reasons['escape'], /outside the sync root/);
+    assert.match(reasons['../evil'], /\.\./);
+    assert.match(reasons['missing'], /vanished/);
+    const listing = execFileSync('tar', ['-tf', archive]).toString();
+    assert.ok(!listing.includes('escape') && !listing.includes('evil'), listing);
+  });
+});
