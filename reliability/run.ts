@@ -1,0 +1,57 @@
+// `npm run reliability [-- --soak] [--json PATH]`: runs every fault scenario against a fresh
+// sandbox and prints one row per fault. The short version also runs in `npm test`
+// (test/integration/reliability); --soak uses the issue's full counts (200 edits, 50 drops, 20
+// crash trials, a 30 s hang, 2,000 fuzzed documents).
+import { writeFileSync } from 'node:fs';
+import { startSandbox } from '../sandbox';
+import { READONLY_CONTEXT } from '../sandbox';
+import { Cluster } from '../src/core/kube/cluster';
+import { formatTable, rowIsClean, type ReliabilityRow } from './report';
+import { apiFlakiness, apiHang, concurrentEdit, configFuzz, crashSafety, droppedStreams, tokenLeaks } from './scenarios';
+
+export interface ReliabilityOptions {
+  soak?: boolean;
+  log?: (row: ReliabilityRow) => void;
+}
+
+export async function runReliability(options: ReliabilityOptions = {}): Promise<ReliabilityRow[]> {
+  const soak = options.soak ?? false;
+  const sandbox = await startSandbox({ restartBackoffMs: 500 });
+  const rows: ReliabilityRow[] = [];
+  const add = (row: ReliabilityRow) => {
+    rows.push(row);
+    options.log?.(row);
+  };
+  try {
+    add(await apiFlakiness(sandbox, soak ? 200 : 40));
+    add(await droppedStreams(sandbox, soak ? 50 : 20));
+    add(await crashSafety(sandbox, soak ? 20 : 6));
+    add(await concurrentEdit(sandbox));
+    add(await apiHang(sandbox, soak ? 30_000 : 5_000));
+    add(configFuzz(2000));
+    // Error messages a user would see, gathered to be searched for the token.
+    const messages: string[] = [];
+    const readonly = new Cluster({ kubeconfigPath: sandbox.kubeconfigPath, context: READONLY_CONTEXT });
+    await readonly.patchDeployment('web', { metadata: { labels: { x: 'y' } } }, 'merge', { namespace: 'demo' }).catch((err) => messages.push(String(err.message)));
+    readonly.dispose();
+    add(await tokenLeaks(sandbox, messages));
+  } finally {
+    await sandbox.stop();
+  }
+  return rows;
+}
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const jsonIndex = args.indexOf('--json');
+  runReliability({ soak: args.includes('--soak'), log: (row) => console.log(`done: ${row.fault}`) })
+    .then((rows) => {
+      console.log(`\n${formatTable(rows)}`);
+      if (jsonIndex >= 0) writeFileSync(args[jsonIndex + 1], JSON.stringify(rows, null, 2) + '\n');
+      process.exit(rows.every(rowIsClean) ? 0 : 1);
+    })
+    .catch((err) => {
+      console.error(err);
+      process.exit(1);
+    });
+}
