@@ -1,0 +1,56 @@
+// `npm run demo [-- --port N]`: builds Truva, starts the seeded sandbox cluster and code-server
+// with the extension, opens a copy of the sample workspace, and prints
+//   sandbox ready: KUBECONFIG=<path>
+//   demo ready: http://127.0.0.1:PORT/?folder=<workspace>&payload=...
+// Ctrl+C stops code-server, the sandbox and every pod process.
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { startSandbox, type Sandbox } from '../sandbox';
+import { installCodeServer, remoteUri, repoRoot, startCodeServer, type CodeServer } from '../test/vscode/harness/codeServer';
+import { createSampleWorkspace } from '../test/vscode/harness/workspace';
+
+function parsePort(argv: string[]): number | undefined {
+  const i = argv.indexOf('--port');
+  if (i < 0) return undefined;
+  const port = Number(argv[i + 1]);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port needs a number from 0 to 65535');
+  return port === 0 ? undefined : port;
+}
+
+async function main() {
+  const port = parsePort(process.argv.slice(2));
+  console.log('building Truva...');
+  execFileSync(process.execPath, [join(repoRoot, 'scripts/build.mjs')], { stdio: 'inherit', cwd: repoRoot });
+  installCodeServer();
+  let sandbox: Sandbox | undefined;
+  let server: CodeServer | undefined;
+  let workspace: string | undefined;
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping the demo...');
+    await server?.stop().catch(() => undefined);
+    await sandbox?.stop().catch(() => undefined);
+    if (workspace) rmSync(workspace, { recursive: true, force: true });
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  try {
+    sandbox = await startSandbox();
+    console.log(`sandbox ready: KUBECONFIG=${sandbox.kubeconfigPath}`);
+    workspace = createSampleWorkspace('truva-demo-');
+    server = await startCodeServer({ workspace, port, env: { KUBECONFIG: sandbox.kubeconfigPath } });
+    // The extension is loaded from this checkout, as in the tests: what you try is what was built.
+    const url = server.workbenchUrl(workspace, [['extensionDevelopmentPath', remoteUri(server, repoRoot)]]);
+    console.log(`demo ready: ${url}`);
+    console.log('Open it in a browser, run "Truva: Start Dev Session" from the command palette (F1), edit server.js or version.txt and save. Ctrl+C stops everything.');
+  } catch (err) {
+    console.error(`demo: ${(err as Error).message}`);
+    await stop(1);
+  }
+}
+
+void main();
