@@ -6,6 +6,7 @@ import {
   CircuitState,
   ConsecutiveBreaker,
   DelegateBackoff,
+  TaskCancelledError,
   TimeoutStrategy,
   circuitBreaker,
   handleWhen,
@@ -108,7 +109,15 @@ export class Resilience {
           try {
             if (perCall > 0) {
               const t = timeout(perCall, TimeoutStrategy.Aggressive);
-              return await t.execute(({ signal }) => fn(signal), breakerSignal);
+              return await t.execute(
+                ({ signal }) =>
+                  fn(signal).catch((err) => {
+                    // The call saw our timeout's abort before cockatiel reported it: say "timed out", not "aborted".
+                    if (signal.aborted && !breakerSignal.aborted) throw new TaskCancelledError(`timed out after ${perCall} ms`);
+                    throw err;
+                  }),
+                breakerSignal,
+              );
             }
             return await fn(breakerSignal);
           } catch (err) {
