@@ -61,10 +61,10 @@ const bench: Benchmark = {
         await waitUntil(() => startMs.length === i, 20_000, `pod ${i} running`);
       }
       watch.abort();
-      await apps.deleteNamespacedDeployment({ name: 'start', namespace: NS });
 
-      // Exec round trip: `true` in a running pod, stdin closed, status on channel 3.
-      const pod = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=start' })).items.find((p) => p.status?.phase === 'Running')!.metadata!.name!;
+      // Exec round trip: `true` in a running pod, stdin closed, status on channel 3. Done before
+      // the deployment is deleted: an exec into a terminating pod fails.
+      const pod = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=start' })).items.find((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)!.metadata!.name!;
       const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
       const execOnce = () => new Promise<void>((resolve, reject) => {
         const stdin = new PassThrough();
@@ -78,6 +78,7 @@ const bench: Benchmark = {
         await execOnce();
         execMs.push(performance.now() - t);
       }
+      await apps.deleteNamespacedDeployment({ name: 'start', namespace: NS });
 
       // Log streams: 100 follow streams over 50 pods, held for 3 s; a stream counts if it kept
       // receiving lines and never errored or ended.
