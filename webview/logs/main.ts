@@ -39,6 +39,7 @@ let expanded: number | undefined;
 let maxLines = 50_000;
 /** The last level counts, so appended lines add to them instead of recounting everything. */
 let levelCounts = Object.fromEntries(LEVELS.map((l) => [l, 0])) as Record<Level, number>;
+let chipsDirty = false;
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -161,9 +162,10 @@ function addLines(lines: LogLine[]) {
   } else {
     const result = applyFilter(rows.slice(start), filter);
     for (const i of result.visible) visible.push(start + i);
-    const counts = { ...levelCounts };
-    for (const level of LEVELS) counts[level] += result.levelCounts[level];
-    renderChips(counts);
+    for (const level of LEVELS) levelCounts[level] += result.levelCounts[level];
+    // Chips are redrawn once per frame, not once per batch: at thousands of lines a second the
+    // badges would otherwise cost more than the rows.
+    chipsDirty = true;
   }
   if (!follow) unseen += lines.length;
   render(false);
@@ -229,6 +231,10 @@ function render(forceRedraw: boolean) {
   scheduled = true;
   requestAnimationFrame(() => {
     scheduled = false;
+    if (chipsDirty) {
+      chipsDirty = false;
+      renderChips(levelCounts);
+    }
     // Without wrapping every row is ROW px high and the window floats over a full-height spacer;
     // with wrapping rows vary, so the window sits in flow between padding that stands for the rest.
     spacer.style.height = view.wrap ? '0px' : `${visible.length * ROW}px`;
