@@ -4,22 +4,13 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { uiContext } from './context';
-import { openWorkbench, type Workbench } from './workbench';
+import { openWorkbench, until, type Workbench } from './workbench';
 
 const KUBECTL = existsSync('/usr/lib/google-cloud-sdk/bin/kubectl') ? '/usr/lib/google-cloud-sdk/bin/kubectl' : 'kubectl';
 const kubectl = (...args: string[]) =>
   new Promise<string>((resolve, reject) =>
     execFile(KUBECTL, [`--kubeconfig=${uiContext().kubeconfigPath}`, '-n', 'demo', ...args], { timeout: 30_000 }, (err, out, errOut) => (err ? reject(new Error(errOut || err.message)) : resolve(out))),
   );
-
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await fn().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('log panel UI', function () {
   let wb: Workbench;

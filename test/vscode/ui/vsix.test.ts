@@ -6,16 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { uiContext } from './context';
-import { openWorkbench, type Workbench } from './workbench';
-
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await fn().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+import { openWorkbench, until, type Workbench } from './workbench';
 
 describe('packaged .vsix in code-server', function () {
   let wb: Workbench;
@@ -31,12 +22,12 @@ describe('packaged .vsix in code-server', function () {
     assert.match(installed, /truva-dev\.truva.*successfully installed|was successfully installed/i);
 
     wb = await openWorkbench({ suite: 'vsix', extensionDevelopmentPath: null });
-    await until('the installed Truva in the status bar', async () => /Truva/.test((await wb.statusItem().textContent()) ?? ''));
+    await until('the installed Truva in the status bar', async () => /Truva/.test((await wb.statusItem().textContent()) ?? ''), 90_000);
     await wb.runCommand('Truva: Start Dev Session');
-    await until('the session running', async () => /pods/.test((await wb.statusItem().textContent()) ?? ''));
+    await until('the session running', async () => /pods/.test((await wb.statusItem().textContent()) ?? ''), 90_000);
     await wb.screenshot('vsix-session');
     await wb.runCommand('Truva: Stop Dev Session');
-    await until('no session', async () => !/pods/.test((await wb.statusItem().textContent()) ?? ''));
+    await until('no session', async () => !/pods/.test((await wb.statusItem().textContent()) ?? ''), 90_000);
     ctx.server.cli(['--uninstall-extension', 'truva-dev.truva']);
   });
 });

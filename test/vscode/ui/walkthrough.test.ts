@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { FrameLocator } from 'playwright-core';
 import { uiContext } from './context';
-import { openWorkbench, type Workbench } from './workbench';
+import { openWorkbench, until, type Workbench } from './workbench';
 
 const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl';
 
@@ -16,21 +16,6 @@ function kubectl(...args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
     execFile(bin, [`--kubeconfig=${uiContext().kubeconfigPath}`, '-n', 'demo', ...args], { timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout))),
   );
-}
-
-async function until<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
 async function webPods(): Promise<string[]> {

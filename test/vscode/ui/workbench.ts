@@ -83,3 +83,19 @@ export async function openWorkbench(options: OpenOptions): Promise<Workbench> {
   };
   return workbench;
 }
+
+/** Polls until fn returns something truthy (errors count as "not yet"), or fails naming `what`. */
+export async function until<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
