@@ -10,7 +10,13 @@ import { openWorkbench, until, type Workbench } from './workbench';
 
 describe('packaged .vsix in code-server', function () {
   let wb: Workbench;
-  after(async () => wb?.close());
+  after(async () => {
+    await wb?.close();
+    // Never leave the packaged copy installed for the suites that follow, even after a failure.
+    try {
+      uiContext().server.cli(['--uninstall-extension', 'truva-dev.truva']);
+    } catch {}
+  });
 
   it('installs with --install-extension and runs start and stop from the palette', async () => {
     const ctx = uiContext();
@@ -28,6 +34,5 @@ describe('packaged .vsix in code-server', function () {
     await wb.screenshot('vsix-session');
     await wb.runCommand('Truva: Stop Dev Session');
     await until('no session', async () => !/pods/.test((await wb.statusItem().textContent()) ?? ''), 90_000);
-    ctx.server.cli(['--uninstall-extension', 'truva-dev.truva']);
   });
 });

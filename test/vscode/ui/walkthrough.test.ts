@@ -33,14 +33,23 @@ describe('UI walkthrough', function () {
   after(async () => wb?.close());
 
   async function saveVersion(text: string) {
-    await wb.page.keyboard.press('Control+P');
-    const input = wb.page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible', timeout: 10_000 });
-    await input.fill('version.txt');
-    await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'version.txt' }).first().waitFor({ timeout: 15_000 });
-    await input.press('Enter');
     const editor = wb.page.locator('.monaco-editor[data-uri$="version.txt"] textarea').first();
-    await editor.waitFor({ state: 'attached', timeout: 15_000 });
+    // Quick open sometimes loses the keystroke while a webview has focus: try again.
+    for (let attempt = 1; ; attempt++) {
+      await wb.page.keyboard.press('Control+P');
+      const input = wb.page.locator('.quick-input-widget input');
+      try {
+        await input.waitFor({ state: 'visible', timeout: 10_000 });
+        await input.fill('version.txt');
+        await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'version.txt' }).first().waitFor({ timeout: 15_000 });
+        await input.press('Enter');
+        await editor.waitFor({ state: 'attached', timeout: 10_000 });
+        break;
+      } catch (err) {
+        if (attempt >= 3) throw err;
+        await wb.page.keyboard.press('Escape');
+      }
+    }
     await editor.focus();
     await wb.page.keyboard.press('Control+A');
     await wb.page.keyboard.type(text);
