@@ -24,6 +24,8 @@ export interface LogPanelDeps {
 class LogPanel {
   private pending: LogLine[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private ready = false;
+  private readyWatchdog: NodeJS.Timeout | undefined;
   private readonly aggregator: LogAggregator;
 
   constructor(
@@ -56,8 +58,13 @@ class LogPanel {
       warning: (message) => deps.log.warn(`logs ${this.title}: ${message}`),
     });
     webview.onDidReceiveMessage((raw) => this.onMessage(raw));
+    this.expectReady();
+    panel.onDidChangeViewState(() => {
+      if (panel.visible) this.expectReady();
+    });
     panel.onDidDispose(() => {
       clearTimeout(this.timer);
+      clearTimeout(this.readyWatchdog);
       this.aggregator.stop();
       this.cluster.dispose();
       onDispose();
@@ -70,6 +77,21 @@ class LogPanel {
 
   start(): void {
     this.aggregator.start();
+  }
+
+  /**
+   * A shown webview announces itself with "ready". In a browser-hosted VS Code its first load can
+   * stall (a service worker not yet in control) and leave the panel blank: load it again.
+   */
+  private expectReady() {
+    this.ready = false;
+    clearTimeout(this.readyWatchdog);
+    this.readyWatchdog = setTimeout(() => {
+      if (!this.ready && this.panel.visible) {
+        this.panel.webview.html = this.html();
+        this.expectReady();
+      }
+    }, 5_000);
   }
 
   private html(): string {
@@ -98,6 +120,8 @@ class LogPanel {
     if (!message) return; // unknown or malformed: ignored
     switch (message.type) {
       case 'ready':
+        this.ready = true;
+        clearTimeout(this.readyWatchdog);
         this.pending = [];
         this.post({ type: 'init', title: this.title, target: this.target, lines: this.aggregator.lines(), dropped: this.aggregator.dropped, pods: this.aggregator.podSummaries(), maxLines: 50_000 });
         return;

@@ -82,7 +82,7 @@ describe('UI walkthrough', function () {
     // The editor took the panel's place; showing it again proves a hidden panel kept collecting.
     await wb.runCommand('Truva: Show Logs');
     const panel = logPanel();
-    await until('the restart line in the log panel', async () => (await panel.locator('.row', { hasText: '[truva] started pid' }).count()) > 0, 60_000);
+    await until('the restart line in the log panel', async () => (await panel.locator('.row', { hasText: '[truva] started pid' }).count()) > 0, 90_000);
     const podLabels = await panel.locator('.row .pod').allTextContents();
     assert.ok(new Set(podLabels).size >= 2, `lines from both pods in the panel (saw ${[...new Set(podLabels)].join(', ')})`);
     await panel.locator('vscode-textfield.filter input').fill('heartbeat').catch(async () => {
