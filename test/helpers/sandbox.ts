@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { webDeployment } from '../../sandbox/seed';
 import { Cluster } from '../../src/core/kube';
+import { until } from './poll';
 
 let shared: Promise<Sandbox> | undefined;
 
@@ -52,19 +53,8 @@ export function sandboxCluster(sandbox: Sandbox, context?: string): Cluster {
 }
 
 /** Polls until `predicate` returns a truthy value, or fails with `what` after the timeout. */
-export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 20_000, what = 'condition'): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await predicate();
-      if (value) return value as NonNullable<T>;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+export function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 20_000, what = 'condition'): Promise<NonNullable<T>> {
+  return until(what, predicate, timeoutMs, 100);
 }
 
 let counter = 0;

@@ -3,25 +3,12 @@
 // both pods, the status bar toggle pauses and resumes sync, Stop restores the deployment.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import { until as waitFor } from '../../helpers/poll';
 import type { TruvaContext } from '../../../src/vscode/truvaContext';
 import type { Session } from '../../../src/core/session/session';
 
 const extensionId = 'truva-dev.truva';
 
-async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 60_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 describe('Truva dev session in VS Code', function () {
   let truva: TruvaContext;
