@@ -5,13 +5,21 @@ import { DevMode, findDevModeDeployments } from './core/devmode/devMode';
 import { registerCommands, restoreWithConflictPrompt } from './vscode/commands';
 import { clusterInfoProvider } from './vscode/clusterInfo';
 import { startLanguageClient } from './vscode/languageClient';
+import type { LogLevel } from './core/config/types';
+import { outputThreshold } from './vscode/logLevel';
 import { createOutput, errorMessage } from './vscode/output';
 import { TruvaContext } from './vscode/truvaContext';
 
 let truva: TruvaContext | undefined;
+/** Set by the bundle's first line (scripts/build.mjs), absent when this file runs unbundled. */
+declare const __truvaLoadStart: number | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<{ truva: TruvaContext }> {
-  const output = createOutput();
+  // Read at each message, so a changed setting or a session's truva.yaml `logLevel` applies at once.
+  const output = createOutput(() => outputThreshold(
+    vscode.workspace.getConfiguration('truva').get<LogLevel>('logLevel', 'info'),
+    [...(truva?.sessionInfo.values() ?? [])].map((info) => info.config.logLevel),
+  ));
   context.subscriptions.push(output);
   const ctx = (truva = new TruvaContext(context, output));
   context.subscriptions.push(ctx, ...registerCommands(ctx));
@@ -30,6 +38,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ truv
   const client = await startLanguageClient(context, clusterInfoProvider(ctx));
   ctx.own(client);
   void offerCrashRecovery(ctx);
+  // Read by the ext.activation_ms benchmark, and useful to anyone who wonders what Truva costs at startup.
+  const loadStart = typeof __truvaLoadStart === 'number' ? __truvaLoadStart : undefined;
+  if (loadStart !== undefined) output.info(`Activated in ${Math.round(performance.now() - loadStart)} ms (loading the bundle and activate()).`);
   return { truva: ctx };
 }
 

@@ -6,6 +6,7 @@ import { Cluster } from '../core/kube/cluster';
 import { KubeError } from '../core/kube/errors';
 import { loadKubeConfig, listContexts } from '../core/kube/kubeconfig';
 import { loadConfig, type TruvaConfig } from '../core/config';
+import type { LogLevel } from '../core/config/types';
 import type { Session } from '../core/session/session';
 import { SessionManager } from '../core/session/sessionManager';
 import { ClusterTree } from './clusterTree';
@@ -108,7 +109,7 @@ export class TruvaContext implements vscode.Disposable {
     const s = this.settings();
     const result = loadConfig(text, {
       filePath: uri.fsPath,
-      settings: { debounce: s.get<number>('debounce'), concurrency: s.get<number>('concurrency'), logs: { tail: s.get<number>('logs.tail'), buffer: s.get<number>('logs.bufferSize') } },
+      settings: { logLevel: s.get<LogLevel>('logLevel'), debounce: s.get<number>('debounce'), concurrency: s.get<number>('concurrency'), logs: { tail: s.get<number>('logs.tail'), buffer: s.get<number>('logs.bufferSize') } },
     });
     if (!result.ok) {
       const first = result.errors[0];
