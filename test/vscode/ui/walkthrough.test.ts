@@ -3,20 +3,9 @@
 // the change in both pods (checked with the real kubectl) and the restart in the log panel,
 // filter the panel, pause and resume from the status bar, stop and find the deployment restored.
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import type { FrameLocator } from 'playwright-core';
-import { uiContext } from './context';
+import { kubectl } from './kubectl';
 import { openWorkbench, until, type Workbench } from './workbench';
-
-const KUBECTL = '/usr/lib/google-cloud-sdk/bin/kubectl';
-
-function kubectl(...args: string[]): Promise<string> {
-  const bin = existsSync(KUBECTL) ? KUBECTL : 'kubectl';
-  return new Promise((resolve, reject) =>
-    execFile(bin, [`--kubeconfig=${uiContext().kubeconfigPath}`, '-n', 'demo', ...args], { timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout))),
-  );
-}
 
 async function webPods(): Promise<string[]> {
   const pods = JSON.parse(await kubectl('get', 'pods', '-l', 'app=web', '-o', 'json')).items as any[];

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { remoteUri } from '../harness/codeServer';
 import { uiContext } from './context';
+export { until } from '../../helpers/poll';
 
 export interface Workbench {
   page: Page;
@@ -47,14 +48,24 @@ export async function openWorkbench(options: OpenOptions): Promise<Workbench> {
     page,
     async runCommand(title) {
       const input = page.locator('.quick-input-widget input');
-      // The palette sometimes ignores F1 while the workbench is still restoring: retry.
-      for (let attempt = 0; attempt < 5; attempt++) {
-        await page.keyboard.press('F1');
-        try { await input.waitFor({ state: 'visible', timeout: 3000 }); break; } catch {}
-      }
-      await input.fill(`>${title}`);
       const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-      await row.waitFor({ timeout: 15_000 });
+      // While the workbench is still restoring, the palette may ignore F1, or not list a command
+      // yet (its enablement context keys are not set): close it and ask again.
+      for (let attempt = 1; ; attempt++) {
+        await page.keyboard.press('F1');
+        try {
+          await input.waitFor({ state: 'visible', timeout: 3000 });
+          await input.fill(`>${title}`);
+          await row.waitFor({ timeout: 5000 });
+          break;
+        } catch (err) {
+          if (attempt >= 6) {
+            await workbench.screenshot(`palette-without-${title.replace(/\W+/g, '-')}`);
+            throw err;
+          }
+          await page.keyboard.press('Escape');
+        }
+      }
       await input.press('Enter');
       await input.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
     },
@@ -82,20 +93,4 @@ export async function openWorkbench(options: OpenOptions): Promise<Workbench> {
     },
   };
   return workbench;
-}
-
-/** Polls until fn returns something truthy (errors count as "not yet"), or fails naming `what`. */
-export async function until<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
