@@ -23,28 +23,32 @@ async function main() {
   console.log('building Truva...');
   execFileSync(process.execPath, [join(repoRoot, 'scripts/build.mjs')], { stdio: 'inherit', cwd: repoRoot });
   installCodeServer();
-  let sandbox: Sandbox | undefined;
-  let server: CodeServer | undefined;
+  // Kept as promises so a Ctrl+C while either is still starting waits for it and then stops it,
+  // instead of leaving pod processes or code-server behind.
+  let sandbox: Promise<Sandbox> | undefined;
+  let server: Promise<CodeServer> | undefined;
   let workspace: string | undefined;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log('\nstopping the demo...');
-    await server?.stop().catch(() => undefined);
-    await sandbox?.stop().catch(() => undefined);
+    await server?.then((s) => s.stop()).catch(() => undefined);
+    await sandbox?.then((s) => s.stop()).catch(() => undefined);
     if (workspace) rmSync(workspace, { recursive: true, force: true });
     process.exit(code);
   };
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
   try {
-    sandbox = await startSandbox();
-    console.log(`sandbox ready: KUBECONFIG=${sandbox.kubeconfigPath}`);
+    sandbox = startSandbox();
+    const { kubeconfigPath } = await sandbox;
+    console.log(`sandbox ready: KUBECONFIG=${kubeconfigPath}`);
     workspace = createSampleWorkspace('truva-demo-');
-    server = await startCodeServer({ workspace, port, env: { KUBECONFIG: sandbox.kubeconfigPath } });
+    server = startCodeServer({ workspace, port, env: { KUBECONFIG: kubeconfigPath } });
+    const running = await server;
     // The extension is loaded from this checkout, as in the tests: what you try is what was built.
-    const url = server.workbenchUrl(workspace, [['extensionDevelopmentPath', remoteUri(server, repoRoot)]]);
+    const url = running.workbenchUrl(workspace, [['extensionDevelopmentPath', remoteUri(running, repoRoot)]]);
     console.log(`demo ready: ${url}`);
     console.log('Open it in a browser, run "Truva: Start Dev Session" from the command palette (F1), edit server.js or version.txt and save. Ctrl+C stops everything.');
   } catch (err) {
