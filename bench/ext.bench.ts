@@ -1,0 +1,71 @@
+// ext.vsix_kb: size of the .vsix `npm run package` builds (minified bundles, the allow-listed files).
+// ext.activation_ms: median over fresh windows of code-server (each a new extension host) of the
+// time from the shipped bundle starting to load to activate() returning, as the extension reports
+// it in its log ("Activated in N ms"); the workspace holds a truva.yaml, so Truva activates at
+// startup as it does for its users, with the sandbox as the cluster.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { launchBrowser } from '../test/vscode/harness/browser';
+import { installCodeServer, remoteUri, repoRoot, startCodeServer } from '../test/vscode/harness/codeServer';
+import { startSandbox } from '../test/vscode/harness/sandbox';
+import { createSampleWorkspace } from '../test/vscode/harness/workspace';
+import type { Benchmark } from './types';
+
+const WINDOWS = 5;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function filesNamed(dir: string, name: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith(`/${name}`)).map((f) => join(dir, f));
+}
+
+function activationTimes(userDataDir: string): number[] {
+  return filesNamed(join(userDataDir, 'logs'), 'Truva.log')
+    .flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/Activated in (\d+) ms/g)].map((m) => Number(m[1])));
+}
+
+async function until<T>(fn: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const bench: Benchmark = {
+  title: 'extension: package size and activation in code-server',
+  keys: ['ext.'],
+  async run() {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+    execFileSync(process.execPath, ['scripts/package.mjs'], { cwd: repoRoot, stdio: 'ignore' });
+    const vsix = join(repoRoot, `truva-${pkg.version}.vsix`);
+    const vsixKb = Math.round(statSync(vsix).size / 1024);
+
+    installCodeServer();
+    const sandbox = await startSandbox();
+    const workspace = createSampleWorkspace('truva-bench-ext-');
+    const server = await startCodeServer({ workspace, env: { KUBECONFIG: sandbox.kubeconfigPath } });
+    const browser = await launchBrowser();
+    try {
+      const url = server.workbenchUrl(workspace, [['extensionDevelopmentPath', remoteUri(server, repoRoot)]]);
+      for (let i = 0; i < WINDOWS; i++) {
+        const page = await browser.newPage();
+        await page.goto(url, { timeout: 60_000 });
+        await until(() => (activationTimes(server.userDataDir).length > i ? true : undefined), 90_000, `activation ${i + 1} in Truva's log`);
+        await page.close();
+      }
+      return { 'ext.activation_ms': median(activationTimes(server.userDataDir)), 'ext.vsix_kb': vsixKb };
+    } finally {
+      await browser.close();
+      await server.stop();
+      await sandbox.stop();
+      rmSync(workspace, { recursive: true, force: true });
+      // The package step left minified bundles without source maps: rebuild the development ones.
+      execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repoRoot, stdio: 'ignore' });
+    }
+  },
+};
+
+export default bench;
