@@ -1,13 +1,13 @@
 // `npm run reliability [-- --soak] [--json PATH]`: runs every fault scenario against a fresh
 // sandbox and prints one row per fault. The short version also runs in `npm test`
 // (test/integration/reliability); --soak uses the issue's full counts (200 edits, 50 drops, 20
-// crash trials, a 30 s hang, 2,000 fuzzed documents).
+// pod churn and crash trials, a 30 s hang, 2,000 fuzzed documents).
 import { writeFileSync } from 'node:fs';
 import { startSandbox } from '../sandbox';
 import { READONLY_CONTEXT } from '../sandbox';
 import { Cluster } from '../src/core/kube/cluster';
 import { formatTable, rowIsClean, type ReliabilityRow } from './report';
-import { apiFlakiness, apiHang, concurrentEdit, configFuzz, crashSafety, droppedStreams, tokenLeaks } from './scenarios';
+import { apiFlakiness, apiHang, concurrentEdit, configFuzz, crashSafety, droppedStreams, podChurn, tokenLeaks } from './scenarios';
 
 export interface ReliabilityOptions {
   soak?: boolean;
@@ -25,6 +25,7 @@ export async function runReliability(options: ReliabilityOptions = {}): Promise<
   try {
     add(await apiFlakiness(sandbox, soak ? 200 : 40));
     add(await droppedStreams(sandbox, soak ? 50 : 20));
+    add(await podChurn(sandbox, soak ? 20 : 6));
     add(await crashSafety(sandbox, soak ? 20 : 6));
     add(await concurrentEdit(sandbox));
     add(await apiHang(sandbox, soak ? 30_000 : 5_000));

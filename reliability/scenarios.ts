@@ -234,3 +234,44 @@ export async function tokenLeaks(sandbox: Sandbox, texts: string[]): Promise<Rel
   }
   return row;
 }
+
+/**
+ * Pods deleted and containers killed while edits flow. A replacement pod, or a container that
+ * restarts with a fresh filesystem, must get a full sync before its process runs; afterwards
+ * every edit is in every pod and a new edit still arrives (the session survived).
+ */
+export async function podChurn(sandbox: Sandbox, trials: number): Promise<ReliabilityRow> {
+  const row = emptyRow('pod churn (pods deleted, containers killed)');
+  const cluster = sandboxCluster(sandbox);
+  const name = uniqueName('churn');
+  const session = await syncSession(sandbox, cluster, name);
+  const stall = watchEventLoop();
+  try {
+    for (let i = 0; i < trials; i++) {
+      session.edit(`edit-${i}.txt`, `churn ${i}`);
+      await sleep(150);
+      const pods = await podNames(sandbox, name);
+      const victim = pods[i % pods.length];
+      if (!victim) continue;
+      if (i % 2 === 0) await cluster.deletePod(victim, { namespace: 'demo', gracePeriodSeconds: 0 }).catch(() => undefined);
+      else {
+        try {
+          sandbox.faults.killContainer('demo', victim, 'web');
+        } catch {
+          // Still restarting from an earlier kill: nothing to kill this round.
+        }
+      }
+      await sleep(350);
+    }
+    session.edit('edit-after-churn.txt', 'the session still syncs');
+    row.trials = trials;
+    row.edits_lost = await session.lostEdits(90_000);
+    row.survived = row.edits_lost === 0 ? trials : Math.max(0, trials - row.edits_lost);
+  } finally {
+    row.max_stall_ms = stall.stop();
+    await session.close();
+    await cluster.deleteDeployment(name, { namespace: 'demo' }).catch(() => undefined);
+    cluster.dispose();
+  }
+  return row;
+}
