@@ -10,6 +10,7 @@ import { launchBrowser } from '../test/vscode/harness/browser';
 import { installCodeServer, remoteUri, repoRoot, startCodeServer } from '../test/vscode/harness/codeServer';
 import { startSandbox } from '../test/vscode/harness/sandbox';
 import { createSampleWorkspace } from '../test/vscode/harness/workspace';
+import { until } from '../test/helpers/poll';
 import type { Benchmark } from './types';
 
 const WINDOWS = 5;
@@ -22,16 +23,6 @@ function filesNamed(dir: string, name: string): string[] {
 function activationTimes(userDataDir: string): number[] {
   return filesNamed(join(userDataDir, 'logs'), 'Truva.log')
     .flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/Activated in (\d+) ms/g)].map((m) => Number(m[1])));
-}
-
-async function until<T>(fn: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const bench: Benchmark = {
@@ -53,7 +44,7 @@ const bench: Benchmark = {
       for (let i = 0; i < WINDOWS; i++) {
         const page = await browser.newPage();
         await page.goto(url, { timeout: 60_000 });
-        await until(() => (activationTimes(server.userDataDir).length > i ? true : undefined), 90_000, `activation ${i + 1} in Truva's log`);
+        await until(`activation ${i + 1} in Truva's log`, () => activationTimes(server.userDataDir).length > i, 90_000);
         await page.close();
       }
       return { 'ext.activation_ms': median(activationTimes(server.userDataDir)), 'ext.vsix_kb': vsixKb };
