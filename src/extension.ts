@@ -20,9 +20,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ truv
     vscode.workspace.getConfiguration('truva').get<LogLevel>('logLevel', 'info'),
     [...(truva?.sessionInfo.values() ?? [])].map((info) => info.config.logLevel),
   ));
-  context.subscriptions.push(output);
   const ctx = (truva = new TruvaContext(context, output));
-  context.subscriptions.push(ctx, ...registerCommands(ctx));
+  // The context and the channel are not in context.subscriptions: VS Code disposes those as soon as
+  // it has called deactivate(), without waiting for it, which would close the cluster connections
+  // the restore on exit still needs and the channel that reports it. deactivate() disposes them.
+  context.subscriptions.push(...registerCommands(ctx));
   ctx.connect();
   ctx.own(
     vscode.workspace.onDidChangeConfiguration((e) => {
@@ -68,4 +70,5 @@ export async function deactivate(): Promise<void> {
     for (const err of await ctx.sessions.stopAll()) ctx.output.error(`Restoring on exit failed: ${errorMessage(err)}`);
   }
   ctx.dispose();
+  ctx.output.dispose();
 }
