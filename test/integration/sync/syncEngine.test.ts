@@ -33,7 +33,8 @@ describe('sync engine on the sandbox', function () {
   async function inEveryPod(check: (pod: string) => Promise<boolean>, what: string) {
     const pods = await podNames(sandbox, name);
     assert.equal(pods.length, 2);
-    await waitFor(async () => (await Promise.all(pods.map(check))).every(Boolean), 20_000, what);
+    // Generous: a loaded 2-core machine needs time for 2,000 files to two pods; this checks arrival, not speed.
+    await waitFor(async () => (await Promise.all(pods.map(check))).every(Boolean), 60_000, what);
   }
 
   before(async () => {
