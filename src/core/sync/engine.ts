@@ -73,7 +73,8 @@ const sh = (script: string, ...args: string[]) => ['sh', '-c', script, 'truva-sy
 
 /** One exec that lists size and mtime of every remote file under the root, NUL-separated. */
 const MANIFEST = 'cd "$1" 2>/dev/null || exit 0; find . -type f -printf "%s %T@ %P\\0" 2>/dev/null';
-const EXTRACT = 'mkdir -p "$1" && tar -xf - -C "$1"';
+// `[` is a shell builtin and `exec` replaces the shell: one process (tar) in the common case.
+const EXTRACT = '[ -d "$1" ] || mkdir -p "$1" || exit; exec tar -xf - -C "$1"';
 const DELETE = 'cd "$1" && xargs -0 -r rm -rf --';
 
 function parseManifest(out: Buffer): Map<string, RemoteFile> {
