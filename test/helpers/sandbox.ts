@@ -9,6 +9,9 @@ import { until } from './poll';
 
 let shared: Promise<Sandbox> | undefined;
 
+/** What the helpers below need: the kubeconfig (so they also work on a sandbox in another process). */
+export type SandboxAccess = Pick<Sandbox, 'kubeconfigPath'>;
+
 /** The sandbox every integration test shares (seeded: demo/web with 2 pods, demo/worker). */
 export function sharedSandbox(): Promise<Sandbox> {
   shared ??= startSandbox({ restartBackoffMs: 500 });
@@ -37,7 +40,7 @@ export interface KubectlResult {
 }
 
 /** Runs kubectl against the sandbox; never throws on a non-zero exit (look at `code`). */
-export function kubectl(sandbox: Sandbox, args: string[], opts: { context?: string; input?: string | Buffer; binary?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
+export function kubectl(sandbox: SandboxAccess, args: string[], opts: { context?: string; input?: string | Buffer; binary?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
   const full = [`--kubeconfig=${sandbox.kubeconfigPath}`, ...(opts.context ? [`--context=${opts.context}`] : []), ...args];
   return new Promise((resolve) => {
     const child = execFile(opts.binary ?? kubectlPath()!, full, { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 << 20, encoding: 'buffer' }, (err, stdout, stderr) => {
@@ -48,7 +51,7 @@ export function kubectl(sandbox: Sandbox, args: string[], opts: { context?: stri
 }
 
 /** A Cluster (Truva's client layer) on the sandbox's kubeconfig. */
-export function sandboxCluster(sandbox: Sandbox, context?: string): Cluster {
+export function sandboxCluster(sandbox: SandboxAccess, context?: string): Cluster {
   return new Cluster({ kubeconfigPath: sandbox.kubeconfigPath, context });
 }
 
@@ -69,7 +72,7 @@ export function uniqueName(prefix: string): string {
  * seeded one) and waits until all its pods are ready. `command` replaces the container command.
  */
 export async function createTestDeployment(
-  sandbox: Sandbox,
+  sandbox: SandboxAccess,
   opts: { name: string; replicas?: number; image?: string; namespace?: string; command?: string[]; probes?: boolean },
 ): Promise<any> {
   const namespace = opts.namespace ?? 'demo';
@@ -91,7 +94,7 @@ export async function createTestDeployment(
 }
 
 /** Waits until the deployment's rollout is complete (what `kubectl rollout status` checks). */
-export async function waitForRollout(sandbox: Sandbox, name: string, namespace = 'demo', timeoutMs = 30_000): Promise<void> {
+export async function waitForRollout(sandbox: SandboxAccess, name: string, namespace = 'demo', timeoutMs = 30_000): Promise<void> {
   const cluster = sandboxCluster(sandbox);
   try {
     await waitFor(async () => {
@@ -106,7 +109,7 @@ export async function waitForRollout(sandbox: Sandbox, name: string, namespace =
 }
 
 /** Names of the running (not terminating) pods of a deployment created by these helpers. */
-export async function podNames(sandbox: Sandbox, app: string, namespace = 'demo'): Promise<string[]> {
+export async function podNames(sandbox: SandboxAccess, app: string, namespace = 'demo'): Promise<string[]> {
   const cluster = sandboxCluster(sandbox);
   try {
     const pods = await cluster.listPods(`app=${app}`, namespace);

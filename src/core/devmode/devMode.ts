@@ -139,6 +139,8 @@ function templateChanges(applied: PodTemplate, live: PodTemplate): string[] {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class DevMode {
+  private containerName: string | undefined;
+
   constructor(
     private readonly cluster: Cluster,
     readonly options: DevModeOptions,
@@ -256,7 +258,7 @@ export class DevMode {
 
   /** Asks the supervisor in one pod to restart the app; resolves with the new PID. */
   async restartProcess(pod: string): Promise<number> {
-    const container = this.options.container ?? this.containerOf(await this.cluster.getDeployment(this.name, this.namespace)).name;
+    const container = await this.devContainerName();
     const result = await this.cluster.exec(pod, container, restartCommand(), { namespace: this.namespace, timeoutMs: 20_000 });
     const pid = parsePid(result.stdout);
     if (result.exitCode !== 0 || pid === undefined) {
@@ -267,9 +269,18 @@ export class DevMode {
 
   /** The app's PID in a pod, or undefined while it is between restarts. */
   async processId(pod: string): Promise<number | undefined> {
-    const container = this.options.container ?? this.containerOf(await this.cluster.getDeployment(this.name, this.namespace)).name;
+    const container = await this.devContainerName();
     const result = await this.cluster.exec(pod, container, readPidCommand(), { namespace: this.namespace, timeoutMs: 10_000 });
     return parsePid(result.stdout);
+  }
+
+  /**
+   * The dev container's name, looked up once: a restart after every save should not pay for
+   * reading the deployment each time (the container cannot change during a session).
+   */
+  private async devContainerName(): Promise<string> {
+    this.containerName ??= this.options.container ?? this.containerOf(await this.cluster.getDeployment(this.name, this.namespace)).name;
+    return this.containerName;
   }
 
   /** A write that lost a race (409) is redone on a fresh read, a few times. */

@@ -4,6 +4,7 @@
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { ExecError, TimeoutError, toKubeError, type CallTarget } from './errors';
+import { execSocketFactory } from './execSocket';
 import type { Resilience } from './resilience';
 
 export interface ExecOptions {
@@ -57,6 +58,18 @@ function waitForDrain(ws: { bufferedAmount: number; readyState: number }): Promi
   });
 }
 
+/** One Exec per kubeconfig, so its sockets share a TLS context and resume the TLS session. */
+const execs = new WeakMap<KubeConfig, Exec>();
+
+function execFor(kc: KubeConfig): Exec {
+  let exec = execs.get(kc);
+  if (!exec) {
+    exec = new Exec(kc, execSocketFactory(kc) as unknown as ConstructorParameters<typeof Exec>[1]);
+    execs.set(kc, exec);
+  }
+  return exec;
+}
+
 export async function execInContainer(
   kc: KubeConfig,
   resilience: Resilience,
@@ -75,7 +88,7 @@ export async function execInContainer(
   const statusPromise = new Promise<void>((r) => (statusSeen = r));
 
   const ws = await resilience.call(target, { idempotent: opts.retrySafe ?? false }, async (policySignal) => {
-    const socket = await new Exec(kc).exec(namespace, pod, container, command, stdout, stderr, stdinProxy, false, (s) => {
+    const socket = await execFor(kc).exec(namespace, pod, container, command, stdout, stderr, stdinProxy, false, (s) => {
       status = s;
       statusSeen();
     });

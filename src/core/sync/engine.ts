@@ -12,6 +12,7 @@ import { watch, type FSWatcher } from 'chokidar';
 import pLimit from 'p-limit';
 import type { SyncSnapshot, SyncPart } from '../session/session';
 import { batches, ChangeSet } from './changeSet';
+import { fileSignature, SaveEchoes } from './echoes';
 import { IgnoreRules } from './ignore';
 import { insideRoot } from './paths';
 import { tarOf } from './tarStream';
@@ -56,6 +57,13 @@ export interface SyncOptions {
   log?: (message: string) => void;
 }
 
+interface LocalFile {
+  path: string;
+  size: number;
+  /** Whole seconds, as the remote manifest reports them. */
+  mtime: number;
+}
+
 interface RemoteFile {
   size: number;
   mtime: number;
@@ -65,7 +73,8 @@ const sh = (script: string, ...args: string[]) => ['sh', '-c', script, 'truva-sy
 
 /** One exec that lists size and mtime of every remote file under the root, NUL-separated. */
 const MANIFEST = 'cd "$1" 2>/dev/null || exit 0; find . -type f -printf "%s %T@ %P\\0" 2>/dev/null';
-const EXTRACT = 'mkdir -p "$1" && tar -xf - -C "$1"';
+// `[` is a shell builtin and `exec` replaces the shell: one process (tar) in the common case.
+const EXTRACT = '[ -d "$1" ] || mkdir -p "$1" || exit; exec tar -xf - -C "$1"';
 const DELETE = 'cd "$1" && xargs -0 -r rm -rf --';
 
 function parseManifest(out: Buffer): Map<string, RemoteFile> {
@@ -77,6 +86,15 @@ function parseManifest(out: Buffer): Map<string, RemoteFile> {
   return files;
 }
 
+/** The signature of a local file now, or undefined when it cannot be read. */
+function signatureOf(path: string): string | undefined {
+  try {
+    return fileSignature(lstatSync(path));
+  } catch {
+    return undefined;
+  }
+}
+
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -85,6 +103,7 @@ export class SyncEngine implements SyncPart {
   private readonly events = new EventEmitter();
   private readonly changes: ChangeSet[];
   private readonly rules: IgnoreRules[];
+  private readonly echoes: SaveEchoes[];
   private readonly limit: ReturnType<typeof pLimit>;
   private watchers: FSWatcher[] = [];
   private podWatch?: { stop(): void };
@@ -94,6 +113,7 @@ export class SyncEngine implements SyncPart {
   private disposed = false;
   private state: SyncSnapshot = { state: 'idle', pending: 0, filesSent: 0 };
   private paused = false;
+  private starting = false;
   /** Per pod: the last failure, for the UI. */
   readonly podErrors = new Map<string, string>();
 
@@ -103,6 +123,7 @@ export class SyncEngine implements SyncPart {
   ) {
     this.changes = options.roots.map(() => new ChangeSet());
     this.rules = options.roots.map((r) => new IgnoreRules(r.local, options.exclude));
+    this.echoes = options.roots.map(() => new SaveEchoes());
     this.limit = pLimit(options.concurrency);
   }
 
@@ -124,24 +145,38 @@ export class SyncEngine implements SyncPart {
     this.options.log?.(message);
   }
 
-  /** Initial full sync into every pod, then watch files and pods. */
+  /**
+   * Initial full sync into every pod, then watch files and pods. The file watchers start first:
+   * their initial scan overlaps the sync (which mostly waits on the pods), and a change made
+   * while the initial sync runs is recorded and sent once it is done, instead of being missed.
+   * Resolves once the watchers are ready, so no later change is lost.
+   */
   async start(report: (message: string) => void = () => {}, signal?: AbortSignal): Promise<void> {
     const pods = await this.target.listPods();
     if (pods.length === 0) throw new Error('No running pod to sync into. Check the deployment\'s pods (Truva sidebar) and try again.');
     report(`Copying files into ${pods.length} pod${pods.length === 1 ? '' : 's'}`);
-    await this.syncPods(pods, signal);
-    this.startWatching();
+    this.starting = true;
+    try {
+      const watching = this.startWatching();
+      await this.syncPods(pods, signal);
+      await watching;
+    } finally {
+      this.starting = false;
+    }
     this.podWatch = this.target.watchPods(() => void this.checkPods());
+    if (this.changes.some((c) => c.size > 0)) this.schedule();
   }
 
   /** Full sync of each pod (skipping files it already has), remembering its incarnation. */
   private async syncPods(pods: PodRef[], signal?: AbortSignal): Promise<string[]> {
     this.set({ state: 'syncing' });
     const synced: string[] = [];
+    // The local tree is walked once for all pods, not once per pod.
+    const local = this.options.roots.map((_, i) => this.localFiles(i));
     await Promise.all(pods.map((pod) => this.limit(async () => {
       if (signal?.aborted) return;
       try {
-        const sent = await this.withRetries(pod.name, () => this.fullSyncPod(pod.name));
+        const sent = await this.withRetries(pod.name, () => this.fullSyncPod(pod.name, local));
         this.known.set(pod.name, pod.incarnation);
         synced.push(pod.name);
         this.set({ filesSent: this.state.filesSent + sent });
@@ -153,10 +188,10 @@ export class SyncEngine implements SyncPart {
     return synced;
   }
 
-  private localFiles(rootIndex: number): { path: string; size: number; mtime: number }[] {
+  private localFiles(rootIndex: number): LocalFile[] {
     const root = this.options.roots[rootIndex];
     const rules = this.rules[rootIndex];
-    const out: { path: string; size: number; mtime: number }[] = [];
+    const out: LocalFile[] = [];
     const walk = (dir: string) => {
       for (const name of readdirSync(join(root.local, dir))) {
         const rel = dir ? `${dir}/${name}` : name;
@@ -178,13 +213,13 @@ export class SyncEngine implements SyncPart {
   }
 
   /** Sends every local file the pod does not already have (same size and mtime); returns the count. */
-  private async fullSyncPod(pod: string): Promise<number> {
+  private async fullSyncPod(pod: string, localByRoot: LocalFile[][]): Promise<number> {
     let sent = 0;
     for (let i = 0; i < this.options.roots.length; i++) {
       const root = this.options.roots[i];
       const manifest = await this.target.exec(pod, sh(MANIFEST, root.remote));
       const remote = parseManifest(manifest.stdout);
-      const local = this.localFiles(i);
+      const local = localByRoot[i];
       const missing = local.filter((f) => {
         const r = remote.get(f.path);
         return !r || r.size !== f.size || r.mtime !== f.mtime;
@@ -244,7 +279,9 @@ export class SyncEngine implements SyncPart {
     }
   }
 
-  private startWatching() {
+  /** Starts a watcher per root; resolves when all have finished their initial scan. */
+  private startWatching(): Promise<void> {
+    const ready: Promise<void>[] = [];
     this.options.roots.forEach((root, i) => {
       const rules = this.rules[i];
       const watcher = watch(root.local, {
@@ -258,14 +295,17 @@ export class SyncEngine implements SyncPart {
       const record = (kind: 'add' | 'change' | 'delete') => (path: string) => {
         const rel = insideRoot(root.local, path);
         if (rel === undefined) return;
+        if (this.echoes[i].isEcho(rel, () => (kind === 'delete' ? undefined : signatureOf(path)))) return;
         rules.invalidate(rel);
         this.changes[i].record(rel, kind);
         this.schedule();
       };
       watcher.on('add', record('add')).on('change', record('change')).on('unlink', record('delete')).on('addDir', record('add')).on('unlinkDir', record('delete'));
       watcher.on('error', (err) => this.log(`watching ${root.local}: ${errorText(err)}`));
+      ready.push(new Promise((resolve) => watcher.once('ready', () => resolve())));
       this.watchers.push(watcher);
     });
+    return Promise.all(ready).then(() => undefined);
   }
 
   /** The editor saved a file: record it now instead of waiting for the file-system event. */
@@ -273,6 +313,8 @@ export class SyncEngine implements SyncPart {
     this.options.roots.forEach((root, i) => {
       const rel = insideRoot(root.local, path);
       if (rel !== undefined && !this.rules[i].ignores(rel)) {
+        const signature = signatureOf(path);
+        if (signature !== undefined) this.echoes[i].remember(rel, signature);
         this.changes[i].record(rel, 'change');
         this.schedule();
       }
@@ -281,7 +323,8 @@ export class SyncEngine implements SyncPart {
 
   private schedule() {
     this.events.emit('change');
-    if (this.paused || this.disposed) return;
+    // While the initial sync runs, changes wait: start() schedules them when it is done.
+    if (this.paused || this.disposed || this.starting) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.flush(), this.options.debounceMs);
   }
@@ -299,54 +342,60 @@ export class SyncEngine implements SyncPart {
     if (total === 0) return;
     const firstAt = Math.min(...taken.map((t) => t.firstAt ?? Date.now()));
     this.set({ state: 'syncing', error: undefined });
-    const pods = (await this.target.listPods()).filter((p) => this.known.get(p.name) === p.incarnation);
+    // The pods that had their full sync. No list call here (a round trip per save): the pod
+    // watch keeps this current, a pod that has just gone fails as "gone" and is dropped quietly,
+    // and a new or restarted one gets its full sync from checkPods.
+    const pods = [...this.known.keys()];
+    // Sizes for batching, read once for all pods (a path that vanished is sent as nothing).
+    const upserts = taken.map((t, i) => t.upserts.flatMap((p) => {
+      try {
+        return [{ path: p, size: lstatSync(join(this.options.roots[i].local, p)).size }];
+      } catch {
+        return [];
+      }
+    }));
     const failures: string[] = [];
+    const restartFailures: string[] = [];
     await Promise.all(pods.map((pod) => this.limit(async () => {
       try {
-        await this.withRetries(pod.name, async () => {
+        await this.withRetries(pod, async () => {
           for (let i = 0; i < taken.length; i++) {
-            const root = this.options.roots[i];
-            const existing = taken[i].upserts.filter((p) => {
-              try {
-                lstatSync(join(root.local, p));
-                return true;
-              } catch {
-                return false;
-              }
-            });
-            const sizes = existing.map((p) => ({ path: p, size: lstatSync(join(root.local, p)).size }));
-            for (const batch of batches(sizes, this.options.batchSize, this.options.batchBytes)) await this.sendTar(pod.name, i, batch.map((f) => f.path));
-            if (taken[i].deletes.length) await this.sendDeletes(pod.name, i, taken[i].deletes);
+            for (const batch of batches(upserts[i], this.options.batchSize, this.options.batchBytes)) await this.sendTar(pod, i, batch.map((f) => f.path));
+            if (taken[i].deletes.length) await this.sendDeletes(pod, i, taken[i].deletes);
           }
         });
       } catch (err) {
-        if (!this.target.isGone(err)) failures.push(`${pod.name}: ${errorText(err)}`);
+        if (!this.target.isGone(err)) failures.push(`${pod}: ${errorText(err)}`);
+        return;
       }
+      // This pod has the whole batch: restart it now instead of waiting for the slowest pod.
+      await this.restartPod(pod, restartFailures);
     })));
     this.set({ filesSent: this.state.filesSent + total * pods.length, lastSyncAt: Date.now(), lastLatencyMs: Date.now() - firstAt });
     if (failures.length) {
       // Nothing is dropped: the batch goes back into the change set and is tried again later
-      // (pods that already have it just receive it again).
+      // (pods that already have it receive it again, and restart again).
       taken.forEach((t, i) => this.changes[i].restore(t));
       this.set({ state: 'error', error: `Sync failed in ${failures.join('; ')}` });
       clearTimeout(this.timer);
       this.timer = setTimeout(() => void this.flush(), Math.max(this.options.debounceMs, 2_000));
       return;
     }
-    this.set({ state: 'restarting' });
-    await this.restartPods(pods.map((p) => p.name));
-    this.set({ state: this.paused ? 'paused' : 'idle' });
+    if (restartFailures.length) this.set({ state: 'error', error: `Restart failed in ${restartFailures.join('; ')}` });
+    else this.set({ state: this.paused ? 'paused' : 'idle' });
+  }
+
+  private async restartPod(pod: string, failures: string[]) {
+    try {
+      await this.target.restart(pod);
+    } catch (err) {
+      if (!this.target.isGone(err)) failures.push(`${pod}: ${errorText(err)}`);
+    }
   }
 
   private async restartPods(pods: string[]) {
     const failures: string[] = [];
-    await Promise.all(pods.map((pod) => this.limit(async () => {
-      try {
-        await this.target.restart(pod);
-      } catch (err) {
-        if (!this.target.isGone(err)) failures.push(`${pod}: ${errorText(err)}`);
-      }
-    })));
+    await Promise.all(pods.map((pod) => this.limit(() => this.restartPod(pod, failures))));
     if (failures.length) this.set({ state: 'error', error: `Restart failed in ${failures.join('; ')}` });
   }
 

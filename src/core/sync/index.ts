@@ -3,4 +3,5 @@ export { clusterSyncTarget, type ClusterTargetOptions } from './clusterTarget';
 export { ChangeSet, batches } from './changeSet';
 export { IgnoreRules } from './ignore';
 export { relativePathProblem, insideRoot, symlinkStaysInside } from './paths';
-export { tarOf } from './tarStream';
+export { tarOf, coalesce } from './tarStream';
+export { SaveEchoes, fileSignature } from './echoes';

@@ -4,7 +4,7 @@ import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { ChangeSet, IgnoreRules, batches, insideRoot, relativePathProblem, symlinkStaysInside, tarOf } from '../../../src/core/sync';
+import { ChangeSet, IgnoreRules, SaveEchoes, batches, coalesce, fileSignature, insideRoot, relativePathProblem, symlinkStaysInside, tarOf } from '../../../src/core/sync';
 
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
 
@@ -138,5 +138,49 @@ describe('tar stream', () => {
     assert.match(reasons['missing'], /vanished/);
     const listing = execFileSync('tar', ['-tf', archive]).toString();
     assert.ok(!listing.includes('escape') && !listing.includes('evil'), listing);
+  });
+});
+
+describe('tar output chunks', () => {
+  const collect = async (source: AsyncIterable<Buffer>) => {
+    const out: Buffer[] = [];
+    for await (const chunk of source) out.push(chunk);
+    return out;
+  };
+  async function* chunks(...sizes: number[]) {
+    let n = 0;
+    for (const size of sizes) yield Buffer.alloc(size, n++);
+  }
+
+  it('joins small chunks into pieces of at least the size, keeping every byte in order', async () => {
+    const out = await collect(coalesce(chunks(3, 3, 3, 3, 3), 8));
+    assert.deepEqual(out.map((b) => b.length), [9, 6]);
+    assert.deepEqual([...Buffer.concat(out)], [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
+  });
+
+  it('passes a big chunk on as it is, and yields nothing for an empty stream', async () => {
+    const out = await collect(coalesce(chunks(20, 1), 8));
+    assert.deepEqual(out.map((b) => b.length), [20, 1]);
+    assert.deepEqual(await collect(coalesce(chunks(), 8)), []);
+  });
+});
+
+describe('save echoes', () => {
+  it('the watcher event repeating a notified save is an echo, once', () => {
+    const echoes = new SaveEchoes();
+    echoes.remember('a.js', fileSignature({ size: 3, mtimeMs: 1000.5 }));
+    assert.equal(echoes.isEcho('a.js', () => '3:1000.5'), true);
+    assert.equal(echoes.isEcho('a.js', () => '3:1000.5'), false, 'a second event is a real change');
+  });
+
+  it('a later write (other size or mtime), a deleted file or an unnotified path is not an echo', () => {
+    const echoes = new SaveEchoes();
+    echoes.remember('a.js', '3:1000');
+    assert.equal(echoes.isEcho('a.js', () => '3:1001'), false);
+    echoes.remember('b.js', '3:1000');
+    assert.equal(echoes.isEcho('b.js', () => undefined), false);
+    let read = false;
+    assert.equal(echoes.isEcho('c.js', () => ((read = true), '1:1')), false);
+    assert.equal(read, false, 'no stat for paths that were never notified');
   });
 });
