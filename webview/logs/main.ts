@@ -8,7 +8,7 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import { parseAnsi, stripAnsi } from '../../src/core/logs/ansi';
 import { applyFilter, compileFilter, EMPTY_FILTER, type CompiledFilter, type FilterState } from '../../src/core/logs/filter';
 import { LEVELS, type Level } from '../../src/core/logs/levels';
-import { DEFAULT_VIEW, sanitizePanelState, type HostMessage, type LogPanelTarget, type PanelState, type ViewOptions } from '../../src/core/logs/protocol';
+import { DEFAULT_VIEW, isHostMessage, sanitizePanelState, type LogPanelTarget, type PanelState, type ViewOptions } from '../../src/core/logs/protocol';
 import type { LogLine } from '../../src/core/logs/types';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
@@ -461,9 +461,10 @@ function reset() {
   chipsDirty = true;
 }
 
-window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
+window.addEventListener('message', (event: MessageEvent<unknown>) => {
   const message = event.data;
-  switch (message?.type) {
+  if (!isHostMessage(message)) return;
+  switch (message.type) {
     case 'init':
       target = message.target;
       maxLines = message.maxLines;
