@@ -12,6 +12,36 @@ import { launchBrowser } from '../vscode/harness/browser';
 
 export const webviewDist = join(__dirname, '..', '..', 'dist', 'webview');
 
+/**
+ * Log lines that try to become markup, script or terminal control, and the text the panel must
+ * show for each. Every script in them calls window.__scriptRan(), which counts (scriptsRun()).
+ */
+export const HOSTILE_LINES: ReadonlyArray<{ raw: string; shown: string }> = [
+  ...[
+    '<img src=x onerror="window.__scriptRan()">',
+    '<script>window.__scriptRan()</script>',
+    '<svg onload=window.__scriptRan()><circle r=5></circle></svg>',
+    '<iframe srcdoc="<script>parent.__scriptRan()</script>"></iframe>',
+    '<a href="javascript:window.__scriptRan()">click</a>',
+    '"><img src=x onerror=window.__scriptRan()>',
+    '</span></div><style>body{display:none}</style><div>',
+    '<object data="javascript:window.__scriptRan()"></object><embed src="javascript:window.__scriptRan()">',
+    '{{constructor.constructor("window.__scriptRan()")()}} ${window.__scriptRan()}',
+    '&lt;img src=x onerror=window.__scriptRan()&gt; &#60;b&#62;',
+    'javascript:window.__scriptRan()',
+    '{"level":"error","msg":"<img src=x onerror=window.__scriptRan()>","html":"<script>window.__scriptRan()</script>"}',
+  ].map((raw) => ({ raw, shown: raw })),
+  // OSC 8 hyperlinks (ESC \ and BEL terminated): the text stays, the link goes.
+  { raw: '\x1b]8;;javascript:window.__scriptRan()\x1b\\click me\x1b]8;;\x1b\\', shown: 'click me' },
+  { raw: 'see \x1b]8;id=1;https://evil.example/<img src=x onerror=window.__scriptRan()>\x07this link\x1b]8;;\x07 now', shown: 'see this link now' },
+  // Cursor movement, screen clearing, window titles: removed, never acted on.
+  { raw: 'before\x1b[2J\x1b[H\x1b[3Aafter\x1b[10;20Hend\x1b[K\x1b[?25l', shown: 'beforeafterend' },
+  { raw: '\x1b]0;<script>window.__scriptRan()</script>\x07title set', shown: 'title set' },
+  { raw: 'bell\x07 back\x08space nul\x00 del\x7f done', shown: 'bell backspace nul del done' },
+  // Colours stay colours around text that looks like markup.
+  { raw: '\x1b[31;1m<b>red</b>\x1b[0m and \x1b[38;2;10;20;30m<i>rgb</i>\x1b[39m', shown: '<b>red</b> and <i>rgb</i>' },
+];
+
 export interface LogsWebview {
   page: Page;
   /** The document's Content-Security-Policy, exactly as served. */
@@ -20,6 +50,10 @@ export interface LogsWebview {
   post(message: HostMessage): Promise<void>;
   /** Messages the webview sent to the host, oldest first. */
   posted(): Promise<unknown[]>;
+  /** How many times a script from a log line ran (HOSTILE_LINES call window.__scriptRan()). */
+  scriptsRun(): Promise<number>;
+  /** Elements inside rendered log text and the detail view other than the panel's own span/mark. */
+  foreignElements(): Promise<string[]>;
   /** CSP violations the page reported ("directive blocked-uri"): each is something the policy had to stop. */
   violations(): Promise<string[]>;
   close(): Promise<void>;
@@ -80,6 +114,8 @@ export async function openLogsWebview(options: OpenOptions = {}): Promise<LogsWe
         window.__name = (f) => f;
         window.__posted = [];
         window.__violations = [];
+        window.__scripts = 0;
+        window.__scriptRan = () => { window.__scripts++; };
         document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));
         let state = ${JSON.stringify(options.state ?? null)} ?? undefined;
         window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), getState: () => state, setState: (s) => { state = s; } });`,
@@ -91,6 +127,9 @@ export async function openLogsWebview(options: OpenOptions = {}): Promise<LogsWe
       csp: csp(),
       post: (message) => page.evaluate((m) => window.postMessage(m, '*'), message),
       posted: () => page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted),
+      scriptsRun: () => page.evaluate(() => (window as unknown as { __scripts: number }).__scripts),
+      foreignElements: () =>
+        page.evaluate(() => [...document.querySelectorAll('.row .text *, .detail *')].filter((e) => e.tagName !== 'SPAN' && e.tagName !== 'MARK').map((e) => e.tagName)),
       violations: () => page.evaluate(() => (window as unknown as { __violations: string[] }).__violations),
       async close() {
         await context.close().catch(() => undefined);
