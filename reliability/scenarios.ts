@@ -234,3 +234,6 @@ export async function tokenLeaks(sandbox: Sandbox, texts: string[]): Promise<Rel
   }
   return row;
 }
+
+// Hostile log lines through the real webview in Chromium (its own file: it needs a browser).
+export { hostileLogs } from './hostileLogs';
