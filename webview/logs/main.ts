@@ -305,18 +305,30 @@ let redrawAll = true;
 const rendered = new Map<number, HTMLElement>();
 
 let lastDraw = 0;
+let delayed: ReturnType<typeof setTimeout> | undefined;
 
 /** Everything visible is drawn at most once per frame, however many batches arrived. */
 function render(forceRedraw: boolean) {
   if (forceRedraw) redrawAll = true;
-  if (scheduled) return;
-  scheduled = true;
   // While lines pour in and the view follows them, ten redraws a second show as much as twenty
   // (each one replaces the whole screenful) for half the work. Anything the user did is drawn at
-  // the next frame.
+  // the next frame, even when a delayed redraw is pending.
   const wait = follow && !redrawAll ? lastDraw + FOLLOW_DRAW_MS - performance.now() : 0;
-  if (wait > 0) setTimeout(() => requestAnimationFrame(draw), wait);
-  else requestAnimationFrame(draw);
+  if (wait <= 0 && delayed !== undefined) {
+    clearTimeout(delayed);
+    delayed = undefined;
+    scheduled = false;
+  }
+  if (scheduled) return;
+  scheduled = true;
+  if (wait > 0) {
+    delayed = setTimeout(() => {
+      delayed = undefined;
+      requestAnimationFrame(draw);
+    }, wait);
+  } else {
+    requestAnimationFrame(draw);
+  }
 }
 
 function draw(now: number) {
@@ -459,6 +471,7 @@ function reset() {
   detail.classList.add('hidden');
   unseen = 0;
   chipsDirty = true;
+  redrawAll = true; // line numbers start again at 0: no row element may be reused
 }
 
 window.addEventListener('message', (event: MessageEvent<unknown>) => {
