@@ -65,7 +65,7 @@ export interface OpenOptions {
   /** What vscode.getState() returns (a reloaded panel's saved state). */
   state?: unknown;
   viewport?: { width: number; height: number };
-  /** Another build of the bundle folder (to compare two versions); default dist/webview. */
+  /** Another build of the bundle folder (to compare two versions); default $TRUVA_WEBVIEW_DIST or dist/webview. */
   dist?: string;
 }
 
@@ -99,7 +99,7 @@ function serve(dist: string, nonce: string): Promise<{ server: Server; port: num
 
 /** Opens the panel page and waits until the webview has said "ready". */
 export async function openLogsWebview(options: OpenOptions = {}): Promise<LogsWebview> {
-  const dist = options.dist ?? webviewDist;
+  const dist = options.dist ?? process.env.TRUVA_WEBVIEW_DIST ?? webviewDist;
   if (!existsSync(join(dist, 'logs.js'))) throw new Error(`${dist}/logs.js is missing: run node scripts/build.mjs first`);
   const { server, port, csp } = await serve(dist, 'n0nce' + Math.random().toString(36).slice(2));
   const ownBrowser = options.browser ? undefined : await launchBrowser();
