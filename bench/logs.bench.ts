@@ -2,16 +2,12 @@
 // the same run; the webview's filter time over 100,000 lines and its longest frame at 5,000
 // lines/s (headless Chromium, the real bundle); host memory with 50,000 buffered lines.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { startSandbox } from '../sandbox';
 import { LogAggregator } from '../src/core/logs/aggregator';
 import { clusterLogSource } from '../src/core/logs/clusterSource';
 import { RingBuffer } from '../src/core/logs/ringBuffer';
 import type { LogLine } from '../src/core/logs/types';
-import { buildPanelHtml } from '../src/vscode/logs/panelHtml';
-import { launchBrowser } from '../test/vscode/harness/browser';
+import { openLogsWebview } from '../test/helpers/logsWebview';
 import { createTestDeployment, kubectlPath, sandboxCluster } from '../test/helpers/sandbox';
 import type { Benchmark } from './types';
 
@@ -54,31 +50,11 @@ async function kubectlRate(kubeconfig: string, app: string): Promise<number> {
 }
 
 async function webviewFigures(): Promise<{ filterMs: number; maxFrameMs: number }> {
-  const dist = join(__dirname, '..', 'dist', 'webview');
-  const server = createServer((req, res) => {
-    if (req.url === '/') {
-      res.setHeader('content-type', 'text/html');
-      return res.end(buildPanelHtml({ cspSource: 'http://127.0.0.1:*', nonce: 'bench', scriptUri: '/logs.js', styleUri: '/logs.css', codiconUri: '/codicon.css', title: 'bench' }));
-    }
-    try {
-      res.end(readFileSync(join(dist, (req.url ?? '').slice(1))));
-    } catch {
-      res.statusCode = 404;
-      res.end();
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  const browser = await launchBrowser();
+  const webview = await openLogsWebview();
   try {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    // A string, not a function: tsx compiles functions with a __name helper the page lacks (it is
-    // defined here too, for the page.evaluate callbacks below).
-    await page.addInitScript({ content: 'window.__name = (f) => f; window.acquireVsCodeApi = () => ({ postMessage() {}, getState: () => undefined, setState() {} });' });
-    await page.goto(`http://127.0.0.1:${port}/`);
-    await page.waitForSelector('.list');
+    const page = webview.page;
     const lines = Array.from({ length: 100_000 }, (_, i) => line(i));
-    await page.evaluate((ls) => window.postMessage({ type: 'init', title: 'bench', target: { namespace: 'demo', deployment: 'web' }, lines: ls, dropped: 0, pods: [{ name: 'web-0', phase: 'Running', containers: ['web'] }], maxLines: 200_000 }, '*'), lines);
+    await webview.post({ type: 'init', title: 'bench', target: { namespace: 'demo', deployment: 'web' }, lines, dropped: 0, pods: [{ name: 'web-0', phase: 'Running', containers: ['web'] }], maxLines: 200_000 });
     await page.waitForFunction(() => /100000 of 100000/.test(document.querySelector('.status')?.textContent ?? ''), undefined, { timeout: 60_000 });
     const filterTimes: number[] = [];
     for (const text of ['request 4', 'served in 13', 'items/9', '']) {
@@ -112,43 +88,52 @@ async function webviewFigures(): Promise<{ filterMs: number; maxFrameMs: number 
     });
     return { filterMs: median(filterTimes), maxFrameMs };
   } finally {
-    await browser.close();
-    server.close();
+    await webview.close();
+  }
+}
+
+async function clusterFigures(out: Record<string, number>) {
+  const sandbox = await startSandbox({ seed: false });
+  try {
+    const app = 'bench-logs';
+    const printer = "let i=0;function f(){for(let k=0;k<200;k++)console.log('line '+(i++)+' of a chatty service');setTimeout(f,10)}f()";
+    await createTestDeployment(sandbox, { name: app, replicas: 10, command: ['node', '-e', printer] });
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    for (let round = 0; round < 2; round++) {
+      ours.push(await aggregatorRate(sandbox, app));
+      theirs.push(await kubectlRate(sandbox.kubeconfigPath, app));
+    }
+    out['logs.aggregator_lines_per_s'] = median(ours);
+    out['logs.kubectl_lines_per_s'] = median(theirs);
+    out['logs.aggregator_vs_kubectl_ratio'] = median(ours) / median(theirs);
+  } finally {
+    await sandbox.stop();
   }
 }
 
 const bench: Benchmark = {
   title: 'logs: aggregator vs kubectl logs -f, webview filter and frames, host memory',
   keys: ['logs.'],
-  async run() {
+  async run({ only }) {
     const out: Record<string, number> = {};
-    const sandbox = await startSandbox({ seed: false });
-    try {
-      const app = 'bench-logs';
-      const printer = "let i=0;function f(){for(let k=0;k<200;k++)console.log('line '+(i++)+' of a chatty service');setTimeout(f,10)}f()";
-      await createTestDeployment(sandbox, { name: app, replicas: 10, command: ['node', '-e', printer] });
-      const ours: number[] = [];
-      const theirs: number[] = [];
-      for (let round = 0; round < 2; round++) {
-        ours.push(await aggregatorRate(sandbox, app));
-        theirs.push(await kubectlRate(sandbox.kubeconfigPath, app));
-      }
-      out['logs.aggregator_lines_per_s'] = median(ours);
-      out['logs.kubectl_lines_per_s'] = median(theirs);
-      out['logs.aggregator_vs_kubectl_ratio'] = median(ours) / median(theirs);
-    } finally {
-      await sandbox.stop();
+    // `--only logs.max_frame` (or logs.filter) skips the sandbox rows.
+    const wanted = (key: string) => !only || key.startsWith(only) || only.startsWith(key);
+    if (wanted('logs.aggregator_lines_per_s')) await clusterFigures(out);
+    if (wanted('logs.filter_100k_ms') || wanted('logs.max_frame_ms_at_5k_lps')) {
+      const { filterMs, maxFrameMs } = await webviewFigures();
+      out['logs.filter_100k_ms'] = filterMs;
+      out['logs.max_frame_ms_at_5k_lps'] = maxFrameMs;
     }
-    const { filterMs, maxFrameMs } = await webviewFigures();
-    out['logs.filter_100k_ms'] = filterMs;
-    out['logs.max_frame_ms_at_5k_lps'] = maxFrameMs;
-    (globalThis as { gc?: () => void }).gc?.();
-    const before = process.memoryUsage().heapUsed;
-    const buffer = new RingBuffer<LogLine>(50_000);
-    for (let i = 0; i < 50_000; i++) buffer.push(line(i));
-    (globalThis as { gc?: () => void }).gc?.();
-    out['logs.host_mb_50k'] = (process.memoryUsage().heapUsed - before) / (1 << 20);
-    if (buffer.size !== 50_000) throw new Error('the buffer lost lines');
+    if (wanted('logs.host_mb_50k')) {
+      (globalThis as { gc?: () => void }).gc?.();
+      const before = process.memoryUsage().heapUsed;
+      const buffer = new RingBuffer<LogLine>(50_000);
+      for (let i = 0; i < 50_000; i++) buffer.push(line(i));
+      (globalThis as { gc?: () => void }).gc?.();
+      out['logs.host_mb_50k'] = (process.memoryUsage().heapUsed - before) / (1 << 20);
+      if (buffer.size !== 50_000) throw new Error('the buffer lost lines');
+    }
     return out;
   },
 };

@@ -8,6 +8,8 @@ import { READONLY_CONTEXT } from '../sandbox';
 import { Cluster } from '../src/core/kube/cluster';
 import { formatTable, rowIsClean, type ReliabilityRow } from './report';
 import { apiFlakiness, apiHang, concurrentEdit, configFuzz, crashSafety, droppedStreams, podChurn, tokenLeaks } from './scenarios';
+// Its own file: it needs a browser.
+import { hostileLogs } from './hostileLogs';
 
 export interface ReliabilityOptions {
   soak?: boolean;
@@ -30,6 +32,7 @@ export async function runReliability(options: ReliabilityOptions = {}): Promise<
     add(await concurrentEdit(sandbox));
     add(await apiHang(sandbox, soak ? 30_000 : 5_000));
     add(configFuzz(2000));
+    add(await hostileLogs(sandbox, soak ? 10 : 2));
     // Error messages a user would see, gathered to be searched for the token.
     const messages: string[] = [];
     const readonly = new Cluster({ kubeconfigPath: sandbox.kubeconfigPath, context: READONLY_CONTEXT });

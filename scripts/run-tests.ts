@@ -1,5 +1,5 @@
 // Runs every mocha suite in one process, then the real-VS-Code suites (code-server), and
-// prints one closing line "N passed, N failed". Options: --suite unit|lsp|integration|vscode
+// prints one closing line "N passed, N failed". Options: --suite unit|lsp|webview|integration|vscode
 // (repeatable; default all), --grep PATTERN.
 import Mocha from 'mocha';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -23,7 +23,8 @@ function testFiles(dir: string): string[] {
 async function runMocha(): Promise<{ passed: number; failed: number }> {
   // The root hooks stop the shared sandbox cluster once every suite has run.
   const mocha = new Mocha({ reporter: 'spec', timeout: 30_000, grep, rootHooks: mochaHooks });
-  for (const suite of ['unit', 'lsp', 'integration']) {
+  // webview: the built log panel bundle in headless Chromium (after the build step of npm test).
+  for (const suite of ['unit', 'lsp', 'webview', 'integration']) {
     if (wanted(suite)) testFiles(join('test', suite)).forEach((f) => mocha.addFile(f));
   }
   if (mocha.files.length === 0) return { passed: 0, failed: 0 };

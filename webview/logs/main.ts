@@ -8,7 +8,7 @@ import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import { parseAnsi, stripAnsi } from '../../src/core/logs/ansi';
 import { applyFilter, compileFilter, EMPTY_FILTER, type CompiledFilter, type FilterState } from '../../src/core/logs/filter';
 import { LEVELS, type Level } from '../../src/core/logs/levels';
-import { DEFAULT_VIEW, sanitizePanelState, type HostMessage, type LogPanelTarget, type PanelState, type ViewOptions } from '../../src/core/logs/protocol';
+import { DEFAULT_VIEW, isHostMessage, sanitizePanelState, type LogPanelTarget, type PanelState, type ViewOptions } from '../../src/core/logs/protocol';
 import type { LogLine } from '../../src/core/logs/types';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
@@ -16,6 +16,10 @@ const vscode = acquireVsCodeApi();
 
 const ROW = 20; // px; rows have a fixed height unless wrapping
 const OVERSCAN = 10;
+/** Characters of a line put in its row; the detail view, copy and export keep the whole line. */
+const DISPLAY_MAX = 10_000;
+/** Least time between two redraws while following a stream (see render()). */
+const FOLLOW_DRAW_MS = 100;
 
 interface Row extends LogLine {
   plain: string;
@@ -25,7 +29,11 @@ const saved = sanitizePanelState(vscode.getState());
 let target: LogPanelTarget | undefined = saved?.target;
 const filterState: FilterState = saved?.filter ?? { ...EMPTY_FILTER };
 const view: ViewOptions = saved?.view ?? { ...DEFAULT_VIEW };
+/** rows[i] is line number base + i. Line numbers never change, so dropping the oldest lines
+ * (the buffer bound) moves `base` instead of renumbering visible lines, selection and rows. */
 let rows: Row[] = [];
+let base = 0;
+/** Numbers of the lines that pass the filter, ascending. */
 let visible: number[] = [];
 let filter: CompiledFilter = compileFilter(filterState);
 let pods: string[] = [];
@@ -37,9 +45,17 @@ let selected = new Set<number>();
 let anchor = -1;
 let expanded: number | undefined;
 let maxLines = 50_000;
-/** The last level counts, so appended lines add to them instead of recounting everything. */
-let levelCounts = Object.fromEntries(LEVELS.map((l) => [l, 0])) as Record<Level, number>;
-let chipsDirty = false;
+/** Per level, lines passing every criterion but the level chips; kept up to date line by line. */
+let levelCounts = zeroCounts();
+/** Chips are rebuilt when pods, containers or hidden sets change; otherwise only badges update. */
+let chipsDirty = true;
+let levelBadges = new Map<Level, HTMLElement>();
+
+function zeroCounts(): Record<Level, number> {
+  return Object.fromEntries(LEVELS.map((l) => [l, 0])) as Record<Level, number>;
+}
+
+const rowAt = (n: number): Row => rows[n - base];
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
@@ -107,7 +123,9 @@ function refilter() {
   filterError.textContent = filter.error ? `${filter.error} (showing every line)` : '';
   const result = applyFilter(rows, filter);
   visible = result.visible;
-  renderChips(result.levelCounts);
+  if (base > 0) for (let k = 0; k < visible.length; k++) visible[k] += base;
+  levelCounts = result.levelCounts;
+  chipsDirty = true;
 }
 
 function changed() {
@@ -134,41 +152,86 @@ function toggleIn(listOf: string[], value: string): string[] {
   return listOf.includes(value) ? listOf.filter((v) => v !== value) : [...listOf, value];
 }
 
-function renderChips(counts: Record<Level, number>) {
-  levelCounts = counts;
-  levelChips.replaceChildren(...LEVELS.map((level) => chip(level, counts[level], filterState.hiddenLevels.includes(level), () => {
-    filterState.hiddenLevels = toggleIn(filterState.hiddenLevels, level) as Level[];
-    changed();
-  }, `level-${level}`)));
+function renderChips() {
+  levelBadges = new Map();
+  levelChips.replaceChildren(...LEVELS.map((level) => {
+    const b = chip(level, levelCounts[level], filterState.hiddenLevels.includes(level), () => {
+      filterState.hiddenLevels = toggleIn(filterState.hiddenLevels, level) as Level[];
+      changed();
+    }, `level-${level}`);
+    levelBadges.set(level, b.querySelector('vscode-badge')!);
+    return b;
+  }));
   podChips.replaceChildren(
     ...pods.map((pod) => chip(pod, undefined, filterState.hiddenPods.includes(pod), () => { filterState.hiddenPods = toggleIn(filterState.hiddenPods, pod); changed(); }, `pod-colour-${podColour(pod)}`)),
     ...(containers.length > 1 ? containers.map((c) => chip(`▸ ${c}`, undefined, filterState.hiddenContainers.includes(c), () => { filterState.hiddenContainers = toggleIn(filterState.hiddenContainers, c); changed(); })) : []),
   );
 }
 
+/** Only the badge texts change while lines stream in: no new elements, no style recalculation. */
+function updateCounts() {
+  for (const [level, badge] of levelBadges) setText(badge, String(levelCounts[level]));
+}
+
+function setText(node: HTMLElement, text: string) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
 function addLines(lines: LogLine[]) {
-  const start = rows.length;
+  const hadContainers = containers.length;
   for (const l of lines) {
-    rows.push({ ...l, plain: stripAnsi(l.text) });
-    if (!containers.includes(l.container)) containers.push(l.container);
-    if (!pods.includes(l.pod)) pods.push(l.pod);
+    // The message is ours (a structured clone): the line object itself becomes the row.
+    const row = l as Row;
+    row.plain = stripAnsi(row.text);
+    // The clone gave every line its own copies of these strings; sharing one copy each lets the
+    // copies die young instead of being carried through every garbage collection.
+    row.level = LEVELS.find((level) => level === row.level) ?? 'other';
+    row.kind = row.kind === 'event' ? 'event' : 'log';
+    row.container = intern(containers, row.container);
+    const podCount = pods.length;
+    row.pod = intern(pods, row.pod);
+    if (pods.length !== podCount) chipsDirty = true;
+    const n = base + rows.length;
+    rows.push(row);
+    if (filter.matchesIgnoringLevel(row)) {
+      levelCounts[row.level]++;
+      if (filter.levelVisible(row.level)) visible.push(n);
+    }
   }
-  // The host's buffer is bounded; the webview keeps the same bound.
-  if (rows.length > maxLines) {
-    const cut = rows.length - maxLines;
-    rows = rows.slice(cut);
-    selected = new Set([...selected].map((i) => i - cut).filter((i) => i >= 0));
-    refilter();
-  } else {
-    const result = applyFilter(rows.slice(start), filter);
-    for (const i of result.visible) visible.push(start + i);
-    for (const level of LEVELS) levelCounts[level] += result.levelCounts[level];
-    // Chips are redrawn once per frame, not once per batch: at thousands of lines a second the
-    // badges would otherwise cost more than the rows.
+  if (containers.length !== hadContainers) {
     chipsDirty = true;
+    // Labels become pod/container once there is more than one container.
+    if (hadContainers <= 1 && containers.length > 1) redrawAll = true;
   }
+  trim();
   if (!follow) unseen += lines.length;
   render(false);
+}
+
+/** The copy of `value` kept in `known`, added if it is new. */
+function intern(known: string[], value: string): string {
+  const i = known.indexOf(value);
+  if (i >= 0) return known[i];
+  known.push(value);
+  return value;
+}
+
+/** The host's buffer is bounded; the webview keeps the same bound, dropping the oldest lines. */
+function trim() {
+  const cut = rows.length - maxLines;
+  if (cut <= 0) return;
+  for (let i = 0; i < cut; i++) if (filter.matchesIgnoringLevel(rows[i])) levelCounts[rows[i].level]--;
+  rows.splice(0, cut);
+  base += cut;
+  let k = 0;
+  while (k < visible.length && visible[k] < base) k++;
+  visible.splice(0, k);
+  for (const n of selected) if (n < base) selected.delete(n);
+  if (anchor < base) anchor = -1;
+  if (expanded !== undefined && expanded < base) {
+    expanded = undefined;
+    detail.classList.add('hidden');
+  }
 }
 
 
@@ -189,13 +252,24 @@ function appendText(parent: HTMLElement, text: string, from: number, highlights:
 
 function renderText(row: Row): HTMLElement {
   const span = el('span', 'text');
-  const highlights = filter.highlights(row.plain);
+  // A megabyte-long line would cost the layout of a megabyte of text in every frame it is shown.
+  const cut = row.plain.length > DISPLAY_MAX;
+  const shown = cut ? row.plain.slice(0, DISPLAY_MAX) : row.plain;
+  const highlights = filter.highlights(shown);
   if (view.ansi === 'strip' || row.plain === row.text) {
-    appendText(span, row.plain, 0, highlights);
-    return span;
+    appendText(span, shown, 0, highlights);
+  } else {
+    appendAnsi(span, row.text, highlights);
   }
+  if (cut) span.append(el('span', 'more', ` … ${row.plain.length - DISPLAY_MAX} more characters (select the line to see it whole)`));
+  return span;
+}
+
+function appendAnsi(span: HTMLElement, text: string, highlights: Array<[number, number]>) {
   let offset = 0;
-  for (const seg of parseAnsi(row.text)) {
+  for (const seg of parseAnsi(text)) {
+    if (offset >= DISPLAY_MAX) break;
+    if (offset + seg.text.length > DISPLAY_MAX) seg.text = seg.text.slice(0, DISPLAY_MAX - offset);
     const part = el('span');
     const s = seg.style;
     if (typeof s.fg === 'number') part.classList.add(`ansi-fg-${s.fg}`);
@@ -210,13 +284,12 @@ function renderText(row: Row): HTMLElement {
     offset += seg.text.length;
     span.append(part);
   }
-  return span;
 }
 
-function renderRow(index: number): HTMLElement {
-  const row = rows[index];
-  const div = el('div', `row level-${row.level}${row.kind === 'event' ? ' event' : ''}${selected.has(index) ? ' selected' : ''}`);
-  div.dataset.index = String(index);
+function renderRow(n: number): HTMLElement {
+  const row = rowAt(n);
+  const div = el('div', `row level-${row.level}${row.kind === 'event' ? ' event' : ''}${selected.has(n) ? ' selected' : ''}`);
+  div.dataset.index = String(n);
   const label = el('span', `pod pod-colour-${podColour(row.pod)}`, containers.length > 1 ? `${row.pod}/${row.container}` : row.pod);
   div.append(label);
   if (view.timestamps) div.append(el('span', 'time', row.timestamp.replace('T', ' ').replace(/\.(\d{3})\d*Z$/, '.$1')));
@@ -226,35 +299,100 @@ function renderRow(index: number): HTMLElement {
 }
 
 let scheduled = false;
+/** Drop every row element at the next frame (filter, view, selection or labels changed). */
+let redrawAll = true;
+/** Line number -> its element, for the rows in the DOM; the rest of the list is never built. */
+const rendered = new Map<number, HTMLElement>();
+
+let lastDraw = 0;
+let delayed: ReturnType<typeof setTimeout> | undefined;
+
+/** Everything visible is drawn at most once per frame, however many batches arrived. */
 function render(forceRedraw: boolean) {
-  if (scheduled && !forceRedraw) return;
-  scheduled = true;
-  requestAnimationFrame(() => {
+  if (forceRedraw) redrawAll = true;
+  // While lines pour in and the view follows them, ten redraws a second show as much as twenty
+  // (each one replaces the whole screenful) for half the work. Anything the user did is drawn at
+  // the next frame, even when a delayed redraw is pending.
+  const wait = follow && !redrawAll ? lastDraw + FOLLOW_DRAW_MS - performance.now() : 0;
+  if (wait <= 0 && delayed !== undefined) {
+    clearTimeout(delayed);
+    delayed = undefined;
     scheduled = false;
-    if (chipsDirty) {
-      chipsDirty = false;
-      renderChips(levelCounts);
-    }
-    // Without wrapping every row is ROW px high and the window floats over a full-height spacer;
-    // with wrapping rows vary, so the window sits in flow between padding that stands for the rest.
-    spacer.style.height = view.wrap ? '0px' : `${visible.length * ROW}px`;
-    if (follow) list.scrollTop = list.scrollHeight;
-    const first = Math.max(0, Math.floor(list.scrollTop / ROW) - OVERSCAN);
-    const count = Math.ceil(list.clientHeight / ROW) + 2 * OVERSCAN;
-    const slice = visible.slice(first, first + count);
-    windowEl.style.transform = view.wrap ? 'none' : `translateY(${first * ROW}px)`;
-    windowEl.style.paddingTop = view.wrap ? `${first * ROW}px` : '0px';
-    windowEl.style.paddingBottom = view.wrap ? `${Math.max(0, visible.length - first - slice.length) * ROW}px` : '0px';
-    windowEl.replaceChildren(...slice.map(renderRow));
-    live.classList.toggle('hidden', follow);
-    live.textContent = unseen > 0 ? `${unseen} new lines — back to live` : 'Back to live';
-    status.textContent = `${visible.length} of ${rows.length} lines${dropped ? ` · ${dropped} older lines dropped` : ''}${follow ? ' · following' : ' · paused'}`;
-    if (expanded !== undefined && rows[expanded]) showDetail(expanded);
-  });
+  }
+  if (scheduled) return;
+  scheduled = true;
+  if (wait > 0) {
+    delayed = setTimeout(() => {
+      delayed = undefined;
+      requestAnimationFrame(draw);
+    }, wait);
+  } else {
+    requestAnimationFrame(draw);
+  }
 }
 
-function showDetail(index: number) {
-  const row = rows[index];
+function draw(now: number) {
+  scheduled = false;
+  lastDraw = now;
+  // Read before any write: the layout is still clean, so these cost nothing.
+  const viewHeight = list.clientHeight;
+  const total = visible.length;
+  const top = follow ? Math.max(0, total * ROW - viewHeight) : list.scrollTop;
+  if (chipsDirty) {
+    chipsDirty = false;
+    renderChips();
+  } else {
+    updateCounts();
+  }
+  if (redrawAll) {
+    redrawAll = false;
+    rendered.clear();
+    windowEl.replaceChildren();
+  }
+  // Following, nothing lies below the last line and the rows above are scrolled past at once:
+  // only the screenful is built, which is what every batch replaces at thousands of lines a second.
+  const before = follow ? 1 : OVERSCAN;
+  const first = Math.max(0, Math.min(Math.floor(top / ROW) - before, total - 1));
+  const slice = visible.slice(first, first + Math.ceil(viewHeight / ROW) + before + (follow ? 0 : OVERSCAN));
+  // Keep the rows still in the window; build only the new ones. Both the DOM and the slice are in
+  // line order, so one pass inserts each new row before the first kept row after it.
+  const wanted = new Set(slice);
+  for (const [n, node] of rendered) {
+    if (!wanted.has(n)) {
+      node.remove();
+      rendered.delete(n);
+    }
+  }
+  let next = windowEl.firstChild;
+  for (const n of slice) {
+    const kept = rendered.get(n);
+    if (kept) {
+      next = kept.nextSibling;
+      continue;
+    }
+    const node = renderRow(n);
+    rendered.set(n, node);
+    windowEl.insertBefore(node, next);
+  }
+  // Without wrapping every row is ROW px high and the window floats over a full-height spacer;
+  // with wrapping rows vary, so the window sits in flow between padding that stands for the rest.
+  setStyle(spacer, 'height', view.wrap ? '0px' : `${total * ROW}px`);
+  setStyle(windowEl, 'transform', view.wrap ? 'none' : `translateY(${first * ROW}px)`);
+  setStyle(windowEl, 'paddingTop', view.wrap ? `${first * ROW}px` : '0px');
+  setStyle(windowEl, 'paddingBottom', view.wrap ? `${Math.max(0, total - first - slice.length) * ROW}px` : '0px');
+  live.classList.toggle('hidden', follow);
+  setText(live, unseen > 0 ? `${unseen} new lines — back to live` : 'Back to live');
+  setText(status, `${total} of ${rows.length} lines${dropped ? ` · ${dropped} older lines dropped` : ''}${follow ? ' · following' : ' · paused'}`);
+  // Last, after every write: one layout for the whole frame.
+  if (follow) list.scrollTop = list.scrollHeight;
+}
+
+function setStyle(node: HTMLElement, property: 'height' | 'transform' | 'paddingTop' | 'paddingBottom', value: string) {
+  if (node.style[property] !== value) node.style[property] = value;
+}
+
+function showDetail(n: number) {
+  const row = rowAt(n);
   let pretty: string | undefined;
   try {
     const parsed = JSON.parse(row.plain);
@@ -271,7 +409,8 @@ list.addEventListener('scroll', () => {
     follow = atBottom;
     if (follow) unseen = 0;
   }
-  render(true);
+  // Our own scroll to the bottom lands here too: the window is redrawn only where it moved.
+  render(false);
 });
 live.addEventListener('click', () => {
   follow = true;
@@ -295,6 +434,7 @@ windowEl.addEventListener('click', (e) => {
   }
   expanded = selected.size === 1 ? index : undefined;
   if (expanded === undefined) detail.classList.add('hidden');
+  else showDetail(expanded);
   render(true);
 });
 filterField.addEventListener('input', () => {
@@ -303,7 +443,7 @@ filterField.addEventListener('input', () => {
 });
 clearButton.addEventListener('click', () => vscode.postMessage({ type: 'clear' }));
 exportButton.addEventListener('click', () => {
-  const text = visible.map((i) => `${rows[i].timestamp} ${rows[i].pod}/${rows[i].container} ${rows[i].plain}`).join('\n') + '\n';
+  const text = visible.map((n) => rowAt(n)).map((r) => `${r.timestamp} ${r.pod}/${r.container} ${r.plain}`).join('\n') + '\n';
   vscode.postMessage({ type: 'export', text, suggestedName: `${(target?.deployment ?? target?.pod ?? 'logs').replace(/[^\w.-]/g, '_')}.log` });
 });
 document.addEventListener('keydown', (e) => {
@@ -315,25 +455,38 @@ document.addEventListener('keydown', (e) => {
     filterState.text = '';
     changed();
   } else if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'c' && selected.size > 0 && !window.getSelection()?.toString()) {
-    const text = [...selected].sort((a, b) => a - b).map((i) => rows[i].plain).join('\n');
+    const text = [...selected].sort((a, b) => a - b).map((n) => rowAt(n).plain).join('\n');
     vscode.postMessage({ type: 'copy', text });
   }
 });
 
-window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
+function reset() {
+  rows = [];
+  base = 0;
+  visible = [];
+  levelCounts = zeroCounts();
+  selected.clear();
+  anchor = -1;
+  expanded = undefined;
+  detail.classList.add('hidden');
+  unseen = 0;
+  chipsDirty = true;
+  redrawAll = true; // line numbers start again at 0: no row element may be reused
+}
+
+window.addEventListener('message', (event: MessageEvent<unknown>) => {
   const message = event.data;
-  switch (message?.type) {
+  if (!isHostMessage(message)) return;
+  switch (message.type) {
     case 'init':
       target = message.target;
       maxLines = message.maxLines;
-      rows = [];
-      visible = [];
+      reset();
       pods = message.pods.map((p) => p.name);
       containers = [...new Set(message.pods.flatMap((p) => p.containers))];
       dropped = message.dropped;
       document.title = message.title;
       addLines(message.lines);
-      refilter();
       persist();
       render(true);
       return;
@@ -346,14 +499,11 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
         if (!pods.includes(p.name)) pods.push(p.name);
         for (const c of p.containers) if (!containers.includes(c)) containers.push(c);
       }
-      refilter();
+      chipsDirty = true;
       render(true);
       return;
     case 'cleared':
-      rows = [];
-      visible = [];
-      selected.clear();
-      refilter();
+      reset();
       render(true);
       return;
     case 'notice':
@@ -363,5 +513,6 @@ window.addEventListener('message', (event: MessageEvent<HostMessage>) => {
 });
 
 filterField.value = filterState.text;
+filterError.textContent = filter.error ? `${filter.error} (showing every line)` : '';
 document.body.classList.toggle('wrap', view.wrap);
 vscode.postMessage({ type: 'ready' });

@@ -48,6 +48,26 @@ export type WebviewMessage =
 
 const MAX_TEXT = 256 * 1024 * 1024;
 
+/** The webview's check on what reaches its window: only the host's message shapes are acted on. */
+export function isHostMessage(value: unknown): value is HostMessage {
+  if (!value || typeof value !== 'object') return false;
+  const v = value as Record<string, unknown>;
+  switch (v.type) {
+    case 'init':
+      return Array.isArray(v.lines) && Array.isArray(v.pods) && typeof v.maxLines === 'number' && v.maxLines > 0 && typeof v.title === 'string' && sanitizeTarget(v.target) !== undefined;
+    case 'lines':
+      return Array.isArray(v.lines);
+    case 'pods':
+      return Array.isArray(v.pods);
+    case 'notice':
+      return typeof v.message === 'string';
+    case 'cleared':
+      return true;
+    default:
+      return false;
+  }
+}
+
 function str(value: unknown, max = 10_000): string | undefined {
   return typeof value === 'string' && value.length <= max ? value : undefined;
 }

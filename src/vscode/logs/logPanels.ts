@@ -13,6 +13,11 @@ import { buildPanelHtml, createNonce } from './panelHtml';
 
 const BATCH_MS = 50;
 
+/** Scripts on (the nonce one only, see the CSP); the webview may load the bundle folder and nothing else. */
+function panelOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')] };
+}
+
 export interface LogPanelDeps {
   /** A cluster client for the panel's context (the caller owns nothing: the panel disposes it). */
   clusterFor(target: LogPanelTarget): Cluster;
@@ -27,6 +32,8 @@ class LogPanel {
   private ready = false;
   private readyWatchdog: NodeJS.Timeout | undefined;
   private readonly aggregator: LogAggregator;
+  /** The webview keeps the same bound as the host's buffer. */
+  private readonly maxLines: number;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -38,16 +45,17 @@ class LogPanel {
     deps: LogPanelDeps,
     onDispose: () => void,
   ) {
+    this.maxLines = deps.bufferLines();
     this.aggregator = new LogAggregator({
       source: clusterLogSource(cluster),
       namespace: target.namespace,
       labelSelector,
       podName: labelSelector ? undefined : target.pod,
       tailLines: deps.tailLines(),
-      bufferLines: deps.bufferLines(),
+      bufferLines: this.maxLines,
     });
     const webview = panel.webview;
-    webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')] };
+    webview.options = panelOptions(extensionUri);
     webview.html = this.html();
     this.aggregator.subscribe({
       lines: (lines) => {
@@ -123,7 +131,7 @@ class LogPanel {
         this.ready = true;
         clearTimeout(this.readyWatchdog);
         this.pending = [];
-        this.post({ type: 'init', title: this.title, target: this.target, lines: this.aggregator.lines(), dropped: this.aggregator.dropped, pods: this.aggregator.podSummaries(), maxLines: 50_000 });
+        this.post({ type: 'init', title: this.title, target: this.target, lines: this.aggregator.lines(), dropped: this.aggregator.dropped, pods: this.aggregator.podSummaries(), maxLines: this.maxLines });
         return;
       case 'clear':
         this.aggregator.clear();
@@ -168,7 +176,7 @@ export class LogPanels implements vscode.Disposable {
   async show(target: LogPanelTarget): Promise<void> {
     const existing = this.panels.get(this.key(target));
     if (existing) return existing.panel.reveal(undefined, true);
-    const panel = vscode.window.createWebviewPanel(LOG_PANEL_VIEW_TYPE, target.deployment ? `Logs: ${target.deployment}` : `Logs: ${target.pod}`, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview')] });
+    const panel = vscode.window.createWebviewPanel(LOG_PANEL_VIEW_TYPE, target.deployment ? `Logs: ${target.deployment}` : `Logs: ${target.pod}`, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(this.extensionUri));
     await this.attach(panel, target);
   }
 
@@ -190,6 +198,11 @@ export class LogPanels implements vscode.Disposable {
     const logPanel = new LogPanel(panel, target, cluster, selector, this.extensionUri, this.deps, () => this.panels.delete(key));
     this.panels.set(key, logPanel);
     logPanel.start();
+  }
+
+  /** The open panel for a target, if any (the extension-host tests inspect its options and page). */
+  panelFor(target: LogPanelTarget): vscode.WebviewPanel | undefined {
+    return this.panels.get(this.key(target))?.panel;
   }
 
   dispose(): void {

@@ -86,6 +86,17 @@ export class FakeSource implements LogSource {
     for (const s of this.open) if (s.pod === pod && s.container === container && s.instance === instance) this.send(s.out, `${ts} ${text}\n`);
   }
 
+  /** Sends a line of raw bytes (e.g. invalid UTF-8) to the open streams, split into chunkBytes pieces; it is not kept for replay. */
+  writeBytes(pod: string, container: string, bytes: Uint8Array): void {
+    this.clockMs += 7;
+    const line = Buffer.concat([Buffer.from(`${new Date(this.clockMs).toISOString()} `), bytes, Buffer.from('\n')]);
+    const step = this.chunkBytes > 0 ? this.chunkBytes : line.length;
+    for (const s of this.open) {
+      if (s.pod !== pod || s.container !== container) continue;
+      for (let i = 0; i < line.length; i += step) s.out.write(line.subarray(i, i + step));
+    }
+  }
+
   /** Ends every open follow stream as a broken connection would (containers keep running). */
   dropStreams(): number {
     const n = this.open.size;
