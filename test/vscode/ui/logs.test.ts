@@ -1,16 +1,8 @@
 // The log panel in real VS Code: lines from both pods, text and level filters, only a window of
 // rows in the DOM, and a hostile log line shown as text with no script run.
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { uiContext } from './context';
+import { kubectl } from './kubectl';
 import { openWorkbench, until, type Workbench } from './workbench';
-
-const KUBECTL = existsSync('/usr/lib/google-cloud-sdk/bin/kubectl') ? '/usr/lib/google-cloud-sdk/bin/kubectl' : 'kubectl';
-const kubectl = (...args: string[]) =>
-  new Promise<string>((resolve, reject) =>
-    execFile(KUBECTL, [`--kubeconfig=${uiContext().kubeconfigPath}`, '-n', 'demo', ...args], { timeout: 30_000 }, (err, out, errOut) => (err ? reject(new Error(errOut || err.message)) : resolve(out))),
-  );
 
 describe('log panel UI', function () {
   let wb: Workbench;
