@@ -28,10 +28,12 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
-/** Every file below `dir` (none when it does not exist). */
+/** Every regular file below `dir` (sockets and the like are skipped; none when it does not exist). */
 export function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  if (!statSync(dir).isDirectory()) return [dir];
+  const stat = statSync(dir);
+  if (stat.isFile()) return [dir];
+  if (!stat.isDirectory()) return [];
   return readdirSync(dir).flatMap((name) => filesUnder(join(dir, name)));
 }
 
