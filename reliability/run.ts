@@ -7,7 +7,7 @@ import { startSandbox } from '../sandbox';
 import { READONLY_CONTEXT } from '../sandbox';
 import { Cluster } from '../src/core/kube/cluster';
 import { formatTable, rowIsClean, type ReliabilityRow } from './report';
-import { apiFlakiness, apiHang, concurrentEdit, configFuzz, crashSafety, droppedStreams, tokenLeaks } from './scenarios';
+import { apiDown, apiFlakiness, apiHang, concurrentEdit, configFuzz, crashSafety, droppedStreams, tokenLeaks } from './scenarios';
 
 export interface ReliabilityOptions {
   soak?: boolean;
@@ -25,6 +25,7 @@ export async function runReliability(options: ReliabilityOptions = {}): Promise<
   try {
     add(await apiFlakiness(sandbox, soak ? 200 : 40));
     add(await droppedStreams(sandbox, soak ? 50 : 20));
+    add(await apiDown(sandbox, soak ? 10 : 2));
     add(await crashSafety(sandbox, soak ? 20 : 6));
     add(await concurrentEdit(sandbox));
     add(await apiHang(sandbox, soak ? 30_000 : 5_000));

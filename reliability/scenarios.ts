@@ -234,3 +234,40 @@ export async function tokenLeaks(sandbox: Sandbox, texts: string[]): Promise<Rel
   }
   return row;
 }
+
+/**
+ * The API fully down (every request 503, open streams cut), `outages` times during one session,
+ * with edits made while it is down. A trial survives when the circuit opens, a trial call while
+ * still down re-opens it (half-open -> open), it closes once the API answers again, and every
+ * edit made during the outage then reaches every pod.
+ */
+export async function apiDown(sandbox: Sandbox, outages: number): Promise<ReliabilityRow> {
+  const row = emptyRow('API fully down (circuit breaker)');
+  const cluster = new Cluster({ kubeconfigPath: sandbox.kubeconfigPath, resilience: { breakerCooldownMs: 1_000, backoff: { initialDelayMs: 50, maxDelayMs: 200 } } });
+  const session = await syncSession(sandbox, cluster, uniqueName('down'));
+  const states: string[] = [];
+  const listener = cluster.onBreakerStateChange((s) => states.push(s));
+  const stall = watchEventLoop();
+  try {
+    for (let t = 0; t < outages; t++) {
+      row.trials++;
+      states.length = 0;
+      sandbox.faults.fail({ status: 503 });
+      sandbox.faults.closeStreams();
+      for (let i = 0; i < 5; i++) session.edit(`edit-${t}-${i}.txt`, `outage ${t} edit ${i}`);
+      const reopened = await waitFor(() => states.join(' ').includes('open half-open open'), 30_000, 'the circuit to open and re-open').then(() => true, () => false);
+      sandbox.faults.clear();
+      const closed = await waitFor(() => cluster.breakerState === 'closed' && states.at(-1) === 'closed', 30_000, 'the circuit to close').then(() => true, () => false);
+      const lost = await session.lostEdits();
+      row.edits_lost += lost;
+      if (reopened && closed && lost === 0) row.survived++;
+    }
+  } finally {
+    sandbox.faults.clear();
+    row.max_stall_ms = stall.stop();
+    listener.dispose();
+    await session.close();
+    cluster.dispose();
+  }
+  return row;
+}

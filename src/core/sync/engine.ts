@@ -299,7 +299,13 @@ export class SyncEngine implements SyncPart {
     if (total === 0) return;
     const firstAt = Math.min(...taken.map((t) => t.firstAt ?? Date.now()));
     this.set({ state: 'syncing', error: undefined });
-    const pods = (await this.target.listPods()).filter((p) => this.known.get(p.name) === p.incarnation);
+    let pods: Awaited<ReturnType<SyncTarget['listPods']>>;
+    try {
+      pods = (await this.target.listPods()).filter((p) => this.known.get(p.name) === p.incarnation);
+    } catch (err) {
+      // The API is unreachable or down: keep the changes for when it answers again.
+      return this.retryLater(taken, `Cannot list the pods to sync into: ${errorText(err)}`);
+    }
     const failures: string[] = [];
     await Promise.all(pods.map((pod) => this.limit(async () => {
       try {
@@ -324,18 +330,21 @@ export class SyncEngine implements SyncPart {
       }
     })));
     this.set({ filesSent: this.state.filesSent + total * pods.length, lastSyncAt: Date.now(), lastLatencyMs: Date.now() - firstAt });
-    if (failures.length) {
-      // Nothing is dropped: the batch goes back into the change set and is tried again later
-      // (pods that already have it just receive it again).
-      taken.forEach((t, i) => this.changes[i].restore(t));
-      this.set({ state: 'error', error: `Sync failed in ${failures.join('; ')}` });
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => void this.flush(), Math.max(this.options.debounceMs, 2_000));
-      return;
-    }
+    if (failures.length) return this.retryLater(taken, `Sync failed in ${failures.join('; ')}`);
     this.set({ state: 'restarting' });
     await this.restartPods(pods.map((p) => p.name));
     this.set({ state: this.paused ? 'paused' : 'idle' });
+  }
+
+  /**
+   * Nothing is dropped: a batch that failed goes back into the change set and is tried again
+   * later (pods that already have it just receive it again).
+   */
+  private retryLater(taken: ReturnType<ChangeSet['take']>[], error: string) {
+    taken.forEach((t, i) => this.changes[i].restore(t));
+    this.set({ state: 'error', error });
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.flush(), Math.max(this.options.debounceMs, 2_000));
   }
 
   private async restartPods(pods: string[]) {
