@@ -109,6 +109,7 @@ export async function startSession(truva: TruvaContext, arg?: ClusterNode | vsco
       return { ready: pods.filter((p) => (p.status?.containerStatuses ?? []).every((c) => c.ready) && p.status?.phase === 'Running').length, total: pods.length };
     },
   });
+  truva.health.track(cluster);
   truva.output.info(`Starting a dev session for deployment "${config.deployment}" in namespace "${namespace}" (context "${cluster.contextName}").`);
   try {
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Truva: ${config.deployment}`, cancellable: true }, (progress, token) => {

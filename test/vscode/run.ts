@@ -53,7 +53,8 @@ export async function runVsCodeSuites({ grep }: { grep?: string } = {}): Promise
     cleanups.push(() => rmSync(workspace, { recursive: true, force: true }));
     server = await startCodeServer({
       workspace,
-      env: { KUBECONFIG: sandbox.kubeconfigPath, TRUVA_TEST: '1' },
+      // The fault endpoint's token lets extension-host suites take the API down (circuit.test.ts).
+      env: { KUBECONFIG: sandbox.kubeconfigPath, TRUVA_TEST: '1', TRUVA_FAULTS_TOKEN: sandbox.tokens.faults },
       settings: { 'truva.logLevel': 'debug' },
     });
     cleanups.push(() => server?.stop());
