@@ -7,7 +7,7 @@ import { startSandbox } from '../sandbox';
 import { READONLY_CONTEXT } from '../sandbox';
 import { Cluster } from '../src/core/kube/cluster';
 import { formatTable, rowIsClean, type ReliabilityRow } from './report';
-import { apiDown, apiFlakiness, apiHang, concurrentEdit, configFuzz, crashSafety, droppedStreams, tokenLeaks } from './scenarios';
+import { apiDown, apiFlakiness, badClusterInput, apiHang, concurrentEdit, configFuzz, crashSafety, droppedStreams, tokenLeaks } from './scenarios';
 
 export interface ReliabilityOptions {
   soak?: boolean;
@@ -30,6 +30,7 @@ export async function runReliability(options: ReliabilityOptions = {}): Promise<
     add(await concurrentEdit(sandbox));
     add(await apiHang(sandbox, soak ? 30_000 : 5_000));
     add(configFuzz(2000));
+    add(await badClusterInput(sandbox));
     // Error messages a user would see, gathered to be searched for the token.
     const messages: string[] = [];
     const readonly = new Cluster({ kubeconfigPath: sandbox.kubeconfigPath, context: READONLY_CONTEXT });
