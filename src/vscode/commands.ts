@@ -99,6 +99,12 @@ export async function startSession(truva: TruvaContext, arg?: ClusterNode | vsco
     void showError(truva.output, errorMessage(err));
     return undefined;
   }
+  // A failed session of the same deployment is replaced: its cluster client goes with it.
+  const replaced = truva.sessionInfo.get(id);
+  if (replaced) {
+    truva.health.untrack(replaced.cluster);
+    replaced.cluster.dispose();
+  }
   truva.sessionInfo.set(id, {
     deployment: config.deployment,
     namespace,
