@@ -7,7 +7,7 @@ import { startSandbox } from '../sandbox';
 import { READONLY_CONTEXT } from '../sandbox';
 import { Cluster } from '../src/core/kube/cluster';
 import { formatTable, rowIsClean, type ReliabilityRow } from './report';
-import { apiFlakiness, apiHang, concurrentEdit, configFuzz, crashSafety, droppedStreams, podChurn, tokenLeaks } from './scenarios';
+import { apiDown, apiFlakiness, apiHang, badClusterInput, concurrentEdit, configFuzz, crashSafety, droppedStreams, podChurn, tokenLeaks } from './scenarios';
 // Its own file: it needs a browser.
 import { hostileLogs } from './hostileLogs';
 
@@ -28,11 +28,13 @@ export async function runReliability(options: ReliabilityOptions = {}): Promise<
     add(await apiFlakiness(sandbox, soak ? 200 : 40));
     add(await droppedStreams(sandbox, soak ? 50 : 20));
     add(await podChurn(sandbox, soak ? 20 : 6));
+    add(await apiDown(sandbox, soak ? 10 : 2));
     add(await crashSafety(sandbox, soak ? 20 : 6));
     add(await concurrentEdit(sandbox));
     add(await apiHang(sandbox, soak ? 30_000 : 5_000));
     add(configFuzz(2000));
     add(await hostileLogs(sandbox, soak ? 10 : 2));
+    add(await badClusterInput(sandbox));
     // Error messages a user would see, gathered to be searched for the token.
     const messages: string[] = [];
     const readonly = new Cluster({ kubeconfigPath: sandbox.kubeconfigPath, context: READONLY_CONTEXT });

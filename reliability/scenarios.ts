@@ -1,7 +1,8 @@
 // Fault scenarios against the sandbox, each returning one report row. `trials` scales them:
 // the always-on test runs a short version, `npm run reliability -- --soak` the long one.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Sandbox } from '../sandbox';
@@ -231,6 +232,100 @@ export async function tokenLeaks(sandbox: Sandbox, texts: string[]): Promise<Rel
     row.survived = row.trials - row.token_leaks;
   } finally {
     cluster.dispose();
+  }
+  return row;
+}
+
+/**
+ * The API fully down (every request 503, open streams cut), `outages` times during one session,
+ * with edits made while it is down. A trial survives when the circuit opens, a trial call while
+ * still down re-opens it (half-open -> open), it closes once the API answers again, and every
+ * edit made during the outage then reaches every pod.
+ */
+export async function apiDown(sandbox: Sandbox, outages: number): Promise<ReliabilityRow> {
+  const row = emptyRow('API fully down (circuit breaker)');
+  const cluster = new Cluster({ kubeconfigPath: sandbox.kubeconfigPath, resilience: { breakerCooldownMs: 1_000, backoff: { initialDelayMs: 50, maxDelayMs: 200 } } });
+  const session = await syncSession(sandbox, cluster, uniqueName('down'));
+  const states: string[] = [];
+  const listener = cluster.onBreakerStateChange((s) => states.push(s));
+  const stall = watchEventLoop();
+  try {
+    for (let t = 0; t < outages; t++) {
+      row.trials++;
+      states.length = 0;
+      sandbox.faults.fail({ status: 503 });
+      sandbox.faults.closeStreams();
+      for (let i = 0; i < 5; i++) session.edit(`edit-${t}-${i}.txt`, `outage ${t} edit ${i}`);
+      const reopened = await waitFor(() => states.join(' ').includes('open half-open open'), 30_000, 'the circuit to open and re-open').then(() => true, () => false);
+      sandbox.faults.clear();
+      const closed = await waitFor(() => cluster.breakerState === 'closed' && states.at(-1) === 'closed', 30_000, 'the circuit to close').then(() => true, () => false);
+      const lost = await session.lostEdits();
+      row.edits_lost += lost;
+      if (reopened && closed && lost === 0) row.survived++;
+    }
+  } finally {
+    sandbox.faults.clear();
+    row.max_stall_ms = stall.stop();
+    listener.dispose();
+    await session.close();
+    cluster.dispose();
+  }
+  return row;
+}
+
+/**
+ * Bad cluster input, each case through Truva's own client against the sandbox: a kubeconfig that
+ * does not parse (with a YAML mistake right after the token), a server that refuses connections,
+ * a wrong token (401), a missing namespace, a missing deployment. A trial survives when it fails
+ * with its own kind of error, the message names the thing and says what to do, and no deployment
+ * changed; any 16-character piece of a token in a message is a leak.
+ */
+export async function badClusterInput(sandbox: Sandbox): Promise<ReliabilityRow> {
+  const row = emptyRow('bad cluster input (kubeconfig, refused, 401, missing ns/deployment)');
+  const dir = mkdtempSync(join(tmpdir(), 'truva-bad-input-'));
+  const admin = sandboxCluster(sandbox);
+  const kubeconfig = readFileSync(sandbox.kubeconfigPath, 'utf8');
+  const write = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  const snapshot = async () => JSON.stringify((await admin.listDeployments({ allNamespaces: true })).map((d) => [d.metadata?.name, d.metadata?.generation, d.metadata?.annotations, d.spec]));
+  const fast = { maxAttempts: 2, backoff: { initialDelayMs: 10, maxDelayMs: 20 } };
+  const preflight = (kubeconfigPath: string, namespace: string, deployment: string) => async () => {
+    const cluster = new Cluster({ kubeconfigPath, resilience: fast });
+    try {
+      await new DevMode(cluster, { namespace, deployment }).preflight();
+    } finally {
+      cluster.dispose();
+    }
+  };
+  const refusedPort = await new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+  const cases: [string, () => Promise<unknown>, string, RegExp][] = [
+    ['parse', async () => new Cluster({ kubeconfigPath: write('broken', kubeconfig.replace(/token: (\S+)/, 'token: $1\n    extra: [unclosed')) }), 'config', /not valid YAML \(.* at line \d+, column \d+\)\. Fix the file/],
+    ['refused', preflight(write('refused', kubeconfig.replace(sandbox.url, `https://127.0.0.1:${refusedPort}`)), 'demo', 'web'), 'unreachable', /Cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ .*ECONNREFUSED\. Check that the cluster is running/],
+    ['401', preflight(write('expired', kubeconfig.replace(/token: \S+/g, 'token: expired-token')), 'demo', 'web'), 'unauthorized', /rejected the credentials of user ".*" \(context ".*"\) \(401 Unauthorized\).*Log in again/],
+    ['namespace', preflight(sandbox.kubeconfigPath, 'no-such-ns', 'web'), 'notFound', /Namespace "no-such-ns" does not exist .*Set "namespace" in truva\.yaml/],
+    ['deployment', preflight(sandbox.kubeconfigPath, 'demo', 'no-such-app'), 'notFound', /Deployment "no-such-app" was not found in namespace "demo".*Set "deployment" in truva\.yaml/],
+  ];
+  const tokens = [sandbox.tokens.admin, sandbox.tokens.readonly];
+  const pieces = tokens.flatMap((t) => Array.from({ length: t.length - 15 }, (_, i) => t.slice(i, i + 16)));
+  try {
+    for (const [, run, kind, message] of cases) {
+      row.trials++;
+      const before = await snapshot();
+      const err = await run().then(() => undefined, (e) => e as { kind?: string; message?: string; stack?: string });
+      const text = `${err?.message ?? ''}\n${err?.stack ?? ''}`;
+      if (pieces.some((p) => text.includes(p))) row.token_leaks++;
+      if (err?.kind === kind && message.test(err.message ?? '') && (await snapshot()) === before) row.survived++;
+    }
+  } finally {
+    admin.dispose();
+    rmSync(dir, { recursive: true, force: true });
   }
   return row;
 }

@@ -39,6 +39,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ truv
   );
   const client = await startLanguageClient(context, clusterInfoProvider(ctx));
   ctx.own(client);
+  // Trust brings back what Restricted Mode held back: the workspace's truva.kubeconfig setting
+  // and the kubeconfig a truva.yaml names.
+  ctx.own(
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      ctx.connect();
+      client.clusterChanged();
+    }),
+  );
   void offerCrashRecovery(ctx);
   // Read by the ext.activation_ms benchmark, and useful to anyone who wonders what Truva costs at startup.
   const loadStart = typeof __truvaLoadStart === 'number' ? __truvaLoadStart : undefined;

@@ -1,13 +1,24 @@
 // Answers the language server's cluster questions (contexts, namespaces, deployments) with the
 // kube layer, for the context and namespace a truva.yaml names.
+import * as vscode from 'vscode';
 import { Cluster } from '../core/kube/cluster';
 import { listContexts } from '../core/kube/kubeconfig';
 import type { ClusterInfoProvider } from './languageClient';
 import type { TruvaContext } from './truvaContext';
 
 export function clusterInfoProvider(truva: TruvaContext): ClusterInfoProvider {
+  const refused = new Set<string>();
   return {
     async getClusterInfo(params) {
+      // A kubeconfig is code: its exec credential plugin runs a program. One named by an untrusted
+      // workspace's truva.yaml is never loaded; the file simply gets no cluster checks.
+      if (params.kubeconfig && !vscode.workspace.isTrusted) {
+        if (!refused.has(params.kubeconfig)) {
+          refused.add(params.kubeconfig);
+          truva.output.warn(`Not using the kubeconfig "${params.kubeconfig}" that truva.yaml names: the workspace is not trusted, and a kubeconfig can run programs (exec credential plugins). Trust the workspace (Manage Workspace Trust) to get cluster checks for this truva.yaml.`);
+        }
+        return null;
+      }
       const cluster = new Cluster({ kubeconfigPath: params.kubeconfig, context: params.context, namespace: params.namespace, resilience: { timeoutMs: 5_000, maxAttempts: 1 } });
       try {
         const namespace = params.namespace ?? cluster.namespace;

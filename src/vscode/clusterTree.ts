@@ -33,6 +33,7 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
   private timer: NodeJS.Timeout | undefined;
   private cluster: Cluster | undefined;
   state: ClusterState = 'loading';
+  private readonly warned = new Set<string>();
 
   constructor(
     private readonly sessionDeployments: () => Set<string>,
@@ -48,7 +49,14 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
     this.setState(state);
     if (!cluster) return this.refreshSoon();
     const onError = (err: KubeError, info: { retrying: boolean }) => {
-      this.log.warn(`cluster view: ${err.message}${info.retrying ? ' (retrying)' : ''}`);
+      // The watches retry for as long as the API is down: each distinct problem is a warning
+      // once (until the cluster answers again), repeats go to the debug level.
+      const message = `cluster view: ${err.message}${info.retrying ? ' (retrying)' : ''}`;
+      if (this.warned.has(message)) this.log.debug(message);
+      else {
+        this.warned.add(message);
+        this.log.warn(message);
+      }
       if (err.kind === 'forbidden') this.setState('forbidden');
       else if (err.kind === 'unreachable' || err.kind === 'timeout') this.setState('unreachable');
     };
@@ -72,6 +80,7 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
   }
 
   private setState(state: ClusterState) {
+    if (state === 'ok') this.warned.clear();
     if (this.state === state) return;
     this.state = state;
     void vscode.commands.executeCommand('setContext', 'truva.clusterState', state);

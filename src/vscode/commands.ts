@@ -99,6 +99,12 @@ export async function startSession(truva: TruvaContext, arg?: ClusterNode | vsco
     void showError(truva.output, errorMessage(err));
     return undefined;
   }
+  // A failed session of the same deployment is replaced: its cluster client goes with it.
+  const replaced = truva.sessionInfo.get(id);
+  if (replaced) {
+    truva.health.untrack(replaced.cluster);
+    replaced.cluster.dispose();
+  }
   truva.sessionInfo.set(id, {
     deployment: config.deployment,
     namespace,
@@ -109,6 +115,7 @@ export async function startSession(truva: TruvaContext, arg?: ClusterNode | vsco
       return { ready: pods.filter((p) => (p.status?.containerStatuses ?? []).every((c) => c.ready) && p.status?.phase === 'Running').length, total: pods.length };
     },
   });
+  truva.health.track(cluster);
   truva.output.info(`Starting a dev session for deployment "${config.deployment}" in namespace "${namespace}" (context "${cluster.contextName}").`);
   try {
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Truva: ${config.deployment}`, cancellable: true }, (progress, token) => {

@@ -14,6 +14,7 @@ import { LogPanels } from './logs/logPanels';
 import type { LogPanelTarget } from '../core/logs/protocol';
 import { SessionsTree, type SessionInfo } from './sessionsTree';
 import { statusView, type SessionStatus } from './statusModel';
+import { ApiHealth } from './apiHealth';
 
 export class TruvaContext implements vscode.Disposable {
   readonly output: vscode.LogOutputChannel;
@@ -24,6 +25,8 @@ export class TruvaContext implements vscode.Disposable {
   readonly statusBar: vscode.StatusBarItem;
   readonly logPanels: LogPanels;
   cluster: Cluster | undefined;
+  /** The API's health over the sidebar's and every session's cluster client, for status bar and output. */
+  readonly health: ApiHealth;
   private readonly disposables: vscode.Disposable[] = [];
   private statusTimer: NodeJS.Timeout | undefined;
 
@@ -33,6 +36,7 @@ export class TruvaContext implements vscode.Disposable {
     this.sessionsTree = new SessionsTree(this.sessions, (s) => this.sessionInfo.get(s.id));
     this.statusBar = vscode.window.createStatusBarItem('truva.status', vscode.StatusBarAlignment.Left, 10);
     this.statusBar.name = 'Truva';
+    this.health = new ApiHealth(output, () => this.updateStatusBar());
     this.disposables.push(
       this.statusBar,
       this.clusterTree,
@@ -62,15 +66,13 @@ export class TruvaContext implements vscode.Disposable {
 
   /** (Re)connects the sidebar to the context and namespace the settings name. */
   connect(): void {
+    if (this.cluster) this.health.untrack(this.cluster);
     this.cluster?.dispose();
     this.cluster = undefined;
     const kubeconfigPath = this.settings().get<string>('kubeconfig') || undefined;
     try {
       this.cluster = new Cluster({ kubeconfigPath, context: this.settings().get<string>('context') || undefined, namespace: this.settings().get<string>('namespace') || undefined });
-      this.cluster.onBreakerStateChange((state) => {
-        if (state === 'open') this.output.warn('The Kubernetes API failed repeatedly; pausing calls for a moment (circuit open).');
-        this.updateStatusBar();
-      });
+      this.health.track(this.cluster);
       this.output.info(`Using context "${this.cluster.contextName}", namespace "${this.cluster.namespace}" (${this.cluster.server}).`);
       this.clusterTree.setCluster(this.cluster);
     } catch (err) {
@@ -123,7 +125,12 @@ export class TruvaContext implements vscode.Disposable {
     const paused = this.sessions.list().some((s) => s.parts.sync.snapshot().state === 'paused');
     void vscode.commands.executeCommand('setContext', 'truva.sessionActive', active);
     void vscode.commands.executeCommand('setContext', 'truva.syncPaused', paused);
-    for (const id of [...this.sessionInfo.keys()]) if (!this.sessions.get(id)) this.sessionInfo.delete(id);
+    for (const [id, info] of [...this.sessionInfo]) {
+      if (this.sessions.get(id)) continue;
+      this.sessionInfo.delete(id);
+      this.health.untrack(info.cluster);
+      info.cluster.dispose();
+    }
     this.sessionsTree.refresh();
     this.clusterTree.refreshSoon();
     this.updateStatusBar();
@@ -154,7 +161,7 @@ export class TruvaContext implements vscode.Disposable {
   updateStatusBar(): void {
     const view = statusView({
       sessions: this.sessions.list().map((s) => this.sessionStatus(s)),
-      breaker: this.cluster?.breakerState ?? 'closed',
+      breaker: this.health.state,
       apiReachable: this.clusterTree.state === 'unreachable' ? false : this.clusterTree.state === 'ok' ? true : undefined,
       context: this.cluster?.contextName,
       now: Date.now(),

@@ -3,7 +3,9 @@
 //     extension host with the extension under development loaded;
 // (b) UI suites, test/vscode/ui/*.test.ts, run by mocha here, driving the workbench in headless
 //     Chromium through playwright-core, as a person would.
-// Both share one sandbox cluster and one code-server. Everything started here is stopped at the end,
+// Both share one sandbox cluster and one code-server. Extension-host suites named
+// *.untrusted.test.ts run in a second code-server with workspace trust on, on a hostile workspace
+// (harness/workspace.ts) that VS Code opens in Restricted Mode. Everything started here is stopped at the end,
 // and every wait has a timeout, so a broken build fails instead of hanging CI.
 import Mocha from 'mocha';
 import * as esbuild from 'esbuild';
@@ -13,7 +15,7 @@ import type { Browser } from 'playwright-core';
 import { installCodeServer, remoteUri, repoRoot, startCodeServer, type CodeServer } from './harness/codeServer';
 import { launchBrowser } from './harness/browser';
 import { startSandbox } from './harness/sandbox';
-import { createSampleWorkspace } from './harness/workspace';
+import { createHostileWorkspace, createSampleWorkspace } from './harness/workspace';
 import { setUiContext } from './ui/context';
 import type { ExtHostResults } from './exthost/index';
 
@@ -29,8 +31,12 @@ const UI_TEST_TIMEOUT_MS = 240_000;
 
 const suiteFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort() : []);
 
+const untrusted = (f: string) => f.endsWith('.untrusted.test.ts');
+
 export async function runVsCodeSuites({ grep }: { grep?: string } = {}): Promise<SuiteTotals> {
   const extHostFiles = suiteFiles(extHostDir);
+  const trustedFiles = extHostFiles.filter((f) => !untrusted(f));
+  const untrustedFiles = extHostFiles.filter(untrusted);
   const uiFiles = suiteFiles(uiDir);
   const totals: SuiteTotals = { passed: 0, failed: 0 };
   if (extHostFiles.length + uiFiles.length === 0) return totals;
@@ -47,14 +53,26 @@ export async function runVsCodeSuites({ grep }: { grep?: string } = {}): Promise
     cleanups.push(() => rmSync(workspace, { recursive: true, force: true }));
     server = await startCodeServer({
       workspace,
-      env: { KUBECONFIG: sandbox.kubeconfigPath, TRUVA_TEST: '1' },
+      // The fault endpoint's token lets extension-host suites take the API down (circuit.test.ts).
+      env: { KUBECONFIG: sandbox.kubeconfigPath, TRUVA_TEST: '1', TRUVA_FAULTS_TOKEN: sandbox.tokens.faults },
       settings: { 'truva.logLevel': 'debug' },
     });
     cleanups.push(() => server?.stop());
     const browser = await launchBrowser();
     cleanups.push(() => browser.close());
 
-    if (extHostFiles.length > 0) add(totals, await runExtHostSuites({ server, browser, workspace, grep }));
+    if (trustedFiles.length > 0) add(totals, await runExtHostSuites({ server, browser, workspace, files: trustedFiles, grep }));
+    if (untrustedFiles.length > 0) {
+      const hostile = createHostileWorkspace();
+      cleanups.push(() => rmSync(hostile, { recursive: true, force: true }));
+      const restricted = await startCodeServer({ workspace: hostile, workspaceTrust: true, env: { KUBECONFIG: sandbox.kubeconfigPath, TRUVA_TEST: '1' } });
+      try {
+        add(totals, await runExtHostSuites({ server: restricted, browser, workspace: hostile, files: untrustedFiles, grep, label: 'extension host, untrusted workspace' }));
+      } finally {
+        writeFileSync(join(artifactsDir, 'code-server-untrusted.log'), restricted.output());
+        await restricted.stop();
+      }
+    }
     if (uiFiles.length > 0) {
       setUiContext({ server, browser, workspace, kubeconfigPath: sandbox.kubeconfigPath, artifactsDir, repoRoot });
       add(totals, await runUiSuites(uiFiles, grep));
@@ -95,14 +113,15 @@ async function bundleExtHostSuites(outDir: string): Promise<void> {
   });
 }
 
-async function runExtHostSuites(opts: { server: CodeServer; browser: Browser; workspace: string; grep?: string }): Promise<SuiteTotals> {
-  console.log('  extension host:');
+async function runExtHostSuites(opts: { server: CodeServer; browser: Browser; workspace: string; files: string[]; grep?: string; label?: string }): Promise<SuiteTotals> {
+  console.log(`  ${opts.label ?? 'extension host'}:`);
   const outDir = join(repoRoot, 'out/test', `exthost-${process.pid}-${Date.now()}`);
   mkdirSync(outDir, { recursive: true });
   try {
     await bundleExtHostSuites(outDir);
     const resultsFile = join(outDir, 'results.json');
-    writeFileSync(join(outDir, 'run.json'), JSON.stringify({ grep: opts.grep, resultsFile, timeoutMs: EXTHOST_TEST_TIMEOUT_MS }));
+    const files = opts.files.map((f) => f.replace(/\.ts$/, '.js'));
+    writeFileSync(join(outDir, 'run.json'), JSON.stringify({ grep: opts.grep, files, resultsFile, timeoutMs: EXTHOST_TEST_TIMEOUT_MS }));
     const url = opts.server.workbenchUrl(opts.workspace, [
       ['extensionDevelopmentPath', remoteUri(opts.server, repoRoot)],
       ['extensionTestsPath', remoteUri(opts.server, join(outDir, 'index.js'))],

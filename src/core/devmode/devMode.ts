@@ -4,7 +4,7 @@
 // to overwrite silently when someone else changed the deployment meanwhile.
 import { createHash } from 'node:crypto';
 import type { Cluster } from '../kube/cluster';
-import { ConflictError, ExecError, KubeError } from '../kube/errors';
+import { ConflictError, ExecError, KubeError, NotFoundError } from '../kube/errors';
 import type { Container, Deployment, Pod, PodTemplate } from '../kube/types';
 import { isSupervisorCommand, parsePid, readPidCommand, restartCommand, supervisorCommand } from './supervisor';
 
@@ -172,7 +172,9 @@ export class DevMode {
 
   /** Checks everything a session needs, changing nothing. Throws PreflightError or a KubeError. */
   async preflight(): Promise<{ deployment: Deployment; container: string }> {
-    const deployment = await this.cluster.getDeployment(this.name, this.namespace);
+    const deployment = await this.cluster.getDeployment(this.name, this.namespace).catch((err) => {
+      throw err instanceof NotFoundError ? this.notFound(err) : err;
+    });
     const container = this.containerOf(deployment);
     for (const path of this.options.remotePaths ?? []) {
       const problem = remotePathProblem(path, this.options.allowSystemPath);
@@ -189,6 +191,22 @@ export class DevMode {
     const pod = (await this.cluster.listPods(this.selectorOf(deployment), this.namespace)).find((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
     if (pod) await this.probeTools(pod, container);
     return { deployment, container: container.name };
+  }
+
+  /**
+   * The API says only "not found" for a missing deployment and for a missing namespace alike:
+   * find out which, and say what exists instead.
+   */
+  private async notFound(err: NotFoundError): Promise<NotFoundError> {
+    const where = `context "${this.cluster.contextName}"`;
+    const details = { status: 404, reason: err.reason, target: err.target, cause: err };
+    const namespaces = await this.cluster.listNamespaces().then((list) => list.map((n) => n.metadata!.name!), () => undefined);
+    if (namespaces && !namespaces.includes(this.namespace)) {
+      return new NotFoundError(`Namespace "${this.namespace}" does not exist in ${where} (it has ${namespaces.map((n) => `"${n}"`).join(', ') || 'none'}). Set "namespace" in truva.yaml (or the truva.namespace setting) to the deployment's namespace.`, details);
+    }
+    const deployments = await this.cluster.listDeployments({ namespace: this.namespace }).then((list) => list.map((d) => d.metadata!.name!), () => undefined);
+    const has = deployments ? ` (it has ${deployments.map((d) => `"${d}"`).join(', ') || 'no deployments'})` : '';
+    return new NotFoundError(`Deployment "${this.name}" was not found in namespace "${this.namespace}" of ${where}${has}. Set "deployment" in truva.yaml to one that exists, or check the namespace.`, details);
   }
 
   /** Syncing needs `sh` and `tar` in the container: find out before the deployment changes. */

@@ -66,7 +66,7 @@ export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
     try {
       kc.loadFromFile(file);
     } catch (err) {
-      throw new KubeConfigError(`The kubeconfig file "${file}" could not be read: ${(err as Error).message}`, { cause: err });
+      throw new KubeConfigError(`The kubeconfig file "${file}" could not be read: ${loadProblem(err)}. Fix the file, or point the truva.kubeconfig setting (or KUBECONFIG) at a working one.`);
     }
     if (!merged.currentContext && kc.currentContext) merged.currentContext = kc.currentContext;
     for (const c of kc.clusters ?? []) if (!merged.clusters.some((x) => x.name === c.name)) merged.clusters.push(c);
@@ -74,6 +74,20 @@ export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
     for (const c of kc.contexts ?? []) if (!merged.contexts.some((x) => x.name === c.name)) merged.contexts.push(c);
   }
   return merged;
+}
+
+/**
+ * What went wrong loading a kubeconfig, without quoting the file: a YAML error's message carries
+ * a snippet of the lines around the mistake, which may hold a token or a client key. The cause is
+ * not kept on the error either, so nothing that logs the whole error can print the snippet.
+ */
+function loadProblem(err: unknown): string {
+  const e = err as { reason?: string; mark?: { line?: number; column?: number }; message?: string };
+  if (typeof e?.reason === 'string' && e.mark && typeof e.mark.line === 'number') {
+    return `it is not valid YAML (${e.reason} at line ${e.mark.line + 1}, column ${(e.mark.column ?? 0) + 1})`;
+  }
+  const first = String(e?.message ?? err).split('\n')[0].trim();
+  return first.length > 200 ? `${first.slice(0, 200)}…` : first;
 }
 
 /** Every context with its cluster, user, namespace and whether it is current. */
@@ -104,6 +118,9 @@ export function withContext(kc: KubeConfig, contextName?: string, namespace?: st
       throw new KubeConfigError(`The kubeconfig has no context "${contextName}" (it has: ${names}). Pick one of those.`);
     }
     copy.setCurrentContext(contextName);
+  }
+  if (copy.contexts.length === 0) {
+    throw new KubeConfigError('The kubeconfig defines no contexts, so there is no cluster to talk to (is it a kubeconfig file at all? `kubectl config get-contexts` shows what it holds). Point the truva.kubeconfig setting or KUBECONFIG at one that has a context.');
   }
   const current = copy.getContextObject(copy.currentContext);
   if (!current) {

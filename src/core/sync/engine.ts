@@ -372,15 +372,7 @@ export class SyncEngine implements SyncPart {
       await this.restartPod(pod, restartFailures);
     })));
     this.set({ filesSent: this.state.filesSent + total * pods.length, lastSyncAt: Date.now(), lastLatencyMs: Date.now() - firstAt });
-    if (failures.length) {
-      // Nothing is dropped: the batch goes back into the change set and is tried again later
-      // (pods that already have it receive it again, and restart again).
-      taken.forEach((t, i) => this.changes[i].restore(t));
-      this.set({ state: 'error', error: `Sync failed in ${failures.join('; ')}` });
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => void this.flush(), Math.max(this.options.debounceMs, 2_000));
-      return;
-    }
+    if (failures.length) return this.retryLater(taken, `Sync failed in ${failures.join('; ')}`);
     if (restartFailures.length) this.set({ state: 'error', error: `Restart failed in ${restartFailures.join('; ')}` });
     else this.set({ state: this.paused ? 'paused' : 'idle' });
   }
@@ -391,6 +383,17 @@ export class SyncEngine implements SyncPart {
     } catch (err) {
       if (!this.target.isGone(err)) failures.push(`${pod}: ${errorText(err)}`);
     }
+  }
+
+  /**
+   * Nothing is dropped: a batch that failed goes back into the change set and is tried again
+   * later (pods that already have it just receive it again).
+   */
+  private retryLater(taken: ReturnType<ChangeSet['take']>[], error: string) {
+    taken.forEach((t, i) => this.changes[i].restore(t));
+    this.set({ state: 'error', error });
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.flush(), Math.max(this.options.debounceMs, 2_000));
   }
 
   private async restartPods(pods: string[]) {

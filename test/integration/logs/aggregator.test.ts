@@ -13,8 +13,8 @@ describe('log aggregator on the sandbox', function () {
   let cluster: Cluster;
   const aggregators: LogAggregator[] = [];
 
-  const follow = (labelSelector: string) => {
-    const aggregator = new LogAggregator({ source: clusterLogSource(cluster), namespace: 'demo', labelSelector, tailLines: 200, backoffInitialMs: 50, backoffMaxMs: 500 });
+  const follow = (labelSelector: string, tailLines = 200) => {
+    const aggregator = new LogAggregator({ source: clusterLogSource(cluster), namespace: 'demo', labelSelector, tailLines, backoffInitialMs: 50, backoffMaxMs: 500 });
     aggregators.push(aggregator);
     aggregator.start();
     return aggregator;
@@ -58,7 +58,9 @@ describe('log aggregator on the sandbox', function () {
     const name = uniqueName('drops');
     const script = "let i=0;const t=setInterval(()=>{for(let k=0;k<5&&i<5000;k++)console.log('line '+(i++));if(i>=5000){clearInterval(t);setInterval(()=>{},1e6)}},5)";
     await createTestDeployment(sandbox, { name, replicas: 2, command: ['node', '-e', script] });
-    const aggregator = follow(`app=${name}`);
+    // The whole log, not the last 200 lines: the app prints 1,000 lines a second from its start,
+    // and on a busy machine the aggregator attaches after more than a tail's worth.
+    const aggregator = follow(`app=${name}`, 10_000);
     let closed = 0;
     for (let i = 0; i < 20; i++) {
       await new Promise((r) => setTimeout(r, 250));

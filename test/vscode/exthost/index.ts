@@ -3,12 +3,14 @@
 // test/vscode/exthost/*.test.ts next to it, with a run.json saying which suites, which grep and
 // where to write the results; the exit code cannot travel back through the browser, so the results
 // (counts and each test with its error) go to a file the outer runner waits for.
-import { readFileSync, readdirSync, writeFileSync, renameSync } from 'node:fs';
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import Mocha from 'mocha';
 
 interface RunConfig {
   grep?: string;
+  /** The suite files (bundled .test.js names) this run loads. */
+  files: string[];
   resultsFile: string;
   timeoutMs: number;
 }
@@ -36,7 +38,7 @@ export async function run(): Promise<void> {
   };
   try {
     const mocha = new Mocha({ ui: 'bdd', timeout: config.timeoutMs, grep: config.grep, reporter: recordingReporter(results) });
-    for (const file of readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort()) mocha.addFile(join(__dirname, file));
+    for (const file of config.files) mocha.addFile(join(__dirname, file));
     await new Promise<void>((resolve) => mocha.run(() => resolve()));
   } catch (err) {
     results.failed++;

@@ -41,6 +41,8 @@ export interface CodeServerOptions {
   stateDir?: string;
   /** Echo code-server's own output (the demo does; tests keep it for failure reports). */
   echo?: boolean;
+  /** Keep VS Code's workspace trust on, so a folder opens untrusted (Restricted Mode). Default off. */
+  workspaceTrust?: boolean;
 }
 
 export interface CodeServer {
@@ -79,13 +81,15 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
   const extensionsDir = join(stateDir, 'extensions');
   mkdirSync(join(userDataDir, 'User'), { recursive: true });
   mkdirSync(extensionsDir, { recursive: true });
-  writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...testSettings, ...options.settings }, null, 2));
+  // With trust on, nothing asks: the folder simply opens in Restricted Mode.
+  const trust = options.workspaceTrust ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never' } : {};
+  writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...testSettings, ...trust, ...options.settings }, null, 2));
 
   const common = ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--disable-telemetry', '--disable-update-check'];
   const env = { ...process.env, ...options.env };
   // code-server refuses to start inside another code-server's terminal session otherwise.
   delete env.VSCODE_IPC_HOOK_CLI;
-  const child = spawn(process.execPath, [entry, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', ...common, '--disable-workspace-trust', '--disable-getting-started-override', options.workspace], {
+  const child = spawn(process.execPath, [entry, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', ...common, ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override', options.workspace], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so stop() ends the extension host and every helper with it.

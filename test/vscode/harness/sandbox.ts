@@ -6,6 +6,8 @@ import { repoRoot } from './codeServer';
 export interface RunningSandbox {
   kubeconfigPath: string;
   url: string;
+  /** The fault endpoint's own token (POST /truva-admin/faults). */
+  tokens: { faults: string };
   stop(): Promise<void>;
 }
 
