@@ -61,7 +61,7 @@ describe('UI: Start Dev Session without truva.yaml', function () {
     assert.equal(yaml.run, undefined, 'an unchanged command is not written');
     assert.equal(yaml.context, undefined, 'the current context is not written');
 
-    await until('the session in the status bar', async () => /pods/.test((await wb!.statusItem().textContent()) ?? ''), 120_000);
+    await wb!.sessionRunning();
     const deployment = JSON.parse(await kubectl('get', 'deploy', 'web', '-o', 'json'));
     assert.ok(deployment.metadata.annotations['truva.dev/backup'], 'web is in dev mode');
     await wb.screenshot('session-started');

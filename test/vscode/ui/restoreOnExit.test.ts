@@ -13,7 +13,7 @@ describe('UI: restore on exit', function () {
     wb = await openWorkbench({ suite: 'restore-on-exit' });
     await until('the Truva status bar item', async () => /Truva/.test((await wb!.statusItem().textContent()) ?? ''));
     await wb.runCommand('Truva: Start Dev Session');
-    await until('the session in the status bar', async () => /pods/.test((await wb!.statusItem().textContent()) ?? ''), 120_000);
+    await wb!.sessionRunning();
     assert.ok(JSON.parse(await kubectl('get', 'deploy', 'web', '-o', 'json')).metadata.annotations['truva.dev/backup'], 'web is in dev mode');
     await wb.screenshot('session-running');
 

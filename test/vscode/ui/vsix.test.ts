@@ -30,7 +30,7 @@ describe('packaged .vsix in code-server', function () {
     wb = await openWorkbench({ suite: 'vsix', extensionDevelopmentPath: null });
     await until('the installed Truva in the status bar', async () => /Truva/.test((await wb.statusItem().textContent()) ?? ''), 90_000);
     await wb.runCommand('Truva: Start Dev Session');
-    await until('the session running', async () => /pods/.test((await wb.statusItem().textContent()) ?? ''), 90_000);
+    await wb.sessionRunning();
     await wb.screenshot('vsix-session');
     await wb.runCommand('Truva: Stop Dev Session');
     await until('no session', async () => !/pods/.test((await wb.statusItem().textContent()) ?? ''), 90_000);

@@ -55,7 +55,7 @@ describe('UI walkthrough', function () {
     await wb.screenshot('opened');
 
     await wb.runCommand('Truva: Start Dev Session');
-    await until('the session in the status bar', async () => /pods/.test((await wb.statusItem().textContent()) ?? ''), 120_000);
+    await wb.sessionRunning();
     await wb.screenshot('session-started');
     const deployment = JSON.parse(await kubectl('get', 'deploy', 'web', '-o', 'json'));
     assert.ok(deployment.metadata.annotations['truva.dev/backup'], 'web is in dev mode');

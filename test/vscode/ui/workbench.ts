@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { remoteUri } from '../harness/codeServer';
 import { uiContext } from './context';
-export { until } from '../../helpers/poll';
+import { until } from '../../helpers/poll';
+
+export { until };
 
 export interface Workbench {
   page: Page;
@@ -13,6 +15,8 @@ export interface Workbench {
   runCommand(title: string): Promise<void>;
   /** The Truva status bar item. */
   statusItem(): Locator;
+  /** Waits until the status bar shows a running session (not one still starting or restoring). */
+  sessionRunning(timeoutMs?: number): Promise<void>;
   /** Waits until some notification's text matches. */
   notification(text: string | RegExp, timeoutMs?: number): Promise<Locator>;
   /** Opens a workspace file in the editor by quick open. */
@@ -70,6 +74,12 @@ export async function openWorkbench(options: OpenOptions): Promise<Workbench> {
       await input.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
     },
     statusItem: () => page.locator('.statusbar-item[id="truva-dev.truva.truva.status"]'),
+    async sessionRunning(timeoutMs = 120_000) {
+      await until('a running session in the status bar', async () => {
+        const text = (await workbench.statusItem().textContent()) ?? '';
+        return /pods/.test(text) && !/starting|restoring/.test(text);
+      }, timeoutMs);
+    },
     async notification(text, timeoutMs = 60_000) {
       const toast = page.locator('.notification-toast, .notifications-center .notification-list-item', { hasText: text }).first();
       await toast.waitFor({ timeout: timeoutMs });
