@@ -74,7 +74,11 @@ export async function runVsCodeSuites({ grep }: { grep?: string } = {}): Promise
       }
     }
     if (uiFiles.length > 0) {
-      setUiContext({ server, browser, workspace, kubeconfigPath: sandbox.kubeconfigPath, artifactsDir, repoRoot });
+      // A fresh copy: whatever the extension-host suites left in theirs (a second truva.yaml after a
+      // failed test) must not change what the UI suites see.
+      const uiWorkspace = createSampleWorkspace();
+      cleanups.push(() => rmSync(uiWorkspace, { recursive: true, force: true }));
+      setUiContext({ server, browser, workspace: uiWorkspace, kubeconfigPath: sandbox.kubeconfigPath, artifactsDir, repoRoot });
       add(totals, await runUiSuites(uiFiles, grep));
     }
   } catch (err) {
