@@ -97,7 +97,9 @@ export async function droppedStreams(sandbox: Sandbox, drops: number): Promise<R
   const total = 3000;
   const script = `let i=0;const t=setInterval(()=>{for(let k=0;k<5&&i<${total};k++)console.log('n '+(i++));if(i>=${total}){clearInterval(t);setInterval(()=>{},1e6)}},5)`;
   await createTestDeployment(sandbox, { name, replicas: 2, command: ['node', '-e', script] });
-  const aggregator = new LogAggregator({ source: clusterLogSource(cluster), namespace: 'demo', labelSelector: `app=${name}`, backoffInitialMs: 50, backoffMaxMs: 500 });
+  // The whole log (tail above the total): on a busy machine the app may print more than a default
+  // tail's worth before the aggregator attaches, which is the tail working, not a lost line.
+  const aggregator = new LogAggregator({ source: clusterLogSource(cluster), namespace: 'demo', labelSelector: `app=${name}`, tailLines: total + 1000, backoffInitialMs: 50, backoffMaxMs: 500 });
   aggregator.start();
   const stall = watchEventLoop();
   try {
