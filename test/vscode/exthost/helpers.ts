@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { TruvaContext } from '../../../src/vscode/truvaContext';
+import { until } from '../../helpers/poll';
 
 export const extensionId = 'truva-dev.truva';
 
@@ -13,20 +14,7 @@ export async function activeTruva(): Promise<TruvaContext> {
   return (await extension.activate()).truva;
 }
 
-export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 60_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
+export { until as waitFor } from '../../helpers/poll';
 
 /** Every regular file below `dir` (sockets and the like are skipped; none when it does not exist). */
 export function filesUnder(dir: string): string[] {
@@ -51,7 +39,7 @@ export function outputLogFile(truva: TruvaContext): string {
 export async function outputLog(truva: TruvaContext): Promise<string> {
   const marker = `flush-marker-${Date.now()}-${Math.random().toString(36).slice(2)}`;
   truva.output.info(marker);
-  return waitFor('the output channel on disk', () => {
+  return until('the output channel on disk', () => {
     const text = readFileSync(outputLogFile(truva), 'utf8');
     return text.includes(marker) ? text : undefined;
   }, 20_000);
