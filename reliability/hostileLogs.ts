@@ -58,7 +58,9 @@ export async function hostileLogs(sandbox: Sandbox, rounds: number): Promise<Rel
     // Scroll the virtualised list from top to bottom; each row's text is read where it is drawn.
     const seen = await webview.page.evaluate(async () => {
       const list = document.querySelector('.list') as HTMLElement;
-      const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+      // Two frames, and longer than the panel's 100 ms follow-mode redraw throttle, so the rows
+      // read are the ones drawn for this scroll position.
+      const frame = () => new Promise((r) => setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(r)), 150));
       const texts = new Map<string, string>();
       for (let top = 0; ; top += list.clientHeight) {
         list.scrollTop = top;
