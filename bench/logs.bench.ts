@@ -67,25 +67,16 @@ async function webviewFigures(): Promise<{ filterMs: number; maxFrameMs: number 
         return performance.now() - t0;
       }, text));
     }
-    const maxFrameMs = await page.evaluate(async () => {
-      let max = 0;
-      let last = performance.now();
-      let running = true;
-      const frame = (now: number) => {
-        max = Math.max(max, now - last);
-        last = now;
-        if (running) requestAnimationFrame(frame);
-      };
-      requestAnimationFrame(frame);
+    const longestFrame = await webview.meterFrames();
+    await page.evaluate(async () => {
       let seq = 200_000;
       for (let tick = 0; tick < 100; tick++) {
         const batch = Array.from({ length: 250 }, () => ({ seq: ++seq, pod: 'web-1', container: 'web', timestamp: '2026-11-28T12:00:00Z', level: 'info', kind: 'log', text: `INFO streaming line ${seq}` }));
         window.postMessage({ type: 'lines', lines: batch, dropped: 0 }, '*');
         await new Promise((r) => setTimeout(r, 50));
       }
-      running = false;
-      return max;
     });
+    const maxFrameMs = await longestFrame();
     return { filterMs: median(filterTimes), maxFrameMs };
   } finally {
     await webview.close();

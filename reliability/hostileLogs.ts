@@ -27,17 +27,7 @@ export async function hostileLogs(sandbox: Sandbox, rounds: number): Promise<Rel
   try {
     await webview.post({ type: 'init', title: 'Logs: hostile', target: { namespace: 'demo', deployment: name }, lines: [], dropped: 0, pods: [], maxLines: 50_000 });
     // The stall that matters here is the panel's: its longest frame while the lines arrive.
-    await webview.page.evaluate(() => {
-      const w = window as unknown as { __longestFrame: number };
-      w.__longestFrame = 0;
-      let last = performance.now();
-      const frame = (now: number) => {
-        w.__longestFrame = Math.max(w.__longestFrame, now - last);
-        last = now;
-        requestAnimationFrame(frame);
-      };
-      requestAnimationFrame(frame);
-    });
+    const longestFrame = await webview.meterFrames();
     let pending: LogLine[] = [];
     let received = 0;
     aggregator.subscribe({
@@ -54,7 +44,7 @@ export async function hostileLogs(sandbox: Sandbox, rounds: number): Promise<Rel
     });
     aggregator.start();
     await waitFor(() => received >= expected.length && pending.length === 0 && !timer, 60_000, 'every hostile line at the panel').catch(() => undefined);
-    row.max_stall_ms = await webview.page.evaluate(() => (window as unknown as { __longestFrame: number }).__longestFrame);
+    row.max_stall_ms = await longestFrame();
     // Scroll the virtualised list from top to bottom; each row's text is read where it is drawn.
     const seen = await webview.page.evaluate(async () => {
       const list = document.querySelector('.list') as HTMLElement;

@@ -56,6 +56,8 @@ export interface LogsWebview {
   foreignElements(): Promise<string[]>;
   /** CSP violations the page reported ("directive blocked-uri"): each is something the policy had to stop. */
   violations(): Promise<string[]>;
+  /** Starts timing every frame; the returned function stops and gives the longest frame, in ms. */
+  meterFrames(): Promise<() => Promise<number>>;
   close(): Promise<void>;
 }
 
@@ -131,6 +133,24 @@ export async function openLogsWebview(options: OpenOptions = {}): Promise<LogsWe
       foreignElements: () =>
         page.evaluate(() => [...document.querySelectorAll('.row .text *, .detail *')].filter((e) => e.tagName !== 'SPAN' && e.tagName !== 'MARK').map((e) => e.tagName)),
       violations: () => page.evaluate(() => (window as unknown as { __violations: string[] }).__violations),
+      async meterFrames() {
+        await page.evaluate(() => {
+          const meter = { longest: 0, running: true };
+          (window as unknown as { __frames: typeof meter }).__frames = meter;
+          let last = performance.now();
+          const frame = (now: number) => {
+            meter.longest = Math.max(meter.longest, now - last);
+            last = now;
+            if (meter.running) requestAnimationFrame(frame);
+          };
+          requestAnimationFrame(frame);
+        });
+        return () => page.evaluate(() => {
+          const meter = (window as unknown as { __frames: { longest: number; running: boolean } }).__frames;
+          meter.running = false;
+          return meter.longest;
+        });
+      },
       async close() {
         await context.close().catch(() => undefined);
         await ownBrowser?.close().catch(() => undefined);

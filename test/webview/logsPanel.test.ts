@@ -109,16 +109,8 @@ describe('log panel webview (Chromium, real bundle)', function () {
   it('takes a flood of 100,000 lines in a second: the bound holds, lines stay text, the panel answers', async () => {
     const maxLines = 50_000;
     await w.post(init([], maxLines));
+    const longestFrame = await w.meterFrames();
     const figures = await w.page.evaluate(async (bound) => {
-      let longest = 0;
-      let last = performance.now();
-      let running = true;
-      const frame = (now: number) => {
-        longest = Math.max(longest, now - last);
-        last = now;
-        if (running) requestAnimationFrame(frame);
-      };
-      requestAnimationFrame(frame);
       const levels = ['error', 'warn', 'info', 'debug', 'other'];
       const started = performance.now();
       // As the host sends it: a batch every 50 ms, 5,000 lines each.
@@ -138,10 +130,10 @@ describe('log panel webview (Chromium, real bundle)', function () {
       field.dispatchEvent(new Event('input'));
       await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
       const filterMs = performance.now() - t0;
-      running = false;
-      return { sent, longest, filterMs, bound };
+      return { sent, filterMs, bound };
     }, maxLines);
-    console.log(`      flood: 100,000 lines sent in ${figures.sent.toFixed(0)} ms, longest frame ${figures.longest.toFixed(0)} ms, filter right after ${figures.filterMs.toFixed(0)} ms`);
+    const longest = await longestFrame();
+    console.log(`      flood: 100,000 lines sent in ${figures.sent.toFixed(0)} ms, longest frame ${longest.toFixed(0)} ms, filter right after ${figures.filterMs.toFixed(0)} ms`);
     // The newest 50,000 lines are kept: 99990..99999 and 9999 (dropped: below 50,000) -> 11 matches.
     await untilStatus(/^10 of 50000 lines/);
     assert.deepEqual(await texts(), Array.from({ length: 10 }, (_, i) => `flood ${99990 + i} <img src=x onerror=window.__scriptRan()>`));
