@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { TruvaContext } from '../../../src/vscode/truvaContext';
 import { until } from '../../helpers/poll';
+import { activeTruva } from './helpers';
 
 describe('Cluster view states', function () {
   let truva: TruvaContext;
@@ -16,7 +17,7 @@ describe('Cluster view states', function () {
   const settings = () => vscode.workspace.getConfiguration('truva');
 
   before(async () => {
-    truva = (await vscode.extensions.getExtension<{ truva: TruvaContext }>('truva-dev.truva')!.activate()).truva;
+    truva = await activeTruva();
   });
 
   after(async () => {

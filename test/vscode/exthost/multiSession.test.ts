@@ -6,6 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { until } from '../../helpers/poll';
+import { activeTruva } from './helpers';
 import type { Session } from '../../../src/core/session/session';
 import type { TruvaContext } from '../../../src/vscode/truvaContext';
 
@@ -20,7 +21,7 @@ describe('Several dev sessions in one window', function () {
   }
 
   before(async () => {
-    truva = (await vscode.extensions.getExtension<{ truva: TruvaContext }>('truva-dev.truva')!.activate()).truva;
+    truva = await activeTruva();
     mkdirSync(workerDir(), { recursive: true });
     writeFileSync(join(workerDir(), 'truva.yaml'), 'namespace: demo\ndeployment: worker\ncontainer: main\nsync:\n  - local: .\n    remote: /app/dev\n');
   });

@@ -7,6 +7,7 @@ import { DevMode } from '../../../src/core/devmode/devMode';
 import type { Session } from '../../../src/core/session/session';
 import type { TruvaContext } from '../../../src/vscode/truvaContext';
 import { until } from '../../helpers/poll';
+import { activeTruva } from './helpers';
 
 describe('Session commands', function () {
   let truva: TruvaContext;
@@ -17,7 +18,7 @@ describe('Session commands', function () {
   const inPods = async (script: string) => Promise.all((await webPods()).map(async (pod) => (await truva.cluster!.exec(pod, 'web', ['sh', '-c', script], { namespace: 'demo' })).stdout.toString()));
 
   before(async () => {
-    truva = (await vscode.extensions.getExtension<{ truva: TruvaContext }>('truva-dev.truva')!.activate()).truva;
+    truva = await activeTruva();
     session = await vscode.commands.executeCommand<Session>('truva.startSession', vscode.Uri.joinPath(folder(), 'truva.yaml'));
     assert.ok(session, 'the session started');
   });
