@@ -14,6 +14,11 @@ export interface ImageConfig {
   env?: Record<string, string>;
   /** false: the image has no tar binary (like a distroless image). */
   tar?: boolean;
+  /**
+   * Host programs this image replaces: container path -> a file in the image folder that runs
+   * instead ("" hides the program). For images whose tools behave differently (busybox).
+   */
+  tools?: Record<string, string>;
   /** Another image folder whose files come first (so variants need not copy them). */
   base?: string;
 }
@@ -79,4 +84,14 @@ export async function copyImageFiles(img: Image, target: string): Promise<void> 
   for (const dir of img.dirs) {
     await cp(dir, target, { recursive: true, dereference: true, filter: (src) => src !== join(dir, 'image.json') });
   }
+}
+
+/** The image's `tools` as [hostFile, containerPath] mounts (a later image in the chain wins). */
+export function imageTools(img: Image): [string, string][] {
+  return Object.entries(img.config.tools ?? {}).map(([path, file]) => {
+    if (file === '') return ['/dev/null', path];
+    const dir = [...img.dirs].reverse().find((d) => existsSync(join(d, file)));
+    if (!dir) throw new Error(`image "${img.name}": tool file ${file} (for ${path}) is not in the image folder`);
+    return [join(dir, file), path];
+  });
 }

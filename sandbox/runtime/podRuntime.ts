@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isoNow, MonotonicStamp } from './clock';
-import { copyImageFiles, ImageStore, type Image } from './images';
+import { copyImageFiles, imageTools, ImageStore, type Image } from './images';
 import { InstanceLog } from './logStore';
 import { networkProbe, probeTiming } from './probes';
 import { mountOps, mountPathProblem } from './rootfs';
@@ -305,6 +305,7 @@ export class SandboxPodRuntime implements PodRuntime {
       hostnameFile: join(pod.dir, 'hostname'),
       writable,
       noTar: c.image!.config.tar === false,
+      tools: imageTools(c.image!),
     });
     const hostname = (pod.spec.spec.hostname ?? pod.spec.metadata.name).slice(0, 63);
     const args = [

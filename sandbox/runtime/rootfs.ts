@@ -43,6 +43,8 @@ export interface RootfsPlan {
   /** [hostDir, containerPath, readOnly] in mount order. */
   writable: [string, string, boolean][];
   noTar: boolean;
+  /** [hostFile, containerPath]: programs replaced by the image (/dev/null hides one). */
+  tools?: [string, string][];
 }
 
 export function mountOps(plan: RootfsPlan): MountOp[] {
@@ -51,5 +53,6 @@ export function mountOps(plan: RootfsPlan): MountOp[] {
   const sorted = [...plan.writable].sort((a, b) => a[1].split('/').length - b[1].split('/').length);
   for (const [src, dst, ro] of sorted) ops.push([ro ? 'ro' : 'rw', src, dst]);
   if (plan.noTar) for (const p of TAR_PATHS) if (existsSync(p)) ops.push(['ro', '/dev/null', p]);
+  for (const [src, dst] of plan.tools ?? []) if (existsSync(dst)) ops.push(['ro', src, dst]);
   return ops;
 }

@@ -1,6 +1,8 @@
 // exec over client-node's Exec (WebSocket, v5.channel.k8s.io) with stdin streamed under
 // back-pressure: client-node writes every stdin chunk straight to the socket, so a large tar
 // stream would pile up in memory; we feed it only while the socket's send buffer is small.
+// openExec is the streaming form (a command that stays running and is fed over time, like the
+// sync engine's pod shell); execInContainer runs a command to its end and collects the output.
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { ExecError, TimeoutError, toKubeError, type CallTarget } from './errors';
@@ -26,15 +28,30 @@ export interface ExecResult {
 const HIGH_WATER = 1 << 20;
 const LOW_WATER = 256 << 10;
 
-class Collector extends Writable {
-  readonly chunks: Buffer[] = [];
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void) {
-    this.chunks.push(Buffer.from(chunk));
-    cb();
-  }
-  get buffer(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
+/** A running command: feed its stdin, watch its output, learn how it ended. */
+export interface ExecStream {
+  /** Sends bytes to stdin; resolves once the socket has room for more (back-pressure). */
+  write(chunk: Buffer): Promise<void>;
+  /** Closes stdin (the command sees end of input). */
+  end(): void;
+  /** Output as it arrives, stdout and stderr. */
+  onOutput(listener: (data: Buffer, stream: 'stdout' | 'stderr') => void): void;
+  /** The exit code once the command has ended; rejects when the connection failed or closed first. */
+  readonly exited: Promise<number>;
+  /** Closes the connection, which ends the command. */
+  close(): void;
+  /** The exec protocol the server chose (close-stdin needs v5.channel.k8s.io). */
+  readonly protocol: string;
+}
+
+/** A Writable that hands every chunk to a listener (client-node writes output into Writables). */
+function outputTo(listener: (data: Buffer) => void): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      listener(Buffer.from(chunk));
+      cb();
+    },
+  });
 }
 
 /** Exit code from the Status on channel 3: Success is 0; NonZeroExitCode carries it in causes. */
@@ -70,7 +87,7 @@ function execFor(kc: KubeConfig): Exec {
   return exec;
 }
 
-export async function execInContainer(
+export async function openExec(
   kc: KubeConfig,
   resilience: Resilience,
   target: CallTarget,
@@ -78,11 +95,12 @@ export async function execInContainer(
   pod: string,
   container: string,
   command: string[],
-  opts: ExecOptions = {},
-): Promise<ExecResult> {
-  const stdout = new Collector();
-  const stderr = new Collector();
-  const stdinProxy = opts.stdin !== undefined ? new PassThrough() : null;
+  opts: { stdin: boolean; retrySafe?: boolean },
+): Promise<ExecStream> {
+  const listeners: ((data: Buffer, stream: 'stdout' | 'stderr') => void)[] = [];
+  const stdout = outputTo((data) => listeners.forEach((l) => l(data, 'stdout')));
+  const stderr = outputTo((data) => listeners.forEach((l) => l(data, 'stderr')));
+  const stdinProxy = opts.stdin ? new PassThrough() : null;
   let status: V1Status | undefined;
   let statusSeen: () => void = () => {};
   const statusPromise = new Promise<void>((r) => (statusSeen = r));
@@ -100,64 +118,92 @@ export async function execInContainer(
     return socket;
   });
 
+  const exited = new Promise<number>((resolve, reject) => {
+    let settled = false;
+    const settle = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      if (err) return reject(err);
+      const exitCode = status ? exitCodeFromStatus(status) : undefined;
+      if (exitCode !== undefined) return resolve(exitCode);
+      const why = status?.message ?? 'the connection closed before the command reported how it ended';
+      reject(new ExecError(`Running ${command[0]} in container "${container}" of pod "${pod}" failed: ${why}`, { target }));
+    };
+    ws.on('close', () => {
+      // The status frame may arrive just before close; let its callback run first.
+      void Promise.race([statusPromise, new Promise((r) => setTimeout(r, 20))]).then(() => settle());
+    });
+    ws.on('error', (err) => settle(toKubeError(err, target)));
+    void statusPromise.then(() => settle());
+  });
+  exited.catch(() => {}); // a caller that only writes learns of the failure from write() or exited
+
+  return {
+    async write(chunk) {
+      if (ws.readyState !== 1) throw new ExecError(`The connection to pod "${pod}" is closed.`, { target });
+      stdinProxy!.write(chunk);
+      if (ws.bufferedAmount > HIGH_WATER) await waitForDrain(ws);
+    },
+    end: () => stdinProxy?.end(),
+    onOutput: (listener) => void listeners.push(listener),
+    exited,
+    protocol: ws.protocol,
+    close() {
+      try {
+        ws.close();
+      } catch {}
+    },
+  };
+}
+
+export async function execInContainer(
+  kc: KubeConfig,
+  resilience: Resilience,
+  target: CallTarget,
+  namespace: string,
+  pod: string,
+  container: string,
+  command: string[],
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
+  const stream = await openExec(kc, resilience, target, namespace, pod, container, command, { stdin: opts.stdin !== undefined, retrySafe: opts.retrySafe });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stream.onOutput((data, which) => (which === 'stdout' ? out : err).push(data));
   const source: Readable | undefined =
     opts.stdin === undefined ? undefined : opts.stdin instanceof Readable ? opts.stdin : Readable.from([Buffer.from(opts.stdin)]);
 
-  return new Promise<ExecResult>((resolve, reject) => {
-    let finished = false;
-    let timer: NodeJS.Timeout | undefined;
-    const finish = (err?: Error) => {
-      if (finished) return;
-      finished = true;
-      if (timer) clearTimeout(timer);
-      if (source && !source.readableEnded) source.destroy();
-      if (err) {
-        try {
-          ws.close();
-        } catch {}
-        return reject(err);
+  let timer: NodeJS.Timeout | undefined;
+  const failures: Promise<never>[] = [];
+  if (opts.timeoutMs && opts.timeoutMs > 0) {
+    const ms = opts.timeoutMs;
+    failures.push(new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError(`${command[0]} in container "${container}" of pod "${pod}" did not finish within ${ms} ms.`, { target })), ms);
+    }));
+  }
+  if (source) {
+    failures.push((async (): Promise<never> => {
+      if (stream.protocol !== 'v5.channel.k8s.io') {
+        throw new ExecError(`The API server does not support the v5.channel.k8s.io exec protocol, which Truva needs to send files (Kubernetes 1.30 or newer).`, { target });
       }
-      const exitCode = status ? exitCodeFromStatus(status) : undefined;
-      if (exitCode === undefined) {
-        const why = status?.message ?? 'the connection closed before the command reported how it ended';
-        return reject(new ExecError(`Running ${command[0]} in container "${container}" of pod "${pod}" failed: ${why}`, { target }));
+      try {
+        for await (const chunk of source) await stream.write(chunk);
+        stream.end();
+      } catch (e) {
+        if (e instanceof ExecError) return new Promise<never>(() => {}); // the connection closed: `exited` says why
+        throw new ExecError(`Reading the data to send to pod "${pod}" failed: ${(e as Error).message}`, { target, cause: e });
       }
-      resolve({ exitCode, stdout: stdout.buffer, stderr: stderr.buffer });
-    };
-    if (opts.timeoutMs && opts.timeoutMs > 0) {
-      timer = setTimeout(
-        () => finish(new TimeoutError(`${command[0]} in container "${container}" of pod "${pod}" did not finish within ${opts.timeoutMs} ms.`, { target })),
-        opts.timeoutMs,
-      );
-    }
-    ws.on('close', () => {
-      // The status frame may arrive just before close; let its callback run first.
-      void Promise.race([statusPromise, new Promise((r) => setTimeout(r, 20))]).then(() => finish());
-    });
-    ws.on('error', (err) => finish(toKubeError(err, target)));
-    void statusPromise.then(() => finish());
-
-    if (source && stdinProxy) {
-      if (ws.protocol !== 'v5.channel.k8s.io') {
-        return finish(
-          new ExecError(
-            `The API server does not support the v5.channel.k8s.io exec protocol, which Truva needs to send files (Kubernetes 1.30 or newer).`,
-            { target },
-          ),
-        );
-      }
-      void (async () => {
-        try {
-          for await (const chunk of source) {
-            if (finished) return;
-            stdinProxy.write(chunk);
-            if (ws.bufferedAmount > HIGH_WATER) await waitForDrain(ws);
-          }
-          if (!finished) stdinProxy.end();
-        } catch (err) {
-          finish(new ExecError(`Reading the data to send to pod "${pod}" failed: ${(err as Error).message}`, { target, cause: err }));
-        }
-      })();
-    }
-  });
+      return new Promise<never>(() => {});
+    })());
+  }
+  try {
+    const exitCode = await Promise.race([stream.exited, ...failures]);
+    return { exitCode, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
+  } catch (e) {
+    stream.close();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    if (source && !source.readableEnded) source.destroy();
+  }
 }

@@ -36,8 +36,11 @@ export function clusterSyncTarget(cluster: Cluster, options: ClusterTargetOption
       }, () => {}, { namespace: options.namespace });
       return { stop: () => { clearTimeout(timer); watcher.stop(); } };
     },
-    exec(pod, command, stdin) {
-      return cluster.exec(pod, options.container, command, { namespace: options.namespace, stdin, timeoutMs: 300_000 });
+    exec(pod, command) {
+      return cluster.exec(pod, options.container, command, { namespace: options.namespace, timeoutMs: 300_000 });
+    },
+    open(pod, command) {
+      return cluster.openExec(pod, options.container, command, options.namespace);
     },
     restart: options.restart,
     isGone(err) {

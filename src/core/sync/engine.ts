@@ -1,20 +1,24 @@
 // The sync engine: every local change reaches every pod, then the process restarts.
 // Change sources (chokidar per root, ignores applied before watching, plus notify() from the
-// editor's save) feed one coalescing change set; after the debounce, batches of files go to each
-// pod as one tar stream over exec stdin, deletions as one exec reading NUL-separated paths from
-// stdin; pods run in parallel under a concurrency limit; each pod that received something restarts
-// once. New or restarted pods get a full sync before their process starts.
+// editor's save) feed one coalescing change set; after the debounce, batches of files go to the
+// pods as tar streams, each packed once for all pods (fanOut.ts), deletions as NUL-separated
+// paths, both through a long-lived shell in each pod (podShell.ts); pods run in parallel under a
+// concurrency limit; each pod that received something restarts once. New or restarted pods get
+// a full sync before their process starts.
 import { EventEmitter } from 'node:events';
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { watch, type FSWatcher } from 'chokidar';
 import pLimit from 'p-limit';
+import type { ExecStream } from '../kube/exec';
 import type { SyncSnapshot, SyncPart } from '../session/session';
 import { batches, ChangeSet } from './changeSet';
 import { fileSignature, SaveEchoes } from './echoes';
+import { fanOut } from './fanOut';
 import { IgnoreRules } from './ignore';
 import { insideRoot } from './paths';
+import { oneShotSink, PodShell, type BatchOp, type BatchSink } from './podShell';
 import { tarOf } from './tarStream';
 
 export interface SyncRoot {
@@ -35,7 +39,9 @@ export interface SyncTarget {
   listPods(): Promise<PodRef[]>;
   /** Calls back whenever the set of running pods (or one's incarnation) may have changed. */
   watchPods(onChange: () => void): { stop(): void };
-  exec(pod: string, command: string[], stdin?: Readable | Buffer): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }>;
+  exec(pod: string, command: string[]): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }>;
+  /** Starts a command fed over time through its stdin (the pod's sync shell). */
+  open(pod: string, command: string[]): Promise<ExecStream>;
   /** Restarts the app in a pod (supervisor, custom command, or nothing). */
   restart(pod: string): Promise<void>;
   /** True when the error means the pod is gone (it is then dropped quietly). */
@@ -73,9 +79,6 @@ const sh = (script: string, ...args: string[]) => ['sh', '-c', script, 'truva-sy
 
 /** One exec that lists size and mtime of every remote file under the root, NUL-separated. */
 const MANIFEST = 'cd "$1" 2>/dev/null || exit 0; find . -type f -printf "%s %T@ %P\\0" 2>/dev/null';
-// `[` is a shell builtin and `exec` replaces the shell: one process (tar) in the common case.
-const EXTRACT = '[ -d "$1" ] || mkdir -p "$1" || exit; exec tar -xf - -C "$1"';
-const DELETE = 'cd "$1" && xargs -0 -r rm -rf --';
 
 function parseManifest(out: Buffer): Map<string, RemoteFile> {
   const files = new Map<string, RemoteFile>();
@@ -108,6 +111,8 @@ export class SyncEngine implements SyncPart {
   private watchers: FSWatcher[] = [];
   private podWatch?: { stop(): void };
   private known = new Map<string, string>(); // pod -> incarnation that has a full sync
+  /** Per pod and root: its sync shell, opening or open (undefined: the container cannot run one). */
+  private shells = new Map<string, { opened: Promise<PodShell | undefined>; shell?: PodShell | null }>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private disposed = false;
@@ -170,24 +175,18 @@ export class SyncEngine implements SyncPart {
   /** Full sync of each pod (skipping files it already has), remembering its incarnation. */
   private async syncPods(pods: PodRef[], signal?: AbortSignal): Promise<string[]> {
     this.set({ state: 'syncing' });
-    const synced: string[] = [];
+    for (const pod of pods) this.dropShells(pod.name); // a restarted container took its shell with it
     // The local tree is walked once for all pods, not once per pod.
     const local = this.options.roots.map((_, i) => this.localFiles(i));
-    await Promise.all(pods.map((pod) => this.limit(async () => {
-      if (signal?.aborted) return;
-      try {
-        const sent = await this.withRetries(pod.name, () => this.fullSyncPod(pod.name, local));
-        this.known.set(pod.name, pod.incarnation);
-        synced.push(pod.name);
-        this.set({ filesSent: this.state.filesSent + sent });
-      } catch (err) {
-        if (!this.target.isGone(err)) throw err;
-      }
-    })));
+    const incarnation = new Map(pods.map((p) => [p.name, p.incarnation]));
+    const synced: string[] = [];
+    await this.toPods([...incarnation.keys()], (group) => (signal?.aborted ? Promise.resolve(new Map()) : this.sendMissing(group, local)), (pod) => {
+      this.known.set(pod, incarnation.get(pod)!);
+      synced.push(pod);
+    });
     this.set({ state: this.paused ? 'paused' : 'idle', lastSyncAt: Date.now() });
     return synced;
   }
-
   private localFiles(rootIndex: number): LocalFile[] {
     const root = this.options.roots[rootIndex];
     const rules = this.rules[rootIndex];
@@ -212,31 +211,55 @@ export class SyncEngine implements SyncPart {
     return out;
   }
 
-  /** Sends every local file the pod does not already have (same size and mtime); returns the count. */
-  private async fullSyncPod(pod: string, localByRoot: LocalFile[][]): Promise<number> {
-    let sent = 0;
+  /**
+   * Sends every local file each pod does not already have (same size and mtime). Pods missing
+   * the same files (all of them, when they are new) share each batch. Resolves with the pods
+   * that failed and why.
+   */
+  private async sendMissing(pods: string[], localByRoot: LocalFile[][]): Promise<Map<string, unknown>> {
+    const failed = new Map<string, unknown>();
     for (let i = 0; i < this.options.roots.length; i++) {
       const root = this.options.roots[i];
-      const manifest = await this.target.exec(pod, sh(MANIFEST, root.remote));
-      const remote = parseManifest(manifest.stdout);
+      const live = pods.filter((p) => !failed.has(p));
+      // The shells open while the manifests are read.
+      for (const pod of live) void this.shellFor(pod, i).catch(() => undefined);
+      const manifests = new Map<string, Map<string, RemoteFile>>();
+      await Promise.all(live.map(async (pod) => {
+        try {
+          manifests.set(pod, parseManifest((await this.target.exec(pod, sh(MANIFEST, root.remote))).stdout));
+        } catch (err) {
+          failed.set(pod, err);
+        }
+      }));
       const local = localByRoot[i];
-      const missing = local.filter((f) => {
-        const r = remote.get(f.path);
-        return !r || r.size !== f.size || r.mtime !== f.mtime;
-      });
-      for (const batch of batches(missing, this.options.batchSize, this.options.batchBytes)) {
-        await this.sendTar(pod, i, batch.map((f) => f.path));
-        sent += batch.length;
+      const sameMissing = new Map<string, { pods: string[]; files: LocalFile[] }>();
+      for (const [pod, remote] of manifests) {
+        const files = local.filter((f) => {
+          const r = remote.get(f.path);
+          return !r || r.size !== f.size || r.mtime !== f.mtime;
+        });
+        const key = files.map((f) => f.path).join('\0');
+        const entry = sameMissing.get(key) ?? { pods: [], files };
+        entry.pods.push(pod);
+        sameMissing.set(key, entry);
       }
+      await Promise.all([...sameMissing.values()].map(async ({ pods: group, files }) => {
+        for (const batch of batches(files, this.options.batchSize, this.options.batchBytes)) {
+          const failures = await this.sendFiles(group.filter((p) => !failed.has(p)), i, batch.map((f) => f.path));
+          for (const [pod, err] of failures) failed.set(pod, err);
+        }
+        for (const pod of group) if (!failed.has(pod)) this.set({ filesSent: this.state.filesSent + files.length });
+      }));
       if (this.options.mirror) {
         const localSet = new Set(local.map((f) => f.path));
-        const extra = [...remote.keys()].filter((p) => !localSet.has(p) && !this.rules[i].ignores(p));
-        if (extra.length) await this.sendDeletes(pod, i, extra);
+        await Promise.all([...manifests].filter(([pod]) => !failed.has(pod)).map(async ([pod, remote]) => {
+          const extra = [...remote.keys()].filter((p) => !localSet.has(p) && !this.rules[i].ignores(p));
+          if (extra.length) for (const [p, err] of await this.sendDeletes([pod], i, extra)) failed.set(p, err);
+        }));
       }
     }
-    return sent;
+    return failed;
   }
-
   /** Remote files a mirror-mode initial sync would delete in one pod (nothing is changed). */
   async mirrorDryRun(pod: string): Promise<string[]> {
     const out: string[] = [];
@@ -248,37 +271,87 @@ export class SyncEngine implements SyncPart {
     return out;
   }
 
-  private async sendTar(pod: string, rootIndex: number, paths: string[]) {
-    const { stream, skipped } = tarOf(this.options.roots[rootIndex].local, paths);
-    const result = await this.target.exec(pod, sh(EXTRACT, this.options.roots[rootIndex].remote), stream);
-    for (const s of await skipped) this.log(`not synced: ${s.path} (${s.reason})`);
-    if (result.exitCode !== 0) throw new Error(`tar in pod ${pod} failed (exit code ${result.exitCode}): ${result.stderr.toString().trim().slice(0, 500)}`);
+  /** The pod's sync shell for a root: opened on first use, and again after it ended. */
+  private shellFor(pod: string, rootIndex: number): Promise<PodShell | undefined> {
+    const key = `${pod}\0${rootIndex}`;
+    const entry = this.shells.get(key);
+    if (entry && (entry.shell === undefined || entry.shell === null || entry.shell.alive)) return entry.opened;
+    const opened = PodShell.open((command) => this.target.open(pod, command), pod, this.options.roots[rootIndex].remote);
+    const fresh: { opened: Promise<PodShell | undefined>; shell?: PodShell | null } = { opened };
+    opened.then(
+      (shell) => (fresh.shell = shell ?? null),
+      () => this.shells.get(key) === fresh && this.shells.delete(key),
+    );
+    this.shells.set(key, fresh);
+    return opened;
   }
 
-  private async sendDeletes(pod: string, rootIndex: number, paths: string[]) {
-    const list = Buffer.from(paths.map((p) => `${p}\0`).join(''));
-    const result = await this.target.exec(pod, sh(DELETE, this.options.roots[rootIndex].remote), list);
-    if (result.exitCode !== 0) throw new Error(`deleting files in pod ${pod} failed (exit code ${result.exitCode}): ${result.stderr.toString().trim().slice(0, 500)}`);
-  }
-
-  private async withRetries<T>(pod: string, work: () => Promise<T>): Promise<T> {
-    const attempts = this.options.attempts ?? 4;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const result = await work();
-        this.podErrors.delete(pod);
-        return result;
-      } catch (err) {
-        if (this.target.isGone(err) || attempt >= attempts) {
-          if (!this.target.isGone(err)) this.podErrors.set(pod, errorText(err));
-          throw err;
-        }
-        this.log(`pod ${pod}: ${errorText(err)}; retrying (${attempt}/${attempts - 1})`);
-        await new Promise((r) => setTimeout(r, (this.options.retryDelayMs ?? 250) * 2 ** (attempt - 1)));
-      }
+  private dropShells(pod: string) {
+    for (const [key, entry] of this.shells) {
+      if (!key.startsWith(`${pod}\0`)) continue;
+      this.shells.delete(key);
+      entry.opened.then((shell) => shell?.close(), () => undefined);
     }
   }
 
+  /** Where a batch goes: the pod's shell, or an exec of its own when the container cannot run one. */
+  private async sinkFor(pod: string, rootIndex: number, op: BatchOp): Promise<BatchSink> {
+    const shell = await this.shellFor(pod, rootIndex);
+    if (shell) return shell.begin(op);
+    return oneShotSink((command) => this.target.open(pod, command), pod, this.options.roots[rootIndex].remote, op);
+  }
+
+  private sinks(pods: string[], rootIndex: number, op: BatchOp) {
+    return new Map(pods.map((pod) => [pod, this.sinkFor(pod, rootIndex, op)]));
+  }
+
+  /** One batch of files to these pods, packed once; resolves with the pods that failed and why. */
+  private async sendFiles(pods: string[], rootIndex: number, paths: string[]): Promise<Map<string, unknown>> {
+    if (pods.length === 0) return new Map();
+    const { stream, skipped } = tarOf(this.options.roots[rootIndex].local, paths);
+    const failed = await fanOut(this.sinks(pods, rootIndex, 'extract'), stream);
+    // When every pod failed the tar was not read to its end, and the list of skipped files is not complete.
+    if (stream.readableEnded) for (const s of await skipped) this.log(`not synced: ${s.path} (${s.reason})`);
+    else stream.destroy();
+    return failed;
+  }
+
+  private sendDeletes(pods: string[], rootIndex: number, paths: string[]): Promise<Map<string, unknown>> {
+    const list = Buffer.from(paths.map((p) => `${p}\0`).join(''));
+    return fanOut(this.sinks(pods, rootIndex, 'delete'), Readable.from([list]));
+  }
+
+  /**
+   * Runs `send` for the pods, at most `concurrency` of them at once and together (so a batch is
+   * read and packed once for the group); a pod that failed is then retried on its own, with
+   * back-off, and reported by name when it keeps failing. Pods that are gone are dropped quietly.
+   * `done` is called for each pod as soon as it has everything.
+   */
+  private async toPods(pods: string[], send: (pods: string[]) => Promise<Map<string, unknown>>, done: (pod: string) => void): Promise<Map<string, string>> {
+    const attempts = this.options.attempts ?? 4;
+    const failures = new Map<string, string>();
+    for (let start = 0; start < pods.length; start += this.options.concurrency) {
+      const group = pods.slice(start, start + this.options.concurrency);
+      const first = await send(group);
+      await Promise.all(group.map(async (pod) => {
+        let err = first.get(pod);
+        for (let attempt = 1; err !== undefined; attempt++) {
+          if (this.target.isGone(err)) return;
+          if (attempt >= attempts) {
+            failures.set(pod, errorText(err));
+            this.podErrors.set(pod, errorText(err));
+            return;
+          }
+          this.log(`pod ${pod}: ${errorText(err)}; retrying (${attempt}/${attempts - 1})`);
+          await new Promise((r) => setTimeout(r, (this.options.retryDelayMs ?? 250) * 2 ** (attempt - 1)));
+          err = (await send([pod])).get(pod);
+        }
+        this.podErrors.delete(pod);
+        done(pod);
+      }));
+    }
+    return failures;
+  }
   /** Starts a watcher per root; resolves when all have finished their initial scan. */
   private startWatching(): Promise<void> {
     const ready: Promise<void>[] = [];
@@ -354,29 +427,27 @@ export class SyncEngine implements SyncPart {
         return [];
       }
     }));
-    const failures: string[] = [];
-    const restartFailures: string[] = [];
-    await Promise.all(pods.map((pod) => this.limit(async () => {
-      try {
-        await this.withRetries(pod, async () => {
-          for (let i = 0; i < taken.length; i++) {
-            for (const batch of batches(upserts[i], this.options.batchSize, this.options.batchBytes)) await this.sendTar(pod, i, batch.map((f) => f.path));
-            if (taken[i].deletes.length) await this.sendDeletes(pod, i, taken[i].deletes);
-          }
-        });
-      } catch (err) {
-        if (!this.target.isGone(err)) failures.push(`${pod}: ${errorText(err)}`);
-        return;
+    const send = async (group: string[]) => {
+      const failed = new Map<string, unknown>();
+      const live = () => group.filter((p) => !failed.has(p));
+      for (let i = 0; i < taken.length; i++) {
+        for (const batch of batches(upserts[i], this.options.batchSize, this.options.batchBytes)) {
+          for (const [pod, err] of await this.sendFiles(live(), i, batch.map((f) => f.path))) failed.set(pod, err);
+        }
+        if (taken[i].deletes.length) for (const [pod, err] of await this.sendDeletes(live(), i, taken[i].deletes)) failed.set(pod, err);
       }
-      // This pod has the whole batch: restart it now instead of waiting for the slowest pod.
-      await this.restartPod(pod, restartFailures);
-    })));
+      return failed;
+    };
+    const restartFailures: string[] = [];
+    const restarts: Promise<void>[] = [];
+    // Each pod restarts as soon as it has the whole change, not when the slowest pod has it.
+    const failures = await this.toPods(pods, send, (pod) => restarts.push(this.restartPod(pod, restartFailures)));
+    await Promise.all(restarts);
     this.set({ filesSent: this.state.filesSent + total * pods.length, lastSyncAt: Date.now(), lastLatencyMs: Date.now() - firstAt });
-    if (failures.length) return this.retryLater(taken, `Sync failed in ${failures.join('; ')}`);
+    if (failures.size) return this.retryLater(taken, `Sync failed in ${[...failures].map(([pod, why]) => `${pod}: ${why}`).join('; ')}`);
     if (restartFailures.length) this.set({ state: 'error', error: `Restart failed in ${restartFailures.join('; ')}` });
     else this.set({ state: this.paused ? 'paused' : 'idle' });
   }
-
   private async restartPod(pod: string, failures: string[]) {
     try {
       await this.target.restart(pod);
@@ -407,7 +478,11 @@ export class SyncEngine implements SyncPart {
     if (this.disposed) return;
     try {
       const pods = await this.target.listPods();
-      for (const name of [...this.known.keys()]) if (!pods.some((p) => p.name === name)) this.known.delete(name);
+      for (const name of [...this.known.keys()]) {
+        if (pods.some((p) => p.name === name)) continue;
+        this.known.delete(name);
+        this.dropShells(name);
+      }
       const fresh = pods.filter((p) => this.known.get(p.name) !== p.incarnation);
       if (fresh.length === 0) return;
       this.log(`full sync for new or restarted pod${fresh.length > 1 ? 's' : ''}: ${fresh.map((p) => p.name).join(', ')}`);
@@ -450,5 +525,6 @@ export class SyncEngine implements SyncPart {
     await Promise.all(this.watchers.map((w) => w.close()));
     this.watchers = [];
     await this.flushing.catch(() => undefined);
+    for (const pod of new Set([...this.shells.keys()].map((key) => key.split('\0')[0]))) this.dropShells(pod);
   }
 }

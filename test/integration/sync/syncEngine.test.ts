@@ -1,6 +1,6 @@
 // The sync engine against the sandbox on a 2-pod deployment in dev mode: every kind of change
 // reaches both pods (checked by exec), a burst restarts each pod once, a replacement pod gets a
-// full sync, pause/resume sends one batch, injected exec failures are retried.
+// full sync, pause/resume sends one batch, a dropped connection and injected exec failures are retried.
 import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -23,6 +23,7 @@ describe('sync engine on the sandbox', function () {
   let local: string;
   let name: string;
   const restarts: string[] = [];
+  const logs: string[] = [];
 
   /** sha256 of a remote file in a pod, or 'missing'. */
   async function remoteHash(pod: string, rel: string): Promise<string> {
@@ -58,7 +59,7 @@ describe('sync engine on the sandbox', function () {
         await devMode.restartProcess(pod);
       },
     });
-    engine = new SyncEngine(target, { roots: [{ local, remote: '/app' }], exclude: [], debounceMs: 100, batchSize: 500, batchBytes: 8 << 20, concurrency: 5, mirror: false, retryDelayMs: 50 });
+    engine = new SyncEngine(target, { roots: [{ local, remote: '/app' }], exclude: [], debounceMs: 100, batchSize: 500, batchBytes: 8 << 20, concurrency: 5, mirror: false, retryDelayMs: 50, log: (m) => logs.push(m) });
     await engine.start();
   });
 
@@ -140,9 +141,15 @@ describe('sync engine on the sandbox', function () {
     assert.equal(restarts.length, 2, 'one batch: one restart per pod');
   });
 
-  it('injected exec failures are retried and the change converges', async () => {
+  it('a dropped connection and injected exec failures are retried and the change converges', async () => {
+    // The pods' sync shells go with the dropped streams, and opening new ones fails twice.
+    sandbox.faults.closeStreams();
     sandbox.faults.failExec({ count: 2 });
+    logs.length = 0;
     writeFileSync(join(local, 'retry.txt'), 'after failures');
+    engine.notify(join(local, 'retry.txt'));
+    await engine.flush();
+    assert.ok(logs.some((l) => /\(500\).*retrying/.test(l)), `the injected failures were met and retried: ${logs.join(' | ')}`);
     await inEveryPod(async (pod) => (await remoteHash(pod, 'retry.txt')) === sha('after failures'), 'the retried change');
   });
 

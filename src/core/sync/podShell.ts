@@ -1,0 +1,213 @@
+// Where the sync engine's batches go in a pod. A new exec per batch costs a WebSocket handshake
+// and a process start in the pod before the first byte moves (about 15 ms per pod on the
+// sandbox, far more on a real cluster's API server and kubelet); the 10-file change after a save
+// is mostly that. So each pod gets one long-lived shell per sync root, started once, that applies
+// framed batches from its stdin and answers each with a status line.
+//
+// Framing, because tar reads its input to the end: a batch is an op line ("T" extract a tar,
+// "D" delete NUL-separated paths), then chunks "C <bytes>\n<bytes>", then "E". The shell copies
+// exactly <bytes> with `head -c` (GNU reads no more than asked) or else `dd iflag=fullblock`, and
+// checks at start that the tool it picked does not read ahead (busybox's head buffers, which
+// would swallow the next frame); when neither is exact it says "unsupported" and the engine
+// falls back to one exec per batch. Every line the shell writes for us starts with a random
+// nonce, so tar's messages (merged into stdout, in order) cannot be mistaken for a status.
+import { randomBytes } from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
+import type { ExecStream } from '../kube/exec';
+
+/** One batch on its way to a pod: its bytes, then end() resolves once the pod has applied it. */
+export interface BatchSink {
+  write(chunk: Buffer): Promise<void>;
+  end(): Promise<void>;
+  /** Gives the batch up half-sent (its source failed): the connection is closed. */
+  abort(): void;
+}
+
+export type BatchOp = 'extract' | 'delete';
+
+const OPS: Record<BatchOp, { code: string; what: string }> = {
+  extract: { code: 'T', what: 'tar' },
+  delete: { code: 'D', what: 'deleting files' },
+};
+
+// $1: the remote root; $2: the nonce. `exec 2>&1`: tar's messages reach us in order, before the status.
+const SHELL = `exec 2>&1
+take() { head -c "$1"; }
+frames() { while read -r k n && [ "$k" = C ]; do take "$n"; done; }
+exact() { [ "$(printf 'C 1\\nxC 2\\nyzE\\n' | frames)" = xyz ]; }
+exact || { take() { dd bs="$1" count=1 iflag=fullblock 2>/dev/null; }; exact; } || { echo "$2 unsupported"; exit 0; }
+echo "$2 ready"
+while read -r op; do
+  case $op in
+    T) frames | { [ -d "$1" ] || mkdir -p "$1"; tar -xf - -C "$1"; s=$?; cat >/dev/null; exit $s; } ;;
+    D) frames | { cd "$1" && xargs -0 -r rm -rf --; s=$?; cat >/dev/null; exit $s; } ;;
+    *) echo "$2 unknown op"; exit 2 ;;
+  esac
+  echo "$2 $?"
+done`;
+// `cat >/dev/null` drains the rest of a batch that tar gave up on, so the next frame is read
+// from the right place.
+
+/** Per-batch execs, for containers where the shell cannot frame its input. */
+const ONE_SHOT: Record<BatchOp, string> = {
+  // `[` is a shell builtin and `exec` replaces the shell: one process (tar) in the common case.
+  extract: '[ -d "$1" ] || mkdir -p "$1" || exit; exec tar -xf - -C "$1"',
+  delete: 'cd "$1" && xargs -0 -r rm -rf --',
+};
+
+/** Longest a pod may take to apply one batch before its shell is given up. */
+const OP_TIMEOUT_MS = 300_000;
+/** Output kept from a failing batch, for the error message. */
+const MAX_DIAGNOSTICS = 2000;
+
+type Opener = (command: string[]) => Promise<ExecStream>;
+
+function failure(op: BatchOp, pod: string, exitCode: number, output: string): Error {
+  return new Error(`${OPS[op].what} in pod ${pod} failed (exit code ${exitCode}): ${output.trim().slice(0, 500)}`);
+}
+
+export class PodShell {
+  private readonly decoder = new StringDecoder('utf8');
+  private partial = '';
+  private diagnostics = '';
+  private waiting?: { resolve: (token: string) => void; reject: (err: Error) => void };
+  private ended?: Error;
+  /** Ops run one after another. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly stream: ExecStream, private readonly pod: string, private readonly nonce: string) {
+    stream.onOutput((data) => this.output(data));
+    stream.exited.then(
+      (code) => this.end(new Error(`The sync shell in pod ${pod} ended (exit code ${code}).`)),
+      (err: Error) => this.end(err),
+    );
+  }
+
+  /** Starts the shell; undefined when the container cannot frame input (then use oneShotSink). */
+  static async open(open: Opener, pod: string, remoteRoot: string): Promise<PodShell | undefined> {
+    const nonce = `truva-${randomBytes(8).toString('hex')}`;
+    const stream = await open(['sh', '-c', SHELL, 'truva-sync', remoteRoot, nonce]);
+    const shell = new PodShell(stream, pod, nonce);
+    const token = await shell.next().catch((err) => {
+      stream.close();
+      throw err;
+    });
+    if (token === 'ready') return shell;
+    stream.close();
+    return undefined;
+  }
+
+  /** False once the shell has ended (pod gone, container restarted, connection dropped). */
+  get alive(): boolean {
+    return this.ended === undefined;
+  }
+
+  close(): void {
+    this.end(new Error(`The sync shell in pod ${this.pod} was closed.`));
+    this.stream.end();
+    this.stream.close();
+  }
+
+  /** Starts a batch once the previous one is done. */
+  begin(op: BatchOp): Promise<BatchSink> {
+    const started = this.queue.then(() => this.sink(op));
+    this.queue = started.then((sink) => sink.done, () => undefined).catch(() => undefined);
+    return started;
+  }
+
+  private async sink(op: BatchOp): Promise<BatchSink & { done: Promise<void> }> {
+    if (this.ended) throw this.ended;
+    this.diagnostics = '';
+    let header = `${OPS[op].code}\n`;
+    let finish!: (err?: Error) => void;
+    const done = new Promise<void>((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
+    done.catch(() => {});
+    return {
+      done,
+      write: async (chunk) => {
+        if (this.ended) throw this.ended;
+        await this.stream.write(Buffer.concat([Buffer.from(`${header}C ${chunk.length}\n`), chunk]));
+        header = '';
+      },
+      end: async () => {
+        try {
+          const reply = this.next();
+          await this.stream.write(Buffer.from(`${header}E\n`));
+          const code = Number(await withTimeout(reply, OP_TIMEOUT_MS, () => this.close()));
+          if (!Number.isInteger(code)) throw new Error(`The sync shell in pod ${this.pod} answered "${code}".`);
+          if (code !== 0) throw failure(op, this.pod, code, this.diagnostics);
+          finish();
+        } catch (err) {
+          finish(err as Error);
+          throw err;
+        }
+      },
+      abort: () => {
+        this.close();
+        finish(this.ended);
+      },
+    };
+  }
+
+  /** The next status token the shell writes. */
+  private next(): Promise<string> {
+    if (this.ended) return Promise.reject(this.ended);
+    return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+  }
+
+  private output(data: Buffer) {
+    const lines = (this.partial + this.decoder.write(data)).split('\n');
+    this.partial = lines.pop()!;
+    for (const line of lines) {
+      if (line.startsWith(`${this.nonce} `)) {
+        const waiting = this.waiting;
+        this.waiting = undefined;
+        waiting?.resolve(line.slice(this.nonce.length + 1));
+      } else if (this.diagnostics.length < MAX_DIAGNOSTICS) {
+        this.diagnostics += `${line}\n`;
+      }
+    }
+  }
+
+  private end(err: Error) {
+    if (this.ended) return;
+    this.ended = err;
+    this.waiting?.reject(err);
+    this.waiting = undefined;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        onTimeout();
+        reject(new Error(`The pod did not finish applying a batch within ${ms / 1000} s.`));
+      }, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** A batch sent by an exec of its own (containers whose shell cannot frame input). */
+export async function oneShotSink(open: Opener, pod: string, remoteRoot: string, op: BatchOp): Promise<BatchSink> {
+  const stream = await open(['sh', '-c', ONE_SHOT[op], 'truva-sync', remoteRoot]);
+  if (stream.protocol !== 'v5.channel.k8s.io') {
+    stream.close();
+    throw new Error('The API server does not support the v5.channel.k8s.io exec protocol, which Truva needs to send files to this container (Kubernetes 1.30 or newer).');
+  }
+  let output = '';
+  stream.onOutput((data) => {
+    if (output.length < MAX_DIAGNOSTICS) output += data.toString();
+  });
+  return {
+    write: (chunk) => stream.write(chunk),
+    async end() {
+      stream.end();
+      const code = await withTimeout(stream.exited, OP_TIMEOUT_MS, () => stream.close());
+      if (code !== 0) throw failure(op, pod, code, output);
+    },
+    abort: () => stream.close(),
+  };
+}

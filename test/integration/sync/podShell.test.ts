@@ -1,0 +1,150 @@
+// The pod's long-lived sync shell against real pods: framed batches of files and deletions in
+// one exec, a tar that cannot run reported without losing the frame, a dropped connection noticed, and
+// an image whose `head` reads ahead (busybox) detected, with batches then sent by one exec each.
+import { strict as assert } from 'node:assert';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Sandbox } from '../../../sandbox';
+import type { Cluster } from '../../../src/core/kube/cluster';
+import type { ExecStream } from '../../../src/core/kube/exec';
+import { SyncEngine, clusterSyncTarget, tarOf } from '../../../src/core/sync';
+import { oneShotSink, PodShell, type BatchSink } from '../../../src/core/sync/podShell';
+import { createTestDeployment, podNames, sandboxCluster, sharedSandbox, uniqueName, waitFor } from '../../helpers/sandbox';
+
+const sha = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+
+describe('pod sync shell on the sandbox', function () {
+  this.timeout(120_000);
+  let sandbox: Sandbox;
+  let cluster: Cluster;
+  let local: string;
+  let webApp: string;
+  let webPod: string;
+  let busyboxApp: string;
+  let busyboxPod: string;
+  let noTarPod: string;
+  let opened: string[][];
+
+  const opener = (pod: string) => (command: string[]): Promise<ExecStream> => {
+    opened.push(command);
+    return cluster.openExec(pod, 'web', command, 'demo');
+  };
+
+  async function tarChunks(paths: string[], size: number): Promise<Buffer[]> {
+    const parts: Buffer[] = [];
+    for await (const part of tarOf(local, paths).stream) parts.push(part);
+    const all = Buffer.concat(parts);
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < all.length; at += size) chunks.push(all.subarray(at, at + size));
+    return chunks;
+  }
+
+  async function send(sink: BatchSink, chunks: Buffer[]) {
+    for (const chunk of chunks) await sink.write(chunk);
+    await sink.end();
+  }
+
+  async function remote(pod: string, script: string): Promise<string> {
+    const r = await cluster.exec(pod, 'web', ['sh', '-c', script], { namespace: 'demo' });
+    return r.stdout.toString().trim();
+  }
+
+  before(async () => {
+    sandbox = await sharedSandbox();
+    cluster = sandboxCluster(sandbox);
+    webApp = uniqueName('shell');
+    busyboxApp = uniqueName('shell-bb');
+    const noTarApp = uniqueName('shell-notar');
+    await Promise.all([
+      createTestDeployment(sandbox, { name: webApp, replicas: 1 }),
+      createTestDeployment(sandbox, { name: busyboxApp, replicas: 1, image: 'busybox-like' }),
+      createTestDeployment(sandbox, { name: noTarApp, replicas: 1, image: 'notar' }),
+    ]);
+    [noTarPod] = await podNames(sandbox, noTarApp);
+    [webPod] = await podNames(sandbox, webApp);
+    [busyboxPod] = await podNames(sandbox, busyboxApp);
+    local = mkdtempSync(join(tmpdir(), 'truva-shell-'));
+  });
+
+  beforeEach(() => {
+    opened = [];
+  });
+
+  after(() => {
+    cluster?.dispose();
+    rmSync(local, { recursive: true, force: true });
+  });
+
+  it('applies batches one after another through one exec: files in many frames, then deletions', async () => {
+    const big = randomBytes(3 << 20);
+    writeFileSync(join(local, 'big.bin'), big);
+    mkdirSync(join(local, 'dir'), { recursive: true });
+    writeFileSync(join(local, 'dir', 'small.txt'), 'small');
+    const shell = await PodShell.open(opener(webPod), webPod, '/app/shell-a');
+    assert.ok(shell, 'GNU head frames exactly: the shell runs');
+    await send(await shell.begin('extract'), await tarChunks(['big.bin', 'dir', 'dir/small.txt'], 100_000));
+    assert.equal(await remote(webPod, 'sha256sum < /app/shell-a/big.bin | cut -d" " -f1'), sha(big));
+    assert.equal(await remote(webPod, 'cat /app/shell-a/dir/small.txt'), 'small');
+    await send(await shell.begin('delete'), [Buffer.from('big.bin\0dir/small.txt\0')]);
+    assert.equal(await remote(webPod, 'ls -A /app/shell-a; ls -A /app/shell-a/dir'), 'dir');
+    assert.equal(opened.length, 1, 'both batches went through the one shell');
+    shell.close();
+  });
+
+  it('a batch tar cannot take is reported with its message, and the shell reads the next batch from the right place', async () => {
+    // No tar in the image: the command fails at once and leaves the whole batch unread.
+    const shell = (await PodShell.open(opener(noTarPod), noTarPod, '/app/shell-b'))!;
+    for (let round = 0; round < 2; round++) {
+      const bytes = randomBytes(300_000);
+      await assert.rejects(send(await shell.begin('extract'), [bytes.subarray(0, 100_000), bytes.subarray(100_000)]), (err: Error) => {
+        assert.match(err.message, new RegExp(`tar in pod ${noTarPod} failed \\(exit code 12[67]\\): .*tar: Permission denied`));
+        return true;
+      });
+    }
+    // Had the unread rest been taken for the next frame, the shell would have ended by now.
+    await send(await shell.begin('delete'), [Buffer.from('nothing-here\0')]);
+    assert.ok(shell.alive);
+    shell.close();
+  });
+
+  it('notices a dropped connection: the shell is no longer alive and a new batch fails saying why', async () => {
+    const shell = (await PodShell.open(opener(webPod), webPod, '/app/shell-c'))!;
+    sandbox.faults.closeStreams();
+    await waitFor(() => !shell.alive, 10_000, 'the shell to notice its connection closed');
+    await assert.rejects(shell.begin('extract'), /sync shell in pod|closed/);
+  });
+
+  it('an image whose head reads ahead (busybox) gets no shell, and one exec per batch instead', async () => {
+    assert.equal(await PodShell.open(opener(busyboxPod), busyboxPod, '/app/shell-d'), undefined);
+    writeFileSync(join(local, 'one.txt'), 'one shot');
+    await send(await oneShotSink(opener(busyboxPod), busyboxPod, '/app/shell-d', 'extract'), await tarChunks(['one.txt'], 512));
+    assert.equal(await remote(busyboxPod, 'cat /app/shell-d/one.txt'), 'one shot');
+  });
+
+  it('the engine syncs to that image too, and to a normal one without a new exec per change', async () => {
+    for (const [app, pod, busybox] of [[busyboxApp, busyboxPod, true], [webApp, webPod, false]] as const) {
+      const root = mkdtempSync(join(local, 'engine-'));
+      writeFileSync(join(root, 'start.txt'), 'start');
+      const target = clusterSyncTarget(cluster, { namespace: 'demo', labelSelector: `app=${app}`, container: 'web', restart: async () => {} });
+      const open = target.open.bind(target);
+      target.open = (p, command) => {
+        opened.push(command);
+        return open(p, command);
+      };
+      const engine = new SyncEngine(target, { roots: [{ local: root, remote: '/app/engine' }], exclude: [], debounceMs: 50, batchSize: 100, batchBytes: 1 << 20, concurrency: 5, mirror: false });
+      await engine.start();
+      const afterStart = opened.length;
+      for (let i = 0; i < 3; i++) {
+        writeFileSync(join(root, 'edit.txt'), `edit ${i}`);
+        engine.notify(join(root, 'edit.txt'));
+        await engine.flush();
+        assert.equal(await remote(pod, 'cat /app/engine/edit.txt'), `edit ${i}`);
+      }
+      assert.equal(await remote(pod, 'cat /app/engine/start.txt'), 'start');
+      await engine.dispose();
+      assert.equal(opened.length - afterStart, busybox ? 3 : 0, busybox ? 'busybox: one exec per change' : 'a normal image: the shell opened at start carries every change');
+    }
+  });
+});
