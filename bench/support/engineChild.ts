@@ -16,6 +16,7 @@ async function main() {
   const t0 = performance.now();
   await engine.start();
   const ms = performance.now() - t0;
+  await engine.watchersReady(); // their memory counts too
   await engine.dispose();
   cluster.dispose();
   // VmHWM: the most this process ever held in RAM (its whole life, which is this one sync).

@@ -3,6 +3,9 @@
 // verify the server's certificate chain, a signature on each side). The sync engine runs an
 // exec per pod per save, so here the secure context is built once and the TLS session is
 // resumed: on the sandbox a resumed handshake took 2 ms against 7 ms for a full one.
+// Frames go unmasked (an all-zero mask, which ws sends without touching the payload): masking
+// protects browsers' proxies from script-crafted bytes and means nothing to a client that
+// writes its own data, over TLS, to the API server; in JavaScript it cost ~35 ms per 3 MB sent.
 // Everything else is as client-node's own handler: same URL, protocols, options and framing.
 import tls from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -45,7 +48,7 @@ export function execSocketFactory(kc: KubeConfig): ExecSocketFactory {
         return socket;
       };
       return new Promise<WebSocket>((resolve, reject) => {
-        const ws = new WebSocket(uri, PROTOCOLS, { ...opts, createConnection } as WebSocket.ClientOptions);
+        const ws = new WebSocket(uri, PROTOCOLS, { ...opts, createConnection, generateMask: () => {} } as WebSocket.ClientOptions);
         let opened = false;
         ws.on('open', () => {
           opened = true;

@@ -76,6 +76,40 @@ describe('sync engine on the sandbox', function () {
     for (const pod of await podNames(sandbox, name)) assert.equal(await remoteHash(pod, 'node_modules/dep/index.js'), 'missing');
   });
 
+  it('changes made while the initial sync runs, and before the watchers are ready, all arrive', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'truva-sync-catchup-'));
+    for (let i = 0; i < 300; i++) writeFileSync(join(root, `f${i}.txt`), `file ${i}`);
+    writeFileSync(join(root, 'gone.txt'), 'will be deleted');
+    const catchUp = new SyncEngine(
+      clusterSyncTarget(cluster, { namespace: 'demo', labelSelector: `app=${name}`, container: 'web', restart: async () => {} }),
+      { roots: [{ local: root, remote: '/app/catchup' }], exclude: [], debounceMs: 50, batchSize: 100, batchBytes: 8 << 20, concurrency: 5, mirror: false },
+    );
+    try {
+      // The tree has been walked once the engine says it is syncing: these writes come after that.
+      let during = false;
+      const stop = catchUp.onDidChange(() => {
+        if (during || catchUp.snapshot().state !== 'syncing') return;
+        during = true;
+        writeFileSync(join(root, 'f0.txt'), 'edited during the initial sync');
+        writeFileSync(join(root, 'new-during.txt'), 'created during the initial sync');
+      });
+      await catchUp.start();
+      stop();
+      assert.ok(during, 'the writes happened during the initial sync');
+      // Right after start(), before the watchers have finished their first scan.
+      mkdirSync(join(root, 'dir-after'));
+      writeFileSync(join(root, 'dir-after', 'x.txt'), 'created right after start');
+      rmSync(join(root, 'gone.txt'));
+      await inEveryPod(async (pod) => {
+        const r = await cluster.exec(pod, 'web', ['sh', '-c', 'cd /app/catchup && cat f0.txt new-during.txt dir-after/x.txt && ls gone.txt 2>/dev/null; ls | wc -l']);
+        return r.stdout.toString() === 'edited during the initial synccreated during the initial synccreated right after start302\n';
+      }, 'the changes made during and right after the initial sync');
+    } finally {
+      await catchUp.dispose();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('create, edit, nested dir, chmod +x, symlink, hostile name, rename and delete reach both pods', async () => {
     const hostile = "-rf it's \"quoted\" näme\nnewline.txt";
     mkdirSync(join(local, 'a/b/c'), { recursive: true });
