@@ -208,7 +208,6 @@ export class SyncEngine implements SyncPart {
   /** Full sync of each pod (skipping files it already has), remembering its incarnation. */
   private async syncPods(pods: PodRef[], signal?: AbortSignal, walked?: LocalTree[]): Promise<string[]> {
     this.set({ state: 'syncing' });
-    for (const pod of pods) this.dropShells(pod.name); // a restarted container took its shell with it
     // The local tree is walked once for all pods, not once per pod.
     const local = (walked ?? this.options.roots.map((_, i) => this.localTree(i))).map((tree) => tree.files);
     const incarnation = new Map(pods.map((p) => [p.name, p.incarnation]));
@@ -298,6 +297,7 @@ export class SyncEngine implements SyncPart {
     }
     return failed;
   }
+
   /** Remote files a mirror-mode initial sync would delete in one pod (nothing is changed). */
   async mirrorDryRun(pod: string): Promise<string[]> {
     const out: string[] = [];
@@ -324,9 +324,10 @@ export class SyncEngine implements SyncPart {
     return opened;
   }
 
-  private dropShells(pod: string) {
+  /** Closes the sync shells of one pod, or of every pod. */
+  private dropShells(pod?: string) {
     for (const [key, entry] of this.shells) {
-      if (!key.startsWith(`${pod}\0`)) continue;
+      if (pod !== undefined && !key.startsWith(`${pod}\0`)) continue;
       this.shells.delete(key);
       entry.opened.then((shell) => shell?.close(), () => undefined);
     }
@@ -523,6 +524,7 @@ export class SyncEngine implements SyncPart {
       }
       const fresh = pods.filter((p) => this.known.get(p.name) !== p.incarnation);
       if (fresh.length === 0) return;
+      for (const pod of fresh) this.dropShells(pod.name); // a restarted container took its shell with it
       this.log(`full sync for new or restarted pod${fresh.length > 1 ? 's' : ''}: ${fresh.map((p) => p.name).join(', ')}`);
       const synced = await this.syncPods(fresh);
       await this.restartPods(synced);
@@ -563,6 +565,6 @@ export class SyncEngine implements SyncPart {
     await Promise.all(this.watchers.map((w) => w.close()));
     this.watchers = [];
     await this.flushing.catch(() => undefined);
-    for (const pod of new Set([...this.shells.keys()].map((key) => key.split('\0')[0]))) this.dropShells(pod);
+    this.dropShells();
   }
 }
