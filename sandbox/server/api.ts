@@ -100,6 +100,7 @@ export class ApiServer {
   private readonly server: https.Server;
   private readonly wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => EXEC_PROTOCOLS.find((p) => protocols.has(p)) ?? false });
   private readonly streams = new Set<{ destroy(): void }>();
+  private readonly execSilencers = new Set<() => void>();
   private address = '127.0.0.1:0';
 
   constructor(
@@ -110,6 +111,12 @@ export class ApiServer {
     this.controllers = new Controllers(this.store, runtime);
     this.faults = new Faults({
       closeStreams: () => this.closeStreams(),
+      silenceExecs: () => {
+        const n = this.execSilencers.size;
+        for (const silence of this.execSilencers) silence();
+        this.execSilencers.clear();
+        return n;
+      },
       killContainer: (namespace, pod, container) => this.runtime.killContainer(this.store.get('pods', namespace, pod).metadata.uid, container),
     });
     this.server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => void this.handle(req, res));
@@ -482,10 +489,15 @@ export class ApiServer {
     const v5 = ws.protocol === 'v5.channel.k8s.io';
     if (!stdin) proc.stdin.end();
     proc.stdin.on('error', () => {});
-    const frame = (channel: number, data: Buffer) => ws.send(Buffer.concat([Buffer.from([channel]), data]));
+    let silent = false; // faults.silenceExecs(): nothing passes either way, nothing closes
+    const silence = () => (silent = true);
+    this.execSilencers.add(silence);
+    ws.once('close', () => this.execSilencers.delete(silence));
+    const frame = (channel: number, data: Buffer) => silent || ws.send(Buffer.concat([Buffer.from([channel]), data]));
     proc.stdout.on('data', (d: Buffer) => frame(1, d));
     proc.stderr.on('data', (d: Buffer) => frame(2, d));
     ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (silent) return;
       const buf = isBinary ? data : Buffer.from(data.toString(), 'utf8');
       if (buf.length === 0) return;
       if (buf[0] === 0 && stdin) proc.stdin.write(buf.subarray(1));

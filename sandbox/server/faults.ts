@@ -16,6 +16,8 @@ export interface FailRule {
 export interface StreamCloser {
   /** Destroys every open watch, log and exec stream; returns how many were closed. */
   closeStreams(): number;
+  /** Open exec streams stop passing data either way, without closing; returns how many. */
+  silenceExecs(): number;
   killContainer(namespace: string, pod: string, container: string): void;
 }
 
@@ -52,6 +54,11 @@ export class Faults {
 
   closeStreams(): number {
     return this.streams.closeStreams();
+  }
+
+  /** Every open exec goes silent but stays open, as a connection whose far end vanished (a laptop that slept, a NAT that forgot it). */
+  silenceExecs(): number {
+    return this.streams.silenceExecs();
   }
 
   killContainer(namespace: string, pod: string, container: string): void {
@@ -111,9 +118,10 @@ export class Faults {
       case 'failExec': return this.failExec(body);
       case 'hang': return this.hang(Number(body.ms));
       case 'closeStreams': return { closed: this.closeStreams() };
+      case 'silenceExecs': return { silenced: this.silenceExecs() };
       case 'killContainer': return this.killContainer(body.namespace, body.pod, body.container);
       case 'clear': return this.clear();
-      default: throw new Error(`unknown fault action "${body?.action}"; use latency, fail, failExec, hang, closeStreams, killContainer or clear`);
+      default: throw new Error(`unknown fault action "${body?.action}"; use latency, fail, failExec, hang, closeStreams, silenceExecs, killContainer or clear`);
     }
   }
 }

@@ -68,7 +68,7 @@ interface LocalFile {
   size: number;
   /** Whole seconds, as the remote manifest reports them. */
   mtime: number;
-  /** Changes with any write or chmod (size, mtime and ctime to the nanosecond). */
+  /** See versionOf. */
   version: string;
 }
 
@@ -106,6 +106,13 @@ function signatureOf(path: string): string | undefined {
   }
 }
 
+/** Changes with any write or chmod: size, mtime and ctime to the nanosecond. */
+function versionOf(st: { size: number; mtimeMs: number; ctimeMs: number }): string {
+  return `${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
+
+const DELETED = 'deleted';
+
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -124,6 +131,8 @@ export class SyncEngine implements SyncPart {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private watching: Promise<void> = Promise.resolve();
+  /** Until the watchers are ready: per root, the version each flush sent of a path, so catchUp does not send it again. */
+  private sentBeforeReady?: Map<string, string>[];
   private disposed = false;
   private state: SyncSnapshot = { state: 'idle', pending: 0, filesSent: 0 };
   private paused = false;
@@ -178,6 +187,7 @@ export class SyncEngine implements SyncPart {
       this.starting = false;
     }
     this.podWatch = this.target.watchPods(() => void this.checkPods());
+    this.sentBeforeReady = this.options.roots.map(() => new Map());
     this.watching = this.startWatching()
       .then(() => this.catchUp(walked))
       .catch((err) => this.set({ state: 'error', error: `Watching the local files failed: ${errorText(err)}` }));
@@ -191,16 +201,19 @@ export class SyncEngine implements SyncPart {
 
   /** Records what changed since `before` was walked, which the watchers were not ready to see. */
   private catchUp(before: LocalTree[]) {
-    if (this.disposed) return;
+    const sentAll = this.sentBeforeReady;
+    this.sentBeforeReady = undefined;
+    if (this.disposed || !sentAll) return;
     before.forEach((then, i) => {
       const now = this.localTree(i);
+      const sent = sentAll[i];
       const record = (path: string, kind: 'add' | 'change' | 'delete') => this.changes[i].record(path, kind);
       const versions = new Map(then.files.map((f) => [f.path, f.version]));
-      for (const f of now.files) if (versions.get(f.path) !== f.version) record(f.path, versions.has(f.path) ? 'change' : 'add');
+      for (const f of now.files) if ((sent.get(f.path) ?? versions.get(f.path)) !== f.version) record(f.path, versions.has(f.path) ? 'change' : 'add');
       const present = new Set(now.files.map((f) => f.path));
-      for (const path of versions.keys()) if (!present.has(path)) record(path, 'delete');
-      for (const dir of now.dirs) if (!then.dirs.has(dir)) record(dir, 'add');
-      for (const dir of then.dirs) if (!now.dirs.has(dir)) record(dir, 'delete');
+      for (const path of versions.keys()) if (!present.has(path) && sent.get(path) !== DELETED) record(path, 'delete');
+      for (const dir of now.dirs) if (!then.dirs.has(dir) && !sent.has(dir)) record(dir, 'add');
+      for (const dir of then.dirs) if (!now.dirs.has(dir) && sent.get(dir) !== DELETED) record(dir, 'delete');
     });
     if (this.changes.some((c) => c.size > 0)) this.schedule();
   }
@@ -240,7 +253,7 @@ export class SyncEngine implements SyncPart {
           walk(rel);
         } else if (!rules.ignores(rel)) {
           const size = st.isFile() ? st.size : 0;
-          files.push({ path: rel, size, mtime: Math.floor(st.mtimeMs / 1000), version: `${st.size}:${st.mtimeMs}:${st.ctimeMs}` });
+          files.push({ path: rel, size, mtime: Math.floor(st.mtimeMs / 1000), version: versionOf(st) });
         }
       }
     };
@@ -461,11 +474,14 @@ export class SyncEngine implements SyncPart {
     // Sizes for batching, read once for all pods (a path that vanished is sent as nothing).
     const upserts = taken.map((t, i) => t.upserts.flatMap((p) => {
       try {
-        return [{ path: p, size: lstatSync(join(this.options.roots[i].local, p)).size }];
+        const st = lstatSync(join(this.options.roots[i].local, p));
+        this.sentBeforeReady?.[i].set(p, versionOf(st));
+        return [{ path: p, size: st.size }];
       } catch {
         return [];
       }
     }));
+    taken.forEach((t, i) => t.deletes.forEach((p) => this.sentBeforeReady?.[i].set(p, DELETED)));
     const send = async (group: string[]) => {
       const failed = new Map<string, unknown>();
       const live = () => group.filter((p) => !failed.has(p));

@@ -4,13 +4,14 @@
 // is mostly that. So each pod gets one long-lived shell per sync root, started once, that applies
 // framed batches from its stdin and answers each with a status line.
 //
-// Framing, because tar reads its input to the end: a batch is an op line ("T" extract a tar,
-// "D" delete NUL-separated paths), then chunks "C <bytes>\n<bytes>", then "E". The shell copies
-// exactly <bytes> with `head -c` (GNU reads no more than asked) or else `dd iflag=fullblock`, and
-// checks at start that the tool it picked does not read ahead (busybox's head buffers, which
-// would swallow the next frame); when neither is exact it says "unsupported" and the engine
-// falls back to one exec per batch. Every line the shell writes for us starts with a random
-// nonce, so tar's messages (merged into stdout, in order) cannot be mistaken for a status.
+// Framing, because tar reads its input to the end: a batch is a ping line ("P", see
+// PING_TIMEOUT_MS), an op line ("T" extract a tar, "D" delete NUL-separated paths), then chunks
+// "C <bytes>\n<bytes>", then "E". The shell copies exactly <bytes> with `head -c` (GNU reads no
+// more than asked) or else `dd iflag=fullblock`, and checks at start that the tool it picked does
+// not read ahead (busybox's head buffers, which would swallow the next frame); when neither is
+// exact it says "unsupported" and the engine falls back to one exec per batch. Every line the
+// shell writes for us starts with a random nonce, so tar's messages (merged into stdout, in
+// order) cannot be mistaken for a status.
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { ExecStream } from '../kube/exec';
@@ -41,6 +42,7 @@ while read -r op; do
   case $op in
     T) frames | { [ -d "$1" ] || mkdir -p "$1"; tar -xf - -C "$1"; s=$?; cat >/dev/null; exit $s; } ;;
     D) frames | { cd "$1" && xargs -0 -r rm -rf --; s=$?; cat >/dev/null; exit $s; } ;;
+    P) echo "$2 pong"; continue ;;
     *) echo "$2 unknown op"; exit 2 ;;
   esac
   echo "$2 $?"
@@ -57,6 +59,14 @@ const ONE_SHOT: Record<BatchOp, string> = {
 
 /** Longest a pod may take to apply one batch before its shell is given up. */
 const OP_TIMEOUT_MS = 300_000;
+/**
+ * Longest the shell may take to answer the ping sent ahead of each batch. A long-lived
+ * connection can die without closing (a laptop that slept, a NAT or load balancer that forgot
+ * it); writes then vanish into the socket and no answer ever comes. The ping is answered before
+ * the batch is read, so it costs no wait on a live shell, and a dead one is given up after this
+ * long instead of after OP_TIMEOUT_MS; the batch is then retried through a new shell.
+ */
+const PING_TIMEOUT_MS = 5_000;
 /** Output kept from a failing batch, for the error message. */
 const MAX_DIAGNOSTICS = 2000;
 
@@ -70,7 +80,8 @@ export class PodShell {
   private readonly decoder = new StringDecoder('utf8');
   private partial = '';
   private diagnostics = '';
-  private waiting?: { resolve: (token: string) => void; reject: (err: Error) => void };
+  /** Who waits for the shell's next status lines, in the order they will come. */
+  private waiting: { resolve: (token: string) => void; reject: (err: Error) => void }[] = [];
   private ended?: Error;
   /** Ops run one after another. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -102,8 +113,8 @@ export class PodShell {
     return this.ended === undefined;
   }
 
-  close(): void {
-    this.end(new Error(`The sync shell in pod ${this.pod} was closed.`));
+  close(reason = new Error(`The sync shell in pod ${this.pod} was closed.`)): void {
+    this.end(reason);
     this.stream.end();
     this.stream.close();
   }
@@ -118,7 +129,13 @@ export class PodShell {
   private async sink(op: BatchOp): Promise<BatchSink & { done: Promise<void> }> {
     if (this.ended) throw this.ended;
     this.diagnostics = '';
-    let header = `${OPS[op].code}\n`;
+    const pong = this.next();
+    void timeLimit(pong, PING_TIMEOUT_MS, () => {
+      const err = new Error(`The sync shell in pod ${this.pod} did not answer within ${PING_TIMEOUT_MS / 1000} s; its connection was probably lost (it is opened again).`);
+      this.close(err);
+      return err;
+    }).catch(() => undefined); // a lost shell fails the batch's own writes and end()
+    await this.stream.write(Buffer.from(`P\n${OPS[op].code}\n`));
     let finish!: (err?: Error) => void;
     const done = new Promise<void>((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
     done.catch(() => {});
@@ -126,14 +143,17 @@ export class PodShell {
       done,
       write: async (chunk) => {
         if (this.ended) throw this.ended;
-        await this.stream.write(Buffer.concat([Buffer.from(`${header}C ${chunk.length}\n`), chunk]));
-        header = '';
+        await this.stream.write(Buffer.concat([Buffer.from(`C ${chunk.length}\n`), chunk]));
       },
       end: async () => {
         try {
           const reply = this.next();
-          await this.stream.write(Buffer.from(`${header}E\n`));
-          const code = Number(await withTimeout(reply, OP_TIMEOUT_MS, () => this.close()));
+          await this.stream.write(Buffer.from('E\n'));
+          const code = Number(await timeLimit(reply, OP_TIMEOUT_MS, () => {
+            const err = new Error(`Pod ${this.pod} did not finish applying a batch within ${OP_TIMEOUT_MS / 1000} s.`);
+            this.close(err);
+            return err;
+          }));
           if (!Number.isInteger(code)) throw new Error(`The sync shell in pod ${this.pod} answered "${code}".`);
           if (code !== 0) throw failure(op, this.pod, code, this.diagnostics);
           finish();
@@ -152,7 +172,7 @@ export class PodShell {
   /** The next status token the shell writes. */
   private next(): Promise<string> {
     if (this.ended) return Promise.reject(this.ended);
-    return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
   private output(data: Buffer) {
@@ -160,9 +180,7 @@ export class PodShell {
     this.partial = lines.pop()!;
     for (const line of lines) {
       if (line.startsWith(`${this.nonce} `)) {
-        const waiting = this.waiting;
-        this.waiting = undefined;
-        waiting?.resolve(line.slice(this.nonce.length + 1));
+        this.waiting.shift()?.resolve(line.slice(this.nonce.length + 1));
       } else if (this.diagnostics.length < MAX_DIAGNOSTICS) {
         this.diagnostics += `${line}\n`;
       }
@@ -172,20 +190,17 @@ export class PodShell {
   private end(err: Error) {
     if (this.ended) return;
     this.ended = err;
-    this.waiting?.reject(err);
-    this.waiting = undefined;
+    for (const waiting of this.waiting.splice(0)) waiting.reject(err);
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+/** The promise, or the error `onTimeout` returns once `ms` have passed. */
+function timeLimit<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     promise,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        onTimeout();
-        reject(new Error(`The pod did not finish applying a batch within ${ms / 1000} s.`));
-      }, ms);
+      timer = setTimeout(() => reject(onTimeout()), ms);
     }),
   ]).finally(() => clearTimeout(timer));
 }
@@ -205,7 +220,10 @@ export async function oneShotSink(open: Opener, pod: string, remoteRoot: string,
     write: (chunk) => stream.write(chunk),
     async end() {
       stream.end();
-      const code = await withTimeout(stream.exited, OP_TIMEOUT_MS, () => stream.close());
+      const code = await timeLimit(stream.exited, OP_TIMEOUT_MS, () => {
+        stream.close();
+        return new Error(`Pod ${pod} did not finish applying a batch within ${OP_TIMEOUT_MS / 1000} s.`);
+      });
       if (code !== 0) throw failure(op, pod, code, output);
     },
     abort: () => stream.close(),

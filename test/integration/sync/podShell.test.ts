@@ -66,6 +66,7 @@ describe('pod sync shell on the sandbox', function () {
     [webPod] = await podNames(sandbox, webApp);
     [busyboxPod] = await podNames(sandbox, busyboxApp);
     local = mkdtempSync(join(tmpdir(), 'truva-shell-'));
+    writeFileSync(join(local, 'one.txt'), 'one shot');
   });
 
   beforeEach(() => {
@@ -116,9 +117,18 @@ describe('pod sync shell on the sandbox', function () {
     await assert.rejects(shell.begin('extract'), /sync shell in pod|closed/);
   });
 
+  it('notices a connection that went silent without closing (a laptop that slept): the next batch fails within seconds, not minutes', async () => {
+    const shell = (await PodShell.open(opener(webPod), webPod, '/app/shell-e'))!;
+    await send(await shell.begin('extract'), await tarChunks(['one.txt'], 512));
+    assert.ok(sandbox.faults.silenceExecs() >= 1);
+    const started = Date.now();
+    await assert.rejects(send(await shell.begin('extract'), await tarChunks(['one.txt'], 512)), /did not answer within 5 s; its connection was probably lost/);
+    assert.ok(Date.now() - started < 20_000);
+    assert.ok(!shell.alive);
+  });
+
   it('an image whose head reads ahead (busybox) gets no shell, and one exec per batch instead', async () => {
     assert.equal(await PodShell.open(opener(busyboxPod), busyboxPod, '/app/shell-d'), undefined);
-    writeFileSync(join(local, 'one.txt'), 'one shot');
     await send(await oneShotSink(opener(busyboxPod), busyboxPod, '/app/shell-d', 'extract'), await tarChunks(['one.txt'], 512));
     assert.equal(await remote(busyboxPod, 'cat /app/shell-d/one.txt'), 'one shot');
   });

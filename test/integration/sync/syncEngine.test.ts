@@ -187,6 +187,16 @@ describe('sync engine on the sandbox', function () {
     await inEveryPod(async (pod) => (await remoteHash(pod, 'retry.txt')) === sha('after failures'), 'the retried change');
   });
 
+  it('connections that went silent without closing (a laptop that slept) are replaced and the change arrives', async () => {
+    assert.ok(sandbox.faults.silenceExecs() >= 2, 'each pod\'s sync shell went silent');
+    logs.length = 0;
+    writeFileSync(join(local, 'after-sleep.txt'), 'after sleep');
+    engine.notify(join(local, 'after-sleep.txt'));
+    await engine.flush();
+    assert.ok(logs.some((l) => /did not answer within 5 s.*retrying/.test(l)), `the silent shells were given up: ${logs.join(' | ')}`);
+    await inEveryPod(async (pod) => (await remoteHash(pod, 'after-sleep.txt')) === sha('after sleep'), 'the change sent through new shells');
+  });
+
   it('a pod deleted mid-session is replaced and its replacement gets a full sync', async () => {
     const [victim] = await podNames(sandbox, name);
     await cluster.deletePod(victim, { namespace: 'demo' });
