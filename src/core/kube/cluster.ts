@@ -3,7 +3,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Readable } from 'node:stream';
 import type { CallTarget, KubeError } from './errors';
-import { execInContainer, openExec, type ExecOptions, type ExecResult, type ExecStream } from './exec';
+import { execInContainer, openExec, type ExecOptions, type ExecPlace, type ExecResult, type ExecStream } from './exec';
 import { HttpTransport, errorFromResponse } from './http';
 import { loadKubeConfig, withContext } from './kubeconfig';
 import { Resilience, type BreakerState, type ResilienceOptions } from './resilience';
@@ -247,13 +247,16 @@ export class Cluster {
 
   /** Runs a command in a container; stdin is streamed; resolves with exit code and output (non-zero exits resolve too). */
   exec(pod: string, container: string, command: string[], opts: ExecOptions & { namespace?: string } = {}): Promise<ExecResult> {
-    const ns = opts.namespace ?? this.namespace;
-    return execInContainer(this.kubeConfig, this.resilience, this.target('create', 'pods/exec', pod, ns), ns, pod, container, command, opts);
+    return execInContainer(this.execPlace(pod, container, opts.namespace ?? this.namespace), command, opts);
   }
 
   /** Starts a command that keeps running, fed over time through its stdin. */
   openExec(pod: string, container: string, command: string[], namespace = this.namespace): Promise<ExecStream> {
-    return openExec(this.kubeConfig, this.resilience, this.target('create', 'pods/exec', pod, namespace), namespace, pod, container, command, { stdin: true });
+    return openExec(this.execPlace(pod, container, namespace), command, { stdin: true });
+  }
+
+  private execPlace(pod: string, container: string, namespace: string): ExecPlace {
+    return { kc: this.kubeConfig, resilience: this.resilience, target: this.target('create', 'pods/exec', pod, namespace), namespace, pod, container };
   }
 
   /** Opens a container's log as a raw byte stream (follows by default); abort the signal to close it. */

@@ -87,16 +87,18 @@ function execFor(kc: KubeConfig): Exec {
   return exec;
 }
 
-export async function openExec(
-  kc: KubeConfig,
-  resilience: Resilience,
-  target: CallTarget,
-  namespace: string,
-  pod: string,
-  container: string,
-  command: string[],
-  opts: { stdin: boolean; retrySafe?: boolean },
-): Promise<ExecStream> {
+/** Which container to exec in, and through what (kubeconfig, resilience policy, call target for errors). */
+export interface ExecPlace {
+  kc: KubeConfig;
+  resilience: Resilience;
+  target: CallTarget;
+  namespace: string;
+  pod: string;
+  container: string;
+}
+
+export async function openExec(place: ExecPlace, command: string[], opts: { stdin: boolean; retrySafe?: boolean }): Promise<ExecStream> {
+  const { kc, resilience, target, namespace, pod, container } = place;
   const listeners: ((data: Buffer, stream: 'stdout' | 'stderr') => void)[] = [];
   const stdout = outputTo((data) => listeners.forEach((l) => l(data, 'stdout')));
   const stderr = outputTo((data) => listeners.forEach((l) => l(data, 'stderr')));
@@ -156,17 +158,9 @@ export async function openExec(
   };
 }
 
-export async function execInContainer(
-  kc: KubeConfig,
-  resilience: Resilience,
-  target: CallTarget,
-  namespace: string,
-  pod: string,
-  container: string,
-  command: string[],
-  opts: ExecOptions = {},
-): Promise<ExecResult> {
-  const stream = await openExec(kc, resilience, target, namespace, pod, container, command, { stdin: opts.stdin !== undefined, retrySafe: opts.retrySafe });
+export async function execInContainer(place: ExecPlace, command: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  const { target, pod, container } = place;
+  const stream = await openExec(place, command, { stdin: opts.stdin !== undefined, retrySafe: opts.retrySafe });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   stream.onOutput((data, which) => (which === 'stdout' ? out : err).push(data));
