@@ -330,7 +330,10 @@ export class SyncEngine implements SyncPart {
     const opened = PodShell.open((command) => this.target.open(pod, command), pod, this.options.roots[rootIndex].remote);
     const fresh: { opened: Promise<PodShell | undefined>; shell?: PodShell | null } = { opened };
     opened.then(
-      (shell) => (fresh.shell = shell ?? null),
+      (shell) => {
+        fresh.shell = shell ?? null;
+        if (!shell) this.log(`pod ${pod}: the container's head and dd cannot read exact frames (busybox?), so each batch is sent by an exec of its own (slower)`);
+      },
       () => this.shells.get(key) === fresh && this.shells.delete(key),
     );
     this.shells.set(key, fresh);
