@@ -98,7 +98,7 @@ export class ApiServer {
   readonly controllers: Controllers;
   readonly faults: Faults;
   private readonly server: https.Server;
-  private readonly wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => EXEC_PROTOCOLS.find((p) => protocols.has(p)) ?? false });
+  private readonly wss = new WebSocketServer({ noServer: true, autoPong: false, handleProtocols: (protocols) => EXEC_PROTOCOLS.find((p) => protocols.has(p)) ?? false });
   private readonly streams = new Set<{ destroy(): void }>();
   private readonly execSilencers = new Set<() => void>();
   private address = '127.0.0.1:0';
@@ -496,6 +496,7 @@ export class ApiServer {
     const frame = (channel: number, data: Buffer) => silent || ws.send(Buffer.concat([Buffer.from([channel]), data]));
     proc.stdout.on('data', (d: Buffer) => frame(1, d));
     proc.stderr.on('data', (d: Buffer) => frame(2, d));
+    ws.on('ping', (data: Buffer) => silent || ws.pong(data)); // a silent connection answers no ping either
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (silent) return;
       const buf = isBinary ? data : Buffer.from(data.toString(), 'utf8');

@@ -42,6 +42,8 @@ export interface ExecStream {
   close(): void;
   /** The exec protocol the server chose (close-stdin needs v5.channel.k8s.io). */
   readonly protocol: string;
+  /** True when the API server answers a WebSocket ping within `timeoutMs` (the connection is alive). */
+  ping(timeoutMs: number): Promise<boolean>;
 }
 
 /** A Writable that hands every chunk to a listener (client-node writes output into Writables). */
@@ -150,6 +152,19 @@ export async function openExec(place: ExecPlace, command: string[], opts: { stdi
     onOutput: (listener) => void listeners.push(listener),
     exited,
     protocol: ws.protocol,
+    ping: (timeoutMs) =>
+      new Promise<boolean>((resolve) => {
+        if (ws.readyState !== 1) return resolve(false);
+        const answered = () => done(true);
+        const timer = setTimeout(() => done(false), timeoutMs);
+        const done = (alive: boolean) => {
+          clearTimeout(timer);
+          ws.off('pong', answered);
+          resolve(alive);
+        };
+        ws.once('pong', answered);
+        ws.ping();
+      }),
     close() {
       try {
         ws.close();

@@ -59,6 +59,8 @@ const ONE_SHOT: Record<BatchOp, string> = {
 
 /** Longest a pod may take to apply one batch before its shell is given up. */
 const OP_TIMEOUT_MS = 300_000;
+/** While a pod applies a batch, how often the connection is checked (see answer()). */
+const HEARTBEAT_MS = 5_000;
 /**
  * Longest the shell may take to answer the ping sent ahead of each batch. A long-lived
  * connection can die without closing (a laptop that slept, a NAT or load balancer that forgot
@@ -149,11 +151,7 @@ export class PodShell {
         try {
           const reply = this.next();
           await this.stream.write(Buffer.from('E\n'));
-          const code = Number(await timeLimit(reply, OP_TIMEOUT_MS, () => {
-            const err = new Error(`Pod ${this.pod} did not finish applying a batch within ${OP_TIMEOUT_MS / 1000} s.`);
-            this.close(err);
-            return err;
-          }));
+          const code = Number(await this.answer(reply));
           if (!Number.isInteger(code)) throw new Error(`The sync shell in pod ${this.pod} answered "${code}".`);
           if (code !== 0) throw failure(op, this.pod, code, this.diagnostics);
           finish();
@@ -167,6 +165,34 @@ export class PodShell {
         finish(this.ended);
       },
     };
+  }
+
+  /**
+   * Waits for a batch's status. A big batch may take minutes, so rather than a short limit the
+   * connection is checked every HEARTBEAT_MS with a WebSocket ping: one the API server does not
+   * answer within PING_TIMEOUT_MS means the connection died without closing.
+   */
+  private answer(reply: Promise<string>): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      let done = false;
+      let timer: NodeJS.Timeout;
+      const check = async () => {
+        const lost = Date.now() - started > OP_TIMEOUT_MS
+          ? `did not finish applying a batch within ${OP_TIMEOUT_MS / 1000} s`
+          : !(await this.stream.ping(PING_TIMEOUT_MS)) && 'lost its connection while it applied a batch (it is opened again)';
+        if (done) return;
+        if (!lost) return void (timer = setTimeout(check, HEARTBEAT_MS));
+        const err = new Error(`Pod ${this.pod} ${lost}.`);
+        this.close(err);
+        reject(err);
+      };
+      timer = setTimeout(check, HEARTBEAT_MS);
+      reply.then(resolve, reject).finally(() => {
+        done = true;
+        clearTimeout(timer);
+      });
+    });
   }
 
   /** The next status token the shell writes. */

@@ -127,6 +127,20 @@ describe('pod sync shell on the sandbox', function () {
     assert.ok(!shell.alive);
   });
 
+  it('notices a connection that went silent in the middle of a batch, by WebSocket pings the API server no longer answers', async () => {
+    const shell = (await PodShell.open(opener(webPod), webPod, '/app/shell-f'))!;
+    const sink = await shell.begin('extract');
+    const chunks = await tarChunks(['one.txt'], 512);
+    await sink.write(chunks[0]);
+    await new Promise((r) => setTimeout(r, 500)); // the shell has answered the ping ahead of the batch
+    assert.ok(sandbox.faults.silenceExecs() >= 1);
+    for (const chunk of chunks.slice(1)) await sink.write(chunk);
+    const started = Date.now();
+    await assert.rejects(sink.end(), /lost its connection while it applied a batch/);
+    assert.ok(Date.now() - started < 30_000);
+    assert.ok(!shell.alive);
+  });
+
   it('an image whose head reads ahead (busybox) gets no shell, and one exec per batch instead', async () => {
     assert.equal(await PodShell.open(opener(busyboxPod), busyboxPod, '/app/shell-d'), undefined);
     await send(await oneShotSink(opener(busyboxPod), busyboxPod, '/app/shell-d', 'extract'), await tarChunks(['one.txt'], 512));
