@@ -101,7 +101,7 @@ export class PodShell {
     const nonce = `truva-${randomBytes(8).toString('hex')}`;
     const stream = await open(['sh', '-c', SHELL, 'truva-sync', remoteRoot, nonce]);
     const shell = new PodShell(stream, pod, nonce);
-    const token = await shell.next().catch((err) => {
+    const token = await timeLimit(shell.next(), 2 * PING_TIMEOUT_MS, () => new Error(`The sync shell in pod ${pod} did not start within ${(2 * PING_TIMEOUT_MS) / 1000} s.`)).catch((err) => {
       stream.close();
       throw err;
     });
