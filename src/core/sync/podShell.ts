@@ -59,7 +59,7 @@ const ONE_SHOT: Record<BatchOp, string> = {
 
 /** Longest a pod may take to apply one batch before its shell is given up. */
 const OP_TIMEOUT_MS = 300_000;
-/** While a pod applies a batch, how often the connection is checked (see answer()). */
+/** While a pod applies a batch, how often the connection is checked (see whileConnected). */
 const HEARTBEAT_MS = 5_000;
 /**
  * Longest the shell may take to answer the ping sent ahead of each batch. A long-lived
@@ -151,7 +151,7 @@ export class PodShell {
         try {
           const reply = this.next();
           await this.stream.write(Buffer.from('E\n'));
-          const code = Number(await this.answer(reply));
+          const code = Number(await whileConnected(reply, this.stream, this.pod, (err) => this.close(err)));
           if (!Number.isInteger(code)) throw new Error(`The sync shell in pod ${this.pod} answered "${code}".`);
           if (code !== 0) throw failure(op, this.pod, code, this.diagnostics);
           finish();
@@ -165,34 +165,6 @@ export class PodShell {
         finish(this.ended);
       },
     };
-  }
-
-  /**
-   * Waits for a batch's status. A big batch may take minutes, so rather than a short limit the
-   * connection is checked every HEARTBEAT_MS with a WebSocket ping: one the API server does not
-   * answer within PING_TIMEOUT_MS means the connection died without closing.
-   */
-  private answer(reply: Promise<string>): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const started = Date.now();
-      let done = false;
-      let timer: NodeJS.Timeout;
-      const check = async () => {
-        const lost = Date.now() - started > OP_TIMEOUT_MS
-          ? `did not finish applying a batch within ${OP_TIMEOUT_MS / 1000} s`
-          : !(await this.stream.ping(PING_TIMEOUT_MS)) && 'lost its connection while it applied a batch (it is opened again)';
-        if (done) return;
-        if (!lost) return void (timer = setTimeout(check, HEARTBEAT_MS));
-        const err = new Error(`Pod ${this.pod} ${lost}.`);
-        this.close(err);
-        reject(err);
-      };
-      timer = setTimeout(check, HEARTBEAT_MS);
-      reply.then(resolve, reject).finally(() => {
-        done = true;
-        clearTimeout(timer);
-      });
-    });
   }
 
   /** The next status token the shell writes. */
@@ -218,6 +190,34 @@ export class PodShell {
     this.ended = err;
     for (const waiting of this.waiting.splice(0)) waiting.reject(err);
   }
+}
+
+/**
+ * Waits for a batch's result. A big batch may take minutes, so rather than a short limit the
+ * connection is checked every HEARTBEAT_MS with a WebSocket ping: one the API server does not
+ * answer within PING_TIMEOUT_MS means the connection died without closing. `lost` closes it.
+ */
+function whileConnected<T>(result: Promise<T>, stream: ExecStream, pod: string, lost: (err: Error) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    let done = false;
+    let timer: NodeJS.Timeout;
+    const check = async () => {
+      const why = Date.now() - started > OP_TIMEOUT_MS
+        ? `did not finish applying a batch within ${OP_TIMEOUT_MS / 1000} s`
+        : !(await stream.ping(PING_TIMEOUT_MS)) && 'lost its connection while it applied a batch';
+      if (done) return;
+      if (!why) return void (timer = setTimeout(check, HEARTBEAT_MS));
+      const err = new Error(`Pod ${pod} ${why}.`);
+      lost(err);
+      reject(err);
+    };
+    timer = setTimeout(check, HEARTBEAT_MS);
+    result.then(resolve, reject).finally(() => {
+      done = true;
+      clearTimeout(timer);
+    });
+  });
 }
 
 /** The promise, or the error `onTimeout` returns once `ms` have passed. */
@@ -246,10 +246,7 @@ export async function oneShotSink(open: Opener, pod: string, remoteRoot: string,
     write: (chunk) => stream.write(chunk),
     async end() {
       stream.end();
-      const code = await timeLimit(stream.exited, OP_TIMEOUT_MS, () => {
-        stream.close();
-        return new Error(`Pod ${pod} did not finish applying a batch within ${OP_TIMEOUT_MS / 1000} s.`);
-      });
+      const code = await whileConnected(stream.exited, stream, pod, () => stream.close());
       if (code !== 0) throw failure(op, pod, code, output);
     },
     abort: () => stream.close(),
