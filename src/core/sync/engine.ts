@@ -294,17 +294,14 @@ export class SyncEngine implements SyncPart {
         sameMissing.set(key, entry);
       }
       await Promise.all([...sameMissing.values()].map(async ({ pods: group, files }) => {
-        for (const batch of batches(files, this.options.batchSize, this.options.batchBytes)) {
-          const failures = await this.sendFiles(group.filter((p) => !failed.has(p)), i, batch.map((f) => f.path));
-          for (const [pod, err] of failures) failed.set(pod, err);
-        }
+        for (const batch of batches(files, this.options.batchSize, this.options.batchBytes)) await this.sendFiles(group, failed, i, batch.map((f) => f.path));
         for (const pod of group) if (!failed.has(pod)) this.set({ filesSent: this.state.filesSent + files.length });
       }));
       if (this.options.mirror) {
         const localSet = new Set(local.map((f) => f.path));
         await Promise.all([...manifests].filter(([pod]) => !failed.has(pod)).map(async ([pod, remote]) => {
           const extra = [...remote.keys()].filter((p) => !localSet.has(p) && !this.rules[i].ignores(p));
-          if (extra.length) for (const [p, err] of await this.sendDeletes([pod], i, extra)) failed.set(p, err);
+          if (extra.length) await this.sendDeletes([pod], failed, i, extra);
         }));
       }
     }
@@ -360,20 +357,26 @@ export class SyncEngine implements SyncPart {
     return new Map(pods.map((pod) => [pod, this.sinkFor(pod, rootIndex, op)]));
   }
 
-  /** One batch of files to these pods, packed once; resolves with the pods that failed and why. */
-  private async sendFiles(pods: string[], rootIndex: number, paths: string[]): Promise<Map<string, unknown>> {
-    if (pods.length === 0) return new Map();
+  /**
+   * One batch of files, packed once, to those of the pods that have not failed yet; the pods
+   * that fail now are added to `failed` with why.
+   */
+  private async sendFiles(pods: string[], failed: Map<string, unknown>, rootIndex: number, paths: string[]): Promise<void> {
+    const live = pods.filter((pod) => !failed.has(pod));
+    if (live.length === 0) return;
     const { stream, skipped } = tarOf(this.options.roots[rootIndex].local, paths);
-    const failed = await fanOut(this.sinks(pods, rootIndex, 'extract'), stream);
+    for (const [pod, err] of await fanOut(this.sinks(live, rootIndex, 'extract'), stream)) failed.set(pod, err);
     // When every pod failed the tar was not read to its end, and the list of skipped files is not complete.
     if (stream.readableEnded) for (const s of await skipped) this.log(`not synced: ${s.path} (${s.reason})`);
     else stream.destroy();
-    return failed;
   }
 
-  private sendDeletes(pods: string[], rootIndex: number, paths: string[]): Promise<Map<string, unknown>> {
+  /** Deletions, like sendFiles. */
+  private async sendDeletes(pods: string[], failed: Map<string, unknown>, rootIndex: number, paths: string[]): Promise<void> {
+    const live = pods.filter((pod) => !failed.has(pod));
+    if (live.length === 0) return;
     const list = Buffer.from(paths.map((p) => `${p}\0`).join(''));
-    return fanOut(this.sinks(pods, rootIndex, 'delete'), Readable.from([list]));
+    for (const [pod, err] of await fanOut(this.sinks(live, rootIndex, 'delete'), Readable.from([list]))) failed.set(pod, err);
   }
 
   /**
@@ -487,12 +490,9 @@ export class SyncEngine implements SyncPart {
     taken.forEach((t, i) => t.deletes.forEach((p) => this.sentBeforeReady?.[i].set(p, DELETED)));
     const send = async (group: string[]) => {
       const failed = new Map<string, unknown>();
-      const live = () => group.filter((p) => !failed.has(p));
       for (let i = 0; i < taken.length; i++) {
-        for (const batch of batches(upserts[i], this.options.batchSize, this.options.batchBytes)) {
-          for (const [pod, err] of await this.sendFiles(live(), i, batch.map((f) => f.path))) failed.set(pod, err);
-        }
-        if (taken[i].deletes.length) for (const [pod, err] of await this.sendDeletes(live(), i, taken[i].deletes)) failed.set(pod, err);
+        for (const batch of batches(upserts[i], this.options.batchSize, this.options.batchBytes)) await this.sendFiles(group, failed, i, batch.map((f) => f.path));
+        if (taken[i].deletes.length) await this.sendDeletes(group, failed, i, taken[i].deletes);
       }
       return failed;
     };
