@@ -17,12 +17,15 @@ const WINDOWS = 5;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function filesNamed(dir: string, name: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith(`/${name}`)).map((f) => join(dir, f));
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith(`/${name}`))
+    .map((f) => join(dir, f));
 }
 
 function activationTimes(userDataDir: string): number[] {
-  return filesNamed(join(userDataDir, 'logs'), 'Truva.log')
-    .flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/Activated in (\d+) ms/g)].map((m) => Number(m[1])));
+  return filesNamed(join(userDataDir, 'logs'), 'Truva.log').flatMap((file) =>
+    [...readFileSync(file, 'utf8').matchAll(/Activated in (\d+) ms/g)].map((m) => Number(m[1])),
+  );
 }
 
 const bench: Benchmark = {

@@ -16,12 +16,26 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 function line(i: number, pod = `web-${i % 3}`): LogLine {
   const level = (['info', 'warn', 'error', 'debug', 'other'] as const)[i % 5];
-  return { seq: i + 1, pod, container: 'web', timestamp: '2026-11-28T12:00:00.000000000Z', level, kind: 'log', text: `${level.toUpperCase()} request ${i} served in ${i % 97} ms path=/api/items/${i}` };
+  return {
+    seq: i + 1,
+    pod,
+    container: 'web',
+    timestamp: '2026-11-28T12:00:00.000000000Z',
+    level,
+    kind: 'log',
+    text: `${level.toUpperCase()} request ${i} served in ${i % 97} ms path=/api/items/${i}`,
+  };
 }
 
 async function aggregatorRate(sandbox: Awaited<ReturnType<typeof startSandbox>>, app: string): Promise<number> {
   const cluster = sandboxCluster(sandbox);
-  const aggregator = new LogAggregator({ source: clusterLogSource(cluster), namespace: 'demo', labelSelector: `app=${app}`, tailLines: 0, bufferLines: 1_000_000 });
+  const aggregator = new LogAggregator({
+    source: clusterLogSource(cluster),
+    namespace: 'demo',
+    labelSelector: `app=${app}`,
+    tailLines: 0,
+    bufferLines: 1_000_000,
+  });
   let count = 0;
   aggregator.subscribe({ lines: (lines) => (count += lines.length) });
   aggregator.start();
@@ -35,7 +49,18 @@ async function aggregatorRate(sandbox: Awaited<ReturnType<typeof startSandbox>>,
 }
 
 async function kubectlRate(kubeconfig: string, app: string): Promise<number> {
-  const child = spawn(kubectlPath()!, [`--kubeconfig=${kubeconfig}`, '-n', 'demo', 'logs', '-f', '-l', `app=${app}`, '--tail=0', '--max-log-requests=20', '--prefix']);
+  const child = spawn(kubectlPath()!, [
+    `--kubeconfig=${kubeconfig}`,
+    '-n',
+    'demo',
+    'logs',
+    '-f',
+    '-l',
+    `app=${app}`,
+    '--tail=0',
+    '--max-log-requests=20',
+    '--prefix',
+  ]);
   let count = 0;
   let counting = false;
   child.stdout.on('data', (d: Buffer) => {
@@ -54,24 +79,46 @@ async function webviewFigures(): Promise<{ filterMs: number; maxFrameMs: number 
   try {
     const page = webview.page;
     const lines = Array.from({ length: 100_000 }, (_, i) => line(i));
-    await webview.post({ type: 'init', title: 'bench', target: { namespace: 'demo', deployment: 'web' }, lines, dropped: 0, pods: [{ name: 'web-0', phase: 'Running', containers: ['web'] }], maxLines: 200_000 });
-    await page.waitForFunction(() => /100000 of 100000/.test(document.querySelector('.status')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    await webview.post({
+      type: 'init',
+      title: 'bench',
+      target: { namespace: 'demo', deployment: 'web' },
+      lines,
+      dropped: 0,
+      pods: [{ name: 'web-0', phase: 'Running', containers: ['web'] }],
+      maxLines: 200_000,
+    });
+    await page.waitForFunction(
+      () => /100000 of 100000/.test(document.querySelector('.status')?.textContent ?? ''),
+      undefined,
+      { timeout: 60_000 },
+    );
     const filterTimes: number[] = [];
     for (const text of ['request 4', 'served in 13', 'items/9', '']) {
-      filterTimes.push(await page.evaluate(async (t) => {
-        const field = document.querySelector('vscode-textfield.filter') as HTMLElement & { value: string };
-        const t0 = performance.now();
-        field.value = t;
-        field.dispatchEvent(new Event('input'));
-        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
-        return performance.now() - t0;
-      }, text));
+      filterTimes.push(
+        await page.evaluate(async (t) => {
+          const field = document.querySelector('vscode-textfield.filter') as HTMLElement & { value: string };
+          const t0 = performance.now();
+          field.value = t;
+          field.dispatchEvent(new Event('input'));
+          await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+          return performance.now() - t0;
+        }, text),
+      );
     }
     const longestFrame = await webview.meterFrames();
     await page.evaluate(async () => {
       let seq = 200_000;
       for (let tick = 0; tick < 100; tick++) {
-        const batch = Array.from({ length: 250 }, () => ({ seq: ++seq, pod: 'web-1', container: 'web', timestamp: '2026-11-28T12:00:00Z', level: 'info', kind: 'log', text: `INFO streaming line ${seq}` }));
+        const batch = Array.from({ length: 250 }, () => ({
+          seq: ++seq,
+          pod: 'web-1',
+          container: 'web',
+          timestamp: '2026-11-28T12:00:00Z',
+          level: 'info',
+          kind: 'log',
+          text: `INFO streaming line ${seq}`,
+        }));
         window.postMessage({ type: 'lines', lines: batch, dropped: 0 }, '*');
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -87,7 +134,8 @@ async function clusterFigures(out: Record<string, number>) {
   const sandbox = await startSandbox({ seed: false });
   try {
     const app = 'bench-logs';
-    const printer = "let i=0;function f(){for(let k=0;k<200;k++)console.log('line '+(i++)+' of a chatty service');setTimeout(f,10)}f()";
+    const printer =
+      "let i=0;function f(){for(let k=0;k<200;k++)console.log('line '+(i++)+' of a chatty service');setTimeout(f,10)}f()";
     await createTestDeployment(sandbox, { name: app, replicas: 10, command: ['node', '-e', printer] });
     const ours: number[] = [];
     const theirs: number[] = [];

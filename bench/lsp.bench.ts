@@ -20,7 +20,18 @@ function thousandLines(dir: string): string {
   }
   lines.push('exclude:');
   while (lines.length < 990) lines.push(`  - "generated/part-${lines.length}/**/*.tmp"`);
-  lines.push('run: [node, server.js]', 'restart: process', 'debounce: 300ms', 'batchSize: 500', 'concurrency: 4', 'logs:', '  tail: 100', '  buffer: 20000', 'devMode:', '  keepProbes: false');
+  lines.push(
+    'run: [node, server.js]',
+    'restart: process',
+    'debounce: 300ms',
+    'batchSize: 500',
+    'concurrency: 4',
+    'logs:',
+    '  tail: 100',
+    '  buffer: 20000',
+    'devMode:',
+    '  keepProbes: false',
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -79,7 +90,14 @@ async function idleMb(): Promise<number> {
     client.listen();
     await client.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {} });
     await client.sendNotification('initialized', {});
-    await client.sendNotification('textDocument/didOpen', { textDocument: { uri: 'file:///tmp/truva-idle/truva.yaml', languageId: 'yaml', version: 1, text: 'namespace: demo\ndeployment: web\nsync: [{ local: ., remote: /app }]\n' } });
+    await client.sendNotification('textDocument/didOpen', {
+      textDocument: {
+        uri: 'file:///tmp/truva-idle/truva.yaml',
+        languageId: 'yaml',
+        version: 1,
+        text: 'namespace: demo\ndeployment: web\nsync: [{ local: ., remote: /app }]\n',
+      },
+    });
     await firstPublish;
     await new Promise((r) => setTimeout(r, 2000));
     return rssMb(child.pid!);
@@ -94,7 +112,8 @@ const bench: Benchmark = {
   keys: ['lsp.'],
   async run(ctx) {
     const out: Record<string, number> = {};
-    if (!ctx.only || 'lsp.diagnostics_1000_lines_ms'.startsWith(ctx.only)) out['lsp.diagnostics_1000_lines_ms'] = await diagnosticsMs();
+    if (!ctx.only || 'lsp.diagnostics_1000_lines_ms'.startsWith(ctx.only))
+      out['lsp.diagnostics_1000_lines_ms'] = await diagnosticsMs();
     if (!ctx.only || 'lsp.idle_mb'.startsWith(ctx.only)) {
       out['lsp.idle_mb'] = await idleMb();
       out['lsp.bare_node_mb'] = await bareNodeMb();

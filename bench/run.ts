@@ -6,12 +6,17 @@ import { join } from 'node:path';
 import type { Benchmark } from './types';
 
 const args = process.argv.slice(2);
-const flag = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const flag = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
 const jsonPath = flag('--json');
 const only = flag('--only');
 
 async function main() {
-  const files = readdirSync(__dirname).filter((f) => f.endsWith('.bench.ts')).sort();
+  const files = readdirSync(__dirname)
+    .filter((f) => f.endsWith('.bench.ts'))
+    .sort();
   const figures: Record<string, number> = {};
   const failed: string[] = [];
   for (const file of files) {
@@ -34,4 +39,10 @@ async function main() {
   if (failed.length) throw new Error(`benchmarks failed: ${failed.join(', ')}`);
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -2,7 +2,16 @@
 // client-node, and how many concurrent follow streams it holds (targets in issue 2).
 import { performance } from 'node:perf_hooks';
 import { PassThrough, Writable } from 'node:stream';
-import { AppsV1Api, CoreV1Api, Exec, KubeConfig, Log, PatchStrategy, Watch, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  Exec,
+  KubeConfig,
+  Log,
+  PatchStrategy,
+  Watch,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { startSandbox } from '../sandbox';
 import type { Benchmark } from './types';
 
@@ -18,7 +27,17 @@ function ticker(name: string, replicas: number) {
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name } },
-        spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: 'web', workingDir: '/app', command: ['sh', '-c', 'while true; do echo tick; sleep 0.2; done'] }] },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: 'main',
+              image: 'web',
+              workingDir: '/app',
+              command: ['sh', '-c', 'while true; do echo tick; sleep 0.2; done'],
+            },
+          ],
+        },
       },
     },
   };
@@ -47,14 +66,19 @@ const bench: Benchmark = {
       // Pod start: from the pod's ADDED event to the MODIFIED event that says Running, one at a time.
       const added = new Map<string, number>();
       const startMs: number[] = [];
-      const watch = await new Watch(kc).watch(`/api/v1/namespaces/${NS}/pods`, { labelSelector: 'app=start' }, (type, pod: any) => {
-        const name = pod.metadata.name as string;
-        if (type === 'ADDED') added.set(name, performance.now());
-        else if (pod.status?.phase === 'Running' && added.has(name)) {
-          startMs.push(performance.now() - added.get(name)!);
-          added.delete(name);
-        }
-      }, () => undefined);
+      const watch = await new Watch(kc).watch(
+        `/api/v1/namespaces/${NS}/pods`,
+        { labelSelector: 'app=start' },
+        (type, pod: any) => {
+          const name = pod.metadata.name as string;
+          if (type === 'ADDED') added.set(name, performance.now());
+          else if (pod.status?.phase === 'Running' && added.has(name)) {
+            startMs.push(performance.now() - added.get(name)!);
+            added.delete(name);
+          }
+        },
+        () => undefined,
+      );
       await apps.createNamespacedDeployment({ namespace: NS, body: ticker('start', 0) });
       for (let i = 1; i <= 11; i++) {
         await apps.patchNamespacedDeployment({ name: 'start', namespace: NS, body: { spec: { replicas: i } } }, merge);
@@ -64,13 +88,20 @@ const bench: Benchmark = {
 
       // Exec round trip: `true` in a running pod, stdin closed, status on channel 3. Done before
       // the deployment is deleted: an exec into a terminating pod fails.
-      const pod = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=start' })).items.find((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp)!.metadata!.name!;
+      const pod = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=start' })).items.find(
+        (p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp,
+      )!.metadata!.name!;
       const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
-      const execOnce = () => new Promise<void>((resolve, reject) => {
-        const stdin = new PassThrough();
-        new Exec(kc).exec(NS, pod, 'main', ['true'], sink(), sink(), stdin, false, (s) => (s.status === 'Success' ? resolve() : reject(new Error(s.message)))).catch(reject);
-        stdin.end();
-      });
+      const execOnce = () =>
+        new Promise<void>((resolve, reject) => {
+          const stdin = new PassThrough();
+          new Exec(kc)
+            .exec(NS, pod, 'main', ['true'], sink(), sink(), stdin, false, (s) =>
+              s.status === 'Success' ? resolve() : reject(new Error(s.message)),
+            )
+            .catch(reject);
+          stdin.end();
+        });
       for (let i = 0; i < 3; i++) await execOnce(); // warm-up: TLS session, module loading
       const execMs: number[] = [];
       for (let i = 0; i < 30; i++) {
@@ -83,22 +114,49 @@ const bench: Benchmark = {
       // Log streams: 100 follow streams over 50 pods, held for 3 s; a stream counts if it kept
       // receiving lines and never errored or ended.
       await apps.createNamespacedDeployment({ namespace: NS, body: ticker('logs', 50) });
-      await waitUntil(async () => (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=logs', fieldSelector: 'status.phase=Running' })).items.length === 50, 120_000, '50 pods running');
-      const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=logs' })).items.map((p) => p.metadata!.name!);
-      const streams = pods.flatMap((name) => [name, name]).map((name) => {
-        const s = { bytes: 0, failed: false, abort: undefined as AbortController | undefined };
-        const out = new Writable({ write: (c, _e, cb) => { s.bytes += c.length; cb(); } });
-        out.on('finish', () => (s.failed = true));
-        new Log(kc).log(NS, name, 'main', out, { follow: true, tailLines: 1 }).then((a) => (s.abort = a), () => (s.failed = true));
-        return s;
-      });
+      await waitUntil(
+        async () =>
+          (
+            await core.listNamespacedPod({
+              namespace: NS,
+              labelSelector: 'app=logs',
+              fieldSelector: 'status.phase=Running',
+            })
+          ).items.length === 50,
+        120_000,
+        '50 pods running',
+      );
+      const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=logs' })).items.map(
+        (p) => p.metadata!.name!,
+      );
+      const streams = pods
+        .flatMap((name) => [name, name])
+        .map((name) => {
+          const s = { bytes: 0, failed: false, abort: undefined as AbortController | undefined };
+          const out = new Writable({
+            write: (c, _e, cb) => {
+              s.bytes += c.length;
+              cb();
+            },
+          });
+          out.on('finish', () => (s.failed = true));
+          new Log(kc).log(NS, name, 'main', out, { follow: true, tailLines: 1 }).then(
+            (a) => (s.abort = a),
+            () => (s.failed = true),
+          );
+          return s;
+        });
       await new Promise((r) => setTimeout(r, 1500));
       const marks = streams.map((s) => s.bytes);
       await new Promise((r) => setTimeout(r, 1500));
       const held = streams.filter((s, i) => !s.failed && s.bytes > marks[i]).length;
       streams.forEach((s) => s.abort?.abort());
 
-      return { 'sandbox.pod_start_ms': median(startMs), 'sandbox.exec_rtt_ms': median(execMs), 'sandbox.log_streams_held': held };
+      return {
+        'sandbox.pod_start_ms': median(startMs),
+        'sandbox.exec_rtt_ms': median(execMs),
+        'sandbox.log_streams_held': held,
+      };
     } finally {
       await sandbox.stop();
     }

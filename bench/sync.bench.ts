@@ -16,14 +16,17 @@ import type { Benchmark } from './types';
 
 const DEBOUNCE = 500;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 
 function run(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.slice(0, 3).join(' ')}: ${err}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.slice(0, 3).join(' ')}: ${err}`)),
+    );
   });
 }
 
@@ -34,7 +37,15 @@ function run(cmd: string, args: string[]): Promise<void> {
  */
 async function engineInChild(dir: string, args: string[]): Promise<{ ms: number; peakRssMb: number }> {
   const outfile = join(dir, 'engine-child.js');
-  await build({ entryPoints: [join(__dirname, 'support', 'engineChild.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile, logLevel: 'warning' });
+  await build({
+    entryPoints: [join(__dirname, 'support', 'engineChild.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile,
+    logLevel: 'warning',
+  });
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [outfile, ...args], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`engine child: ${err.message} ${stderr}`));
@@ -44,11 +55,27 @@ async function engineInChild(dir: string, args: string[]): Promise<{ ms: number;
 }
 
 /** restartApp: restart the app after each batch (the live rows); the tree rows measure file transfer only, like kubectl cp. */
-function engineFor(cluster: Cluster, devMode: DevMode, name: string, local: string, remote: string, debounceMs: number, restartApp: boolean) {
+function engineFor(
+  cluster: Cluster,
+  devMode: DevMode,
+  name: string,
+  local: string,
+  remote: string,
+  debounceMs: number,
+  restartApp: boolean,
+) {
   const restart = restartApp ? (pod: string) => devMode.restartProcess(pod).then(() => undefined) : async () => {};
   return new SyncEngine(
     clusterSyncTarget(cluster, { namespace: 'demo', labelSelector: `app=${name}`, container: 'web', restart }),
-    { roots: [{ local, remote }], exclude: [], debounceMs, batchSize: 1000, batchBytes: 64 << 20, concurrency: 5, mirror: false },
+    {
+      roots: [{ local, remote }],
+      exclude: [],
+      debounceMs,
+      batchSize: 1000,
+      batchBytes: 64 << 20,
+      concurrency: 5,
+      mirror: false,
+    },
   );
 }
 
@@ -105,8 +132,25 @@ const bench: Benchmark = {
         mkdirSync(join(tree, `d${i % 40}`), { recursive: true });
         writeFileSync(join(tree, `d${i % 40}`, `f${i}.js`), `// file ${i}\n${'x'.repeat(1000)}\n`);
       }
-      const clean = () => Promise.all(pods.map((p) => cluster.exec(p, 'web', ['rm', '-rf', '/app/tree', '/app/treecp'], { namespace: 'demo' })));
-      const cpAll = () => Promise.all(pods.map((p) => run(kubectl, [`--kubeconfig=${sandbox.kubeconfigPath}`, '-n', 'demo', 'cp', tree, `${p}:/app/treecp`, '-c', 'web'])));
+      const clean = () =>
+        Promise.all(
+          pods.map((p) => cluster.exec(p, 'web', ['rm', '-rf', '/app/tree', '/app/treecp'], { namespace: 'demo' })),
+        );
+      const cpAll = () =>
+        Promise.all(
+          pods.map((p) =>
+            run(kubectl, [
+              `--kubeconfig=${sandbox.kubeconfigPath}`,
+              '-n',
+              'demo',
+              'cp',
+              tree,
+              `${p}:/app/treecp`,
+              '-c',
+              'web',
+            ]),
+          ),
+        );
       const initial: number[] = [];
       const watching: number[] = [];
       const initialCp: number[] = [];
@@ -151,7 +195,14 @@ const bench: Benchmark = {
       out['sync.exec_true_3pods_ms'] = median(execFloor);
       // Memory: one more initial sync of the same tree, by the engine alone in a child process.
       await clean();
-      const child = await engineInChild(work, [sandbox.kubeconfigPath, 'demo', `app=${name}`, 'web', tree, '/app/tree']);
+      const child = await engineInChild(work, [
+        sandbox.kubeconfigPath,
+        'demo',
+        `app=${name}`,
+        'web',
+        tree,
+        '/app/tree',
+      ]);
       out['sync.peak_rss_mb'] = child.peakRssMb;
       out['sync.initial_2000_child_ms'] = child.ms;
       await devMode.restore({ force: true });

@@ -10,22 +10,45 @@ import { HOSTILE_LINES, openLogsWebview } from '../test/helpers/logsWebview';
 import { createTestDeployment, sandboxCluster, uniqueName, waitFor } from '../test/helpers/sandbox';
 import { emptyRow, type ReliabilityRow } from './report';
 
-const INVALID_UTF8 = { bytes: Buffer.concat([Buffer.from('bad utf8 '), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(' end')]), shown: 'bad utf8 \uFFFD\uFFFD\uFFFD end' };
+const INVALID_UTF8 = {
+  bytes: Buffer.concat([Buffer.from('bad utf8 '), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(' end')]),
+  shown: 'bad utf8 \uFFFD\uFFFD\uFFFD end',
+};
 
 export async function hostileLogs(sandbox: Sandbox, rounds: number): Promise<ReliabilityRow> {
   const row = emptyRow('hostile log lines in the webview (Chromium)');
   const cluster = sandboxCluster(sandbox);
   const name = uniqueName('hostile');
-  const round = Buffer.concat([...HOSTILE_LINES.map((h) => Buffer.from(`${h.raw}\n`)), INVALID_UTF8.bytes, Buffer.from('\n')]);
-  const expected = Array.from({ length: rounds }, () => [...HOSTILE_LINES.map((h) => h.shown), INVALID_UTF8.shown]).flat();
+  const round = Buffer.concat([
+    ...HOSTILE_LINES.map((h) => Buffer.from(`${h.raw}\n`)),
+    INVALID_UTF8.bytes,
+    Buffer.from('\n'),
+  ]);
+  const expected = Array.from({ length: rounds }, () => [
+    ...HOSTILE_LINES.map((h) => h.shown),
+    INVALID_UTF8.shown,
+  ]).flat();
   // Base64 keeps the bytes out of every shell and YAML quoting on the way into the pod.
   const script = `process.stdout.write(Buffer.from('${Buffer.concat(Array(rounds).fill(round)).toString('base64')}','base64'));setInterval(()=>{},1e9)`;
   await createTestDeployment(sandbox, { name, replicas: 1, command: ['node', '-e', script] });
   const webview = await openLogsWebview();
-  const aggregator = new LogAggregator({ source: clusterLogSource(cluster), namespace: 'demo', labelSelector: `app=${name}`, tailLines: 10_000 });
+  const aggregator = new LogAggregator({
+    source: clusterLogSource(cluster),
+    namespace: 'demo',
+    labelSelector: `app=${name}`,
+    tailLines: 10_000,
+  });
   let timer: NodeJS.Timeout | undefined;
   try {
-    await webview.post({ type: 'init', title: 'Logs: hostile', target: { namespace: 'demo', deployment: name }, lines: [], dropped: 0, pods: [], maxLines: 50_000 });
+    await webview.post({
+      type: 'init',
+      title: 'Logs: hostile',
+      target: { namespace: 'demo', deployment: name },
+      lines: [],
+      dropped: 0,
+      pods: [],
+      maxLines: 50_000,
+    });
     // The stall that matters here is the panel's: its longest frame while the lines arrive.
     const longestFrame = await webview.meterFrames();
     let pending: LogLine[] = [];
@@ -43,19 +66,25 @@ export async function hostileLogs(sandbox: Sandbox, rounds: number): Promise<Rel
       },
     });
     aggregator.start();
-    await waitFor(() => received >= expected.length && pending.length === 0 && !timer, 60_000, 'every hostile line at the panel').catch(() => undefined);
+    await waitFor(
+      () => received >= expected.length && pending.length === 0 && !timer,
+      60_000,
+      'every hostile line at the panel',
+    ).catch(() => undefined);
     row.max_stall_ms = await longestFrame();
     // Scroll the virtualised list from top to bottom; each row's text is read where it is drawn.
     const seen = await webview.page.evaluate(async () => {
       const list = document.querySelector('.list') as HTMLElement;
       // Two frames, and longer than the panel's 100 ms follow-mode redraw throttle, so the rows
       // read are the ones drawn for this scroll position.
-      const frame = () => new Promise((r) => setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(r)), 150));
+      const frame = () =>
+        new Promise((r) => setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(r)), 150));
       const texts = new Map<string, string>();
       for (let top = 0; ; top += list.clientHeight) {
         list.scrollTop = top;
         await frame();
-        for (const r of document.querySelectorAll<HTMLElement>('.row:not(.event)')) texts.set(r.dataset.index!, r.querySelector('.text')!.textContent!);
+        for (const r of document.querySelectorAll<HTMLElement>('.row:not(.event)'))
+          texts.set(r.dataset.index!, r.querySelector('.text')!.textContent!);
         if (top + list.clientHeight >= list.scrollHeight) break;
       }
       return [...texts.values()];

@@ -7,7 +7,18 @@ import { startSandbox } from '../sandbox';
 import { READONLY_CONTEXT } from '../sandbox';
 import { Cluster } from '../src/core/kube/cluster';
 import { formatTable, rowIsClean, type ReliabilityRow } from './report';
-import { apiDown, apiFlakiness, apiHang, badClusterInput, concurrentEdit, configFuzz, crashSafety, droppedStreams, podChurn, tokenLeaks } from './scenarios';
+import {
+  apiDown,
+  apiFlakiness,
+  apiHang,
+  badClusterInput,
+  concurrentEdit,
+  configFuzz,
+  crashSafety,
+  droppedStreams,
+  podChurn,
+  tokenLeaks,
+} from './scenarios';
 // Its own file: it needs a browser.
 import { hostileLogs } from './hostileLogs';
 
@@ -38,7 +49,9 @@ export async function runReliability(options: ReliabilityOptions = {}): Promise<
     // Error messages a user would see, gathered to be searched for the token.
     const messages: string[] = [];
     const readonly = new Cluster({ kubeconfigPath: sandbox.kubeconfigPath, context: READONLY_CONTEXT });
-    await readonly.patchDeployment('web', { metadata: { labels: { x: 'y' } } }, 'merge', { namespace: 'demo' }).catch((err) => messages.push(String(err.message)));
+    await readonly
+      .patchDeployment('web', { metadata: { labels: { x: 'y' } } }, 'merge', { namespace: 'demo' })
+      .catch((err) => messages.push(String(err.message)));
     readonly.dispose();
     add(await tokenLeaks(sandbox, messages));
   } finally {

@@ -27,8 +27,23 @@ async function syncSession(sandbox: Sandbox, cluster: Cluster, name: string) {
   await devMode.enter();
   const local = mkdtempSync(join(tmpdir(), 'truva-reliability-'));
   const engine = new SyncEngine(
-    clusterSyncTarget(cluster, { namespace: 'demo', labelSelector: `app=${name}`, container: 'web', restart: (pod) => devMode.restartProcess(pod).then(() => undefined) }),
-    { roots: [{ local, remote: '/app' }], exclude: [], debounceMs: 100, batchSize: 500, batchBytes: 8 << 20, concurrency: 5, mirror: false, retryDelayMs: 100, attempts: 6 },
+    clusterSyncTarget(cluster, {
+      namespace: 'demo',
+      labelSelector: `app=${name}`,
+      container: 'web',
+      restart: (pod) => devMode.restartProcess(pod).then(() => undefined),
+    }),
+    {
+      roots: [{ local, remote: '/app' }],
+      exclude: [],
+      debounceMs: 100,
+      batchSize: 500,
+      batchBytes: 8 << 20,
+      concurrency: 5,
+      mirror: false,
+      retryDelayMs: 100,
+      attempts: 6,
+    },
   );
   await engine.start();
   const expected = new Map<string, string>();
@@ -45,8 +60,18 @@ async function syncSession(sandbox: Sandbox, cluster: Cluster, name: string) {
       const missing = async () => {
         let lost = 0;
         for (const pod of await podNames(sandbox, name)) {
-          const r = await cluster.exec(pod, 'web', ['sh', '-c', 'cd /app && for f in edit-*; do printf "%s %s\\n" "$f" "$(sha256sum < "$f" | cut -d" " -f1)"; done']);
-          const remote = new Map(r.stdout.toString().trim().split('\n').map((l) => l.split(' ') as [string, string]));
+          const r = await cluster.exec(pod, 'web', [
+            'sh',
+            '-c',
+            'cd /app && for f in edit-*; do printf "%s %s\\n" "$f" "$(sha256sum < "$f" | cut -d" " -f1)"; done',
+          ]);
+          const remote = new Map(
+            r.stdout
+              .toString()
+              .trim()
+              .split('\n')
+              .map((l) => l.split(' ') as [string, string]),
+          );
           for (const [file, hash] of expected) if (remote.get(file) !== hash) lost++;
         }
         return lost;
@@ -99,7 +124,14 @@ export async function droppedStreams(sandbox: Sandbox, drops: number): Promise<R
   await createTestDeployment(sandbox, { name, replicas: 2, command: ['node', '-e', script] });
   // The whole log (tail above the total): on a busy machine the app may print more than a default
   // tail's worth before the aggregator attaches, which is the tail working, not a lost line.
-  const aggregator = new LogAggregator({ source: clusterLogSource(cluster), namespace: 'demo', labelSelector: `app=${name}`, tailLines: total + 1000, backoffInitialMs: 50, backoffMaxMs: 500 });
+  const aggregator = new LogAggregator({
+    source: clusterLogSource(cluster),
+    namespace: 'demo',
+    labelSelector: `app=${name}`,
+    tailLines: total + 1000,
+    backoffInitialMs: 50,
+    backoffMaxMs: 500,
+  });
   aggregator.start();
   const stall = watchEventLoop();
   try {
@@ -108,8 +140,14 @@ export async function droppedStreams(sandbox: Sandbox, drops: number): Promise<R
       sandbox.faults.closeStreams();
     }
     const pods = await podNames(sandbox, name);
-    const numbers = (pod: string) => aggregator.lines().filter((l) => l.pod === pod && /^n \d+$/.test(l.text)).map((l) => Number(l.text.slice(2)));
-    await waitFor(() => pods.every((p) => numbers(p).includes(total - 1)), 60_000, 'the last line').catch(() => undefined);
+    const numbers = (pod: string) =>
+      aggregator
+        .lines()
+        .filter((l) => l.pod === pod && /^n \d+$/.test(l.text))
+        .map((l) => Number(l.text.slice(2)));
+    await waitFor(() => pods.every((p) => numbers(p).includes(total - 1)), 60_000, 'the last line').catch(
+      () => undefined,
+    );
     row.trials = drops;
     for (const pod of pods) {
       const seen = numbers(pod);
@@ -170,7 +208,13 @@ export async function concurrentEdit(sandbox: Sandbox): Promise<ReliabilityRow> 
   try {
     const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name });
     await devMode.enter();
-    await kubectl(sandbox, ['patch', 'deploy', name, '-p', JSON.stringify({ spec: { template: { metadata: { labels: { edited: 'yes' } } } } })]);
+    await kubectl(sandbox, [
+      'patch',
+      'deploy',
+      name,
+      '-p',
+      JSON.stringify({ spec: { template: { metadata: { labels: { edited: 'yes' } } } } }),
+    ]);
     row.trials = 1;
     try {
       await devMode.restore();
@@ -188,7 +232,10 @@ export async function concurrentEdit(sandbox: Sandbox): Promise<ReliabilityRow> 
 
 export async function apiHang(sandbox: Sandbox, hangMs: number): Promise<ReliabilityRow> {
   const row = emptyRow(`API hangs ${hangMs / 1000}s`);
-  const cluster = new Cluster({ kubeconfigPath: sandbox.kubeconfigPath, resilience: { timeoutMs: 2_000, maxAttempts: 2 } });
+  const cluster = new Cluster({
+    kubeconfigPath: sandbox.kubeconfigPath,
+    resilience: { timeoutMs: 2_000, maxAttempts: 2 },
+  });
   const stall = watchEventLoop();
   try {
     sandbox.faults.hang(hangMs);
@@ -197,7 +244,12 @@ export async function apiHang(sandbox: Sandbox, hangMs: number): Promise<Reliabi
     try {
       await cluster.getDeployment('web', 'demo');
     } catch (err) {
-      if ((err as { kind?: string }).kind === 'timeout' && /timed out/i.test((err as Error).message) && Date.now() - started < hangMs + 5_000) row.survived = 1;
+      if (
+        (err as { kind?: string }).kind === 'timeout' &&
+        /timed out/i.test((err as Error).message) &&
+        Date.now() - started < hangMs + 5_000
+      )
+        row.survived = 1;
     }
   } finally {
     sandbox.faults.clear();
@@ -230,7 +282,9 @@ export async function tokenLeaks(sandbox: Sandbox, texts: string[]): Promise<Rel
     const deployments = await cluster.listDeployments({ allNamespaces: true });
     const annotations = deployments.map((d) => JSON.stringify(d.metadata?.annotations ?? {}));
     row.trials = annotations.length + texts.length;
-    row.token_leaks = countLeaks(sandbox.tokens.admin, { texts: [...annotations, ...texts] }) + countLeaks(sandbox.tokens.readonly, { texts: [...annotations, ...texts] });
+    row.token_leaks =
+      countLeaks(sandbox.tokens.admin, { texts: [...annotations, ...texts] }) +
+      countLeaks(sandbox.tokens.readonly, { texts: [...annotations, ...texts] });
     row.survived = row.trials - row.token_leaks;
   } finally {
     cluster.dispose();
@@ -246,7 +300,10 @@ export async function tokenLeaks(sandbox: Sandbox, texts: string[]): Promise<Rel
  */
 export async function apiDown(sandbox: Sandbox, outages: number): Promise<ReliabilityRow> {
   const row = emptyRow('API fully down (circuit breaker)');
-  const cluster = new Cluster({ kubeconfigPath: sandbox.kubeconfigPath, resilience: { breakerCooldownMs: 1_000, backoff: { initialDelayMs: 50, maxDelayMs: 200 } } });
+  const cluster = new Cluster({
+    kubeconfigPath: sandbox.kubeconfigPath,
+    resilience: { breakerCooldownMs: 1_000, backoff: { initialDelayMs: 50, maxDelayMs: 200 } },
+  });
   const session = await syncSession(sandbox, cluster, uniqueName('down'));
   const states: string[] = [];
   const listener = cluster.onBreakerStateChange((s) => states.push(s));
@@ -258,9 +315,23 @@ export async function apiDown(sandbox: Sandbox, outages: number): Promise<Reliab
       sandbox.faults.fail({ status: 503 });
       sandbox.faults.closeStreams();
       for (let i = 0; i < 5; i++) session.edit(`edit-${t}-${i}.txt`, `outage ${t} edit ${i}`);
-      const reopened = await waitFor(() => states.join(' ').includes('open half-open open'), 30_000, 'the circuit to open and re-open').then(() => true, () => false);
+      const reopened = await waitFor(
+        () => states.join(' ').includes('open half-open open'),
+        30_000,
+        'the circuit to open and re-open',
+      ).then(
+        () => true,
+        () => false,
+      );
       sandbox.faults.clear();
-      const closed = await waitFor(() => cluster.breakerState === 'closed' && states.at(-1) === 'closed', 30_000, 'the circuit to close').then(() => true, () => false);
+      const closed = await waitFor(
+        () => cluster.breakerState === 'closed' && states.at(-1) === 'closed',
+        30_000,
+        'the circuit to close',
+      ).then(
+        () => true,
+        () => false,
+      );
       const lost = await session.lostEdits();
       row.edits_lost += lost;
       if (reopened && closed && lost === 0) row.survived++;
@@ -291,7 +362,15 @@ export async function badClusterInput(sandbox: Sandbox): Promise<ReliabilityRow>
     writeFileSync(join(dir, name), text);
     return join(dir, name);
   };
-  const snapshot = async () => JSON.stringify((await admin.listDeployments({ allNamespaces: true })).map((d) => [d.metadata?.name, d.metadata?.generation, d.metadata?.annotations, d.spec]));
+  const snapshot = async () =>
+    JSON.stringify(
+      (await admin.listDeployments({ allNamespaces: true })).map((d) => [
+        d.metadata?.name,
+        d.metadata?.generation,
+        d.metadata?.annotations,
+        d.spec,
+      ]),
+    );
   const fast = { maxAttempts: 2, backoff: { initialDelayMs: 10, maxDelayMs: 20 } };
   const preflight = (kubeconfigPath: string, namespace: string, deployment: string) => async () => {
     const cluster = new Cluster({ kubeconfigPath, resilience: fast });
@@ -308,11 +387,39 @@ export async function badClusterInput(sandbox: Sandbox): Promise<ReliabilityRow>
     });
   });
   const cases: [string, () => Promise<unknown>, string, RegExp][] = [
-    ['parse', async () => new Cluster({ kubeconfigPath: write('broken', kubeconfig.replace(/token: (\S+)/, 'token: $1\n    extra: [unclosed')) }), 'config', /not valid YAML \(.* at line \d+, column \d+\)\. Fix the file/],
-    ['refused', preflight(write('refused', kubeconfig.replace(sandbox.url, `https://127.0.0.1:${refusedPort}`)), 'demo', 'web'), 'unreachable', /Cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ .*ECONNREFUSED\. Check that the cluster is running/],
-    ['401', preflight(write('expired', kubeconfig.replace(/token: \S+/g, 'token: expired-token')), 'demo', 'web'), 'unauthorized', /rejected the credentials of user ".*" \(context ".*"\) \(401 Unauthorized\).*Log in again/],
-    ['namespace', preflight(sandbox.kubeconfigPath, 'no-such-ns', 'web'), 'notFound', /Namespace "no-such-ns" does not exist .*Set "namespace" in truva\.yaml/],
-    ['deployment', preflight(sandbox.kubeconfigPath, 'demo', 'no-such-app'), 'notFound', /Deployment "no-such-app" was not found in namespace "demo".*Set "deployment" in truva\.yaml/],
+    [
+      'parse',
+      async () =>
+        new Cluster({
+          kubeconfigPath: write('broken', kubeconfig.replace(/token: (\S+)/, 'token: $1\n    extra: [unclosed')),
+        }),
+      'config',
+      /not valid YAML \(.* at line \d+, column \d+\)\. Fix the file/,
+    ],
+    [
+      'refused',
+      preflight(write('refused', kubeconfig.replace(sandbox.url, `https://127.0.0.1:${refusedPort}`)), 'demo', 'web'),
+      'unreachable',
+      /Cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ .*ECONNREFUSED\. Check that the cluster is running/,
+    ],
+    [
+      '401',
+      preflight(write('expired', kubeconfig.replace(/token: \S+/g, 'token: expired-token')), 'demo', 'web'),
+      'unauthorized',
+      /rejected the credentials of user ".*" \(context ".*"\) \(401 Unauthorized\).*Log in again/,
+    ],
+    [
+      'namespace',
+      preflight(sandbox.kubeconfigPath, 'no-such-ns', 'web'),
+      'notFound',
+      /Namespace "no-such-ns" does not exist .*Set "namespace" in truva\.yaml/,
+    ],
+    [
+      'deployment',
+      preflight(sandbox.kubeconfigPath, 'demo', 'no-such-app'),
+      'notFound',
+      /Deployment "no-such-app" was not found in namespace "demo".*Set "deployment" in truva\.yaml/,
+    ],
   ];
   const tokens = [sandbox.tokens.admin, sandbox.tokens.readonly];
   const pieces = tokens.flatMap((t) => Array.from({ length: t.length - 15 }, (_, i) => t.slice(i, i + 16)));
@@ -320,7 +427,10 @@ export async function badClusterInput(sandbox: Sandbox): Promise<ReliabilityRow>
     for (const [, run, kind, message] of cases) {
       row.trials++;
       const before = await snapshot();
-      const err = await run().then(() => undefined, (e) => e as { kind?: string; message?: string; stack?: string });
+      const err = await run().then(
+        () => undefined,
+        (e) => e as { kind?: string; message?: string; stack?: string },
+      );
       const text = `${err?.message ?? ''}\n${err?.stack ?? ''}`;
       if (pieces.some((p) => text.includes(p))) row.token_leaks++;
       if (err?.kind === kind && message.test(err.message ?? '') && (await snapshot()) === before) row.survived++;
@@ -350,7 +460,8 @@ export async function podChurn(sandbox: Sandbox, trials: number): Promise<Reliab
       const pods = await podNames(sandbox, name);
       const victim = pods[i % pods.length];
       if (!victim) continue;
-      if (i % 2 === 0) await cluster.deletePod(victim, { namespace: 'demo', gracePeriodSeconds: 0 }).catch(() => undefined);
+      if (i % 2 === 0)
+        await cluster.deletePod(victim, { namespace: 'demo', gracePeriodSeconds: 0 }).catch(() => undefined);
       else {
         try {
           sandbox.faults.killContainer('demo', victim, 'web');

@@ -17,7 +17,8 @@ function parseArgs(argv: string[]) {
     else if (arg === '--no-seed') opts.seed = false;
     else throw new Error(`unknown option ${arg}; use --port N, --kubeconfig PATH, --state-dir DIR, --no-seed`);
   }
-  if (opts.port !== undefined && !(Number.isInteger(opts.port) && opts.port >= 0 && opts.port < 65536)) throw new Error('--port must be a number from 0 to 65535');
+  if (opts.port !== undefined && !(Number.isInteger(opts.port) && opts.port >= 0 && opts.port < 65536))
+    throw new Error('--port must be a number from 0 to 65535');
   return opts;
 }
 

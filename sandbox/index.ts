@@ -41,7 +41,12 @@ export interface Sandbox {
 export const CONTEXT = 'truva-sandbox';
 export const READONLY_CONTEXT = 'truva-sandbox-readonly';
 
-export function kubeconfigYaml(url: string, caCertPem: string, tokens: { admin: string; readonly: string }, namespace = 'demo'): string {
+export function kubeconfigYaml(
+  url: string,
+  caCertPem: string,
+  tokens: { admin: string; readonly: string },
+  namespace = 'demo',
+): string {
   const ca = Buffer.from(caCertPem).toString('base64');
   return `apiVersion: v1
 kind: Config
@@ -78,7 +83,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const stateDir = resolve(options.stateDir ?? mkdtempSync(join(tmpdir(), 'truva-sandbox-')));
   mkdirSync(stateDir, { recursive: true });
   const token = () => randomBytes(24).toString('hex');
-  const tokens = { admin: `truva-admin-${token()}`, readonly: `truva-readonly-${token()}`, faults: `truva-faults-${token()}` };
+  const tokens = {
+    admin: `truva-admin-${token()}`,
+    readonly: `truva-readonly-${token()}`,
+    faults: `truva-faults-${token()}`,
+  };
   const tls = generateTls();
   // The runtime reports pod status to the API server, which needs the runtime: break the cycle late.
   const api: { server?: ApiServer } = {};
@@ -93,7 +102,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const url = await server.listen(options.port ?? 0);
 
   for (const name of SEED_NAMESPACES) {
-    server.store.create('namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
+    server.store.create('namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, labels: { 'kubernetes.io/metadata.name': name } },
+      spec: { finalizers: ['kubernetes'] },
+      status: { phase: 'Active' },
+    });
   }
   const kubeconfigPath = resolve(options.kubeconfigPath ?? join(stateDir, 'kubeconfig'));
   mkdirSync(dirname(kubeconfigPath), { recursive: true });
@@ -128,10 +143,16 @@ async function seed(url: string, token: string, ca: string) {
   const https = await import('node:https');
   const post = (path: string, body: unknown) =>
     new Promise<void>((resolve, reject) => {
-      const req = https.request(`${url}${path}`, { method: 'POST', ca, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } }, (res) => {
-        res.resume();
-        res.on('end', () => (res.statusCode === 201 ? resolve() : reject(new Error(`seeding ${path} failed: HTTP ${res.statusCode}`))));
-      });
+      const req = https.request(
+        `${url}${path}`,
+        { method: 'POST', ca, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } },
+        (res) => {
+          res.resume();
+          res.on('end', () =>
+            res.statusCode === 201 ? resolve() : reject(new Error(`seeding ${path} failed: HTTP ${res.statusCode}`)),
+          );
+        },
+      );
       req.on('error', reject);
       req.end(JSON.stringify(body));
     });

@@ -33,7 +33,14 @@ export function webDeployment(name = 'web', replicas = 2, namespace = 'demo', im
 }
 
 export function workerDeployment(namespace = 'demo'): any {
-  const container = (name: string) => ({ name, image: 'worker', command: ['node', 'worker.js'], args: [name], workingDir: '/app', env: [{ name: 'ROLE', value: name }] });
+  const container = (name: string) => ({
+    name,
+    image: 'worker',
+    command: ['node', 'worker.js'],
+    args: [name],
+    workingDir: '/app',
+    env: [{ name: 'ROLE', value: name }],
+  });
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -41,7 +48,10 @@ export function workerDeployment(namespace = 'demo'): any {
     spec: {
       replicas: 1,
       selector: { matchLabels: { app: 'worker' } },
-      template: { metadata: { labels: { app: 'worker' } }, spec: { terminationGracePeriodSeconds: 5, containers: [container('main'), container('sidecar')] } },
+      template: {
+        metadata: { labels: { app: 'worker' } },
+        spec: { terminationGracePeriodSeconds: 5, containers: [container('main'), container('sidecar')] },
+      },
     },
   };
 }

@@ -10,9 +10,23 @@ const common = { bundle: true, sourcemap: !minify, minify, logLevel: 'warning', 
 
 const builds = [
   // The banner stamps the moment the bundle starts loading, so activation time includes loading it.
-  { ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', external: ['vscode'], banner: { js: 'var __truvaLoadStart = performance.now();' } },
+  {
+    ...common,
+    entryPoints: ['src/extension.ts'],
+    outfile: 'dist/extension.js',
+    platform: 'node',
+    format: 'cjs',
+    external: ['vscode'],
+    banner: { js: 'var __truvaLoadStart = performance.now();' },
+  },
   { ...common, entryPoints: ['src/server/server.ts'], outfile: 'dist/server.js', platform: 'node', format: 'cjs' },
-  { ...common, entryPoints: ['webview/logs/main.ts'], outfile: 'dist/webview/logs.js', platform: 'browser', format: 'iife' },
+  {
+    ...common,
+    entryPoints: ['webview/logs/main.ts'],
+    outfile: 'dist/webview/logs.js',
+    platform: 'browser',
+    format: 'iife',
+  },
 ];
 
 mkdirSync('dist/webview', { recursive: true });

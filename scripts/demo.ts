@@ -7,7 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSandbox, type Sandbox } from '../sandbox';
-import { installCodeServer, remoteUri, repoRoot, startCodeServer, type CodeServer } from '../test/vscode/harness/codeServer';
+import {
+  installCodeServer,
+  remoteUri,
+  repoRoot,
+  startCodeServer,
+  type CodeServer,
+} from '../test/vscode/harness/codeServer';
 import { createSampleWorkspace } from '../test/vscode/harness/workspace';
 
 function parsePort(argv: string[]): number | undefined {
@@ -50,7 +56,9 @@ async function main() {
     // The extension is loaded from this checkout, as in the tests: what you try is what was built.
     const url = running.workbenchUrl(workspace, [['extensionDevelopmentPath', remoteUri(running, repoRoot)]]);
     console.log(`demo ready: ${url}`);
-    console.log('Open it in a browser, run "Truva: Start Dev Session" from the command palette (F1), edit server.js or version.txt and save. Ctrl+C stops everything.');
+    console.log(
+      'Open it in a browser, run "Truva: Start Dev Session" from the command palette (F1), edit server.js or version.txt and save. Ctrl+C stops everything.',
+    );
   } catch (err) {
     console.error(`demo: ${(err as Error).message}`);
     await stop(1);

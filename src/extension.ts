@@ -16,10 +16,12 @@ declare const __truvaLoadStart: number | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<{ truva: TruvaContext }> {
   // Read at each message, so a changed setting or a session's truva.yaml `logLevel` applies at once.
-  const output = createOutput(() => outputThreshold(
-    vscode.workspace.getConfiguration('truva').get<LogLevel>('logLevel', 'info'),
-    [...(truva?.sessionInfo.values() ?? [])].map((info) => info.config.logLevel),
-  ));
+  const output = createOutput(() =>
+    outputThreshold(
+      vscode.workspace.getConfiguration('truva').get<LogLevel>('logLevel', 'info'),
+      [...(truva?.sessionInfo.values() ?? [])].map((info) => info.config.logLevel),
+    ),
+  );
   const ctx = (truva = new TruvaContext(context, output));
   // The context and the channel are not in context.subscriptions: VS Code disposes those as soon as
   // it has called deactivate(), without waiting for it, which would close the cluster connections
@@ -28,7 +30,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ truv
   ctx.connect();
   ctx.own(
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (['truva.kubeconfig', 'truva.context', 'truva.namespace'].some((k) => e.affectsConfiguration(k))) ctx.connect();
+      if (['truva.kubeconfig', 'truva.context', 'truva.namespace'].some((k) => e.affectsConfiguration(k)))
+        ctx.connect();
     }),
   );
   // A save reaches the pods without waiting for the file-system watcher.
@@ -50,7 +53,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ truv
   void offerCrashRecovery(ctx);
   // Read by the ext.activation_ms benchmark, and useful to anyone who wonders what Truva costs at startup.
   const loadStart = typeof __truvaLoadStart === 'number' ? __truvaLoadStart : undefined;
-  if (loadStart !== undefined) output.info(`Activated in ${Math.round(performance.now() - loadStart)} ms (loading the bundle and activate()).`);
+  if (loadStart !== undefined)
+    output.info(`Activated in ${Math.round(performance.now() - loadStart)} ms (loading the bundle and activate()).`);
   return { truva: ctx };
 }
 
@@ -62,9 +66,14 @@ async function offerCrashRecovery(ctx: TruvaContext): Promise<void> {
     const left = await findDevModeDeployments(cluster);
     if (left.length === 0) return;
     const names = left.map((b) => `"${b.deployment}"`).join(', ');
-    const choice = await vscode.window.showWarningMessage(`Truva left ${left.length === 1 ? 'deployment' : 'deployments'} ${names} in dev mode (an earlier session did not stop cleanly).`, 'Restore', 'Later');
+    const choice = await vscode.window.showWarningMessage(
+      `Truva left ${left.length === 1 ? 'deployment' : 'deployments'} ${names} in dev mode (an earlier session did not stop cleanly).`,
+      'Restore',
+      'Later',
+    );
     if (choice !== 'Restore') return;
-    for (const b of left) await restoreWithConflictPrompt(ctx, new DevMode(cluster, { namespace: b.namespace, deployment: b.deployment }));
+    for (const b of left)
+      await restoreWithConflictPrompt(ctx, new DevMode(cluster, { namespace: b.namespace, deployment: b.deployment }));
   } catch (err) {
     ctx.output.warn(`Could not look for deployments left in dev mode: ${errorMessage(err)}`);
   }

@@ -10,9 +10,18 @@ import { SyncEngine, clusterSyncTarget } from '../../src/core/sync';
 async function main() {
   const [kubeconfigPath, namespace, labelSelector, container, local, remote] = process.argv.slice(2);
   const cluster = new Cluster({ kubeconfigPath });
-  const engine = new SyncEngine(clusterSyncTarget(cluster, { namespace, labelSelector, container, restart: async () => {} }), {
-    roots: [{ local, remote }], exclude: [], debounceMs: 0, batchSize: 1000, batchBytes: 64 << 20, concurrency: 5, mirror: false,
-  });
+  const engine = new SyncEngine(
+    clusterSyncTarget(cluster, { namespace, labelSelector, container, restart: async () => {} }),
+    {
+      roots: [{ local, remote }],
+      exclude: [],
+      debounceMs: 0,
+      batchSize: 1000,
+      batchBytes: 64 << 20,
+      concurrency: 5,
+      mirror: false,
+    },
+  );
   const t0 = performance.now();
   await engine.start();
   const ms = performance.now() - t0;
@@ -24,7 +33,10 @@ async function main() {
   console.log(JSON.stringify({ ms, peakRssMb: kb / 1024 }));
 }
 
-main().then(() => process.exit(0), (err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -43,7 +43,11 @@ export class PodProbe {
   private readonly seen = new Map<string, number>();
 
   constructor(kubectl: string, kubeconfig: string, namespace: string, pod: string, container: string) {
-    this.child = spawn(kubectl, [`--kubeconfig=${kubeconfig}`, '-n', namespace, 'exec', '-i', pod, '-c', container, '--', 'node', '-e', PROBE], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = spawn(
+      kubectl,
+      [`--kubeconfig=${kubeconfig}`, '-n', namespace, 'exec', '-i', pod, '-c', container, '--', 'node', '-e', PROBE],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       const at = performance.now();
       const waiter = this.waiters.get(line);

@@ -60,7 +60,12 @@ export class ImageStore {
       if (chain.length > 5) throw new Error(`image "${image}": image.json "base" chain is too long or circular`);
     }
     const config = Object.assign({}, ...chain.map((c) => c.config)) as ImageConfig;
-    const img: Image = { name, dirs: chain.map((c) => c.dir), config, id: `sandbox.local/${name}@sha256:${digest(chain.map((c) => c.dir))}` };
+    const img: Image = {
+      name,
+      dirs: chain.map((c) => c.dir),
+      config,
+      id: `sandbox.local/${name}@sha256:${digest(chain.map((c) => c.dir))}`,
+    };
     this.cache.set(name, img);
     return img;
   }

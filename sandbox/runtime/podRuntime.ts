@@ -109,7 +109,8 @@ export class SandboxPodRuntime implements PodRuntime {
 
   startPod(spec: RuntimePod): void {
     const uid = spec.metadata.uid;
-    if (this.pods.has(uid)) throw new RuntimeError('BadRequest', `pod ${spec.metadata.name} (uid ${uid}) is already running`);
+    if (this.pods.has(uid))
+      throw new RuntimeError('BadRequest', `pod ${spec.metadata.name} (uid ${uid}) is already running`);
     const n = ++podIpCounter;
     const pod: Pod = {
       spec,
@@ -154,14 +155,19 @@ export class SandboxPodRuntime implements PodRuntime {
     try {
       const hostname = (pod.spec.spec.hostname ?? pod.spec.metadata.name).slice(0, 63);
       mkdirSync(join(pod.dir, 'volumes'), { recursive: true });
-      writeFileSync(join(pod.dir, 'hosts'), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${pod.podIP}\t${hostname}\n`);
+      writeFileSync(
+        join(pod.dir, 'hosts'),
+        `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${pod.podIP}\t${hostname}\n`,
+      );
       writeFileSync(join(pod.dir, 'hostname'), `${hostname}\n`);
       for (const v of pod.spec.spec.volumes ?? []) mkdirSync(join(pod.dir, 'volumes', v.name), { recursive: true });
       pod.pausePid = await this.startPause(pod);
     } catch (err) {
       for (const c of pod.containers) {
         c.finished = true;
-        c.status.state = { waiting: { reason: 'CreateContainerError', message: `pod sandbox: ${(err as Error).message}` } };
+        c.status.state = {
+          waiting: { reason: 'CreateContainerError', message: `pod sandbox: ${(err as Error).message}` },
+        };
       }
       this.emit(pod);
       return;
@@ -173,16 +179,33 @@ export class SandboxPodRuntime implements PodRuntime {
   private startPause(pod: Pod): Promise<number> {
     return new Promise((resolvePid, reject) => {
       if (pod.deleting) return reject(new Error('pod is being deleted'));
-      const child = spawn('unshare', [...(this.userns ? ['--user', '--map-root-user'] : []), '--net', '--', '/usr/bin/sh', '-c', '/usr/sbin/ip link set lo up && echo up && read _ ; exit 0'], {
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        'unshare',
+        [
+          ...(this.userns ? ['--user', '--map-root-user'] : []),
+          '--net',
+          '--',
+          '/usr/bin/sh',
+          '-c',
+          '/usr/sbin/ip link set lo up && echo up && read _ ; exit 0',
+        ],
+        {
+          stdio: ['pipe', 'pipe', 'pipe'],
+        },
+      );
       pod.pause = child;
       this.track(child);
       let stderr = '';
       child.stderr!.on('data', (d) => (stderr += d));
       child.stdout!.once('data', () => resolvePid(child.pid!));
       child.on('error', (err) => reject(new Error(`cannot start the pod's network namespace: ${err.message}`)));
-      child.on('exit', (code) => reject(new Error(`cannot start the pod's network namespace (exit ${code}): ${stderr.trim() || 'no message'}; needs root and /usr/sbin/ip (iproute2)`)));
+      child.on('exit', (code) =>
+        reject(
+          new Error(
+            `cannot start the pod's network namespace (exit ${code}): ${stderr.trim() || 'no message'}; needs root and /usr/sbin/ip (iproute2)`,
+          ),
+        ),
+      );
     });
   }
 
@@ -226,7 +249,8 @@ export class SandboxPodRuntime implements PodRuntime {
         break;
       }
       if (Date.now() - inst.startedMs > 2 * this.backoffCapMs) c.backoffCount = 0;
-      const delay = c.backoffCount === 0 ? 0 : Math.min(this.backoffBaseMs * 2 ** (c.backoffCount - 1), this.backoffCapMs);
+      const delay =
+        c.backoffCount === 0 ? 0 : Math.min(this.backoffBaseMs * 2 ** (c.backoffCount - 1), this.backoffCapMs);
       c.backoffCount++;
       if (delay > 0) {
         c.status.lastState = c.status.state;
@@ -271,11 +295,17 @@ export class SandboxPodRuntime implements PodRuntime {
     }
     for (const m of c.spec.volumeMounts ?? []) {
       if (!(pod.spec.spec.volumes ?? []).some((v) => v.name === m.name)) {
-        return { reason: 'CreateContainerConfigError', message: `container "${c.spec.name}": volumeMount "${m.name}" names no volume of the pod` };
+        return {
+          reason: 'CreateContainerConfigError',
+          message: `container "${c.spec.name}": volumeMount "${m.name}" names no volume of the pod`,
+        };
       }
     }
     if (commandLine(c).length === 0) {
-      return { reason: 'CreateContainerError', message: `container "${c.spec.name}": no command specified (neither the pod spec nor image ${c.spec.image} has one)` };
+      return {
+        reason: 'CreateContainerError',
+        message: `container "${c.spec.name}": no command specified (neither the pod spec nor image ${c.spec.image} has one)`,
+      };
     }
     return undefined;
   }
@@ -299,7 +329,8 @@ export class SandboxPodRuntime implements PodRuntime {
       await copyImageFiles(c.image!, join(dir, 'work'));
       if (pod.deleting) throw new Error('pod is being deleted');
     }
-    for (const m of c.spec.volumeMounts ?? []) writable.push([join(pod.dir, 'volumes', m.name), m.mountPath, m.readOnly === true]);
+    for (const m of c.spec.volumeMounts ?? [])
+      writable.push([join(pod.dir, 'volumes', m.name), m.mountPath, m.readOnly === true]);
     const ops = mountOps({
       hostsFile: join(pod.dir, 'hosts'),
       hostnameFile: join(pod.dir, 'hostname'),
@@ -310,8 +341,18 @@ export class SandboxPodRuntime implements PodRuntime {
     const hostname = (pod.spec.spec.hostname ?? pod.spec.metadata.name).slice(0, 63);
     const args = [
       ...this.podNamespaceArgs(pod),
-      'unshare', '--mount', '--pid', '--uts', '--ipc', '--propagation', 'private',
-      '/usr/bin/sh', INIT_SCRIPT, join(dir, 'root'), hostname, c.workDir,
+      'unshare',
+      '--mount',
+      '--pid',
+      '--uts',
+      '--ipc',
+      '--propagation',
+      'private',
+      '/usr/bin/sh',
+      INIT_SCRIPT,
+      join(dir, 'root'),
+      hostname,
+      c.workDir,
       ...ops.flat(),
       '--',
       ...commandLine(c),
@@ -368,7 +409,8 @@ export class SandboxPodRuntime implements PodRuntime {
       inst.startedAt = isoNow();
       c.status.restartCount = c.everStarted ? c.status.restartCount + 1 : 0;
       if (c.everStarted && c.status.state.terminated) c.status.lastState = c.status.state;
-      if (c.status.state.waiting?.reason === 'CrashLoopBackOff') c.status.lastState = c.status.lastState.terminated ? c.status.lastState : {};
+      if (c.status.state.waiting?.reason === 'CrashLoopBackOff')
+        c.status.lastState = c.status.lastState.terminated ? c.status.lastState : {};
       c.everStarted = true;
       c.status.containerID = `sandbox://${id}`;
       c.status.state = { running: { startedAt: inst.startedAt } };
@@ -537,12 +579,29 @@ export class SandboxPodRuntime implements PodRuntime {
     const { pod, c } = this.find(uid, container);
     const inst = c.current;
     if (!inst || !inst.running || !inst.hostPid) {
-      throw new RuntimeError('BadRequest', `container "${container}" in pod "${pod.spec.metadata.name}" is not running`);
+      throw new RuntimeError(
+        'BadRequest',
+        `container "${container}" in pod "${pod.spec.metadata.name}" is not running`,
+      );
     }
-    if (command.length === 0) throw new RuntimeError('BadRequest', 'you must specify at least one command for the container');
+    if (command.length === 0)
+      throw new RuntimeError('BadRequest', 'you must specify at least one command for the container');
     const child = spawn(
       'nsenter',
-      ['-t', String(inst.hostPid), ...(this.userns ? ['--user', '--preserve-credentials'] : []), '--mount', '--uts', '--ipc', '--net', '--pid', '--root', `--wdns=${c.workDir}`, '--', ...command],
+      [
+        '-t',
+        String(inst.hostPid),
+        ...(this.userns ? ['--user', '--preserve-credentials'] : []),
+        '--mount',
+        '--uts',
+        '--ipc',
+        '--net',
+        '--pid',
+        '--root',
+        `--wdns=${c.workDir}`,
+        '--',
+        ...command,
+      ],
       { env: c.env, stdio: ['pipe', 'pipe', 'pipe'] },
     );
     this.track(child);
@@ -573,13 +632,20 @@ export class SandboxPodRuntime implements PodRuntime {
     const instances = c.instances;
     if (options.previous) {
       const prev = instances.length >= 2 ? instances[instances.length - 2] : undefined;
-      if (!prev) throw new RuntimeError('BadRequest', `previous terminated container "${container}" in pod "${pod.spec.metadata.name}" not found`);
+      if (!prev)
+        throw new RuntimeError(
+          'BadRequest',
+          `previous terminated container "${container}" in pod "${pod.spec.metadata.name}" not found`,
+        );
       return prev.log.read(options);
     }
     const current = instances[instances.length - 1];
     if (!current) {
       const reason = c.status.state.waiting?.reason ?? 'ContainerCreating';
-      throw new RuntimeError('BadRequest', `container "${container}" in pod "${pod.spec.metadata.name}" is waiting to start: ${reason}`);
+      throw new RuntimeError(
+        'BadRequest',
+        `container "${container}" in pod "${pod.spec.metadata.name}" is waiting to start: ${reason}`,
+      );
     }
     return current.log.read(options);
   }
@@ -588,7 +654,10 @@ export class SandboxPodRuntime implements PodRuntime {
     const { pod, c } = this.find(uid, container);
     const inst = c.current;
     if (!inst || !inst.running || !inst.hostPid) {
-      throw new RuntimeError('BadRequest', `container "${container}" in pod "${pod.spec.metadata.name}" is not running`);
+      throw new RuntimeError(
+        'BadRequest',
+        `container "${container}" in pod "${pod.spec.metadata.name}" is not running`,
+      );
     }
     signal(inst.hostPid, sig);
   }
@@ -638,7 +707,10 @@ export class SandboxPodRuntime implements PodRuntime {
     const c = pod.containers.find((x) => x.spec.name === container);
     if (!c) {
       const names = pod.containers.map((x) => x.spec.name).join(', ');
-      throw new RuntimeError('BadRequest', `container ${container} is not valid for pod ${pod.spec.metadata.name}; choose one of: [${names}]`);
+      throw new RuntimeError(
+        'BadRequest',
+        `container ${container} is not valid for pod ${pod.spec.metadata.name}; choose one of: [${names}]`,
+      );
     }
     return { pod, c };
   }
@@ -678,7 +750,19 @@ function expandVars(s: string, env: Record<string, string>): string {
   );
 }
 
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGUSR1: 10, SIGSEGV: 11, SIGUSR2: 12, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGABRT: 6,
+  SIGKILL: 9,
+  SIGUSR1: 10,
+  SIGSEGV: 11,
+  SIGUSR2: 12,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+};
 function signalNumber(sig: NodeJS.Signals): number {
   return SIGNALS[sig] ?? 9;
 }
@@ -707,7 +791,20 @@ const checked = new Set<boolean>();
 function checkNamespacesWork(userns: boolean): boolean {
   if (checked.has(userns)) return userns;
   if (process.platform !== 'linux') throw new Error('the sandbox pod runtime needs Linux namespaces; run it on Linux');
-  const r = spawnSync('unshare', [...(userns ? ['--user', '--map-root-user'] : []), '--mount', '--pid', '--uts', '--ipc', '--net', '--fork', '/usr/bin/true'], { encoding: 'utf8' });
+  const r = spawnSync(
+    'unshare',
+    [
+      ...(userns ? ['--user', '--map-root-user'] : []),
+      '--mount',
+      '--pid',
+      '--uts',
+      '--ipc',
+      '--net',
+      '--fork',
+      '/usr/bin/true',
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.error || r.status !== 0) {
     const why = r.error?.message ?? r.stderr.trim();
     throw new Error(

@@ -49,7 +49,13 @@ export function networkProbe(
   let args: string[];
   if (probe.httpGet) {
     const path = probe.httpGet.path ?? '/';
-    args = ['-c', HTTP_SCRIPT, 'probe', String(resolvePort(probe.httpGet.port, spec)), path.startsWith('/') ? path : `/${path}`];
+    args = [
+      '-c',
+      HTTP_SCRIPT,
+      'probe',
+      String(resolvePort(probe.httpGet.port, spec)),
+      path.startsWith('/') ? path : `/${path}`,
+    ];
   } else if (probe.tcpSocket) {
     args = ['-c', TCP_SCRIPT, 'probe', String(resolvePort(probe.tcpSocket.port, spec))];
   } else {

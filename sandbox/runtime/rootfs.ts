@@ -22,7 +22,13 @@ function hostSystemOps(): MountOp[] {
     else if (st.isDirectory()) systemOps.push(['ro', path, path]);
   }
   for (const dev of DEVICES) if (existsSync(`/dev/${dev}`)) systemOps.push(['rw', `/dev/${dev}`, `/dev/${dev}`]);
-  systemOps.push(['ln', '/proc/self/fd', '/dev/fd'], ['ln', '/proc/self/fd/0', '/dev/stdin'], ['ln', '/proc/self/fd/1', '/dev/stdout'], ['ln', '/proc/self/fd/2', '/dev/stderr'], ['dir', '-', '/dev/shm']);
+  systemOps.push(
+    ['ln', '/proc/self/fd', '/dev/fd'],
+    ['ln', '/proc/self/fd/0', '/dev/stdin'],
+    ['ln', '/proc/self/fd/1', '/dev/stdout'],
+    ['ln', '/proc/self/fd/2', '/dev/stderr'],
+    ['dir', '-', '/dev/shm'],
+  );
   return systemOps;
 }
 
@@ -30,7 +36,7 @@ function hostSystemOps(): MountOp[] {
 export function mountPathProblem(path: string): string | undefined {
   if (!path.startsWith('/') || path.split('/').includes('..')) return `"${path}" must be an absolute path without ".."`;
   const top = path.split('/')[1];
-  if (path === '/' ) return `"/" cannot be a mount path`;
+  if (path === '/') return `"/" cannot be a mount path`;
   if (HOST_SYSTEM_DIRS.includes(top) && !existsSync(path)) {
     return `"${path}" is inside the read-only host folder /${top} and does not exist there; use a path like /app or /data`;
   }

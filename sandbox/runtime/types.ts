@@ -43,7 +43,14 @@ export interface RuntimeProbe {
 export interface ContainerState {
   running?: { startedAt: string };
   waiting?: { reason: string; message?: string };
-  terminated?: { exitCode: number; signal?: number; reason: string; message?: string; startedAt: string; finishedAt: string };
+  terminated?: {
+    exitCode: number;
+    signal?: number;
+    reason: string;
+    message?: string;
+    startedAt: string;
+    finishedAt: string;
+  };
 }
 
 /** Same field names as the Kubernetes V1ContainerStatus, so the server can copy it into pod.status. */
@@ -90,7 +97,10 @@ export interface LogOptions {
 
 /** Errors the server maps to Status objects: 'NotFound' (404) or 'BadRequest' (400), e.g. container not running. */
 export class RuntimeError extends Error {
-  constructor(public readonly reason: 'NotFound' | 'BadRequest', message: string) {
+  constructor(
+    public readonly reason: 'NotFound' | 'BadRequest',
+    message: string,
+  ) {
     super(message);
   }
 }

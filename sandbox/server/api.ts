@@ -63,8 +63,12 @@ function parseRoute(path: string): Route | undefined {
 }
 
 function verbOf(method: string, route: Route, query: URLSearchParams): string {
-  if (method === 'GET') return route.name ? 'get' : query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : 'list';
-  return ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[method] ?? method.toLowerCase();
+  if (method === 'GET')
+    return route.name ? 'get' : query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : 'list';
+  return (
+    ({ POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, string>)[method] ??
+    method.toLowerCase()
+  );
 }
 
 function forbidden(user: User, verb: string, route: Route): ApiError {
@@ -72,7 +76,12 @@ function forbidden(user: User, verb: string, route: Route): ApiError {
   const resource = route.subresource ? `${route.kind}/${route.subresource}` : route.kind;
   const subject = `${route.kind}${group ? '.' + group : ''}${route.name ? ` "${route.name}"` : ''}`;
   const where = route.namespace ? ` in the namespace "${route.namespace}"` : ' at the cluster scope';
-  return new ApiError(403, 'Forbidden', `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${group}"${where}`, { name: route.name, group, kind: route.kind });
+  return new ApiError(
+    403,
+    'Forbidden',
+    `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${group}"${where}`,
+    { name: route.name, group, kind: route.kind },
+  );
 }
 
 const readBody = (req: IncomingMessage) =>
@@ -98,7 +107,11 @@ export class ApiServer {
   readonly controllers: Controllers;
   readonly faults: Faults;
   private readonly server: https.Server;
-  private readonly wss = new WebSocketServer({ noServer: true, autoPong: false, handleProtocols: (protocols) => EXEC_PROTOCOLS.find((p) => protocols.has(p)) ?? false });
+  private readonly wss = new WebSocketServer({
+    noServer: true,
+    autoPong: false,
+    handleProtocols: (protocols) => EXEC_PROTOCOLS.find((p) => protocols.has(p)) ?? false,
+  });
   private readonly streams = new Set<{ destroy(): void }>();
   private readonly execSilencers = new Set<() => void>();
   private address = '127.0.0.1:0';
@@ -117,7 +130,8 @@ export class ApiServer {
         this.execSilencers.clear();
         return n;
       },
-      killContainer: (namespace, pod, container) => this.runtime.killContainer(this.store.get('pods', namespace, pod).metadata.uid, container),
+      killContainer: (namespace, pod, container) =>
+        this.runtime.killContainer(this.store.get('pods', namespace, pod).metadata.uid, container),
     });
     this.server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => void this.handle(req, res));
     this.server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
@@ -163,13 +177,20 @@ export class ApiServer {
 
   private send(res: ServerResponse, code: number, body: unknown) {
     const text = JSON.stringify(body);
-    res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(code === 429 ? { 'Retry-After': '1' } : {}) });
+    res.writeHead(code, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+      ...(code === 429 ? { 'Retry-After': '1' } : {}),
+    });
     res.end(text);
   }
 
   private sendError(res: ServerResponse, err: unknown) {
     if (res.headersSent) return void res.destroy();
-    const e = err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error)?.message ?? err}`);
+    const e =
+      err instanceof ApiError
+        ? err
+        : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error)?.message ?? err}`);
     this.send(res, e.code, statusBody(e.code, e.reason, e.message, e.details));
   }
 
@@ -187,7 +208,9 @@ export class ApiServer {
       if (path === '/truva-admin/faults') return await this.admin(req, res);
       const failure = await this.injected(req.method ?? 'GET', path);
       if (failure) {
-        const reason = ({ 409: 'Conflict', 429: 'TooManyRequests', 503: 'ServiceUnavailable' } as Record<number, string>)[failure] ?? 'InternalError';
+        const reason =
+          ({ 409: 'Conflict', 429: 'TooManyRequests', 503: 'ServiceUnavailable' } as Record<number, string>)[failure] ??
+          'InternalError';
         throw new ApiError(failure, reason, `injected fault: ${reason} (sandbox)`);
       }
       if (['/healthz', '/livez', '/readyz'].includes(path)) {
@@ -213,7 +236,8 @@ export class ApiServer {
   }
 
   private async admin(req: IncomingMessage, res: ServerResponse) {
-    if (req.headers.authorization !== `Bearer ${this.users.faults}`) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    if (req.headers.authorization !== `Bearer ${this.users.faults}`)
+      throw new ApiError(401, 'Unauthorized', 'Unauthorized');
     try {
       const result = this.faults.apply(parseJson(await readBody(req)));
       this.send(res, 200, result ?? { ok: true });
@@ -224,14 +248,22 @@ export class ApiServer {
 
   private discovery(path: string): unknown {
     switch (path) {
-      case '/api': return coreVersions(this.address);
-      case '/api/v1': return CORE_V1;
-      case '/apis': return GROUPS;
-      case '/apis/apps': return groupDocument('apps');
-      case '/apis/apps/v1': return APPS_V1;
-      case '/apis/authorization.k8s.io': return groupDocument('authorization.k8s.io');
-      case '/apis/authorization.k8s.io/v1': return AUTHZ_V1;
-      default: return undefined;
+      case '/api':
+        return coreVersions(this.address);
+      case '/api/v1':
+        return CORE_V1;
+      case '/apis':
+        return GROUPS;
+      case '/apis/apps':
+        return groupDocument('apps');
+      case '/apis/apps/v1':
+        return APPS_V1;
+      case '/apis/authorization.k8s.io':
+        return groupDocument('authorization.k8s.io');
+      case '/apis/authorization.k8s.io/v1':
+        return AUTHZ_V1;
+      default:
+        return undefined;
     }
   }
 
@@ -243,21 +275,34 @@ export class ApiServer {
       apiVersion: 'authorization.k8s.io/v1',
       metadata: { creationTimestamp: null },
       spec: body?.spec ?? {},
-      status: allowed ? { allowed: true, reason: `sandbox: user "${user}" may ${attrs.verb}` } : { allowed: false, reason: `sandbox: user "${user}" is read-only` },
+      status: allowed
+        ? { allowed: true, reason: `sandbox: user "${user}" may ${attrs.verb}` }
+        : { allowed: false, reason: `sandbox: user "${user}" is read-only` },
     };
   }
 
-  private async resource(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, route: Route, verb: string) {
+  private async resource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    query: URLSearchParams,
+    route: Route,
+    verb: string,
+  ) {
     const { kind, namespace, name, subresource } = route;
     if (subresource === 'log' && kind === 'pods' && name && namespace) return this.log(res, query, namespace, name);
     if (subresource === 'exec') throw badRequest('exec needs a WebSocket upgrade (v5.channel.k8s.io)');
-    if (subresource === 'scale' && kind === 'deployments' && name && namespace) return this.scale(req, res, namespace, name);
-    if (subresource && subresource !== 'status') throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    if (subresource === 'scale' && kind === 'deployments' && name && namespace)
+      return this.scale(req, res, namespace, name);
+    if (subresource && subresource !== 'status')
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const dryRun = query.get('dryRun') === 'All';
     switch (verb) {
-      case 'list': return this.send(res, 200, this.list(route, query));
-      case 'watch': return this.watch(req, res, route, query);
-      case 'get': return this.send(res, 200, withKind(kind, this.store.get(kind, namespace, name!)));
+      case 'list':
+        return this.send(res, 200, this.list(route, query));
+      case 'watch':
+        return this.watch(req, res, route, query);
+      case 'get':
+        return this.send(res, 200, withKind(kind, this.store.get(kind, namespace, name!)));
       case 'create': {
         const obj = parseJson(await readBody(req));
         if (kind === 'pods' || kind === 'deployments' || kind === 'namespaces') {
@@ -266,10 +311,33 @@ export class ApiServer {
         }
         throw new ApiError(405, 'MethodNotAllowed', `create is not supported on ${kind} in the sandbox`);
       }
-      case 'update': return this.send(res, 200, withKind(kind, this.write(kind, namespace, name!, await readBody(req), 'replace', subresource, dryRun)));
-      case 'patch': return this.send(res, 200, withKind(kind, this.write(kind, namespace, name!, await readBody(req), req.headers['content-type'] ?? '', subresource, dryRun)));
-      case 'delete': return this.send(res, 200, this.remove(kind, namespace, name!, parseJson(await readBody(req)), query));
-      default: throw new ApiError(405, 'MethodNotAllowed', `${verb} is not allowed`);
+      case 'update':
+        return this.send(
+          res,
+          200,
+          withKind(kind, this.write(kind, namespace, name!, await readBody(req), 'replace', subresource, dryRun)),
+        );
+      case 'patch':
+        return this.send(
+          res,
+          200,
+          withKind(
+            kind,
+            this.write(
+              kind,
+              namespace,
+              name!,
+              await readBody(req),
+              req.headers['content-type'] ?? '',
+              subresource,
+              dryRun,
+            ),
+          ),
+        );
+      case 'delete':
+        return this.send(res, 200, this.remove(kind, namespace, name!, parseJson(await readBody(req)), query));
+      default:
+        throw new ApiError(405, 'MethodNotAllowed', `${verb} is not allowed`);
     }
   }
 
@@ -278,16 +346,27 @@ export class ApiServer {
     const fields = fieldMatcher(query.get('fieldSelector'));
     const items = this.store.list(route.kind, route.namespace).filter((o) => labels(o.metadata.labels) && fields(o));
     const info = KIND_INFO[route.kind];
-    return { kind: info.listKind, apiVersion: info.apiVersion, metadata: { resourceVersion: String(this.store.resourceVersion) }, items };
+    return {
+      kind: info.listKind,
+      apiVersion: info.apiVersion,
+      metadata: { resourceVersion: String(this.store.resourceVersion) },
+      items,
+    };
   }
 
   private create(kind: Kind, namespace: string | undefined, obj: any, dryRun: boolean): any {
-    if (!obj?.metadata?.name && !obj?.metadata?.generateName) throw invalid(KIND_INFO[kind].kind, '', 'metadata.name: Required value: name or generateName is required');
+    if (!obj?.metadata?.name && !obj?.metadata?.generateName)
+      throw invalid(KIND_INFO[kind].kind, '', 'metadata.name: Required value: name or generateName is required');
     obj.metadata.name ??= obj.metadata.generateName + Math.random().toString(36).slice(2, 7);
     if (kind !== 'namespaces') {
-      if (obj.metadata.namespace && namespace && obj.metadata.namespace !== namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      if (obj.metadata.namespace && namespace && obj.metadata.namespace !== namespace)
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
       obj.metadata.namespace = namespace ?? obj.metadata.namespace ?? 'default';
-      if (!this.store.find('namespaces', undefined, obj.metadata.namespace)) throw new ApiError(404, 'NotFound', `namespaces "${obj.metadata.namespace}" not found`, { name: obj.metadata.namespace, kind: 'namespaces' });
+      if (!this.store.find('namespaces', undefined, obj.metadata.namespace))
+        throw new ApiError(404, 'NotFound', `namespaces "${obj.metadata.namespace}" not found`, {
+          name: obj.metadata.namespace,
+          kind: 'namespaces',
+        });
     }
     Object.assign(obj, { kind: KIND_INFO[kind].kind, apiVersion: KIND_INFO[kind].apiVersion });
     if (kind === 'deployments') {
@@ -310,12 +389,21 @@ export class ApiServer {
   }
 
   /** PUT (replace) and PATCH of an object or its status subresource. */
-  private write(kind: Kind, namespace: string | undefined, name: string, body: string, mode: string, subresource: string | undefined, dryRun: boolean): any {
+  private write(
+    kind: Kind,
+    namespace: string | undefined,
+    name: string,
+    body: string,
+    mode: string,
+    subresource: string | undefined,
+    dryRun: boolean,
+  ): any {
     const current = this.store.get(kind, namespace, name);
     const incoming = parseJson(body);
     let next = mode === 'replace' ? incoming : applyPatch(mode, current, incoming);
     if (!next || typeof next !== 'object' || !next.metadata) throw badRequest('the object has no metadata');
-    if (next.metadata.name !== name) throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
+    if (next.metadata.name !== name)
+      throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
     const expectRv = mode === 'replace' ? incoming.metadata?.resourceVersion : incoming?.metadata?.resourceVersion;
     next.metadata.namespace = current.metadata.namespace;
     Object.assign(next, { kind: KIND_INFO[kind].kind, apiVersion: KIND_INFO[kind].apiVersion });
@@ -327,11 +415,19 @@ export class ApiServer {
       const specChanged = JSON.stringify(next.spec) !== JSON.stringify(current.spec);
       next.metadata.generation = (current.metadata.generation ?? 1) + (specChanged ? 1 : 0);
     }
-    if (kind === 'pods' && JSON.stringify(stripMutablePodSpec(next.spec)) !== JSON.stringify(stripMutablePodSpec(current.spec))) {
-      throw invalid('Pod', name, 'spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.activeDeadlineSeconds` or `spec.tolerations`');
+    if (
+      kind === 'pods' &&
+      JSON.stringify(stripMutablePodSpec(next.spec)) !== JSON.stringify(stripMutablePodSpec(current.spec))
+    ) {
+      throw invalid(
+        'Pod',
+        name,
+        'spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.activeDeadlineSeconds` or `spec.tolerations`',
+      );
     }
     if (dryRun) {
-      if (expectRv && expectRv !== current.metadata.resourceVersion) throw new ApiError(409, 'Conflict', 'the object has been modified');
+      if (expectRv && expectRv !== current.metadata.resourceVersion)
+        throw new ApiError(409, 'Conflict', 'the object has been modified');
       return next;
     }
     const stored = this.store.update(kind, next, expectRv);
@@ -341,7 +437,11 @@ export class ApiServer {
 
   private remove(kind: Kind, namespace: string | undefined, name: string, body: any, query: URLSearchParams) {
     const grace = query.get('gracePeriodSeconds') ?? body?.gracePeriodSeconds;
-    if (kind === 'pods') return withKind(kind, this.controllers.deletePod(namespace!, name, grace === undefined || grace === null ? undefined : Number(grace)));
+    if (kind === 'pods')
+      return withKind(
+        kind,
+        this.controllers.deletePod(namespace!, name, grace === undefined || grace === null ? undefined : Number(grace)),
+      );
     const obj = this.store.get(kind, namespace, name);
     if (kind === 'deployments') this.controllers.cascadeDelete(obj);
     if (kind === 'namespaces') {
@@ -357,7 +457,13 @@ export class ApiServer {
     }
     this.store.delete(kind, namespace, name);
     this.controllers.schedule();
-    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group: RESOURCE[kind].group, kind, uid: obj.metadata.uid } };
+    return {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Success',
+      details: { name, group: RESOURCE[kind].group, kind, uid: obj.metadata.uid },
+    };
   }
 
   private async scale(req: IncomingMessage, res: ServerResponse, namespace: string, name: string) {
@@ -365,16 +471,40 @@ export class ApiServer {
     const scaleOf = (d: any) => ({
       kind: 'Scale',
       apiVersion: 'autoscaling/v1',
-      metadata: { name, namespace, uid: d.metadata.uid, resourceVersion: d.metadata.resourceVersion, creationTimestamp: d.metadata.creationTimestamp },
+      metadata: {
+        name,
+        namespace,
+        uid: d.metadata.uid,
+        resourceVersion: d.metadata.resourceVersion,
+        creationTimestamp: d.metadata.creationTimestamp,
+      },
       spec: { replicas: d.spec.replicas },
-      status: { replicas: d.status?.replicas ?? 0, selector: Object.entries(d.spec.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',') },
+      status: {
+        replicas: d.status?.replicas ?? 0,
+        selector: Object.entries(d.spec.selector?.matchLabels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(','),
+      },
     });
     if (req.method === 'GET') return this.send(res, 200, scaleOf(deployment));
     const body = parseJson(await readBody(req));
-    const scale = req.method === 'PUT' ? body : applyPatch(req.headers['content-type'] ?? '', scaleOf(deployment), body);
+    const scale =
+      req.method === 'PUT' ? body : applyPatch(req.headers['content-type'] ?? '', scaleOf(deployment), body);
     const replicas = Number(scale?.spec?.replicas);
-    if (!Number.isInteger(replicas) || replicas < 0) throw invalid('Scale', name, 'spec.replicas: Invalid value: must be greater than or equal to 0');
-    const updated = this.store.update('deployments', { ...deployment, spec: { ...deployment.spec, replicas }, metadata: { ...deployment.metadata, generation: deployment.metadata.generation + (replicas !== deployment.spec.replicas ? 1 : 0) } }, req.method === 'PUT' ? body?.metadata?.resourceVersion : undefined);
+    if (!Number.isInteger(replicas) || replicas < 0)
+      throw invalid('Scale', name, 'spec.replicas: Invalid value: must be greater than or equal to 0');
+    const updated = this.store.update(
+      'deployments',
+      {
+        ...deployment,
+        spec: { ...deployment.spec, replicas },
+        metadata: {
+          ...deployment.metadata,
+          generation: deployment.metadata.generation + (replicas !== deployment.spec.replicas ? 1 : 0),
+        },
+      },
+      req.method === 'PUT' ? body?.metadata?.resourceVersion : undefined,
+    );
     this.controllers.schedule();
     this.send(res, 200, scaleOf(updated));
   }
@@ -382,7 +512,11 @@ export class ApiServer {
   private watch(req: IncomingMessage, res: ServerResponse, route: Route, query: URLSearchParams) {
     const labels = labelMatcher(query.get('labelSelector'));
     const fields = fieldMatcher(query.get('fieldSelector'));
-    const wanted = (obj: any) => (route.namespace === undefined || obj.metadata.namespace === route.namespace) && (route.kind !== 'namespaces' || !route.name || obj.metadata.name === route.name) && labels(obj.metadata.labels) && fields(obj);
+    const wanted = (obj: any) =>
+      (route.namespace === undefined || obj.metadata.namespace === route.namespace) &&
+      (route.kind !== 'namespaces' || !route.name || obj.metadata.name === route.name) &&
+      labels(obj.metadata.labels) &&
+      fields(obj);
     const rvParam = query.get('resourceVersion');
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders(); // clients wait for the headers before they read events
@@ -391,11 +525,15 @@ export class ApiServer {
       if (wanted(e.object)) write(e.type, withKind(route.kind, e.object));
     };
     if (!rvParam || rvParam === '0') {
-      for (const obj of this.store.list(route.kind, route.namespace)) if (wanted(obj)) write('ADDED', withKind(route.kind, obj));
+      for (const obj of this.store.list(route.kind, route.namespace))
+        if (wanted(obj)) write('ADDED', withKind(route.kind, obj));
     } else {
       const backlog = this.store.eventsSince(route.kind, Number(rvParam));
       if (!backlog) {
-        write('ERROR', { ...statusBody(410, 'Expired', `too old resource version: ${rvParam} (${this.store.oldestResumable})`), kind: 'Status' });
+        write('ERROR', {
+          ...statusBody(410, 'Expired', `too old resource version: ${rvParam} (${this.store.oldestResumable})`),
+          kind: 'Status',
+        });
         return void res.end();
       }
       backlog.forEach(sendEvent);
@@ -403,9 +541,18 @@ export class ApiServer {
     const unwatch = this.store.watch(route.kind, sendEvent);
     const timeout = Number(query.get('timeoutSeconds') ?? 0);
     const timer = timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
-    const bookmarks = query.get('allowWatchBookmarks') === 'true'
-      ? setInterval(() => write('BOOKMARK', { kind: KIND_INFO[route.kind].kind, apiVersion: KIND_INFO[route.kind].apiVersion, metadata: { resourceVersion: String(this.store.resourceVersion) } }), 10_000)
-      : undefined;
+    const bookmarks =
+      query.get('allowWatchBookmarks') === 'true'
+        ? setInterval(
+            () =>
+              write('BOOKMARK', {
+                kind: KIND_INFO[route.kind].kind,
+                apiVersion: KIND_INFO[route.kind].apiVersion,
+                metadata: { resourceVersion: String(this.store.resourceVersion) },
+              }),
+            10_000,
+          )
+        : undefined;
     this.track(res, res);
     res.once('close', () => {
       unwatch();
@@ -441,31 +588,45 @@ export class ApiServer {
         limitBytes: num('limitBytes'),
       });
     } catch (err) {
-      if (err instanceof RuntimeError) throw new ApiError(err.reason === 'NotFound' ? 404 : 400, err.reason, err.message);
+      if (err instanceof RuntimeError)
+        throw new ApiError(err.reason === 'NotFound' ? 404 : 400, err.reason, err.message);
       throw err;
     }
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
     stream.pipe(res);
     stream.on('error', () => res.destroy());
-    this.track({ destroy: () => { stream.destroy(); res.destroy(); } }, res);
+    this.track(
+      {
+        destroy: () => {
+          stream.destroy();
+          res.destroy();
+        },
+      },
+      res,
+    );
     res.once('close', () => stream.destroy());
     res.socket?.setTimeout(0);
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
     const refuse = (err: unknown) => {
-      const e = err instanceof ApiError ? err : new ApiError(500, 'InternalError', String((err as Error)?.message ?? err));
+      const e =
+        err instanceof ApiError ? err : new ApiError(500, 'InternalError', String((err as Error)?.message ?? err));
       const body = JSON.stringify(statusBody(e.code, e.reason, e.message, e.details));
-      socket.end(`HTTP/1.1 ${e.code} ${e.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${e.code} ${e.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     };
     try {
       const url = new URL(req.url ?? '/', 'https://sandbox');
       const failure = await this.injected(req.method ?? 'GET', url.pathname);
-      if (failure) throw new ApiError(failure, failure === 429 ? 'TooManyRequests' : 'InternalError', 'injected fault (sandbox)');
+      if (failure)
+        throw new ApiError(failure, failure === 429 ? 'TooManyRequests' : 'InternalError', 'injected fault (sandbox)');
       const user = this.authenticate(req);
       const route = parseRoute(url.pathname);
-      if (!route || route.kind !== 'pods' || route.subresource !== 'exec' || !route.name || !route.namespace) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+      if (!route || route.kind !== 'pods' || route.subresource !== 'exec' || !route.name || !route.namespace)
+        throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       if (user === 'readonly') throw forbidden(user, 'create', route);
       const { pod, container } = this.podContainer(route.namespace, route.name, url.searchParams.get('container'));
       const command = url.searchParams.getAll('command');
@@ -475,10 +636,17 @@ export class ApiServer {
       try {
         proc = this.runtime.exec(pod.metadata.uid, container, command);
       } catch (err) {
-        if (err instanceof RuntimeError) throw new ApiError(err.reason === 'NotFound' ? 404 : 400, err.reason === 'NotFound' ? 'NotFound' : 'BadRequest', err.message);
+        if (err instanceof RuntimeError)
+          throw new ApiError(
+            err.reason === 'NotFound' ? 404 : 400,
+            err.reason === 'NotFound' ? 'NotFound' : 'BadRequest',
+            err.message,
+          );
         throw err;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.bridgeExec(ws, proc, command, url.searchParams.get('stdin') === 'true'));
+      this.wss.handleUpgrade(req, socket, head, (ws) =>
+        this.bridgeExec(ws, proc, command, url.searchParams.get('stdin') === 'true'),
+      );
     } catch (err) {
       refuse(err);
     }
@@ -504,7 +672,8 @@ export class ApiServer {
       if (buf[0] === 0 && stdin) proc.stdin.write(buf.subarray(1));
       else if (v5 && buf[0] === 255 && buf[1] === 0) proc.stdin.end();
     });
-    const ended = (s: Readable) => new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : s.once('close', () => r())));
+    const ended = (s: Readable) =>
+      new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : s.once('close', () => r())));
     let finished = false;
     ws.on('close', () => {
       if (!finished) proc.kill('SIGKILL');
@@ -513,15 +682,16 @@ export class ApiServer {
     void proc.exited.then(async (code) => {
       await Promise.all([ended(proc.stdout), ended(proc.stderr)]);
       finished = true;
-      const status = code === 0
-        ? { metadata: {}, status: 'Success' }
-        : {
-            metadata: {},
-            status: 'Failure',
-            message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${code}`,
-            reason: 'NonZeroExitCode',
-            details: { causes: [{ reason: 'ExitCode', message: String(code) }] },
-          };
+      const status =
+        code === 0
+          ? { metadata: {}, status: 'Success' }
+          : {
+              metadata: {},
+              status: 'Failure',
+              message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${code}`,
+              reason: 'NonZeroExitCode',
+              details: { causes: [{ reason: 'ExitCode', message: String(code) }] },
+            };
       if (ws.readyState === ws.OPEN) {
         frame(3, Buffer.from(JSON.stringify(status)));
         ws.close(1000);
@@ -537,14 +707,19 @@ function withKind(kind: Kind, obj: any) {
 function validateDeployment(d: any) {
   const name = d.metadata?.name ?? '';
   const problems: string[] = [];
-  if (!d.spec?.selector?.matchLabels && !d.spec?.selector?.matchExpressions) problems.push('spec.selector: Required value');
-  if (!Array.isArray(d.spec?.template?.spec?.containers) || d.spec.template.spec.containers.length === 0) problems.push('spec.template.spec.containers: Required value');
+  if (!d.spec?.selector?.matchLabels && !d.spec?.selector?.matchExpressions)
+    problems.push('spec.selector: Required value');
+  if (!Array.isArray(d.spec?.template?.spec?.containers) || d.spec.template.spec.containers.length === 0)
+    problems.push('spec.template.spec.containers: Required value');
   const labels = d.spec?.template?.metadata?.labels ?? {};
   for (const [k, v] of Object.entries(d.spec?.selector?.matchLabels ?? {})) {
-    if (labels[k] !== v) problems.push('spec.template.metadata.labels: Invalid value: selector does not match template labels');
+    if (labels[k] !== v)
+      problems.push('spec.template.metadata.labels: Invalid value: selector does not match template labels');
   }
-  if (d.spec?.replicas !== undefined && (!Number.isInteger(d.spec.replicas) || d.spec.replicas < 0)) problems.push('spec.replicas: Invalid value: must be greater than or equal to 0');
-  for (const c of d.spec?.template?.spec?.containers ?? []) if (!c?.name || !c?.image) problems.push('spec.template.spec.containers: name and image are required');
+  if (d.spec?.replicas !== undefined && (!Number.isInteger(d.spec.replicas) || d.spec.replicas < 0))
+    problems.push('spec.replicas: Invalid value: must be greater than or equal to 0');
+  for (const c of d.spec?.template?.spec?.containers ?? [])
+    if (!c?.name || !c?.image) problems.push('spec.template.spec.containers: name and image are required');
   if (problems.length) throw invalid('Deployment.apps', name, problems.join(', '));
 }
 
@@ -580,5 +755,10 @@ function applyPodSpecDefaults(spec: any) {
 }
 
 function stripMutablePodSpec(spec: any) {
-  return { ...spec, containers: (spec.containers ?? []).map((c: any) => ({ ...c, image: undefined })), activeDeadlineSeconds: undefined, tolerations: undefined };
+  return {
+    ...spec,
+    containers: (spec.containers ?? []).map((c: any) => ({ ...c, image: undefined })),
+    activeDeadlineSeconds: undefined,
+    tolerations: undefined,
+  };
 }

@@ -17,18 +17,28 @@ export function templateHash(template: unknown): string {
 function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${stableJson((value as any)[k])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as any)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
 
 const suffix = () => Array.from(randomBytes(5), (b) => SAFE[b % SAFE.length]).join('');
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-const owned = (obj: any, owner: any) => (obj.metadata.ownerReferences ?? []).some((r: any) => r.uid === owner.metadata.uid);
+const owned = (obj: any, owner: any) =>
+  (obj.metadata.ownerReferences ?? []).some((r: any) => r.uid === owner.metadata.uid);
 const terminating = (pod: any) => Boolean(pod.metadata.deletionTimestamp);
-const podReady = (pod: any) => (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
+const podReady = (pod: any) =>
+  (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
 
-function percentOrNumber(value: number | string | undefined, total: number, roundUp: boolean, fallback: number): number {
+function percentOrNumber(
+  value: number | string | undefined,
+  total: number,
+  roundUp: boolean,
+  fallback: number,
+): number {
   if (value === undefined) return fallback;
   if (typeof value === 'number') return value;
   const pct = Number(value.replace('%', '')) / 100;
@@ -36,7 +46,14 @@ function percentOrNumber(value: number | string | undefined, total: number, roun
 }
 
 function ownerRef(owner: any) {
-  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 export class Controllers {
@@ -83,7 +100,10 @@ export class Controllers {
     const hash = templateHash(deployment.spec.template);
     const sets = this.replicaSetsOf(deployment);
     let current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
-    const revision = String(Math.max(0, ...sets.map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0))) + (current ? 0 : 1));
+    const revision = String(
+      Math.max(0, ...sets.map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0))) +
+        (current ? 0 : 1),
+    );
     if (!current) {
       const labels = { ...(deployment.spec.template.metadata?.labels ?? {}), 'pod-template-hash': hash };
       current = this.store.create('replicasets', {
@@ -93,21 +113,35 @@ export class Controllers {
           name: `${name}-${hash}`,
           namespace,
           labels,
-          annotations: { 'deployment.kubernetes.io/desired-replicas': String(desired), 'deployment.kubernetes.io/revision': revision },
+          annotations: {
+            'deployment.kubernetes.io/desired-replicas': String(desired),
+            'deployment.kubernetes.io/revision': revision,
+          },
           ownerReferences: [ownerRef(deployment)],
           generation: 1,
         },
         spec: {
           replicas: 0,
-          selector: { matchLabels: { ...(deployment.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash }, ...(deployment.spec.selector?.matchExpressions ? { matchExpressions: deployment.spec.selector.matchExpressions } : {}) },
+          selector: {
+            matchLabels: { ...(deployment.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash },
+            ...(deployment.spec.selector?.matchExpressions
+              ? { matchExpressions: deployment.spec.selector.matchExpressions }
+              : {}),
+          },
           template: { ...deployment.spec.template, metadata: { ...(deployment.spec.template.metadata ?? {}), labels } },
         },
         status: { replicas: 0, observedGeneration: 1 },
       });
     }
-    if (deployment.metadata.annotations?.['deployment.kubernetes.io/revision'] !== current.metadata.annotations['deployment.kubernetes.io/revision']) {
+    if (
+      deployment.metadata.annotations?.['deployment.kubernetes.io/revision'] !==
+      current.metadata.annotations['deployment.kubernetes.io/revision']
+    ) {
       const fresh = this.store.get('deployments', namespace, name);
-      fresh.metadata.annotations = { ...(fresh.metadata.annotations ?? {}), 'deployment.kubernetes.io/revision': current.metadata.annotations['deployment.kubernetes.io/revision'] };
+      fresh.metadata.annotations = {
+        ...(fresh.metadata.annotations ?? {}),
+        'deployment.kubernetes.io/revision': current.metadata.annotations['deployment.kubernetes.io/revision'],
+      };
       this.store.update('deployments', fresh);
     }
     // Surge: the new set goes straight to the desired size; old sets shrink as new pods turn ready,
@@ -138,12 +172,22 @@ export class Controllers {
     if (live.length > desired) {
       // Delete not-ready and newest pods first, as the ReplicaSet controller does.
       const victims = live
-        .sort((a, b) => Number(podReady(a)) - Number(podReady(b)) || b.metadata.creationTimestamp.localeCompare(a.metadata.creationTimestamp))
+        .sort(
+          (a, b) =>
+            Number(podReady(a)) - Number(podReady(b)) ||
+            b.metadata.creationTimestamp.localeCompare(a.metadata.creationTimestamp),
+        )
         .slice(0, live.length - desired);
       for (const pod of victims) this.deletePod(pod.metadata.namespace, pod.metadata.name);
     }
     const ready = live.filter(podReady).length;
-    const status = { replicas: live.length, fullyLabeledReplicas: live.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation ?? 1 };
+    const status = {
+      replicas: live.length,
+      fullyLabeledReplicas: live.length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      observedGeneration: rs.metadata.generation ?? 1,
+    };
     if (JSON.stringify(status) !== JSON.stringify(rs.status)) {
       const fresh = this.store.get('replicasets', rs.metadata.namespace, rs.metadata.name);
       fresh.status = status;
@@ -165,7 +209,11 @@ export class Controllers {
         ownerReferences: [{ ...ownerRef(rs) }],
       },
       spec: { ...template.spec, nodeName: 'sandbox' },
-      status: { phase: 'Pending', qosClass: 'BestEffort', conditions: [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now() }] },
+      status: {
+        phase: 'Pending',
+        qosClass: 'BestEffort',
+        conditions: [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now() }],
+      },
     });
     this.startPod(pod);
   }
@@ -186,7 +234,8 @@ export class Controllers {
     const updated = this.store.update('pods', pod);
     this.runtime.deletePod(pod.metadata.uid, grace).finally(() => {
       this.podsByUid.delete(pod.metadata.uid);
-      if (this.store.find('pods', namespace, name)?.metadata.uid === pod.metadata.uid) this.store.delete('pods', namespace, name);
+      if (this.store.find('pods', namespace, name)?.metadata.uid === pod.metadata.uid)
+        this.store.delete('pods', namespace, name);
       this.schedule();
     });
     this.schedule();
@@ -210,13 +259,23 @@ export class Controllers {
     const condition = (type: string, value: boolean) => {
       const s = value ? 'True' : 'False';
       const old = previous.get(type);
-      return { type, status: s, lastProbeTime: null, lastTransitionTime: old?.status === s ? old.lastTransitionTime : now() };
+      return {
+        type,
+        status: s,
+        lastProbeTime: null,
+        lastTransitionTime: old?.status === s ? old.lastTransitionTime : now(),
+      };
     };
     const allReady = status.ready;
     pod.status = {
       ...pod.status,
       phase: status.phase,
-      conditions: [condition('Initialized', true), condition('Ready', allReady), condition('ContainersReady', allReady), condition('PodScheduled', true)],
+      conditions: [
+        condition('Initialized', true),
+        condition('Ready', allReady),
+        condition('ContainersReady', allReady),
+        condition('PodScheduled', true),
+      ],
       hostIP: '127.0.0.1',
       podIP: status.podIP ?? '127.0.0.1',
       podIPs: [{ ip: status.podIP ?? '127.0.0.1' }],
@@ -232,17 +291,31 @@ export class Controllers {
     const hash = templateHash(deployment.spec.template);
     const sets = this.replicaSetsOf(deployment);
     const current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
-    const pods = sets.flatMap((rs) => this.podsOf(rs)).filter((p) => !terminating(p) && specSelectorMatcher(deployment.spec.selector)(p.metadata.labels));
+    const pods = sets
+      .flatMap((rs) => this.podsOf(rs))
+      .filter((p) => !terminating(p) && specSelectorMatcher(deployment.spec.selector)(p.metadata.labels));
     const updated = current ? this.podsOf(current).filter((p) => !terminating(p)) : [];
     const ready = pods.filter(podReady).length;
     const updatedAvailable = updated.filter(podReady).length;
-    const maxUnavailable = percentOrNumber(deployment.spec.strategy?.rollingUpdate?.maxUnavailable, desired, false, Math.floor(desired / 4));
+    const maxUnavailable = percentOrNumber(
+      deployment.spec.strategy?.rollingUpdate?.maxUnavailable,
+      desired,
+      false,
+      Math.floor(desired / 4),
+    );
     const complete = updated.length === desired && pods.length === desired && updatedAvailable === desired;
     const old = new Map<string, any>((deployment.status?.conditions ?? []).map((c: any) => [c.type, c]));
     const condition = (type: string, status: 'True' | 'False', reason: string, message: string) => {
       const prev = old.get(type);
       const same = prev?.status === status;
-      return { type, status, lastUpdateTime: prev?.reason === reason && same ? prev.lastUpdateTime : now(), lastTransitionTime: same ? prev.lastTransitionTime : now(), reason, message };
+      return {
+        type,
+        status,
+        lastUpdateTime: prev?.reason === reason && same ? prev.lastUpdateTime : now(),
+        lastTransitionTime: same ? prev.lastTransitionTime : now(),
+        reason,
+        message,
+      };
     };
     const available = ready >= desired - maxUnavailable;
     const rsName = current?.metadata.name ?? deployment.metadata.name;
@@ -256,14 +329,26 @@ export class Controllers {
       conditions: [
         available
           ? condition('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.')
-          : condition('Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.'),
+          : condition(
+              'Available',
+              'False',
+              'MinimumReplicasUnavailable',
+              'Deployment does not have minimum availability.',
+            ),
         complete
-          ? condition('Progressing', 'True', 'NewReplicaSetAvailable', `ReplicaSet "${rsName}" has successfully progressed.`)
+          ? condition(
+              'Progressing',
+              'True',
+              'NewReplicaSetAvailable',
+              `ReplicaSet "${rsName}" has successfully progressed.`,
+            )
           : condition('Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${rsName}" is progressing.`),
       ],
     };
-    for (const key of ['readyReplicas', 'availableReplicas', 'replicas', 'updatedReplicas']) if (status[key] === 0) delete status[key];
-    const comparable = (s: any) => JSON.stringify({ ...s, conditions: (s?.conditions ?? []).map((c: any) => [c.type, c.status, c.reason]) });
+    for (const key of ['readyReplicas', 'availableReplicas', 'replicas', 'updatedReplicas'])
+      if (status[key] === 0) delete status[key];
+    const comparable = (s: any) =>
+      JSON.stringify({ ...s, conditions: (s?.conditions ?? []).map((c: any) => [c.type, c.status, c.reason]) });
     if (comparable(status) !== comparable(deployment.status)) {
       const fresh = this.store.get('deployments', deployment.metadata.namespace, deployment.metadata.name);
       fresh.status = status;

@@ -17,8 +17,23 @@ export const CORE_V1 = {
   kind: 'APIResourceList',
   groupVersion: 'v1',
   resources: [
-    { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], shortNames: ['ns'] },
-    { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: verbsAll, shortNames: ['po'], categories: ['all'] },
+    {
+      name: 'namespaces',
+      singularName: 'namespace',
+      namespaced: false,
+      kind: 'Namespace',
+      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+      shortNames: ['ns'],
+    },
+    {
+      name: 'pods',
+      singularName: 'pod',
+      namespaced: true,
+      kind: 'Pod',
+      verbs: verbsAll,
+      shortNames: ['po'],
+      categories: ['all'],
+    },
     { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] },
     { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
     { name: 'pods/status', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get', 'patch', 'update'] },
@@ -30,11 +45,47 @@ export const APPS_V1 = {
   apiVersion: 'v1',
   groupVersion: 'apps/v1',
   resources: [
-    { name: 'deployments', singularName: 'deployment', namespaced: true, kind: 'Deployment', verbs: verbsAll, shortNames: ['deploy'], categories: ['all'] },
-    { name: 'deployments/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
-    { name: 'deployments/status', singularName: '', namespaced: true, kind: 'Deployment', verbs: ['get', 'patch', 'update'] },
-    { name: 'replicasets', singularName: 'replicaset', namespaced: true, kind: 'ReplicaSet', verbs: verbsAll, shortNames: ['rs'], categories: ['all'] },
-    { name: 'replicasets/status', singularName: '', namespaced: true, kind: 'ReplicaSet', verbs: ['get', 'patch', 'update'] },
+    {
+      name: 'deployments',
+      singularName: 'deployment',
+      namespaced: true,
+      kind: 'Deployment',
+      verbs: verbsAll,
+      shortNames: ['deploy'],
+      categories: ['all'],
+    },
+    {
+      name: 'deployments/scale',
+      singularName: '',
+      namespaced: true,
+      group: 'autoscaling',
+      version: 'v1',
+      kind: 'Scale',
+      verbs: ['get', 'patch', 'update'],
+    },
+    {
+      name: 'deployments/status',
+      singularName: '',
+      namespaced: true,
+      kind: 'Deployment',
+      verbs: ['get', 'patch', 'update'],
+    },
+    {
+      name: 'replicasets',
+      singularName: 'replicaset',
+      namespaced: true,
+      kind: 'ReplicaSet',
+      verbs: verbsAll,
+      shortNames: ['rs'],
+      categories: ['all'],
+    },
+    {
+      name: 'replicasets/status',
+      singularName: '',
+      namespaced: true,
+      kind: 'ReplicaSet',
+      verbs: ['get', 'patch', 'update'],
+    },
   ],
 };
 
@@ -42,17 +93,37 @@ export const AUTHZ_V1 = {
   kind: 'APIResourceList',
   apiVersion: 'v1',
   groupVersion: 'authorization.k8s.io/v1',
-  resources: [{ name: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', namespaced: false, kind: 'SelfSubjectAccessReview', verbs: ['create'] }],
+  resources: [
+    {
+      name: 'selfsubjectaccessreviews',
+      singularName: 'selfsubjectaccessreview',
+      namespaced: false,
+      kind: 'SelfSubjectAccessReview',
+      verbs: ['create'],
+    },
+  ],
 };
 
-const group = (name: string) => ({ name, versions: [{ groupVersion: `${name}/v1`, version: 'v1' }], preferredVersion: { groupVersion: `${name}/v1`, version: 'v1' } });
+const group = (name: string) => ({
+  name,
+  versions: [{ groupVersion: `${name}/v1`, version: 'v1' }],
+  preferredVersion: { groupVersion: `${name}/v1`, version: 'v1' },
+});
 
-export const GROUPS = { kind: 'APIGroupList', apiVersion: 'v1', groups: [group('apps'), group('authorization.k8s.io')] };
+export const GROUPS = {
+  kind: 'APIGroupList',
+  apiVersion: 'v1',
+  groups: [group('apps'), group('authorization.k8s.io')],
+};
 
 export function groupDocument(name: string) {
   return { kind: 'APIGroup', apiVersion: 'v1', ...group(name) };
 }
 
 export function coreVersions(address: string) {
-  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: address }] };
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: address }],
+  };
 }

@@ -111,17 +111,37 @@ export class Faults {
 
   /** Applies an admin-endpoint request body: { action, ...arguments }. */
   apply(body: any): unknown {
-    const regex = (p: unknown) => (typeof p === 'string' && p.startsWith('/') && p.endsWith('/') && p.length > 1 ? new RegExp(p.slice(1, -1)) : (p as string | undefined));
+    const regex = (p: unknown) =>
+      typeof p === 'string' && p.startsWith('/') && p.endsWith('/') && p.length > 1
+        ? new RegExp(p.slice(1, -1))
+        : (p as string | undefined);
     switch (body?.action) {
-      case 'latency': return this.latency(Number(body.ms), regex(body.path));
-      case 'fail': return this.fail({ path: regex(body.path), method: body.method, status: body.status, fraction: body.fraction, count: body.count });
-      case 'failExec': return this.failExec(body);
-      case 'hang': return this.hang(Number(body.ms));
-      case 'closeStreams': return { closed: this.closeStreams() };
-      case 'silenceExecs': return { silenced: this.silenceExecs() };
-      case 'killContainer': return this.killContainer(body.namespace, body.pod, body.container);
-      case 'clear': return this.clear();
-      default: throw new Error(`unknown fault action "${body?.action}"; use latency, fail, failExec, hang, closeStreams, silenceExecs, killContainer or clear`);
+      case 'latency':
+        return this.latency(Number(body.ms), regex(body.path));
+      case 'fail':
+        return this.fail({
+          path: regex(body.path),
+          method: body.method,
+          status: body.status,
+          fraction: body.fraction,
+          count: body.count,
+        });
+      case 'failExec':
+        return this.failExec(body);
+      case 'hang':
+        return this.hang(Number(body.ms));
+      case 'closeStreams':
+        return { closed: this.closeStreams() };
+      case 'silenceExecs':
+        return { silenced: this.silenceExecs() };
+      case 'killContainer':
+        return this.killContainer(body.namespace, body.pod, body.container);
+      case 'clear':
+        return this.clear();
+      default:
+        throw new Error(
+          `unknown fault action "${body?.action}"; use latency, fail, failExec, hang, closeStreams, silenceExecs, killContainer or clear`,
+        );
     }
   }
 }

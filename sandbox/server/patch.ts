@@ -37,8 +37,10 @@ export function strategicMergePatch(target: any, patch: any): any {
   for (const [key, value] of Object.entries(patch)) {
     if (key.startsWith('$')) continue;
     if (value === null) delete out[key];
-    else if (Array.isArray(value) && MERGE_KEYS[key] && Array.isArray(out[key])) out[key] = mergeList(out[key], value, MERGE_KEYS[key]);
-    else if (Array.isArray(value)) out[key] = structuredClone(value).filter((v: any) => !(isObject(v) && v['$patch'] === 'delete'));
+    else if (Array.isArray(value) && MERGE_KEYS[key] && Array.isArray(out[key]))
+      out[key] = mergeList(out[key], value, MERGE_KEYS[key]);
+    else if (Array.isArray(value))
+      out[key] = structuredClone(value).filter((v: any) => !(isObject(v) && v['$patch'] === 'delete'));
     else out[key] = strategicMergePatch(out[key], value);
   }
   return out;
@@ -47,7 +49,8 @@ export function strategicMergePatch(target: any, patch: any): any {
 function mergeList(current: any[], patch: any[], mergeKey: string): any[] {
   const out = current.map((item) => structuredClone(item));
   for (const item of patch) {
-    if (!isObject(item) || !(mergeKey in item)) throw badRequest(`strategic merge patch: list item without merge key "${mergeKey}"`);
+    if (!isObject(item) || !(mergeKey in item))
+      throw badRequest(`strategic merge patch: list item without merge key "${mergeKey}"`);
     const index = out.findIndex((existing) => existing?.[mergeKey] === item[mergeKey]);
     if (item['$patch'] === 'delete') {
       if (index >= 0) out.splice(index, 1);
@@ -60,7 +63,10 @@ function mergeList(current: any[], patch: any[], mergeKey: string): any[] {
 function pointer(path: string): string[] {
   if (path === '') return [];
   if (!path.startsWith('/')) throw badRequest(`json patch: invalid path "${path}"`);
-  return path.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return path
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 function parentOf(doc: any, segments: string[], path: string) {
@@ -101,13 +107,36 @@ export function jsonPatch(target: any, ops: any): any {
   let doc = structuredClone(target);
   for (const op of ops) {
     switch (op?.op) {
-      case 'add': if (op.path === '') doc = op.value; else addAt(doc, op.path, structuredClone(op.value)); break;
-      case 'remove': removeAt(doc, op.path); break;
-      case 'replace': getAt(doc, op.path); if (op.path === '') doc = op.value; else { removeAt(doc, op.path); addAt(doc, op.path, structuredClone(op.value)); } break;
-      case 'move': { const v = getAt(doc, op.from); removeAt(doc, op.from); addAt(doc, op.path, v); break; }
-      case 'copy': addAt(doc, op.path, structuredClone(getAt(doc, op.from))); break;
-      case 'test': if (JSON.stringify(getAt(doc, op.path)) !== JSON.stringify(op.value)) throw new ApiError(422, 'Invalid', `json patch: test failed at ${op.path}`); break;
-      default: throw badRequest(`json patch: unknown operation "${op?.op}"`);
+      case 'add':
+        if (op.path === '') doc = op.value;
+        else addAt(doc, op.path, structuredClone(op.value));
+        break;
+      case 'remove':
+        removeAt(doc, op.path);
+        break;
+      case 'replace':
+        getAt(doc, op.path);
+        if (op.path === '') doc = op.value;
+        else {
+          removeAt(doc, op.path);
+          addAt(doc, op.path, structuredClone(op.value));
+        }
+        break;
+      case 'move': {
+        const v = getAt(doc, op.from);
+        removeAt(doc, op.from);
+        addAt(doc, op.path, v);
+        break;
+      }
+      case 'copy':
+        addAt(doc, op.path, structuredClone(getAt(doc, op.from)));
+        break;
+      case 'test':
+        if (JSON.stringify(getAt(doc, op.path)) !== JSON.stringify(op.value))
+          throw new ApiError(422, 'Invalid', `json patch: test failed at ${op.path}`);
+        break;
+      default:
+        throw badRequest(`json patch: unknown operation "${op?.op}"`);
     }
   }
   return doc;
@@ -116,9 +145,16 @@ export function jsonPatch(target: any, ops: any): any {
 export function applyPatch(contentType: string, target: any, body: any): any {
   const type = contentType.split(';')[0].trim();
   switch (type) {
-    case 'application/merge-patch+json': return mergePatch(target, body);
-    case 'application/strategic-merge-patch+json': return strategicMergePatch(target, body);
-    case 'application/json-patch+json': return jsonPatch(target, body);
-    default: throw Object.assign(badRequest(`the content type "${type}" is not supported for patch`), { code: 415, reason: 'UnsupportedMediaType' });
+    case 'application/merge-patch+json':
+      return mergePatch(target, body);
+    case 'application/strategic-merge-patch+json':
+      return strategicMergePatch(target, body);
+    case 'application/json-patch+json':
+      return jsonPatch(target, body);
+    default:
+      throw Object.assign(badRequest(`the content type "${type}" is not supported for patch`), {
+        code: 415,
+        reason: 'UnsupportedMediaType',
+      });
   }
 }

@@ -37,7 +37,9 @@ function requirement(term: string): Requirement {
   throw new Error(`unable to parse requirement: ${term}`);
 }
 
-export function labelMatcher(selector: string | null | undefined): (labels: Record<string, string> | undefined) => boolean {
+export function labelMatcher(
+  selector: string | null | undefined,
+): (labels: Record<string, string> | undefined) => boolean {
   if (!selector) return () => true;
   const requirements = splitTopLevel(selector).map(requirement);
   return (labels) => requirements.every((r) => r(labels ?? {}));
@@ -57,7 +59,14 @@ export function fieldMatcher(selector: string | null | undefined): (obj: any) =>
 }
 
 /** The selector a Deployment or ReplicaSet spec carries, as a matcher. */
-export function specSelectorMatcher(selector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined) {
+export function specSelectorMatcher(
+  selector:
+    | {
+        matchLabels?: Record<string, string>;
+        matchExpressions?: { key: string; operator: string; values?: string[] }[];
+      }
+    | undefined,
+) {
   const labels = Object.entries(selector?.matchLabels ?? {});
   const expressions = selector?.matchExpressions ?? [];
   return (objLabels: Record<string, string> | undefined) => {
@@ -66,11 +75,16 @@ export function specSelectorMatcher(selector: { matchLabels?: Record<string, str
       labels.every(([k, v]) => l[k] === v) &&
       expressions.every((e) => {
         switch (e.operator) {
-          case 'In': return k(l, e.key) && (e.values ?? []).includes(l[e.key]);
-          case 'NotIn': return !k(l, e.key) || !(e.values ?? []).includes(l[e.key]);
-          case 'Exists': return k(l, e.key);
-          case 'DoesNotExist': return !k(l, e.key);
-          default: return false;
+          case 'In':
+            return k(l, e.key) && (e.values ?? []).includes(l[e.key]);
+          case 'NotIn':
+            return !k(l, e.key) || !(e.values ?? []).includes(l[e.key]);
+          case 'Exists':
+            return k(l, e.key);
+          case 'DoesNotExist':
+            return !k(l, e.key);
+          default:
+            return false;
         }
       })
     );

@@ -26,7 +26,6 @@ export const RESOURCE: Record<Kind, { group: string }> = {
   pods: { group: '' },
 };
 
-
 const clone = <T>(o: T): T => structuredClone(o);
 
 export class Store {
@@ -64,9 +63,14 @@ export class Store {
   list(kind: Kind, namespace?: string): any[] {
     const out: any[] = [];
     for (const [key, obj] of this.objects) {
-      if (key.startsWith(kind + '/') && (namespace === undefined || obj.metadata.namespace === namespace)) out.push(clone(obj));
+      if (key.startsWith(kind + '/') && (namespace === undefined || obj.metadata.namespace === namespace))
+        out.push(clone(obj));
     }
-    return out.sort((a, b) => (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') || a.metadata.name.localeCompare(b.metadata.name));
+    return out.sort(
+      (a, b) =>
+        (a.metadata.namespace ?? '').localeCompare(b.metadata.namespace ?? '') ||
+        a.metadata.name.localeCompare(b.metadata.name),
+    );
   }
 
   create(kind: Kind, obj: any): any {
@@ -87,7 +91,10 @@ export class Store {
     if (expectRv && expectRv !== current.metadata.resourceVersion) throw conflict(kind, name, RESOURCE[kind].group);
     obj.metadata.uid = current.metadata.uid;
     obj.metadata.creationTimestamp = current.metadata.creationTimestamp;
-    if (JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } }) === JSON.stringify({ ...current, metadata: { ...current.metadata, resourceVersion: undefined } })) {
+    if (
+      JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } }) ===
+      JSON.stringify({ ...current, metadata: { ...current.metadata, resourceVersion: undefined } })
+    ) {
       return clone(current); // no-op writes do not bump the resourceVersion, as in the real API
     }
     return this.commit(kind, key, 'MODIFIED', obj);

@@ -19,8 +19,21 @@ import {
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { isMap, isScalar, isSeq, type Node } from 'yaml';
-import { analyzeDocument, keyDocumentation, keysAt, schemaAt, type Analysis, type DiagnosticData } from '../core/config';
-import { ClusterChangedNotificationMethod, ClusterInfoRequestMethod, CreateFolderCommand, type ClusterInfo, type ClusterInfoParams } from './protocol';
+import {
+  analyzeDocument,
+  keyDocumentation,
+  keysAt,
+  schemaAt,
+  type Analysis,
+  type DiagnosticData,
+} from '../core/config';
+import {
+  ClusterChangedNotificationMethod,
+  ClusterInfoRequestMethod,
+  CreateFolderCommand,
+  type ClusterInfo,
+  type ClusterInfoParams,
+} from './protocol';
 import { cursorContext } from './yamlContext';
 
 /** Cluster answers are reused this long, so typing never waits on the API. */
@@ -59,9 +72,10 @@ export function startServer(connection: Connection): void {
     const key = JSON.stringify([params.context ?? null, params.namespace ?? null, params.kubeconfig ?? null]);
     const cached = clusterCache.get(key);
     if (cached && Date.now() - cached.at < CLUSTER_TTL_MS) return cached.answer;
-    const answer = connection
-      .sendRequest<ClusterInfo | null>(ClusterInfoRequestMethod, params)
-      .then((info) => info ?? null, () => null);
+    const answer = connection.sendRequest<ClusterInfo | null>(ClusterInfoRequestMethod, params).then(
+      (info) => info ?? null,
+      () => null,
+    );
     clusterCache.set(key, { at: Date.now(), answer });
     return answer;
   }
@@ -72,7 +86,10 @@ export function startServer(connection: Connection): void {
     return {
       context: stringAt(value, 'context'),
       namespace: stringAt(value, 'namespace'),
-      kubeconfig: kubeconfig && state.filePath && !isAbsolute(kubeconfig) ? join(dirname(state.filePath), kubeconfig) : kubeconfig,
+      kubeconfig:
+        kubeconfig && state.filePath && !isAbsolute(kubeconfig)
+          ? join(dirname(state.filePath), kubeconfig)
+          : kubeconfig,
     };
   }
 
@@ -87,13 +104,22 @@ export function startServer(connection: Connection): void {
     void clusterInfo(clusterParams(state)).then((info) => {
       if (!info || states.get(document.uri) !== state) return;
       const warnings = clusterDiagnostics(state, info);
-      if (warnings.length > 0) void connection.sendDiagnostics({ uri: document.uri, version: document.version, diagnostics: [...base, ...warnings].sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character) });
+      if (warnings.length > 0)
+        void connection.sendDiagnostics({
+          uri: document.uri,
+          version: document.version,
+          diagnostics: [...base, ...warnings].sort(
+            (a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character,
+          ),
+        });
     });
   }
 
   function rangeOfValue(state: DocumentState, key: string) {
     const doc = state.analysis.document;
-    const pair = isMap(doc?.contents) ? doc.contents.items.find((p) => isScalar(p.key) && p.key.value === key) : undefined;
+    const pair = isMap(doc?.contents)
+      ? doc.contents.items.find((p) => isScalar(p.key) && p.key.value === key)
+      : undefined;
     const span = (pair?.value as Node | undefined)?.range ?? (pair?.key as Node | undefined)?.range;
     return span ? state.analysis.lines.range(span[0], span[1]) : state.analysis.lines.lineRange(0);
   }
@@ -101,10 +127,21 @@ export function startServer(connection: Connection): void {
   function clusterDiagnostics(state: DocumentState, info: ClusterInfo): Diagnostic[] {
     const out: Diagnostic[] = [];
     const value = state.analysis.value;
-    const warn = (key: string, message: string, code: string) => out.push({ range: rangeOfValue(state, key), message, severity: DiagnosticSeverity.Warning, code, source: 'truva' });
+    const warn = (key: string, message: string, code: string) =>
+      out.push({
+        range: rangeOfValue(state, key),
+        message,
+        severity: DiagnosticSeverity.Warning,
+        code,
+        source: 'truva',
+      });
     const context = stringAt(value, 'context');
     if (context && !info.contexts.includes(context)) {
-      warn('context', `Context "${context}" is not in your kubeconfig. Known contexts: ${info.contexts.join(', ') || 'none'}.`, 'context-not-found');
+      warn(
+        'context',
+        `Context "${context}" is not in your kubeconfig. Known contexts: ${info.contexts.join(', ') || 'none'}.`,
+        'context-not-found',
+      );
       return out;
     }
     const namespace = stringAt(value, 'namespace');
@@ -117,12 +154,20 @@ export function startServer(connection: Connection): void {
     const deployment = info.deployments.find((d) => d.name === deploymentName);
     if (!deployment) {
       const names = info.deployments.map((d) => d.name);
-      warn('deployment', `Deployment "${deploymentName}" does not exist in namespace "${info.namespace}" (context "${info.context}"). ${names.length > 0 ? `Deployments there: ${names.slice(0, 10).join(', ')}.` : 'It has no deployments.'}`, 'deployment-not-found');
+      warn(
+        'deployment',
+        `Deployment "${deploymentName}" does not exist in namespace "${info.namespace}" (context "${info.context}"). ${names.length > 0 ? `Deployments there: ${names.slice(0, 10).join(', ')}.` : 'It has no deployments.'}`,
+        'deployment-not-found',
+      );
       return out;
     }
     const container = stringAt(value, 'container');
     if (container && !deployment.containers.includes(container)) {
-      warn('container', `Deployment "${deployment.name}" has no container "${container}". Its containers: ${deployment.containers.join(', ')}.`, 'container-not-found');
+      warn(
+        'container',
+        `Deployment "${deployment.name}" has no container "${container}". Its containers: ${deployment.containers.join(', ')}.`,
+        'container-not-found',
+      );
     }
     return out;
   }
@@ -175,18 +220,36 @@ export function startServer(connection: Connection): void {
     if (context.path.length === 0 && ['context', 'namespace', 'deployment', 'container'].includes(key) && state) {
       const info = await clusterInfo(clusterParams(state));
       if (info) {
-        if (key === 'context') values.push(...info.contexts.map((c) => ({ label: c, detail: c === info.context ? 'current context' : 'context' })));
-        if (key === 'namespace') values.push(...(info.namespaces ?? []).map((n) => ({ label: n, detail: 'namespace' })));
-        if (key === 'deployment') values.push(...(info.deployments ?? []).map((d) => ({ label: d.name, detail: `${d.replicas} replica(s): ${d.containers.join(', ')}` })));
+        if (key === 'context')
+          values.push(
+            ...info.contexts.map((c) => ({ label: c, detail: c === info.context ? 'current context' : 'context' })),
+          );
+        if (key === 'namespace')
+          values.push(...(info.namespaces ?? []).map((n) => ({ label: n, detail: 'namespace' })));
+        if (key === 'deployment')
+          values.push(
+            ...(info.deployments ?? []).map((d) => ({
+              label: d.name,
+              detail: `${d.replicas} replica(s): ${d.containers.join(', ')}`,
+            })),
+          );
         if (key === 'container') {
           const deployment = info.deployments?.find((d) => d.name === stringAt(state.analysis.value, 'deployment'));
-          const containers = deployment ? deployment.containers : [...new Set((info.deployments ?? []).flatMap((d) => d.containers))];
+          const containers = deployment
+            ? deployment.containers
+            : [...new Set((info.deployments ?? []).flatMap((d) => d.containers))];
           values.push(...containers.map((c) => ({ label: c, detail: 'container' })));
         }
       }
     }
-    if (key === 'local' && context.path[0] === 'sync') values.push(...localFolders(filePathOf(document.uri), context.prefix));
-    return values.map((v) => ({ label: v.label, detail: v.detail, kind: CompletionItemKind.Value, textEdit: { range, newText: v.label } }));
+    if (key === 'local' && context.path[0] === 'sync')
+      values.push(...localFolders(filePathOf(document.uri), context.prefix));
+    return values.map((v) => ({
+      label: v.label,
+      detail: v.detail,
+      kind: CompletionItemKind.Value,
+      textEdit: { range, newText: v.label },
+    }));
   });
 
   connection.onHover(async (params): Promise<Hover | null> => {
@@ -198,20 +261,34 @@ export function startServer(connection: Connection): void {
     if (!target) return null;
     const schemaPath = target.path.map((s) => (typeof s === 'number' ? '[]' : s));
     const lines = state.analysis.lines;
-    if (target.onValue && schemaPath.length === 1 && schemaPath[0] === 'deployment' && typeof target.value === 'string') {
+    if (
+      target.onValue &&
+      schemaPath.length === 1 &&
+      schemaPath[0] === 'deployment' &&
+      typeof target.value === 'string'
+    ) {
       const info = await clusterInfo(clusterParams(state));
       const deployment = info?.deployments?.find((d) => d.name === target.value);
       if (deployment) {
         const ready = deployment.readyReplicas !== undefined ? ` (${deployment.readyReplicas} ready)` : '';
         return {
-          contents: { kind: MarkupKind.Markdown, value: `**${deployment.name}** in \`${info!.namespace}\`\n\nReplicas: ${deployment.replicas}${ready}\n\nContainers: ${deployment.containers.map((c) => `\`${c}\``).join(', ')}` },
+          contents: {
+            kind: MarkupKind.Markdown,
+            value: `**${deployment.name}** in \`${info!.namespace}\`\n\nReplicas: ${deployment.replicas}${ready}\n\nContainers: ${deployment.containers.map((c) => `\`${c}\``).join(', ')}`,
+          },
           range: lines.range(target.span[0], target.span[1]),
         };
       }
     }
     const docs = keyDocumentation(schemaPath.filter((s, i) => !(s === '[]' && i === schemaPath.length - 1)));
     if (!docs) return null;
-    return { contents: { kind: MarkupKind.Markdown, value: `**${target.path.filter((s) => typeof s === 'string').join('.')}**\n\n${docs}` }, range: lines.range(target.span[0], target.span[1]) };
+    return {
+      contents: {
+        kind: MarkupKind.Markdown,
+        value: `**${target.path.filter((s) => typeof s === 'string').join('.')}**\n\n${docs}`,
+      },
+      range: lines.range(target.span[0], target.span[1]),
+    };
   });
 
   connection.onCodeAction((params): CodeAction[] => {
@@ -222,16 +299,49 @@ export function startServer(connection: Connection): void {
       if (d.source !== 'truva') continue;
       const data = (d.data ?? {}) as DiagnosticData;
       if (d.code === 'unknown-key' && data.replacement) {
-        actions.push({ title: `Replace with "${data.replacement}"`, kind: CodeActionKind.QuickFix, diagnostics: [d], isPreferred: true, edit: { changes: { [document.uri]: [{ range: d.range, newText: data.replacement }] } } });
+        actions.push({
+          title: `Replace with "${data.replacement}"`,
+          kind: CodeActionKind.QuickFix,
+          diagnostics: [d],
+          isPreferred: true,
+          edit: { changes: { [document.uri]: [{ range: d.range, newText: data.replacement }] } },
+        });
       } else if (d.code === 'local-missing' && data.folder) {
-        actions.push({ title: `Create folder ${data.folder}`, kind: CodeActionKind.QuickFix, diagnostics: [d], command: { title: 'Create folder', command: CreateFolderCommand, arguments: [data.folder] } });
+        actions.push({
+          title: `Create folder ${data.folder}`,
+          kind: CodeActionKind.QuickFix,
+          diagnostics: [d],
+          command: { title: 'Create folder', command: CreateFolderCommand, arguments: [data.folder] },
+        });
       } else if (d.code === 'empty-file') {
-        actions.push({ title: 'Insert namespace, deployment and a sync pair', kind: CodeActionKind.QuickFix, diagnostics: [d], isPreferred: true, edit: { changes: { [document.uri]: [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, newText: starterText(document.getText()) }] } } });
+        actions.push({
+          title: 'Insert namespace, deployment and a sync pair',
+          kind: CodeActionKind.QuickFix,
+          diagnostics: [d],
+          isPreferred: true,
+          edit: {
+            changes: {
+              [document.uri]: [
+                {
+                  range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+                  newText: starterText(document.getText()),
+                },
+              ],
+            },
+          },
+        });
       } else if (d.code === 'missing-key' && data.missingKeys && data.path && data.path.length === 0) {
         const end = document.positionAt(document.getText().length);
         const needsBreak = document.getText().length > 0 && !document.getText().endsWith('\n');
         const text = data.missingKeys.map((k) => STARTER[k] ?? `${k}: \n`).join('');
-        actions.push({ title: `Add ${data.missingKeys.map((k) => `"${k}"`).join(', ')}`, kind: CodeActionKind.QuickFix, diagnostics: [d], edit: { changes: { [document.uri]: [{ range: { start: end, end }, newText: `${needsBreak ? '\n' : ''}${text}` }] } } });
+        actions.push({
+          title: `Add ${data.missingKeys.map((k) => `"${k}"`).join(', ')}`,
+          kind: CodeActionKind.QuickFix,
+          diagnostics: [d],
+          edit: {
+            changes: { [document.uri]: [{ range: { start: end, end }, newText: `${needsBreak ? '\n' : ''}${text}` }] },
+          },
+        });
       }
     }
     return actions;

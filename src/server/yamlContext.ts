@@ -24,13 +24,26 @@ interface LineInfo {
 }
 
 function info(line: string): LineInfo {
-  const match = /^( *)(- +)?(?:([A-Za-z_][\w.-]*)\s*:(?:\s+(.*))?\s*$)?/.exec(line) ?? ['', '', undefined, undefined, undefined];
+  const match = /^( *)(- +)?(?:([A-Za-z_][\w.-]*)\s*:(?:\s+(.*))?\s*$)?/.exec(line) ?? [
+    '',
+    '',
+    undefined,
+    undefined,
+    undefined,
+  ];
   const indent = match[1]?.length ?? 0;
   const dashed = match[2] !== undefined;
   const rest = line.slice(indent).trim();
   const blank = rest === '' || rest.startsWith('#');
   const value = match[4]?.trim() ?? '';
-  return { indent, dashed, keyIndent: indent + (match[2]?.length ?? 0), key: match[3], opensBlock: match[3] !== undefined && (value === '' || value.startsWith('#')), blank };
+  return {
+    indent,
+    dashed,
+    keyIndent: indent + (match[2]?.length ?? 0),
+    key: match[3],
+    opensBlock: match[3] !== undefined && (value === '' || value.startsWith('#')),
+    blank,
+  };
 }
 
 /** Path of the mapping that holds keys at column `column`, looking upward from line `row`. */
@@ -40,7 +53,8 @@ function containerPath(lines: string[], row: number, column: number, dashedAt?: 
     const l = info(lines[i]);
     if (l.blank) continue;
     if (l.dashed && l.keyIndent === column) return [...sequenceOwner(lines, i, l.indent), '[]'];
-    if (l.dashed && l.indent < column && column > l.keyIndent) return [...containerPath(lines, i, l.keyIndent, l.indent), ...(l.key ? [l.key] : [])];
+    if (l.dashed && l.indent < column && column > l.keyIndent)
+      return [...containerPath(lines, i, l.keyIndent, l.indent), ...(l.key ? [l.key] : [])];
     if (!l.dashed && l.indent < column) return l.key ? [...containerPath(lines, i, l.indent), l.key] : [];
     if (l.dashed && l.indent < column) return [...sequenceOwner(lines, i, l.indent), '[]'];
   }
@@ -83,7 +97,13 @@ export function cursorContext(text: string, line: number, character: number): Cu
   // Inside a list of values, e.g. "  - node_modules/" under exclude.
   const itemMatch = /^( *)- +(.*)$/.exec(current);
   if (itemMatch) {
-    return { kind: 'value', path: sequenceOwner(lines, line, itemMatch[1].length), key: '[]', prefix: itemMatch[2], prefixStart: current.length - itemMatch[2].length };
+    return {
+      kind: 'value',
+      path: sequenceOwner(lines, line, itemMatch[1].length),
+      key: '[]',
+      prefix: itemMatch[2],
+      prefixStart: current.length - itemMatch[2].length,
+    };
   }
   return { kind: 'value', path: [], prefix: '', prefixStart: character };
 }

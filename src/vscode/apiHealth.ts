@@ -28,10 +28,13 @@ export class ApiHealth {
 
   track(source: BreakerSource): void {
     if (this.tracked.has(source)) return;
-    const entry = { state: source.breakerState, subscription: source.onBreakerStateChange((state) => {
-      entry.state = state;
-      this.evaluate();
-    }) };
+    const entry = {
+      state: source.breakerState,
+      subscription: source.onBreakerStateChange((state) => {
+        entry.state = state;
+        this.evaluate();
+      }),
+    };
     this.tracked.set(source, entry);
     this.evaluate();
   }
@@ -53,9 +56,13 @@ export class ApiHealth {
     if (state === 'open' && !this.announced) {
       const down = [...this.tracked].find(([, e]) => e.state === 'open')![0];
       this.announced = down;
-      this.log.warn(`The Kubernetes API at ${down.server} (context "${down.contextName}") is down: it failed repeatedly, so Truva holds calls back and tries again every few seconds. Saved changes wait and are synced when it answers; the status bar shows when it is back.`);
+      this.log.warn(
+        `The Kubernetes API at ${down.server} (context "${down.contextName}") is down: it failed repeatedly, so Truva holds calls back and tries again every few seconds. Saved changes wait and are synced when it answers; the status bar shows when it is back.`,
+      );
     } else if (state === 'closed' && this.announced) {
-      this.log.info(`The Kubernetes API at ${this.announced.server} (context "${this.announced.contextName}") answers again; waiting changes are synced now.`);
+      this.log.info(
+        `The Kubernetes API at ${this.announced.server} (context "${this.announced.contextName}") answers again; waiting changes are synced now.`,
+      );
       this.announced = undefined;
     }
     this.changed();

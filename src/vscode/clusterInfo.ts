@@ -15,24 +15,46 @@ export function clusterInfoProvider(truva: TruvaContext): ClusterInfoProvider {
       if (params.kubeconfig && !vscode.workspace.isTrusted) {
         if (!refused.has(params.kubeconfig)) {
           refused.add(params.kubeconfig);
-          truva.output.warn(`Not using the kubeconfig "${params.kubeconfig}" that truva.yaml names: the workspace is not trusted, and a kubeconfig can run programs (exec credential plugins). Trust the workspace (Manage Workspace Trust) to get cluster checks for this truva.yaml.`);
+          truva.output.warn(
+            `Not using the kubeconfig "${params.kubeconfig}" that truva.yaml names: the workspace is not trusted, and a kubeconfig can run programs (exec credential plugins). Trust the workspace (Manage Workspace Trust) to get cluster checks for this truva.yaml.`,
+          );
         }
         return null;
       }
-      const cluster = new Cluster({ kubeconfigPath: params.kubeconfig, context: params.context, namespace: params.namespace, resilience: { timeoutMs: 5_000, maxAttempts: 1 } });
+      const cluster = new Cluster({
+        kubeconfigPath: params.kubeconfig,
+        context: params.context,
+        namespace: params.namespace,
+        resilience: { timeoutMs: 5_000, maxAttempts: 1 },
+      });
       try {
         const namespace = params.namespace ?? cluster.namespace;
         const [namespaces, deployments] = await Promise.all([
-          cluster.listNamespaces().then((list) => list.map((n) => n.metadata!.name!), () => undefined),
+          cluster.listNamespaces().then(
+            (list) => list.map((n) => n.metadata!.name!),
+            () => undefined,
+          ),
           cluster.listDeployments({ namespace }).then(
-            (list) => list.map((d) => ({ name: d.metadata!.name!, replicas: d.spec?.replicas ?? 0, readyReplicas: d.status?.readyReplicas, containers: (d.spec?.template?.spec?.containers ?? []).map((c) => c.name) })),
+            (list) =>
+              list.map((d) => ({
+                name: d.metadata!.name!,
+                replicas: d.spec?.replicas ?? 0,
+                readyReplicas: d.status?.readyReplicas,
+                containers: (d.spec?.template?.spec?.containers ?? []).map((c) => c.name),
+              })),
             (err) => {
               if (err?.kind === 'unreachable' || err?.kind === 'timeout') throw err;
               return undefined;
             },
           ),
         ]);
-        return { contexts: listContexts(cluster.kubeConfig).map((c) => c.name), context: cluster.contextName, namespaces, namespace, deployments };
+        return {
+          contexts: listContexts(cluster.kubeConfig).map((c) => c.name),
+          context: cluster.contextName,
+          namespaces,
+          namespace,
+          deployments,
+        };
       } catch {
         truva.output.debug('truva.yaml cluster checks skipped: the cluster is not reachable.');
         return null;

@@ -22,7 +22,8 @@ function age(timestamp: string | undefined, now = Date.now()): string {
   return `${Math.round(s / 86400)}d`;
 }
 
-const selectorMatches = (d: Deployment, pod: Pod) => Object.entries(d.spec?.selector?.matchLabels ?? {}).every(([k, v]) => pod.metadata?.labels?.[k] === v);
+const selectorMatches = (d: Deployment, pod: Pod) =>
+  Object.entries(d.spec?.selector?.matchLabels ?? {}).every(([k, v]) => pod.metadata?.labels?.[k] === v);
 
 export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ClusterNode | undefined>();
@@ -61,22 +62,33 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
       else if (err.kind === 'unreachable' || err.kind === 'timeout') this.setState('unreachable');
     };
     this.watchers.push(
-      cluster.watchDeployments(undefined, (e) => {
-        const key = e.object.metadata!.name!;
-        if (e.type === 'DELETED') this.deployments.delete(key);
-        else this.deployments.set(key, e.object);
-        this.setState('ok');
-        this.refreshSoon();
-      }, onError),
-      cluster.watchPods(undefined, (e) => {
-        const key = e.object.metadata!.name!;
-        if (e.type === 'DELETED') this.pods.delete(key);
-        else this.pods.set(key, e.object);
-        this.refreshSoon();
-      }, onError),
+      cluster.watchDeployments(
+        undefined,
+        (e) => {
+          const key = e.object.metadata!.name!;
+          if (e.type === 'DELETED') this.deployments.delete(key);
+          else this.deployments.set(key, e.object);
+          this.setState('ok');
+          this.refreshSoon();
+        },
+        onError,
+      ),
+      cluster.watchPods(
+        undefined,
+        (e) => {
+          const key = e.object.metadata!.name!;
+          if (e.type === 'DELETED') this.pods.delete(key);
+          else this.pods.set(key, e.object);
+          this.refreshSoon();
+        },
+        onError,
+      ),
     );
     // An empty namespace sends no events: confirm reachability with one list.
-    cluster.listDeployments().then(() => this.setState('ok'), (err: KubeError) => onError(err, { retrying: false }));
+    cluster.listDeployments().then(
+      () => this.setState('ok'),
+      (err: KubeError) => onError(err, { retrying: false }),
+    );
   }
 
   private setState(state: ClusterState) {
@@ -103,17 +115,35 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
 
   podsOf(name: string): Pod[] {
     const d = this.deployments.get(name);
-    return d ? [...this.pods.values()].filter((p) => selectorMatches(d, p)).sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!)) : [];
+    return d
+      ? [...this.pods.values()]
+          .filter((p) => selectorMatches(d, p))
+          .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!))
+      : [];
   }
 
   getChildren(node?: ClusterNode): ClusterNode[] {
-    if (!node) return this.state === 'ok' || this.deployments.size ? this.deploymentNames().map((n) => ({ kind: 'deployment', deployment: this.deployments.get(n)! })) : [];
-    if (node.kind === 'deployment') return this.podsOf(node.deployment.metadata!.name!).map((pod) => ({ kind: 'pod', pod, deployment: node.deployment.metadata!.name! }));
+    if (!node)
+      return this.state === 'ok' || this.deployments.size
+        ? this.deploymentNames().map((n) => ({ kind: 'deployment', deployment: this.deployments.get(n)! }))
+        : [];
+    if (node.kind === 'deployment')
+      return this.podsOf(node.deployment.metadata!.name!).map((pod) => ({
+        kind: 'pod',
+        pod,
+        deployment: node.deployment.metadata!.name!,
+      }));
     if (node.kind === 'pod') {
       const statuses = node.pod.status?.containerStatuses ?? [];
       return (node.pod.spec?.containers ?? []).map((c) => {
         const s = statuses.find((x) => x.name === c.name);
-        return { kind: 'container', pod: node.pod.metadata!.name!, name: c.name, ready: !!s?.ready, restarts: s?.restartCount ?? 0 };
+        return {
+          kind: 'container',
+          pod: node.pod.metadata!.name!,
+          name: c.name,
+          ready: !!s?.ready,
+          restarts: s?.restartCount ?? 0,
+        };
       });
     }
     return [];
@@ -129,8 +159,13 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
       const badges = [inSession ? 'session' : devMode ? 'dev mode' : ''].filter(Boolean);
       item.description = `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 0}${badges.length ? ` · ${badges.join(' · ')}` : ''}`;
       item.contextValue = inSession ? 'deployment.session' : devMode ? 'deployment.devmode' : 'deployment';
-      item.iconPath = new vscode.ThemeIcon(inSession ? 'sync' : devMode ? 'tools' : 'package', devMode && !inSession ? new vscode.ThemeColor('list.warningForeground') : undefined);
-      item.tooltip = new vscode.MarkdownString(`**${name}**\n\n${devMode ? (inSession ? 'In a Truva dev session.' : 'Left in dev mode by Truva: restore it from the context menu.') : 'Not in dev mode.'}`);
+      item.iconPath = new vscode.ThemeIcon(
+        inSession ? 'sync' : devMode ? 'tools' : 'package',
+        devMode && !inSession ? new vscode.ThemeColor('list.warningForeground') : undefined,
+      );
+      item.tooltip = new vscode.MarkdownString(
+        `**${name}**\n\n${devMode ? (inSession ? 'In a Truva dev session.' : 'Left in dev mode by Truva: restore it from the context menu.') : 'Not in dev mode.'}`,
+      );
       item.id = `deployment/${name}`;
       return item;
     }
@@ -140,11 +175,17 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
       const ready = statuses.filter((s) => s.ready).length;
       const restarts = statuses.reduce((n, s) => n + (s.restartCount ?? 0), 0);
       const waiting = statuses.find((s) => s.state?.waiting?.reason)?.state?.waiting?.reason;
-      const phase = p.metadata?.deletionTimestamp ? 'Terminating' : waiting ?? p.status?.phase ?? 'Unknown';
+      const phase = p.metadata?.deletionTimestamp ? 'Terminating' : (waiting ?? p.status?.phase ?? 'Unknown');
       const item = new vscode.TreeItem(p.metadata!.name!, vscode.TreeItemCollapsibleState.Collapsed);
       item.description = `${phase} · ${ready}/${statuses.length || (p.spec?.containers.length ?? 0)} ready · ${restarts} restarts · ${age(p.status?.startTime ?? p.metadata?.creationTimestamp)}`;
       item.contextValue = this.sessionDeployments().has(node.deployment) ? 'pod.session' : 'pod';
-      item.iconPath = new vscode.ThemeIcon(phase === 'Running' && ready === statuses.length ? 'pass' : phase === 'Running' ? 'circle-large-outline' : 'warning');
+      item.iconPath = new vscode.ThemeIcon(
+        phase === 'Running' && ready === statuses.length
+          ? 'pass'
+          : phase === 'Running'
+            ? 'circle-large-outline'
+            : 'warning',
+      );
       item.id = `pod/${p.metadata!.name!}`;
       return item;
     }

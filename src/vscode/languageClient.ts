@@ -2,8 +2,19 @@
 // open, answers its cluster questions through the provider the composition root passes in, and
 // stops it on dispose. The client id `truva` makes languageclient honour `truva.trace.server`.
 import * as vscode from 'vscode';
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { ClusterChangedNotificationMethod, ClusterInfoRequestMethod, type ClusterInfo, type ClusterInfoParams, type ClusterInfoProvider } from '../server/protocol';
+import {
+  LanguageClient,
+  TransportKind,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
+import {
+  ClusterChangedNotificationMethod,
+  ClusterInfoRequestMethod,
+  type ClusterInfo,
+  type ClusterInfoParams,
+  type ClusterInfoProvider,
+} from '../server/protocol';
 
 export type { ClusterInfo, ClusterInfoParams, ClusterInfoProvider } from '../server/protocol';
 
@@ -17,10 +28,16 @@ export interface TruvaLanguageClient extends vscode.Disposable {
 }
 
 function isTruvaYaml(document: vscode.TextDocument): boolean {
-  return (document.uri.scheme === 'file' || document.uri.scheme === 'untitled') && /(^|[\\/])truva\.yaml$/.test(document.uri.path);
+  return (
+    (document.uri.scheme === 'file' || document.uri.scheme === 'untitled') &&
+    /(^|[\\/])truva\.yaml$/.test(document.uri.path)
+  );
 }
 
-export async function startLanguageClient(context: vscode.ExtensionContext, clusterInfo: ClusterInfoProvider): Promise<TruvaLanguageClient> {
+export async function startLanguageClient(
+  context: vscode.ExtensionContext,
+  clusterInfo: ClusterInfoProvider,
+): Promise<TruvaLanguageClient> {
   const module = context.asAbsolutePath('dist/server.js');
   const serverOptions: ServerOptions = {
     run: { module, transport: TransportKind.ipc },

@@ -15,7 +15,8 @@ export function createOutput(threshold: () => LogLevel): vscode.LogOutputChannel
       if (typeof prop === 'string' && LEVEL_METHODS.has(prop)) {
         const level = prop as MessageLevel;
         return (message: string | Error, ...args: unknown[]) => {
-          if (writes(level, threshold())) (target[level] as (m: string | Error, ...a: unknown[]) => void)(message, ...args);
+          if (writes(level, threshold()))
+            (target[level] as (m: string | Error, ...a: unknown[]) => void)(message, ...args);
         };
       }
       const value: unknown = Reflect.get(target, prop);
@@ -25,7 +26,11 @@ export function createOutput(threshold: () => LogLevel): vscode.LogOutputChannel
 }
 
 /** Shows an error with a "Show Output" action (and any extra actions); resolves with the choice. */
-export async function showError(output: vscode.LogOutputChannel, message: string, ...actions: string[]): Promise<string | undefined> {
+export async function showError(
+  output: vscode.LogOutputChannel,
+  message: string,
+  ...actions: string[]
+): Promise<string | undefined> {
   output.error(message);
   const choice = await vscode.window.showErrorMessage(message, ...actions, 'Show Output');
   if (choice === 'Show Output') output.show(true);

@@ -7,7 +7,12 @@ import type { SessionParts } from '../core/session/session';
 import { SyncEngine, clusterSyncTarget } from '../core/sync';
 import type { TruvaContext } from './truvaContext';
 
-export function createSessionParts(truva: TruvaContext, config: TruvaConfig, cluster: Cluster, namespace: string): SessionParts {
+export function createSessionParts(
+  truva: TruvaContext,
+  config: TruvaConfig,
+  cluster: Cluster,
+  namespace: string,
+): SessionParts {
   const devMode = new DevMode(cluster, {
     namespace,
     deployment: config.deployment,
@@ -33,19 +38,23 @@ export function createSessionParts(truva: TruvaContext, config: TruvaConfig, clu
         if (config.restart === 'process') await devMode.restartProcess(pod);
         else if (config.restart === 'command') {
           const r = await cluster.exec(pod, container, ['sh', '-c', config.restartCommand!], { namespace });
-          if (r.exitCode !== 0) throw new Error(`restartCommand exited with ${r.exitCode}: ${r.stderr.toString().trim()}`);
+          if (r.exitCode !== 0)
+            throw new Error(`restartCommand exited with ${r.exitCode}: ${r.stderr.toString().trim()}`);
         }
       };
-      engine = new SyncEngine(clusterSyncTarget(cluster, { namespace, labelSelector: devMode.selectorOf(deployment), container, restart }), {
-        roots: config.sync.map((s) => ({ local: s.local, remote: s.remote })),
-        exclude: config.exclude,
-        debounceMs: config.debounceMs,
-        batchSize: config.batchSize,
-        batchBytes: config.batchBytes,
-        concurrency: config.concurrency,
-        mirror: config.mirror,
-        log,
-      });
+      engine = new SyncEngine(
+        clusterSyncTarget(cluster, { namespace, labelSelector: devMode.selectorOf(deployment), container, restart }),
+        {
+          roots: config.sync.map((s) => ({ local: s.local, remote: s.remote })),
+          exclude: config.exclude,
+          debounceMs: config.debounceMs,
+          batchSize: config.batchSize,
+          batchBytes: config.batchBytes,
+          concurrency: config.concurrency,
+          mirror: config.mirror,
+          log,
+        },
+      );
       engine.onDidChange(() => truva.syncChanged());
       await engine.start(report, signal);
     },
@@ -58,17 +67,27 @@ export function createSessionParts(truva: TruvaContext, config: TruvaConfig, clu
   return {
     devMode: {
       preflight: () => devMode.preflight().then(() => undefined),
-      enter: (report, signal) => devMode.enter(report, signal).then(async (backup) => {
-        // A copy of the backup in extension storage, in case the annotation is ever lost.
-        await truva.extension.globalState.update(`backup/${cluster.contextName}/${namespace}/${config.deployment}`, backup);
-      }),
+      enter: (report, signal) =>
+        devMode.enter(report, signal).then(async (backup) => {
+          // A copy of the backup in extension storage, in case the annotation is ever lost.
+          await truva.extension.globalState.update(
+            `backup/${cluster.contextName}/${namespace}/${config.deployment}`,
+            backup,
+          );
+        }),
       restore: async (opts) => {
         await devMode.restore(opts, log);
-        await truva.extension.globalState.update(`backup/${cluster.contextName}/${namespace}/${config.deployment}`, undefined);
+        await truva.extension.globalState.update(
+          `backup/${cluster.contextName}/${namespace}/${config.deployment}`,
+          undefined,
+        );
       },
     },
     sync,
     // The panel owns its aggregator: it outlives the session (logs of the restore stay readable).
-    logs: { start: () => void truva.showLogs({ namespace, deployment: config.deployment, context: cluster.contextName }), stop: () => {} },
+    logs: {
+      start: () => void truva.showLogs({ namespace, deployment: config.deployment, context: cluster.contextName }),
+      stop: () => {},
+    },
   };
 }

@@ -32,10 +32,15 @@ export class SessionsTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
     const pods = this.info(node.session)?.pods() ?? { ready: 0, total: 0 };
     return [
       { detail: `sync: ${snap.state}${snap.pending ? ` (${snap.pending} pending)` : ''}`, icon: 'sync' },
-      { detail: `last sync: ${snap.lastLatencyMs !== undefined ? `${snap.lastLatencyMs} ms` : 'not yet'}`, icon: 'watch' },
+      {
+        detail: `last sync: ${snap.lastLatencyMs !== undefined ? `${snap.lastLatencyMs} ms` : 'not yet'}`,
+        icon: 'watch',
+      },
       { detail: `files sent: ${snap.filesSent}`, icon: 'files' },
       { detail: `pods ready: ${pods.ready}/${pods.total}`, icon: 'server' },
-      ...(snap.error || node.session.error ? [{ detail: snap.error ?? node.session.error!.message, icon: 'error' }] : []),
+      ...(snap.error || node.session.error
+        ? [{ detail: snap.error ?? node.session.error!.message, icon: 'error' }]
+        : []),
     ];
   }
 

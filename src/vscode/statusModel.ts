@@ -38,9 +38,24 @@ function ago(ms: number): string {
 }
 
 function health(input: StatusInput): { text: string; problem?: 'warning' | 'error'; detail: string } {
-  if (input.breaker === 'open') return { text: '$(circle-slash) API down', problem: 'error', detail: 'The Kubernetes API failed repeatedly; Truva is waiting before trying again (circuit open).' };
-  if (input.breaker === 'half-open') return { text: '$(pulse) API retrying', problem: 'warning', detail: 'Trying the Kubernetes API again after failures (circuit half-open).' };
-  if (input.apiReachable === false) return { text: '$(debug-disconnect) API unreachable', problem: 'error', detail: 'The Kubernetes API cannot be reached.' };
+  if (input.breaker === 'open')
+    return {
+      text: '$(circle-slash) API down',
+      problem: 'error',
+      detail: 'The Kubernetes API failed repeatedly; Truva is waiting before trying again (circuit open).',
+    };
+  if (input.breaker === 'half-open')
+    return {
+      text: '$(pulse) API retrying',
+      problem: 'warning',
+      detail: 'Trying the Kubernetes API again after failures (circuit half-open).',
+    };
+  if (input.apiReachable === false)
+    return {
+      text: '$(debug-disconnect) API unreachable',
+      problem: 'error',
+      detail: 'The Kubernetes API cannot be reached.',
+    };
   return { text: '', detail: input.apiReachable ? 'Kubernetes API reachable.' : 'Kubernetes API not checked yet.' };
 }
 
@@ -49,11 +64,16 @@ function syncText(s: SessionStatus, now: number): string {
   if (s.phase === 'stopping') return '$(loading~spin) restoring';
   if (s.phase === 'failed') return '$(error) failed';
   switch (s.sync) {
-    case 'syncing': return `$(sync~spin) syncing${s.pending ? ` ${s.pending}` : ''}`;
-    case 'restarting': return '$(debug-restart) restarting';
-    case 'paused': return `$(debug-pause) paused${s.pending ? ` (${s.pending} waiting)` : ''}`;
-    case 'error': return '$(error) sync error';
-    default: return s.lastSyncAt ? `$(check) synced ${ago(now - s.lastSyncAt)}` : '$(check) synced';
+    case 'syncing':
+      return `$(sync~spin) syncing${s.pending ? ` ${s.pending}` : ''}`;
+    case 'restarting':
+      return '$(debug-restart) restarting';
+    case 'paused':
+      return `$(debug-pause) paused${s.pending ? ` (${s.pending} waiting)` : ''}`;
+    case 'error':
+      return '$(error) sync error';
+    default:
+      return s.lastSyncAt ? `$(check) synced ${ago(now - s.lastSyncAt)}` : '$(check) synced';
   }
 }
 
@@ -61,16 +81,45 @@ export function statusView(input: StatusInput): StatusView {
   const h = health(input);
   const lines: string[] = [];
   if (input.sessions.length === 0) {
-    lines.push(`**Truva**${input.context ? ` — context \`${input.context}\`` : ''}`, '', h.detail, '', '[$(play) Start Dev Session](command:truva.startSession) · [$(list-flat) Show Output](command:truva.showOutput)');
-    return { text: `$(rocket) Truva${h.text ? ` ${h.text}` : ''}`, tooltip: lines.join('\n'), background: h.problem, command: 'truva.startSession' };
+    lines.push(
+      `**Truva**${input.context ? ` — context \`${input.context}\`` : ''}`,
+      '',
+      h.detail,
+      '',
+      '[$(play) Start Dev Session](command:truva.startSession) · [$(list-flat) Show Output](command:truva.showOutput)',
+    );
+    return {
+      text: `$(rocket) Truva${h.text ? ` ${h.text}` : ''}`,
+      tooltip: lines.join('\n'),
+      background: h.problem,
+      command: 'truva.startSession',
+    };
   }
-  const parts = input.sessions.map((s) => `${input.sessions.length > 1 ? `${s.deployment}: ` : ''}${syncText(s, input.now)} · ${s.podsReady}/${s.podsTotal} pods`);
-  const problem = input.sessions.some((s) => s.phase === 'failed' || s.sync === 'error') ? 'error' : h.problem ?? (input.sessions.some((s) => s.podsReady < s.podsTotal || s.sync === 'paused') ? 'warning' : undefined);
+  const parts = input.sessions.map(
+    (s) =>
+      `${input.sessions.length > 1 ? `${s.deployment}: ` : ''}${syncText(s, input.now)} · ${s.podsReady}/${s.podsTotal} pods`,
+  );
+  const problem = input.sessions.some((s) => s.phase === 'failed' || s.sync === 'error')
+    ? 'error'
+    : (h.problem ??
+      (input.sessions.some((s) => s.podsReady < s.podsTotal || s.sync === 'paused') ? 'warning' : undefined));
   lines.push('**Truva dev sessions**', '');
   for (const s of input.sessions) {
-    lines.push(`- **${s.deployment}**: ${syncText(s, input.now).replace(/\$\([^)]*\) ?/g, '')}; pods ready ${s.podsReady}/${s.podsTotal}${s.lastLatencyMs !== undefined ? `; last sync ${s.lastLatencyMs} ms` : ''}${s.error ? `; ${s.error}` : ''}`);
+    lines.push(
+      `- **${s.deployment}**: ${syncText(s, input.now).replace(/\$\([^)]*\) ?/g, '')}; pods ready ${s.podsReady}/${s.podsTotal}${s.lastLatencyMs !== undefined ? `; last sync ${s.lastLatencyMs} ms` : ''}${s.error ? `; ${s.error}` : ''}`,
+    );
   }
   const paused = input.sessions.every((s) => s.sync === 'paused');
-  lines.push('', h.detail, '', `[${paused ? '$(debug-continue) Resume Sync' : '$(debug-pause) Pause Sync'}](command:truva.toggleSync) · [$(sync) Sync Now](command:truva.syncNow) · [$(output) Logs](command:truva.showLogs) · [$(debug-stop) Stop](command:truva.stopSession)`);
-  return { text: `Truva ${parts.join('  ')}${h.text ? `  ${h.text}` : ''}`, tooltip: lines.join('\n'), background: problem, command: 'truva.toggleSync' };
+  lines.push(
+    '',
+    h.detail,
+    '',
+    `[${paused ? '$(debug-continue) Resume Sync' : '$(debug-pause) Pause Sync'}](command:truva.toggleSync) · [$(sync) Sync Now](command:truva.syncNow) · [$(output) Logs](command:truva.showLogs) · [$(debug-stop) Stop](command:truva.stopSession)`,
+  );
+  return {
+    text: `Truva ${parts.join('  ')}${h.text ? `  ${h.text}` : ''}`,
+    tooltip: lines.join('\n'),
+    background: problem,
+    command: 'truva.toggleSync',
+  };
 }

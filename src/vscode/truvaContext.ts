@@ -30,7 +30,10 @@ export class TruvaContext implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private statusTimer: NodeJS.Timeout | undefined;
 
-  constructor(readonly extension: vscode.ExtensionContext, output: vscode.LogOutputChannel) {
+  constructor(
+    readonly extension: vscode.ExtensionContext,
+    output: vscode.LogOutputChannel,
+  ) {
     this.output = output;
     this.clusterTree = new ClusterTree(() => new Set([...this.sessionInfo.values()].map((i) => i.deployment)), output);
     this.sessionsTree = new SessionsTree(this.sessions, (s) => this.sessionInfo.get(s.id));
@@ -44,12 +47,19 @@ export class TruvaContext implements vscode.Disposable {
       vscode.window.createTreeView('truva.cluster', { treeDataProvider: this.clusterTree, showCollapseAll: true }),
       vscode.window.createTreeView('truva.sessions', { treeDataProvider: this.sessionsTree }),
     );
-    this.logPanels = this.own(new LogPanels(extension.extensionUri, {
-      clusterFor: (t) => new Cluster({ kubeconfigPath: this.settings().get<string>('kubeconfig') || undefined, context: t.context, namespace: t.namespace }),
-      tailLines: () => this.settings().get<number>('logs.tail', 200),
-      bufferLines: () => this.settings().get<number>('logs.bufferSize', 50_000),
-      log: output,
-    }));
+    this.logPanels = this.own(
+      new LogPanels(extension.extensionUri, {
+        clusterFor: (t) =>
+          new Cluster({
+            kubeconfigPath: this.settings().get<string>('kubeconfig') || undefined,
+            context: t.context,
+            namespace: t.namespace,
+          }),
+        tailLines: () => this.settings().get<number>('logs.tail', 200),
+        bufferLines: () => this.settings().get<number>('logs.bufferSize', 50_000),
+        log: output,
+      }),
+    );
     this.sessions.on('changed', () => this.sessionsChanged());
     // "synced N s ago" must keep counting while nothing else changes.
     this.statusTimer = setInterval(() => this.updateStatusBar(), 1000);
@@ -71,13 +81,22 @@ export class TruvaContext implements vscode.Disposable {
     this.cluster = undefined;
     const kubeconfigPath = this.settings().get<string>('kubeconfig') || undefined;
     try {
-      this.cluster = new Cluster({ kubeconfigPath, context: this.settings().get<string>('context') || undefined, namespace: this.settings().get<string>('namespace') || undefined });
+      this.cluster = new Cluster({
+        kubeconfigPath,
+        context: this.settings().get<string>('context') || undefined,
+        namespace: this.settings().get<string>('namespace') || undefined,
+      });
       this.health.track(this.cluster);
-      this.output.info(`Using context "${this.cluster.contextName}", namespace "${this.cluster.namespace}" (${this.cluster.server}).`);
+      this.output.info(
+        `Using context "${this.cluster.contextName}", namespace "${this.cluster.namespace}" (${this.cluster.server}).`,
+      );
       this.clusterTree.setCluster(this.cluster);
     } catch (err) {
       this.output.warn((err as Error).message);
-      this.clusterTree.setCluster(undefined, err instanceof KubeError && err.kind === 'config' ? 'noKubeconfig' : 'unreachable');
+      this.clusterTree.setCluster(
+        undefined,
+        err instanceof KubeError && err.kind === 'config' ? 'noKubeconfig' : 'unreachable',
+      );
     }
     this.updateTreeDescription();
     this.updateStatusBar();
@@ -111,11 +130,18 @@ export class TruvaContext implements vscode.Disposable {
     const s = this.settings();
     const result = loadConfig(text, {
       filePath: uri.fsPath,
-      settings: { logLevel: s.get<LogLevel>('logLevel'), debounce: s.get<number>('debounce'), concurrency: s.get<number>('concurrency'), logs: { tail: s.get<number>('logs.tail'), buffer: s.get<number>('logs.bufferSize') } },
+      settings: {
+        logLevel: s.get<LogLevel>('logLevel'),
+        debounce: s.get<number>('debounce'),
+        concurrency: s.get<number>('concurrency'),
+        logs: { tail: s.get<number>('logs.tail'), buffer: s.get<number>('logs.bufferSize') },
+      },
     });
     if (!result.ok) {
       const first = result.errors[0];
-      throw new Error(`${vscode.workspace.asRelativePath(uri)}:${first.line}:${first.column}: ${first.message}${result.errors.length > 1 ? ` (and ${result.errors.length - 1} more problems; see the Problems view)` : ''}`);
+      throw new Error(
+        `${vscode.workspace.asRelativePath(uri)}:${first.line}:${first.column}: ${first.message}${result.errors.length > 1 ? ` (and ${result.errors.length - 1} more problems; see the Problems view)` : ''}`,
+      );
     }
     return result.config;
   }
@@ -142,7 +168,9 @@ export class TruvaContext implements vscode.Disposable {
       await this.logPanels.show(target);
     } catch (err) {
       this.output.error(`Cannot show the logs: ${(err as Error).message}`);
-      void vscode.window.showErrorMessage(`Cannot show the logs: ${(err as Error).message}`, 'Show Output').then((c) => c && this.output.show(true));
+      void vscode.window
+        .showErrorMessage(`Cannot show the logs: ${(err as Error).message}`, 'Show Output')
+        .then((c) => c && this.output.show(true));
     }
   }
 
@@ -155,23 +183,48 @@ export class TruvaContext implements vscode.Disposable {
     const info = this.sessionInfo.get(session.id);
     const snap = session.parts.sync.snapshot();
     const pods = info?.pods() ?? { ready: 0, total: 0 };
-    return { id: session.id, deployment: info?.deployment ?? session.id, phase: session.phase, sync: snap.state, pending: snap.pending, lastSyncAt: snap.lastSyncAt, lastLatencyMs: snap.lastLatencyMs, error: snap.error ?? session.error?.message, podsReady: pods.ready, podsTotal: pods.total };
+    return {
+      id: session.id,
+      deployment: info?.deployment ?? session.id,
+      phase: session.phase,
+      sync: snap.state,
+      pending: snap.pending,
+      lastSyncAt: snap.lastSyncAt,
+      lastLatencyMs: snap.lastLatencyMs,
+      error: snap.error ?? session.error?.message,
+      podsReady: pods.ready,
+      podsTotal: pods.total,
+    };
   }
 
   updateStatusBar(): void {
     const view = statusView({
       sessions: this.sessions.list().map((s) => this.sessionStatus(s)),
       breaker: this.health.state,
-      apiReachable: this.clusterTree.state === 'unreachable' ? false : this.clusterTree.state === 'ok' ? true : undefined,
+      apiReachable:
+        this.clusterTree.state === 'unreachable' ? false : this.clusterTree.state === 'ok' ? true : undefined,
       context: this.cluster?.contextName,
       now: Date.now(),
     });
     this.statusBar.text = view.text;
     const tooltip = new vscode.MarkdownString(view.tooltip, true);
-    tooltip.isTrusted = { enabledCommands: ['truva.startSession', 'truva.toggleSync', 'truva.syncNow', 'truva.showLogs', 'truva.stopSession', 'truva.showOutput'] };
+    tooltip.isTrusted = {
+      enabledCommands: [
+        'truva.startSession',
+        'truva.toggleSync',
+        'truva.syncNow',
+        'truva.showLogs',
+        'truva.stopSession',
+        'truva.showOutput',
+      ],
+    };
     this.statusBar.tooltip = tooltip;
     this.statusBar.command = view.command;
-    this.statusBar.backgroundColor = view.background ? new vscode.ThemeColor(view.background === 'error' ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground') : undefined;
+    this.statusBar.backgroundColor = view.background
+      ? new vscode.ThemeColor(
+          view.background === 'error' ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground',
+        )
+      : undefined;
     this.statusBar.show();
   }
 

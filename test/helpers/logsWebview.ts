@@ -33,7 +33,10 @@ export const HOSTILE_LINES: ReadonlyArray<{ raw: string; shown: string }> = [
   ].map((raw) => ({ raw, shown: raw })),
   // OSC 8 hyperlinks (ESC \ and BEL terminated): the text stays, the link goes.
   { raw: '\x1b]8;;javascript:window.__scriptRan()\x1b\\click me\x1b]8;;\x1b\\', shown: 'click me' },
-  { raw: 'see \x1b]8;id=1;https://evil.example/<img src=x onerror=window.__scriptRan()>\x07this link\x1b]8;;\x07 now', shown: 'see this link now' },
+  {
+    raw: 'see \x1b]8;id=1;https://evil.example/<img src=x onerror=window.__scriptRan()>\x07this link\x1b]8;;\x07 now',
+    shown: 'see this link now',
+  },
   // Cursor movement, screen clearing, window titles: removed, never acted on.
   { raw: 'before\x1b[2J\x1b[H\x1b[3Aafter\x1b[10;20Hend\x1b[K\x1b[?25l', shown: 'beforeafterend' },
   { raw: '\x1b]0;<script>window.__scriptRan()</script>\x07title set', shown: 'title set' },
@@ -76,7 +79,14 @@ function serve(dist: string, nonce: string): Promise<{ server: Server; port: num
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (url.pathname === '/') {
-      const html = buildPanelHtml({ cspSource: `http://127.0.0.1:${port}`, nonce, scriptUri: '/logs.js', styleUri: '/logs.css', codiconUri: '/codicon.css', title: 'Logs' });
+      const html = buildPanelHtml({
+        cspSource: `http://127.0.0.1:${port}`,
+        nonce,
+        scriptUri: '/logs.js',
+        styleUri: '/logs.css',
+        codiconUri: '/codicon.css',
+        title: 'Logs',
+      });
       csp = /http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)?.[1] ?? '';
       res.setHeader('content-type', 'text/html; charset=utf-8');
       return res.end(html);
@@ -87,7 +97,10 @@ function serve(dist: string, nonce: string): Promise<{ server: Server; port: num
       res.statusCode = 404;
       return res.end();
     }
-    res.setHeader('content-type', file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'application/octet-stream');
+    res.setHeader(
+      'content-type',
+      file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'application/octet-stream',
+    );
     res.end(readFileSync(file));
   });
   let port = 0;
@@ -102,7 +115,8 @@ function serve(dist: string, nonce: string): Promise<{ server: Server; port: num
 /** Opens the panel page and waits until the webview has said "ready". */
 export async function openLogsWebview(options: OpenOptions = {}): Promise<LogsWebview> {
   const dist = options.dist ?? process.env.TRUVA_WEBVIEW_DIST ?? webviewDist;
-  if (!existsSync(join(dist, 'logs.js'))) throw new Error(`${dist}/logs.js is missing: run node scripts/build.mjs first`);
+  if (!existsSync(join(dist, 'logs.js')))
+    throw new Error(`${dist}/logs.js is missing: run node scripts/build.mjs first`);
   const { server, port, csp } = await serve(dist, 'n0nce' + Math.random().toString(36).slice(2));
   const ownBrowser = options.browser ? undefined : await launchBrowser();
   const browser = options.browser ?? ownBrowser!;
@@ -123,7 +137,11 @@ export async function openLogsWebview(options: OpenOptions = {}): Promise<LogsWe
         window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), getState: () => state, setState: (s) => { state = s; } });`,
     });
     await page.goto(`http://127.0.0.1:${port}/`);
-    await page.waitForFunction(() => (window as unknown as { __posted: Array<{ type?: string }> }).__posted.some((m) => m?.type === 'ready'), undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => (window as unknown as { __posted: Array<{ type?: string }> }).__posted.some((m) => m?.type === 'ready'),
+      undefined,
+      { timeout: 30_000 },
+    );
     return {
       page,
       csp: csp(),
@@ -131,7 +149,11 @@ export async function openLogsWebview(options: OpenOptions = {}): Promise<LogsWe
       posted: () => page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted),
       scriptsRun: () => page.evaluate(() => (window as unknown as { __scripts: number }).__scripts),
       foreignElements: () =>
-        page.evaluate(() => [...document.querySelectorAll('.row .text *, .detail *')].filter((e) => e.tagName !== 'SPAN' && e.tagName !== 'MARK').map((e) => e.tagName)),
+        page.evaluate(() =>
+          [...document.querySelectorAll('.row .text *, .detail *')]
+            .filter((e) => e.tagName !== 'SPAN' && e.tagName !== 'MARK')
+            .map((e) => e.tagName),
+        ),
       violations: () => page.evaluate(() => (window as unknown as { __violations: string[] }).__violations),
       async meterFrames() {
         await page.evaluate(() => {
@@ -145,11 +167,12 @@ export async function openLogsWebview(options: OpenOptions = {}): Promise<LogsWe
           };
           requestAnimationFrame(frame);
         });
-        return () => page.evaluate(() => {
-          const meter = (window as unknown as { __frames: { longest: number; running: boolean } }).__frames;
-          meter.running = false;
-          return meter.longest;
-        });
+        return () =>
+          page.evaluate(() => {
+            const meter = (window as unknown as { __frames: { longest: number; running: boolean } }).__frames;
+            meter.running = false;
+            return meter.longest;
+          });
       },
       async close() {
         await context.close().catch(() => undefined);

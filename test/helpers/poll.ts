@@ -2,7 +2,12 @@
 // (bundled into VS Code's extension host) can use it as well as the Node-side suites.
 
 /** Polls until fn returns something truthy (a throw counts as "not yet"), or fails naming `what` and the last error. */
-export async function until<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 60_000, intervalMs = 200): Promise<NonNullable<T>> {
+export async function until<T>(
+  what: string,
+  fn: () => T | Promise<T>,
+  timeoutMs = 60_000,
+  intervalMs = 200,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

@@ -40,12 +40,29 @@ export interface KubectlResult {
 }
 
 /** Runs kubectl against the sandbox; never throws on a non-zero exit (look at `code`). */
-export function kubectl(sandbox: SandboxAccess, args: string[], opts: { context?: string; input?: string | Buffer; binary?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
-  const full = [`--kubeconfig=${sandbox.kubeconfigPath}`, ...(opts.context ? [`--context=${opts.context}`] : []), ...args];
+export function kubectl(
+  sandbox: SandboxAccess,
+  args: string[],
+  opts: { context?: string; input?: string | Buffer; binary?: string; timeoutMs?: number } = {},
+): Promise<KubectlResult> {
+  const full = [
+    `--kubeconfig=${sandbox.kubeconfigPath}`,
+    ...(opts.context ? [`--context=${opts.context}`] : []),
+    ...args,
+  ];
   return new Promise((resolve) => {
-    const child = execFile(opts.binary ?? kubectlPath()!, full, { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 << 20, encoding: 'buffer' }, (err, stdout, stderr) => {
-      resolve({ stdout: stdout.toString(), stderr: stderr.toString(), code: err ? ((err as { code?: number }).code ?? 1) : 0 });
-    });
+    const child = execFile(
+      opts.binary ?? kubectlPath()!,
+      full,
+      { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 << 20, encoding: 'buffer' },
+      (err, stdout, stderr) => {
+        resolve({
+          stdout: stdout.toString(),
+          stderr: stderr.toString(),
+          code: err ? ((err as { code?: number }).code ?? 1) : 0,
+        });
+      },
+    );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }
@@ -56,7 +73,11 @@ export function sandboxCluster(sandbox: SandboxAccess, context?: string): Cluste
 }
 
 /** Polls until `predicate` returns a truthy value, or fails with `what` after the timeout. */
-export function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 20_000, what = 'condition'): Promise<NonNullable<T>> {
+export function waitFor<T>(
+  predicate: () => T | Promise<T>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
   return until(what, predicate, timeoutMs, 100);
 }
 
@@ -94,15 +115,29 @@ export async function createTestDeployment(
 }
 
 /** Waits until the deployment's rollout is complete (what `kubectl rollout status` checks). */
-export async function waitForRollout(sandbox: SandboxAccess, name: string, namespace = 'demo', timeoutMs = 30_000): Promise<void> {
+export async function waitForRollout(
+  sandbox: SandboxAccess,
+  name: string,
+  namespace = 'demo',
+  timeoutMs = 30_000,
+): Promise<void> {
   const cluster = sandboxCluster(sandbox);
   try {
-    await waitFor(async () => {
-      const d = await cluster.getDeployment(name, namespace);
-      const s = d.status ?? {};
-      const want = d.spec?.replicas ?? 1;
-      return (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && (s.updatedReplicas ?? 0) === want && (s.replicas ?? 0) === want && (s.availableReplicas ?? 0) === want;
-    }, timeoutMs, `rollout of deployment ${namespace}/${name}`);
+    await waitFor(
+      async () => {
+        const d = await cluster.getDeployment(name, namespace);
+        const s = d.status ?? {};
+        const want = d.spec?.replicas ?? 1;
+        return (
+          (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+          (s.updatedReplicas ?? 0) === want &&
+          (s.replicas ?? 0) === want &&
+          (s.availableReplicas ?? 0) === want
+        );
+      },
+      timeoutMs,
+      `rollout of deployment ${namespace}/${name}`,
+    );
   } finally {
     cluster.dispose();
   }
@@ -113,7 +148,9 @@ export async function podNames(sandbox: SandboxAccess, app: string, namespace = 
   const cluster = sandboxCluster(sandbox);
   try {
     const pods = await cluster.listPods(`app=${app}`, namespace);
-    return pods.filter((p) => !p.metadata?.deletionTimestamp && p.status?.phase === 'Running').map((p) => p.metadata!.name!);
+    return pods
+      .filter((p) => !p.metadata?.deletionTimestamp && p.status?.phase === 'Running')
+      .map((p) => p.metadata!.name!);
   } finally {
     cluster.dispose();
   }

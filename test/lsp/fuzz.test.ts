@@ -12,7 +12,13 @@ describe('lsp: fuzz', () => {
     this.timeout(300_000);
     const dir = mkdtempSync(join(tmpdir(), 'truva-lsp-fuzz-'));
     const uri = pathToFileURL(join(dir, 'truva.yaml')).href;
-    const lsp = await LspHarness.start(() => ({ contexts: ['kind-dev'], context: 'kind-dev', namespaces: ['demo'], namespace: 'demo', deployments: [{ name: 'web', replicas: 1, containers: ['app'] }] }));
+    const lsp = await LspHarness.start(() => ({
+      contexts: ['kind-dev'],
+      context: 'kind-dev',
+      namespaces: ['demo'],
+      namespace: 'demo',
+      deployments: [{ name: 'web', replicas: 1, containers: ['app'] }],
+    }));
     const rand = prng(7);
     let peakHeap = 0;
     let answered = 0;
@@ -30,9 +36,16 @@ describe('lsp: fuzz', () => {
         const results = await Promise.all([
           lsp.request('textDocument/completion', { textDocument: { uri }, position }),
           lsp.request('textDocument/hover', { textDocument: { uri }, position }),
-          lsp.request('textDocument/codeAction', { textDocument: { uri }, range, context: { diagnostics: last as Diagnostic[] } }),
+          lsp.request('textDocument/codeAction', {
+            textDocument: { uri },
+            range,
+            context: { diagnostics: last as Diagnostic[] },
+          }),
         ]);
-        assert.ok(Array.isArray(results[0]) && Array.isArray(results[2]), `document ${i}: ${JSON.stringify(text.slice(0, 200))}`);
+        assert.ok(
+          Array.isArray(results[0]) && Array.isArray(results[2]),
+          `document ${i}: ${JSON.stringify(text.slice(0, 200))}`,
+        );
         answered += 3;
         if (i % 50 === 0) peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
       }
@@ -40,7 +53,10 @@ describe('lsp: fuzz', () => {
       const count = lsp.published.length;
       lsp.change(uri, 'namespace: demo\ndeployment: web\nsync: [{ local: ., remote: /app }]\nconcurrency: 0\n');
       const final = await lsp.diagnostics(uri, (d) => d.length > 0, count);
-      assert.deepEqual(final.map((d) => d.code), ['out-of-range']);
+      assert.deepEqual(
+        final.map((d) => d.code),
+        ['out-of-range'],
+      );
     } finally {
       await lsp.stop();
       rmSync(dir, { recursive: true, force: true });

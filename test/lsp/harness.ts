@@ -1,6 +1,11 @@
 // An LSP client talking the real protocol to the truva.yaml server, in-process over streams.
 import { PassThrough } from 'node:stream';
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import {
+  createMessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
 import { createConnection } from 'vscode-languageserver/node';
 import type { Diagnostic } from 'vscode-languageserver';
 import { ClusterInfoRequestMethod, type ClusterInfo, type ClusterInfoParams } from '../../src/server/protocol';
@@ -24,7 +29,9 @@ export class LspHarness {
     private readonly serverDispose: () => void,
   ) {}
 
-  static async start(clusterInfo?: (params: ClusterInfoParams) => ClusterInfo | null | Promise<ClusterInfo | null>): Promise<LspHarness> {
+  static async start(
+    clusterInfo?: (params: ClusterInfoParams) => ClusterInfo | null | Promise<ClusterInfo | null>,
+  ): Promise<LspHarness> {
     const toServer = new PassThrough();
     const toClient = new PassThrough();
     const serverConnection = createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(toClient));
@@ -49,22 +56,35 @@ export class LspHarness {
 
   open(uri: string, text: string): void {
     this.versions.set(uri, 1);
-    void this.client.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'yaml', version: 1, text } });
+    void this.client.sendNotification('textDocument/didOpen', {
+      textDocument: { uri, languageId: 'yaml', version: 1, text },
+    });
   }
 
   change(uri: string, text: string): void {
     const version = (this.versions.get(uri) ?? 1) + 1;
     this.versions.set(uri, version);
-    void this.client.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [{ text }] });
+    void this.client.sendNotification('textDocument/didChange', {
+      textDocument: { uri, version },
+      contentChanges: [{ text }],
+    });
   }
 
   /** The first publish for `uri` (after `after` publishes) satisfying `accept`. */
-  async diagnostics(uri: string, accept: (d: Diagnostic[]) => boolean = () => true, after = 0, timeoutMs = 5000): Promise<Diagnostic[]> {
+  async diagnostics(
+    uri: string,
+    accept: (d: Diagnostic[]) => boolean = () => true,
+    after = 0,
+    timeoutMs = 5000,
+  ): Promise<Diagnostic[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.published.slice(after).find((p) => p.uri === uri && accept(p.diagnostics));
       if (found) return found.diagnostics;
-      if (Date.now() > deadline) throw new Error(`no matching diagnostics for ${uri}; got ${JSON.stringify(this.published.filter((p) => p.uri === uri).map((p) => p.diagnostics.map((d) => d.code)))}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `no matching diagnostics for ${uri}; got ${JSON.stringify(this.published.filter((p) => p.uri === uri).map((p) => p.diagnostics.map((d) => d.code)))}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 50);
         this.waiters.push(() => {

@@ -19,7 +19,15 @@ const CLUSTER: ClusterInfo = {
   ],
 };
 
-const summary = (ds: Diagnostic[]) => ds.map((d) => [d.code, d.range.start.line, d.range.start.character, d.range.end.line, d.range.end.character, d.severity]);
+const summary = (ds: Diagnostic[]) =>
+  ds.map((d) => [
+    d.code,
+    d.range.start.line,
+    d.range.start.character,
+    d.range.end.line,
+    d.range.end.character,
+    d.severity,
+  ]);
 
 describe('lsp: truva.yaml server over the protocol', () => {
   let dir: string;
@@ -55,7 +63,11 @@ describe('lsp: truva.yaml server over the protocol', () => {
     ].join('\n');
     lsp.open(uri, text);
     const syntax = await lsp.diagnostics(uri);
-    assert.deepEqual(summary(syntax), [[ 'yaml-syntax', 12, 0, 12, 10, 1 ]], 'a duplicate key is a YAML error reported alone');
+    assert.deepEqual(
+      summary(syntax),
+      [['yaml-syntax', 12, 0, 12, 10, 1]],
+      'a duplicate key is a YAML error reported alone',
+    );
 
     lsp.change(uri, text.split('\n').slice(0, 12).join('\n'));
     const ds = await lsp.diagnostics(uri, (d) => d.some((x) => x.code === 'unknown-key'));
@@ -82,12 +94,25 @@ describe('lsp: truva.yaml server over the protocol', () => {
       await gate;
       return CLUSTER;
     });
-    lsp.open(uri, 'namespace: demo\ndeployment: wbe\ncontainer: app\nsync: [{ local: ./src, remote: /app }]\nconcurrency: 0\n');
+    lsp.open(
+      uri,
+      'namespace: demo\ndeployment: wbe\ncontainer: app\nsync: [{ local: ./src, remote: /app }]\nconcurrency: 0\n',
+    );
     const first = await lsp.diagnostics(uri);
-    assert.deepEqual(first.map((d) => d.code), ['out-of-range'], 'published while the cluster had not answered');
+    assert.deepEqual(
+      first.map((d) => d.code),
+      ['out-of-range'],
+      'published while the cluster had not answered',
+    );
     release();
     const later = await lsp.diagnostics(uri, (d) => d.some((x) => x.code === 'deployment-not-found'));
-    assert.deepEqual(summary(later), [['deployment-not-found', 1, 12, 1, 15, 2], ['out-of-range', 4, 13, 4, 14, 1]].sort((a, b) => (a[1] as number) - (b[1] as number)));
+    assert.deepEqual(
+      summary(later),
+      [
+        ['deployment-not-found', 1, 12, 1, 15, 2],
+        ['out-of-range', 4, 13, 4, 14, 1],
+      ].sort((a, b) => (a[1] as number) - (b[1] as number)),
+    );
     assert.match(later[0].message, /Deployment "wbe" does not exist in namespace "demo".*web, api/);
   });
 
@@ -110,7 +135,10 @@ describe('lsp: truva.yaml server over the protocol', () => {
 
     const before = lsp.clusterRequests.length;
     const count3 = lsp.published.length;
-    lsp.change(uri, 'namespace: demo\ndeployment: web\ncontainer: db\nsync: [{ local: ./src, remote: /app }]\n# edit\n');
+    lsp.change(
+      uri,
+      'namespace: demo\ndeployment: web\ncontainer: db\nsync: [{ local: ./src, remote: /app }]\n# edit\n',
+    );
     await lsp.diagnostics(uri, (d) => d.length > 0, count3);
     assert.equal(lsp.clusterRequests.length, before, 'a cached answer is reused while typing');
   });
@@ -125,49 +153,108 @@ describe('lsp: truva.yaml server over the protocol', () => {
     assert.equal(lsp.clusterRequests.length, 1);
   });
 
-  const complete = (line: number, character: number) => lsp.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position: { line, character } });
+  const complete = (line: number, character: number) =>
+    lsp.request<CompletionItem[]>('textDocument/completion', { textDocument: { uri }, position: { line, character } });
 
   it('completes every key with its documentation, at the root and inside sync items', async () => {
     lsp.open(uri, 'namespace: demo\n\nsync:\n  - local: ./src\n    \nlogs:\n  \n');
     const root = await complete(1, 0);
-    assert.deepEqual(root.map((i) => i.label), keysAt([]));
+    assert.deepEqual(
+      root.map((i) => i.label),
+      keysAt([]),
+    );
     const debounce = root.find((i) => i.label === 'debounce')!;
     assert.match((debounce.documentation as MarkupContent).value, /Quiet time.*\n\nDefault: `500`/s);
-    assert.deepEqual((await complete(4, 4)).map((i) => i.label), ['local', 'remote']);
-    assert.deepEqual((await complete(6, 2)).map((i) => i.label), ['tail', 'buffer']);
+    assert.deepEqual(
+      (await complete(4, 4)).map((i) => i.label),
+      ['local', 'remote'],
+    );
+    assert.deepEqual(
+      (await complete(6, 2)).map((i) => i.label),
+      ['tail', 'buffer'],
+    );
   });
 
   it('completes values: enum, cluster names, and local folders relative to truva.yaml', async () => {
-    lsp.open(uri, 'namespace: \ndeployment: \ncontainer: \ncontext: \nrestart: \nsync:\n  - local: \n    remote: /app\nmirror: \n');
-    assert.deepEqual((await complete(0, 11)).map((i) => i.label), ['default', 'demo']);
+    lsp.open(
+      uri,
+      'namespace: \ndeployment: \ncontainer: \ncontext: \nrestart: \nsync:\n  - local: \n    remote: /app\nmirror: \n',
+    );
+    assert.deepEqual(
+      (await complete(0, 11)).map((i) => i.label),
+      ['default', 'demo'],
+    );
     const deployments = await complete(1, 12);
-    assert.deepEqual(deployments.map((i) => [i.label, i.detail]), [['web', '2 replica(s): app, sidecar'], ['api', '1 replica(s): api']]);
-    assert.deepEqual((await complete(2, 11)).map((i) => i.label), ['app', 'sidecar', 'api']);
-    assert.deepEqual((await complete(3, 9)).map((i) => i.label), ['kind-dev', 'prod']);
-    assert.deepEqual((await complete(4, 9)).map((i) => i.label), ['process', 'none', 'command']);
+    assert.deepEqual(
+      deployments.map((i) => [i.label, i.detail]),
+      [
+        ['web', '2 replica(s): app, sidecar'],
+        ['api', '1 replica(s): api'],
+      ],
+    );
+    assert.deepEqual(
+      (await complete(2, 11)).map((i) => i.label),
+      ['app', 'sidecar', 'api'],
+    );
+    assert.deepEqual(
+      (await complete(3, 9)).map((i) => i.label),
+      ['kind-dev', 'prod'],
+    );
+    assert.deepEqual(
+      (await complete(4, 9)).map((i) => i.label),
+      ['process', 'none', 'command'],
+    );
     assert.deepEqual((await complete(6, 11)).map((i) => i.label).sort(), ['./src', './static']);
-    assert.deepEqual((await complete(8, 8)).map((i) => i.label), ['true', 'false']);
+    assert.deepEqual(
+      (await complete(8, 8)).map((i) => i.label),
+      ['true', 'false'],
+    );
   });
 
   it('hovers a key with its docs and default, and a deployment with its replicas and containers', async () => {
     lsp.open(uri, 'namespace: demo\ndeployment: web\nsync: [{ local: ./src, remote: /app }]\nconcurrency: 3\n');
-    const onKey = await lsp.request<Hover>('textDocument/hover', { textDocument: { uri }, position: { line: 3, character: 4 } });
-    assert.match((onKey.contents as MarkupContent).value, /^\*\*concurrency\*\*\n\nPods synced in parallel\.\n\nFrom 1 to 100\.\n\nDefault: `5`\.$/);
+    const onKey = await lsp.request<Hover>('textDocument/hover', {
+      textDocument: { uri },
+      position: { line: 3, character: 4 },
+    });
+    assert.match(
+      (onKey.contents as MarkupContent).value,
+      /^\*\*concurrency\*\*\n\nPods synced in parallel\.\n\nFrom 1 to 100\.\n\nDefault: `5`\.$/,
+    );
     assert.deepEqual(onKey.range, { start: { line: 3, character: 0 }, end: { line: 3, character: 11 } });
-    const onDeployment = await lsp.request<Hover>('textDocument/hover', { textDocument: { uri }, position: { line: 1, character: 13 } });
-    assert.equal((onDeployment.contents as MarkupContent).value, '**web** in `demo`\n\nReplicas: 2 (2 ready)\n\nContainers: `app`, `sidecar`');
-    const inSync = await lsp.request<Hover>('textDocument/hover', { textDocument: { uri }, position: { line: 2, character: 25 } });
-    assert.match((inSync.contents as MarkupContent).value, /^\*\*sync\.remote\*\*\n\nAbsolute path inside the container/);
+    const onDeployment = await lsp.request<Hover>('textDocument/hover', {
+      textDocument: { uri },
+      position: { line: 1, character: 13 },
+    });
+    assert.equal(
+      (onDeployment.contents as MarkupContent).value,
+      '**web** in `demo`\n\nReplicas: 2 (2 ready)\n\nContainers: `app`, `sidecar`',
+    );
+    const inSync = await lsp.request<Hover>('textDocument/hover', {
+      textDocument: { uri },
+      position: { line: 2, character: 25 },
+    });
+    assert.match(
+      (inSync.contents as MarkupContent).value,
+      /^\*\*sync\.remote\*\*\n\nAbsolute path inside the container/,
+    );
   });
 
-  const actions = (ds: Diagnostic[]) => lsp.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri }, range: ds[0].range, context: { diagnostics: ds } });
+  const actions = (ds: Diagnostic[]) =>
+    lsp.request<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri },
+      range: ds[0].range,
+      context: { diagnostics: ds },
+    });
 
   it('quick-fixes a misspelt key with the suggested name', async () => {
     lsp.open(uri, 'namespace: demo\ndeployment: web\nsync: [{ local: ./src, remote: /app }]\nlogs:\n  bufer: 5000\n');
     const ds = await lsp.diagnostics(uri, (d) => d.length > 0);
     const [fix] = await actions(ds);
     assert.equal(fix.title, 'Replace with "buffer"');
-    assert.deepEqual(fix.edit?.changes?.[uri], [{ range: { start: { line: 4, character: 2 }, end: { line: 4, character: 7 } }, newText: 'buffer' }]);
+    assert.deepEqual(fix.edit?.changes?.[uri], [
+      { range: { start: { line: 4, character: 2 }, end: { line: 4, character: 7 } }, newText: 'buffer' },
+    ]);
   });
 
   it('quick-fixes an empty file by inserting the required keys', async () => {

@@ -6,7 +6,10 @@ describe('truva.schema.json', () => {
   const validate = new Ajv({ strict: true, allErrors: true }).compile(schema);
 
   it('accepts the three-line file', () => {
-    assert.ok(validate({ namespace: 'demo', deployment: 'web', sync: [{ local: '.', remote: '/app' }] }), JSON.stringify(validate.errors));
+    assert.ok(
+      validate({ namespace: 'demo', deployment: 'web', sync: [{ local: '.', remote: '/app' }] }),
+      JSON.stringify(validate.errors),
+    );
   });
 
   it('rejects a debounce of "fast" and a negative concurrency', () => {

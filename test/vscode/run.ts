@@ -19,7 +19,10 @@ import { createHostileWorkspace, createSampleWorkspace } from './harness/workspa
 import { setUiContext } from './ui/context';
 import type { ExtHostResults } from './exthost/index';
 
-export interface SuiteTotals { passed: number; failed: number }
+export interface SuiteTotals {
+  passed: number;
+  failed: number;
+}
 
 const extHostDir = join(repoRoot, 'test/vscode/exthost');
 const uiDir = join(repoRoot, 'test/vscode/ui');
@@ -29,7 +32,12 @@ const EXTHOST_TIMEOUT_MS = 8 * 60_000;
 const EXTHOST_TEST_TIMEOUT_MS = 120_000;
 const UI_TEST_TIMEOUT_MS = 240_000;
 
-const suiteFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.test.ts')).sort() : []);
+const suiteFiles = (dir: string) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.test.ts'))
+        .sort()
+    : [];
 
 const untrusted = (f: string) => f.endsWith('.untrusted.test.ts');
 
@@ -61,13 +69,28 @@ export async function runVsCodeSuites({ grep }: { grep?: string } = {}): Promise
     const browser = await launchBrowser();
     cleanups.push(() => browser.close());
 
-    if (trustedFiles.length > 0) add(totals, await runExtHostSuites({ server, browser, workspace, files: trustedFiles, grep }));
+    if (trustedFiles.length > 0)
+      add(totals, await runExtHostSuites({ server, browser, workspace, files: trustedFiles, grep }));
     if (untrustedFiles.length > 0) {
       const hostile = createHostileWorkspace();
       cleanups.push(() => rmSync(hostile, { recursive: true, force: true }));
-      const restricted = await startCodeServer({ workspace: hostile, workspaceTrust: true, env: { KUBECONFIG: sandbox.kubeconfigPath, TRUVA_TEST: '1' } });
+      const restricted = await startCodeServer({
+        workspace: hostile,
+        workspaceTrust: true,
+        env: { KUBECONFIG: sandbox.kubeconfigPath, TRUVA_TEST: '1' },
+      });
       try {
-        add(totals, await runExtHostSuites({ server: restricted, browser, workspace: hostile, files: untrustedFiles, grep, label: 'extension host, untrusted workspace' }));
+        add(
+          totals,
+          await runExtHostSuites({
+            server: restricted,
+            browser,
+            workspace: hostile,
+            files: untrustedFiles,
+            grep,
+            label: 'extension host, untrusted workspace',
+          }),
+        );
       } finally {
         writeFileSync(join(artifactsDir, 'code-server-untrusted.log'), restricted.output());
         await restricted.stop();
@@ -78,7 +101,14 @@ export async function runVsCodeSuites({ grep }: { grep?: string } = {}): Promise
       // failed test) must not change what the UI suites see.
       const uiWorkspace = createSampleWorkspace();
       cleanups.push(() => rmSync(uiWorkspace, { recursive: true, force: true }));
-      setUiContext({ server, browser, workspace: uiWorkspace, kubeconfigPath: sandbox.kubeconfigPath, artifactsDir, repoRoot });
+      setUiContext({
+        server,
+        browser,
+        workspace: uiWorkspace,
+        kubeconfigPath: sandbox.kubeconfigPath,
+        artifactsDir,
+        repoRoot,
+      });
       add(totals, await runUiSuites(uiFiles, grep));
     }
   } catch (err) {
@@ -87,7 +117,11 @@ export async function runVsCodeSuites({ grep }: { grep?: string } = {}): Promise
   } finally {
     if (server) writeFileSync(join(artifactsDir, 'code-server.log'), server.output());
     for (const cleanup of cleanups.reverse()) {
-      try { await withTimeout(Promise.resolve(cleanup()), 30_000, 'cleanup'); } catch (err) { console.error(`  cleanup: ${(err as Error).message}`); }
+      try {
+        await withTimeout(Promise.resolve(cleanup()), 30_000, 'cleanup');
+      } catch (err) {
+        console.error(`  cleanup: ${(err as Error).message}`);
+      }
     }
   }
   if (totals.failed > 0) console.log(`  (code-server's log and screenshots: ${artifactsDir})`);
@@ -117,7 +151,14 @@ async function bundleExtHostSuites(outDir: string): Promise<void> {
   });
 }
 
-async function runExtHostSuites(opts: { server: CodeServer; browser: Browser; workspace: string; files: string[]; grep?: string; label?: string }): Promise<SuiteTotals> {
+async function runExtHostSuites(opts: {
+  server: CodeServer;
+  browser: Browser;
+  workspace: string;
+  files: string[];
+  grep?: string;
+  label?: string;
+}): Promise<SuiteTotals> {
   console.log(`  ${opts.label ?? 'extension host'}:`);
   const outDir = join(repoRoot, 'out/test', `exthost-${process.pid}-${Date.now()}`);
   mkdirSync(outDir, { recursive: true });
@@ -125,7 +166,10 @@ async function runExtHostSuites(opts: { server: CodeServer; browser: Browser; wo
     await bundleExtHostSuites(outDir);
     const resultsFile = join(outDir, 'results.json');
     const files = opts.files.map((f) => f.replace(/\.ts$/, '.js'));
-    writeFileSync(join(outDir, 'run.json'), JSON.stringify({ grep: opts.grep, files, resultsFile, timeoutMs: EXTHOST_TEST_TIMEOUT_MS }));
+    writeFileSync(
+      join(outDir, 'run.json'),
+      JSON.stringify({ grep: opts.grep, files, resultsFile, timeoutMs: EXTHOST_TEST_TIMEOUT_MS }),
+    );
     const url = opts.server.workbenchUrl(opts.workspace, [
       ['extensionDevelopmentPath', remoteUri(opts.server, repoRoot)],
       ['extensionTestsPath', remoteUri(opts.server, join(outDir, 'index.js'))],
@@ -136,7 +180,13 @@ async function runExtHostSuites(opts: { server: CodeServer; browser: Browser; wo
       const results = await waitForResults(resultsFile, EXTHOST_TIMEOUT_MS);
       for (const test of results.tests) {
         console.log(`    ${test.state === 'passed' ? '✔' : '✘'} ${test.title} (${test.durationMs} ms)`);
-        if (test.error) console.log(test.error.split('\n').map((l) => `        ${l}`).join('\n'));
+        if (test.error)
+          console.log(
+            test.error
+              .split('\n')
+              .map((l) => `        ${l}`)
+              .join('\n'),
+          );
       }
       return { passed: results.passed, failed: results.failed };
     } catch (err) {
@@ -156,7 +206,9 @@ async function waitForResults(file: string, timeoutMs: number): Promise<ExtHostR
     if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as ExtHostResults;
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`the extension-host suites wrote no results within ${timeoutMs / 60_000} min (did the extension or the test bundle fail to load? see code-server.log)`);
+  throw new Error(
+    `the extension-host suites wrote no results within ${timeoutMs / 60_000} min (did the extension or the test bundle fail to load? see code-server.log)`,
+  );
 }
 
 async function runUiSuites(files: string[], grep?: string): Promise<SuiteTotals> {
@@ -170,6 +222,12 @@ async function runUiSuites(files: string[], grep?: string): Promise<SuiteTotals>
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms); });
-  try { return await Promise.race([promise, timeout]); } finally { clearTimeout(timer); }
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

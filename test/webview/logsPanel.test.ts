@@ -15,10 +15,23 @@ import { FakeSource } from '../unit/logs/fakeSource';
 const TARGET = { namespace: 'demo', deployment: 'web' };
 
 function line(seq: number, text: string, extra: Partial<LogLine> = {}): LogLine {
-  return { seq, pod: 'web-0', container: 'web', timestamp: '2026-11-28T12:00:00.000000000Z', level: 'other', kind: 'log', text, ...extra };
+  return {
+    seq,
+    pod: 'web-0',
+    container: 'web',
+    timestamp: '2026-11-28T12:00:00.000000000Z',
+    level: 'other',
+    kind: 'log',
+    text,
+    ...extra,
+  };
 }
 
-function init(lines: LogLine[], maxLines = 50_000, pods = [{ name: 'web-0', phase: 'Running', containers: ['web'] }]): HostMessage {
+function init(
+  lines: LogLine[],
+  maxLines = 50_000,
+  pods = [{ name: 'web-0', phase: 'Running', containers: ['web'] }],
+): HostMessage {
   return { type: 'init', title: 'Logs: web', target: TARGET, lines, dropped: 0, pods, maxLines };
 }
 
@@ -33,7 +46,12 @@ describe('log panel webview (Chromium, real bundle)', function () {
 
   const status = () => w.page.locator('.status').textContent();
   const texts = () => w.page.locator('.row .text').allTextContents();
-  const untilStatus = (re: RegExp) => w.page.waitForFunction((source) => new RegExp(source).test(document.querySelector('.status')?.textContent ?? ''), re.source, { timeout: 30_000 });
+  const untilStatus = (re: RegExp) =>
+    w.page.waitForFunction(
+      (source) => new RegExp(source).test(document.querySelector('.status')?.textContent ?? ''),
+      re.source,
+      { timeout: 30_000 },
+    );
   const typeFilter = async (text: string) => {
     await w.page.evaluate((t) => {
       const field = document.querySelector('vscode-textfield.filter') as HTMLElement & { value: string };
@@ -45,19 +63,29 @@ describe('log panel webview (Chromium, real bundle)', function () {
   it('shows hostile lines (markup, script, OSC 8 links, cursor movement, controls) as their text and runs nothing', async () => {
     await w.post(init(HOSTILE_LINES.map((h, i) => line(i + 1, h.raw))));
     await untilStatus(new RegExp(`^${HOSTILE_LINES.length} of ${HOSTILE_LINES.length} lines`));
-    assert.deepEqual(await texts(), HOSTILE_LINES.map((h) => h.shown));
+    assert.deepEqual(
+      await texts(),
+      HOSTILE_LINES.map((h) => h.shown),
+    );
     // Colours became classes on spans around the markup-looking text, not markup.
     assert.equal(await w.page.locator('.row .text span.ansi-fg-1.ansi-bold').textContent(), '<b>red</b>');
     // Each line, selected, opens the detail view as text too (the JSON one pretty-printed).
     for (let i = 0; i < HOSTILE_LINES.length; i++) await w.page.locator('.row').nth(i).click();
     await w.page.locator('.row', { hasText: '"level":"error"' }).click();
-    assert.match((await w.page.locator('.detail').textContent()) ?? '', /"html": "<script>window.__scriptRan\(\)<\/script>"/);
+    assert.match(
+      (await w.page.locator('.detail').textContent()) ?? '',
+      /"html": "<script>window.__scriptRan\(\)<\/script>"/,
+    );
     await w.page.locator('.row .text', { hasText: 'click me' }).click();
     await w.page.waitForTimeout(300); // would-be onerror/onload handlers fire asynchronously
     assert.deepEqual(await w.foreignElements(), [], 'log text created no element');
     assert.equal(await w.scriptsRun(), 0, 'no script from a log line ran');
     assert.deepEqual(await w.violations(), [], 'nothing even reached the CSP');
-    assert.equal(await w.page.evaluate(() => getComputedStyle(document.body).display), 'flex', 'no injected style applied');
+    assert.equal(
+      await w.page.evaluate(() => getComputedStyle(document.body).display),
+      'flex',
+      'no injected style applied',
+    );
   });
 
   it('keeps a 1 MB line: the row shows its start, the detail view, copy and export the whole line', async () => {
@@ -74,7 +102,13 @@ describe('log panel webview (Chromium, real bundle)', function () {
     await w.page.locator('.toolbar button', { hasText: 'Export' }).click();
     const posted = (await w.posted()) as Array<{ type: string; text?: string }>;
     assert.equal(posted.find((m) => m.type === 'copy')?.text, big);
-    assert.equal(posted.find((m) => m.type === 'export')?.text?.split('\n')[1].endsWith(big), true);
+    assert.equal(
+      posted
+        .find((m) => m.type === 'export')
+        ?.text?.split('\n')[1]
+        .endsWith(big),
+      true,
+    );
     // A filter that matches past the displayed part still finds the line.
     await typeFilter('MIDDLE');
     await untilStatus(/^1 of 3 lines/);
@@ -92,10 +126,15 @@ describe('log panel webview (Chromium, real bundle)', function () {
     try {
       const deadline = Date.now() + 5_000;
       while (src.openStreams() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-      src.writeBytes('web-0', 'web', Buffer.concat([Buffer.from('bad '), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(' end <b>é</b>')]));
+      src.writeBytes(
+        'web-0',
+        'web',
+        Buffer.concat([Buffer.from('bad '), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(' end <b>é</b>')]),
+      );
       src.writeBytes('web-0', 'web', Buffer.from([0xe2, 0x82])); // a truncated euro sign, then the line ends
       src.write('web-0', 'web', 'ERROR next line intact ü€');
-      while (received.filter((l) => l.kind === 'log').length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      while (received.filter((l) => l.kind === 'log').length < 3 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
     } finally {
       agg.stop();
     }
@@ -103,7 +142,11 @@ describe('log panel webview (Chromium, real bundle)', function () {
     await w.post({ type: 'lines', lines: received, dropped: 0 });
     // Not "0 of 0" from the init just posted: the batch's lines must be drawn.
     await untilStatus(/^[1-9]\d* of \d+ lines/);
-    assert.deepEqual((await texts()).slice(-3), ['bad \uFFFD\uFFFD\uFFFD end <b>é</b>', '\uFFFD', 'ERROR next line intact ü€']);
+    assert.deepEqual((await texts()).slice(-3), [
+      'bad \uFFFD\uFFFD\uFFFD end <b>é</b>',
+      '\uFFFD',
+      'ERROR next line intact ü€',
+    ]);
     assert.equal(await w.page.locator('.row.level-error .text').textContent(), 'ERROR next line intact ü€');
   });
 
@@ -118,7 +161,15 @@ describe('log panel webview (Chromium, real bundle)', function () {
       for (let batch = 0; batch < 20; batch++) {
         const lines = Array.from({ length: 5_000 }, (_, k) => {
           const n = batch * 5_000 + k;
-          return { seq: n + 1, pod: `web-${n % 3}`, container: 'web', timestamp: '2026-11-28T12:00:00Z', level: levels[n % 5], kind: 'log', text: `flood ${n} <img src=x onerror=window.__scriptRan()>` };
+          return {
+            seq: n + 1,
+            pod: `web-${n % 3}`,
+            container: 'web',
+            timestamp: '2026-11-28T12:00:00Z',
+            level: levels[n % 5],
+            kind: 'log',
+            text: `flood ${n} <img src=x onerror=window.__scriptRan()>`,
+          };
         });
         window.postMessage({ type: 'lines', lines, dropped: 0 }, '*');
         await new Promise((r) => setTimeout(r, 50));
@@ -134,13 +185,21 @@ describe('log panel webview (Chromium, real bundle)', function () {
       return { sent, filterMs, bound };
     }, maxLines);
     const longest = await longestFrame();
-    console.log(`      flood: 100,000 lines sent in ${figures.sent.toFixed(0)} ms, longest frame ${longest.toFixed(0)} ms, filter right after ${figures.filterMs.toFixed(0)} ms`);
+    console.log(
+      `      flood: 100,000 lines sent in ${figures.sent.toFixed(0)} ms, longest frame ${longest.toFixed(0)} ms, filter right after ${figures.filterMs.toFixed(0)} ms`,
+    );
     // The newest 50,000 lines are kept: 99990..99999 and 9999 (dropped: below 50,000) -> 11 matches.
     await untilStatus(/^10 of 50000 lines/);
-    assert.deepEqual(await texts(), Array.from({ length: 10 }, (_, i) => `flood ${99990 + i} <img src=x onerror=window.__scriptRan()>`));
+    assert.deepEqual(
+      await texts(),
+      Array.from({ length: 10 }, (_, i) => `flood ${99990 + i} <img src=x onerror=window.__scriptRan()>`),
+    );
     // Level counts cover exactly the kept lines that match the text filter.
     const counts = await w.page.locator('.chips.levels vscode-badge').allTextContents();
-    assert.equal(counts.map(Number).reduce((a, b) => a + b, 0), 10);
+    assert.equal(
+      counts.map(Number).reduce((a, b) => a + b, 0),
+      10,
+    );
     await w.page.keyboard.press('Control+f');
     await w.page.keyboard.press('Escape');
     await untilStatus(/^50000 of 50000 lines/);
@@ -156,7 +215,10 @@ describe('log panel webview (Chromium, real bundle)', function () {
   it('is served with a CSP Chromium enforces: no inline script, no eval, only the nonce script ran', async () => {
     const directives = w.csp.split(';').map((d) => d.trim());
     assert.equal(directives[0], "default-src 'none'");
-    assert.match(directives.find((d) => d.startsWith('script-src'))!, /^script-src 'nonce-[\w-]+'$/);
+    assert.match(
+      directives.find((d) => d.startsWith('script-src'))!,
+      /^script-src 'nonce-[\w-]+'$/,
+    );
     assert.doesNotMatch(w.csp, /unsafe-inline|unsafe-eval|\*/);
     // In a task of the page's own (code evaluated by the test harness itself is exempt from CSP).
     const outcome = await w.page.evaluate(
@@ -187,13 +249,24 @@ describe('log panel webview (Chromium, real bundle)', function () {
     assert.deepEqual(outcome, { inline: undefined, evalRan: false, fnRan: false });
     assert.equal(await w.scriptsRun(), 0, 'an inline event handler did not run');
     const violations = await w.violations();
-    assert.ok(violations.some((v) => v.startsWith('script-src')), violations.join(', '));
+    assert.ok(
+      violations.some((v) => v.startsWith('script-src')),
+      violations.join(', '),
+    );
   });
 
   it('sends the host only messages its validator accepts, and ignores unknown or malformed host messages', async () => {
     await w.post(init([line(1, 'INFO one'), line(2, 'ERROR two', { level: 'error' })]));
     await untilStatus(/^2 of 2 lines/);
-    for (const junk of [{ type: 'nope' }, { type: 'lines' }, { type: 'lines', lines: 'x' }, null, 42, 'init', { type: 'init' }]) {
+    for (const junk of [
+      { type: 'nope' },
+      { type: 'lines' },
+      { type: 'lines', lines: 'x' },
+      null,
+      42,
+      'init',
+      { type: 'init' },
+    ]) {
       await w.page.evaluate((m) => window.postMessage(m, '*'), junk as never);
     }
     await w.page.waitForTimeout(200);
@@ -204,13 +277,26 @@ describe('log panel webview (Chromium, real bundle)', function () {
     await w.page.locator('.toolbar button', { hasText: 'Export' }).click();
     await w.page.locator('.toolbar button', { hasText: 'Clear' }).click();
     const posted = await w.posted();
-    assert.deepEqual(posted.map((m) => (m as { type: string }).type), ['ready', 'copy', 'export', 'clear']);
+    assert.deepEqual(
+      posted.map((m) => (m as { type: string }).type),
+      ['ready', 'copy', 'export', 'clear'],
+    );
     for (const m of posted) assert.deepEqual(parseWebviewMessage(m), m);
   });
 
   it('still filters, highlights, counts, follows and pauses with incremental rendering', async () => {
-    const lines = Array.from({ length: 1_000 }, (_, i) => line(i + 1, `${['INFO', 'WARN', 'ERROR'][i % 3]} request ${i} \x1b[32mok\x1b[0m`, { level: (['info', 'warn', 'error'] as const)[i % 3], pod: `web-${i % 2}` }));
-    await w.post(init(lines, 50_000, [{ name: 'web-0', phase: 'Running', containers: ['web'] }, { name: 'web-1', phase: 'Running', containers: ['web'] }]));
+    const lines = Array.from({ length: 1_000 }, (_, i) =>
+      line(i + 1, `${['INFO', 'WARN', 'ERROR'][i % 3]} request ${i} \x1b[32mok\x1b[0m`, {
+        level: (['info', 'warn', 'error'] as const)[i % 3],
+        pod: `web-${i % 2}`,
+      }),
+    );
+    await w.post(
+      init(lines, 50_000, [
+        { name: 'web-0', phase: 'Running', containers: ['web'] },
+        { name: 'web-1', phase: 'Running', containers: ['web'] },
+      ]),
+    );
     await untilStatus(/^1000 of 1000 lines · following/);
     assert.equal((await texts()).at(-1), 'INFO request 999 ok');
     // Text filter with highlights, then a regex, then an invalid regex that filters nothing out.
@@ -225,7 +311,10 @@ describe('log panel webview (Chromium, real bundle)', function () {
     assert.match((await w.page.locator('.filter-error').textContent()) ?? '', /Invalid regular expression/);
     await typeFilter('');
     // Level and pod chips, with counts that follow new lines.
-    assert.deepEqual((await w.page.locator('.chips.levels vscode-badge').allTextContents()).map(Number), [333, 333, 334, 0, 0]);
+    assert.deepEqual(
+      (await w.page.locator('.chips.levels vscode-badge').allTextContents()).map(Number),
+      [333, 333, 334, 0, 0],
+    );
     await w.page.locator('.chips.levels button.chip.level-error').click();
     await w.page.locator('.chips.pods button.chip', { hasText: 'web-1' }).click();
     const web0NotError = lines.filter((l) => l.pod === 'web-0' && l.level !== 'error').length;
@@ -237,10 +326,17 @@ describe('log panel webview (Chromium, real bundle)', function () {
     await w.page.locator('.list').evaluate((l) => (l.scrollTop = 0));
     await untilStatus(/paused$/);
     assert.equal((await texts())[0], 'INFO request 0 ok');
-    await w.post({ type: 'lines', lines: [line(2001, 'ERROR late', { level: 'error' }), line(2002, 'INFO later', { level: 'info' })], dropped: 0 });
+    await w.post({
+      type: 'lines',
+      lines: [line(2001, 'ERROR late', { level: 'error' }), line(2002, 'INFO later', { level: 'info' })],
+      dropped: 0,
+    });
     await w.page.locator('.live', { hasText: '2 new lines' }).waitFor();
     assert.equal((await texts())[0], 'INFO request 0 ok', 'the paused view did not move');
-    assert.deepEqual((await w.page.locator('.chips.levels vscode-badge').allTextContents()).map(Number), [334, 333, 335, 0, 0]);
+    assert.deepEqual(
+      (await w.page.locator('.chips.levels vscode-badge').allTextContents()).map(Number),
+      [334, 333, 335, 0, 0],
+    );
     await w.page.locator('.live').click();
     await untilStatus(/^1002 of 1002 lines · following/);
     assert.equal((await texts()).at(-1), 'INFO later');

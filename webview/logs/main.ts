@@ -6,9 +6,22 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import { parseAnsi, stripAnsi } from '../../src/core/logs/ansi';
-import { applyFilter, compileFilter, EMPTY_FILTER, type CompiledFilter, type FilterState } from '../../src/core/logs/filter';
+import {
+  applyFilter,
+  compileFilter,
+  EMPTY_FILTER,
+  type CompiledFilter,
+  type FilterState,
+} from '../../src/core/logs/filter';
 import { LEVELS, type Level } from '../../src/core/logs/levels';
-import { DEFAULT_VIEW, isHostMessage, sanitizePanelState, type LogPanelTarget, type PanelState, type ViewOptions } from '../../src/core/logs/protocol';
+import {
+  DEFAULT_VIEW,
+  isHostMessage,
+  sanitizePanelState,
+  type LogPanelTarget,
+  type PanelState,
+  type ViewOptions,
+} from '../../src/core/logs/protocol';
 import type { LogLine } from '../../src/core/logs/types';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void; getState(): unknown; setState(s: unknown): void };
@@ -57,7 +70,11 @@ function zeroCounts(): Record<Level, number> {
 
 const rowAt = (n: number): Row => rows[n - base];
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  text?: string,
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
@@ -82,11 +99,36 @@ const toggle = (label: string, title: string, get: () => boolean, set: (v: boole
   });
   return b;
 };
-const regexToggle = toggle('.*', 'Use regular expression', () => filterState.regex, (v) => (filterState.regex = v));
-const caseToggle = toggle('Aa', 'Match case', () => filterState.caseSensitive, (v) => (filterState.caseSensitive = v));
-const wrapToggle = toggle('Wrap', 'Wrap long lines', () => view.wrap, (v) => (view.wrap = v));
-const timeToggle = toggle('Time', 'Show timestamps', () => view.timestamps, (v) => (view.timestamps = v));
-const ansiToggle = toggle('Colour', 'Render ANSI colours (off: strip them)', () => view.ansi === 'color', (v) => (view.ansi = v ? 'color' : 'strip'));
+const regexToggle = toggle(
+  '.*',
+  'Use regular expression',
+  () => filterState.regex,
+  (v) => (filterState.regex = v),
+);
+const caseToggle = toggle(
+  'Aa',
+  'Match case',
+  () => filterState.caseSensitive,
+  (v) => (filterState.caseSensitive = v),
+);
+const wrapToggle = toggle(
+  'Wrap',
+  'Wrap long lines',
+  () => view.wrap,
+  (v) => (view.wrap = v),
+);
+const timeToggle = toggle(
+  'Time',
+  'Show timestamps',
+  () => view.timestamps,
+  (v) => (view.timestamps = v),
+);
+const ansiToggle = toggle(
+  'Colour',
+  'Render ANSI colours (off: strip them)',
+  () => view.ansi === 'color',
+  (v) => (view.ansi = v ? 'color' : 'strip'),
+);
 const clearButton = el('button', 'action', 'Clear');
 const exportButton = el('button', 'action', 'Export');
 const filterError = el('div', 'filter-error');
@@ -154,17 +196,43 @@ function toggleIn(listOf: string[], value: string): string[] {
 
 function renderChips() {
   levelBadges = new Map();
-  levelChips.replaceChildren(...LEVELS.map((level) => {
-    const b = chip(level, levelCounts[level], filterState.hiddenLevels.includes(level), () => {
-      filterState.hiddenLevels = toggleIn(filterState.hiddenLevels, level) as Level[];
-      changed();
-    }, `level-${level}`);
-    levelBadges.set(level, b.querySelector('vscode-badge')!);
-    return b;
-  }));
+  levelChips.replaceChildren(
+    ...LEVELS.map((level) => {
+      const b = chip(
+        level,
+        levelCounts[level],
+        filterState.hiddenLevels.includes(level),
+        () => {
+          filterState.hiddenLevels = toggleIn(filterState.hiddenLevels, level) as Level[];
+          changed();
+        },
+        `level-${level}`,
+      );
+      levelBadges.set(level, b.querySelector('vscode-badge')!);
+      return b;
+    }),
+  );
   podChips.replaceChildren(
-    ...pods.map((pod) => chip(pod, undefined, filterState.hiddenPods.includes(pod), () => { filterState.hiddenPods = toggleIn(filterState.hiddenPods, pod); changed(); }, `pod-colour-${podColour(pod)}`)),
-    ...(containers.length > 1 ? containers.map((c) => chip(`▸ ${c}`, undefined, filterState.hiddenContainers.includes(c), () => { filterState.hiddenContainers = toggleIn(filterState.hiddenContainers, c); changed(); })) : []),
+    ...pods.map((pod) =>
+      chip(
+        pod,
+        undefined,
+        filterState.hiddenPods.includes(pod),
+        () => {
+          filterState.hiddenPods = toggleIn(filterState.hiddenPods, pod);
+          changed();
+        },
+        `pod-colour-${podColour(pod)}`,
+      ),
+    ),
+    ...(containers.length > 1
+      ? containers.map((c) =>
+          chip(`▸ ${c}`, undefined, filterState.hiddenContainers.includes(c), () => {
+            filterState.hiddenContainers = toggleIn(filterState.hiddenContainers, c);
+            changed();
+          }),
+        )
+      : []),
   );
 }
 
@@ -234,7 +302,6 @@ function trim() {
   }
 }
 
-
 // ---- rendering ----
 function appendText(parent: HTMLElement, text: string, from: number, highlights: Array<[number, number]>) {
   // Splits `text` (which starts at offset `from` of the plain line) at highlight boundaries.
@@ -261,7 +328,10 @@ function renderText(row: Row): HTMLElement {
   } else {
     appendAnsi(span, row.text, highlights);
   }
-  if (cut) span.append(el('span', 'more', ` … ${row.plain.length - DISPLAY_MAX} more characters (select the line to see it whole)`));
+  if (cut)
+    span.append(
+      el('span', 'more', ` … ${row.plain.length - DISPLAY_MAX} more characters (select the line to see it whole)`),
+    );
   return span;
 }
 
@@ -288,9 +358,16 @@ function appendAnsi(span: HTMLElement, text: string, highlights: Array<[number, 
 
 function renderRow(n: number): HTMLElement {
   const row = rowAt(n);
-  const div = el('div', `row level-${row.level}${row.kind === 'event' ? ' event' : ''}${selected.has(n) ? ' selected' : ''}`);
+  const div = el(
+    'div',
+    `row level-${row.level}${row.kind === 'event' ? ' event' : ''}${selected.has(n) ? ' selected' : ''}`,
+  );
   div.dataset.index = String(n);
-  const label = el('span', `pod pod-colour-${podColour(row.pod)}`, containers.length > 1 ? `${row.pod}/${row.container}` : row.pod);
+  const label = el(
+    'span',
+    `pod pod-colour-${podColour(row.pod)}`,
+    containers.length > 1 ? `${row.pod}/${row.container}` : row.pod,
+  );
   div.append(label);
   if (view.timestamps) div.append(el('span', 'time', row.timestamp.replace('T', ' ').replace(/\.(\d{3})\d*Z$/, '.$1')));
   div.append(el('span', `badge level-${row.level}`, row.level === 'other' ? '' : row.level.toUpperCase()));
@@ -382,7 +459,10 @@ function draw(now: number) {
   setStyle(windowEl, 'paddingBottom', view.wrap ? `${Math.max(0, total - first - slice.length) * ROW}px` : '0px');
   live.classList.toggle('hidden', follow);
   setText(live, unseen > 0 ? `${unseen} new lines — back to live` : 'Back to live');
-  setText(status, `${total} of ${rows.length} lines${dropped ? ` · ${dropped} older lines dropped` : ''}${follow ? ' · following' : ' · paused'}`);
+  setText(
+    status,
+    `${total} of ${rows.length} lines${dropped ? ` · ${dropped} older lines dropped` : ''}${follow ? ' · following' : ' · paused'}`,
+  );
   // Last, after every write: one layout for the whole frame.
   if (follow) list.scrollTop = list.scrollHeight;
 }
@@ -443,8 +523,16 @@ filterField.addEventListener('input', () => {
 });
 clearButton.addEventListener('click', () => vscode.postMessage({ type: 'clear' }));
 exportButton.addEventListener('click', () => {
-  const text = visible.map((n) => rowAt(n)).map((r) => `${r.timestamp} ${r.pod}/${r.container} ${r.plain}`).join('\n') + '\n';
-  vscode.postMessage({ type: 'export', text, suggestedName: `${(target?.deployment ?? target?.pod ?? 'logs').replace(/[^\w.-]/g, '_')}.log` });
+  const text =
+    visible
+      .map((n) => rowAt(n))
+      .map((r) => `${r.timestamp} ${r.pod}/${r.container} ${r.plain}`)
+      .join('\n') + '\n';
+  vscode.postMessage({
+    type: 'export',
+    text,
+    suggestedName: `${(target?.deployment ?? target?.pod ?? 'logs').replace(/[^\w.-]/g, '_')}.log`,
+  });
 });
 document.addEventListener('keydown', (e) => {
   if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'f') {
@@ -454,8 +542,16 @@ document.addEventListener('keydown', (e) => {
     filterField.value = '';
     filterState.text = '';
     changed();
-  } else if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'c' && selected.size > 0 && !window.getSelection()?.toString()) {
-    const text = [...selected].sort((a, b) => a - b).map((n) => rowAt(n).plain).join('\n');
+  } else if (
+    (e.ctrlKey || e.metaKey) &&
+    e.key.toLowerCase() === 'c' &&
+    selected.size > 0 &&
+    !window.getSelection()?.toString()
+  ) {
+    const text = [...selected]
+      .sort((a, b) => a - b)
+      .map((n) => rowAt(n).plain)
+      .join('\n');
     vscode.postMessage({ type: 'copy', text });
   }
 });

@@ -3,8 +3,24 @@
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { durationToMs } from './duration';
 import { schemaDefault } from './schema';
-import { Severity, type ConfigDiagnostic, type ConfigError, type ConfigSettings, type LoadResult, type RunCommand, type TruvaConfig, type TruvaYaml } from './types';
-import { analyzeDocument, expandHome, normaliseRemote, resolveLocal, validateSettingsValue, type AnalyzeOptions } from './validate';
+import {
+  Severity,
+  type ConfigDiagnostic,
+  type ConfigError,
+  type ConfigSettings,
+  type LoadResult,
+  type RunCommand,
+  type TruvaConfig,
+  type TruvaYaml,
+} from './types';
+import {
+  analyzeDocument,
+  expandHome,
+  normaliseRemote,
+  resolveLocal,
+  validateSettingsValue,
+  type AnalyzeOptions,
+} from './validate';
 
 export interface LoadOptions extends AnalyzeOptions {
   /** Absolute path of truva.yaml; relative paths in it are resolved against its folder. */
@@ -14,7 +30,13 @@ export interface LoadOptions extends AnalyzeOptions {
 }
 
 export function toConfigError(d: ConfigDiagnostic): ConfigError {
-  return { message: d.message, line: d.range.start.line + 1, column: d.range.start.character + 1, range: d.range, code: d.code };
+  return {
+    message: d.message,
+    line: d.range.start.line + 1,
+    column: d.range.start.character + 1,
+    range: d.range,
+    code: d.code,
+  };
 }
 
 const ORIGIN = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
@@ -24,7 +46,18 @@ export function loadConfig(text: string, options: LoadOptions): LoadResult {
   try {
     return load(text, options);
   } catch (err) {
-    return { ok: false, errors: [{ message: `truva.yaml could not be loaded: ${(err as Error)?.message ?? String(err)}`, line: 1, column: 1, range: ORIGIN, code: 'yaml-syntax' }] };
+    return {
+      ok: false,
+      errors: [
+        {
+          message: `truva.yaml could not be loaded: ${(err as Error)?.message ?? String(err)}`,
+          line: 1,
+          column: 1,
+          range: ORIGIN,
+          code: 'yaml-syntax',
+        },
+      ],
+    };
   }
 }
 
@@ -36,7 +69,13 @@ function load(text: string, options: LoadOptions): LoadResult {
 
   const settings = withoutUndefined(options.settings ?? {});
   for (const problem of validateSettingsValue(settings)) {
-    errors.push({ message: `The setting "truva.${problem.path}" ${problem.message}; fix it in your VS Code settings.`, line: 1, column: 1, range: ORIGIN, code: 'invalid-setting' });
+    errors.push({
+      message: `The setting "truva.${problem.path}" ${problem.message}; fix it in your VS Code settings.`,
+      line: 1,
+      column: 1,
+      range: ORIGIN,
+      code: 'invalid-setting',
+    });
   }
   if (errors.length > 0) return { ok: false, errors };
 
@@ -71,7 +110,11 @@ export function resolveConfig(raw: TruvaYaml, filePath: string): TruvaConfig {
     namespace: raw.namespace,
     deployment: raw.deployment ?? '',
     container: raw.container,
-    sync: (raw.sync ?? []).map((pair) => ({ local: resolveLocal(rootDir, pair.local), localAsWritten: pair.local, remote: normaliseRemote(pair.remote) })),
+    sync: (raw.sync ?? []).map((pair) => ({
+      local: resolveLocal(rootDir, pair.local),
+      localAsWritten: pair.local,
+      remote: normaliseRemote(pair.remote),
+    })),
     exclude: [...(raw.exclude ?? schemaDefault<string[]>(['exclude']))],
     run: runCommand(raw.run),
     restart,
@@ -128,10 +171,10 @@ export function toTruvaYaml(config: TruvaConfig): TruvaYaml {
   const devMode: TruvaYaml['devMode'] = {};
   if (config.devMode.keepProbes) devMode.keepProbes = true;
   if (config.devMode.replicas !== undefined) devMode.replicas = config.devMode.replicas;
-  if (config.devMode.rolloutTimeoutSeconds !== schemaDefault(['devMode', 'rolloutTimeout'])) devMode.rolloutTimeout = config.devMode.rolloutTimeoutSeconds;
+  if (config.devMode.rolloutTimeoutSeconds !== schemaDefault(['devMode', 'rolloutTimeout']))
+    devMode.rolloutTimeout = config.devMode.rolloutTimeoutSeconds;
   if (Object.keys(devMode).length > 0) out.devMode = devMode;
   if (config.kubeconfig) out.kubeconfig = rel(config.kubeconfig);
   keep('logLevel', config.logLevel);
   return out;
 }
-

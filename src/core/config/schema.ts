@@ -58,7 +58,8 @@ export function keyDocumentation(path: SchemaPath): string | undefined {
   const range = describeRange(node);
   if (range) parts.push(range);
   if (node.default !== undefined) parts.push(`Default: \`${JSON.stringify(node.default)}\`.`);
-  const required = path.length > 0 && (schemaAt(path.slice(0, -1))?.required ?? []).includes(String(path[path.length - 1]));
+  const required =
+    path.length > 0 && (schemaAt(path.slice(0, -1))?.required ?? []).includes(String(path[path.length - 1]));
   if (required) parts.push('Required.');
   return parts.join('\n\n');
 }

@@ -6,7 +6,15 @@ import { durationToMs } from './duration';
 import type { ConfigError, ConfigSettings, LogLevel } from './types';
 import { expandHome, MAX_ALIAS_COUNT, MAX_TEXT_LENGTH } from './validate';
 
-const LEVELS: Record<string, LogLevel> = { debug: 'debug', trace: 'debug', info: 'info', warn: 'warn', warning: 'warn', error: 'error', fatal: 'error' };
+const LEVELS: Record<string, LogLevel> = {
+  debug: 'debug',
+  trace: 'debug',
+  info: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  fatal: 'error',
+};
 
 export interface SeedMapping {
   settings: ConfigSettings;
@@ -16,7 +24,13 @@ export interface SeedMapping {
 
 function problem(message: string, line = 0, character = 0): ConfigError {
   const position = { line, character };
-  return { message, line: line + 1, column: character + 1, range: { start: position, end: position }, code: 'invalid-setting' };
+  return {
+    message,
+    line: line + 1,
+    column: character + 1,
+    range: { start: position, end: position },
+    code: 'invalid-setting',
+  };
 }
 
 /** Maps a seed config.yaml to settings; never throws. */
@@ -24,27 +38,49 @@ export function settingsFromSeedConfig(text: string, seedPath: string): SeedMapp
   const settings: ConfigSettings = {};
   const errors: ConfigError[] = [];
   try {
-    if (text.length > MAX_TEXT_LENGTH) return { settings, errors: [problem(`${seedPath} is too large to be a config file.`)] };
+    if (text.length > MAX_TEXT_LENGTH)
+      return { settings, errors: [problem(`${seedPath} is too large to be a config file.`)] };
     const doc = parseDocument(text, { prettyErrors: false });
     if (doc.errors.length > 0) {
       const e = doc.errors[0];
-      return { settings, errors: [problem(`${seedPath}: YAML syntax error: ${e.message.split('\n')[0]}`, (e.linePos?.[0].line ?? 1) - 1, (e.linePos?.[0].col ?? 1) - 1)] };
+      return {
+        settings,
+        errors: [
+          problem(
+            `${seedPath}: YAML syntax error: ${e.message.split('\n')[0]}`,
+            (e.linePos?.[0].line ?? 1) - 1,
+            (e.linePos?.[0].col ?? 1) - 1,
+          ),
+        ],
+      };
     }
-    const value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as Record<string, Record<string, unknown> | undefined> | null;
+    const value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as Record<
+      string,
+      Record<string, unknown> | undefined
+    > | null;
     if (!value || typeof value !== 'object') return { settings, errors };
     const sync = value.sync ?? {};
     if (sync.debounce_duration !== undefined) {
       const ms = durationToMs(sync.debounce_duration);
-      if (ms === undefined || ms > 60_000) errors.push(problem(`${seedPath}: sync.debounce_duration ${JSON.stringify(sync.debounce_duration)} is not a duration such as "500ms" up to 60s.`));
+      if (ms === undefined || ms > 60_000)
+        errors.push(
+          problem(
+            `${seedPath}: sync.debounce_duration ${JSON.stringify(sync.debounce_duration)} is not a duration such as "500ms" up to 60s.`,
+          ),
+        );
       else settings.debounce = ms;
     }
     if (sync.batch_size !== undefined) {
       const n = sync.batch_size;
       if (typeof n === 'number' && Number.isInteger(n) && n >= 1) settings.batchSize = n;
-      else errors.push(problem(`${seedPath}: sync.batch_size must be a whole number of at least 1, not ${JSON.stringify(n)}.`));
+      else
+        errors.push(
+          problem(`${seedPath}: sync.batch_size must be a whole number of at least 1, not ${JSON.stringify(n)}.`),
+        );
     }
     const configPath = value.kubernetes?.config_path;
-    if (typeof configPath === 'string' && configPath.trim() !== '') settings.kubeconfig = resolve(dirname(seedPath), expandHome(configPath.trim()));
+    if (typeof configPath === 'string' && configPath.trim() !== '')
+      settings.kubeconfig = resolve(dirname(seedPath), expandHome(configPath.trim()));
     const level = value.logging?.level;
     if (typeof level === 'string') {
       const mapped = LEVELS[level.toLowerCase()];

@@ -149,4 +149,5 @@ export interface TruvaConfig {
   logLevel: LogLevel;
 }
 
-export type LoadResult = { ok: true; config: TruvaConfig; warnings: ConfigError[] } | { ok: false; errors: ConfigError[] };
+export type LoadResult =
+  { ok: true; config: TruvaConfig; warnings: ConfigError[] } | { ok: false; errors: ConfigError[] };

@@ -25,11 +25,48 @@ const MAX_SYNTAX_ERRORS = 20;
 
 export const REQUIRED_KEYS = ['namespace', 'deployment', 'sync'] as const;
 
-const SYSTEM_DIRS = new Set(['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/proc', '/root', '/run', '/sbin', '/sys', '/usr', '/usr/bin', '/usr/lib', '/usr/sbin', '/usr/local', '/usr/local/bin', '/var', '/var/lib', '/var/run']);
+const SYSTEM_DIRS = new Set([
+  '/',
+  '/bin',
+  '/boot',
+  '/dev',
+  '/etc',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/proc',
+  '/root',
+  '/run',
+  '/sbin',
+  '/sys',
+  '/usr',
+  '/usr/bin',
+  '/usr/lib',
+  '/usr/sbin',
+  '/usr/local',
+  '/usr/local/bin',
+  '/var',
+  '/var/lib',
+  '/var/run',
+]);
 /** Anything below these is the kernel's or the device tree's, never an app folder. */
 const SYSTEM_TREES = ['/proc/', '/sys/', '/dev/'];
 /** First segments that mark an exclude pattern as an absolute path on this machine. */
-const MACHINE_ROOTS = new Set(['home', 'Users', 'tmp', 'var', 'usr', 'etc', 'opt', 'mnt', 'root', 'private', 'Volumes', 'workspace', 'work']);
+const MACHINE_ROOTS = new Set([
+  'home',
+  'Users',
+  'tmp',
+  'var',
+  'usr',
+  'etc',
+  'opt',
+  'mnt',
+  'root',
+  'private',
+  'Volumes',
+  'workspace',
+  'work',
+]);
 
 const ajv = new Ajv({ allErrors: true, strict: true });
 const validateSchema = ajv.compile(truvaSchema);
@@ -62,8 +99,14 @@ export function analyzeDocument(text: string, filePath: string, options: Analyze
     return analyze(safeText, filePath, options, lines);
   } catch (err) {
     // Last resort: a parser bug or a stack overflow on a hostile document still yields a diagnostic.
-    const reason = err instanceof RangeError ? 'it is nested too deeply' : `the parser failed (${(err as Error)?.message ?? String(err)})`;
-    return { lines, diagnostics: [diagnostic(lines.lineRange(0), `truva.yaml could not be read: ${reason}.`, 'yaml-syntax')] };
+    const reason =
+      err instanceof RangeError
+        ? 'it is nested too deeply'
+        : `the parser failed (${(err as Error)?.message ?? String(err)})`;
+    return {
+      lines,
+      diagnostics: [diagnostic(lines.lineRange(0), `truva.yaml could not be read: ${reason}.`, 'yaml-syntax')],
+    };
   }
 }
 
@@ -72,34 +115,82 @@ function quote(value: string): string {
   return JSON.stringify(value.length > 80 ? `${value.slice(0, 60)}…${value.slice(-10)}` : value);
 }
 
-function diagnostic(range: Range, text: string, code: DiagnosticCode, severity: Severity = Severity.Error, data?: DiagnosticData): ConfigDiagnostic {
+function diagnostic(
+  range: Range,
+  text: string,
+  code: DiagnosticCode,
+  severity: Severity = Severity.Error,
+  data?: DiagnosticData,
+): ConfigDiagnostic {
   const message = text.length > 1000 ? `${text.slice(0, 999)}…` : text;
-  return data ? { range, message, severity, code, source: 'truva', data } : { range, message, severity, code, source: 'truva' };
+  return data
+    ? { range, message, severity, code, source: 'truva', data }
+    : { range, message, severity, code, source: 'truva' };
 }
 
 function analyze(text: string, filePath: string, options: AnalyzeOptions, lines: LineIndex): Analysis {
   if (text.length > MAX_TEXT_LENGTH) {
-    return { lines, diagnostics: [diagnostic(lines.lineRange(0), `truva.yaml is too large (${text.length} characters; at most ${MAX_TEXT_LENGTH}). It should hold a few dozen lines of settings.`, 'too-large')] };
+    return {
+      lines,
+      diagnostics: [
+        diagnostic(
+          lines.lineRange(0),
+          `truva.yaml is too large (${text.length} characters; at most ${MAX_TEXT_LENGTH}). It should hold a few dozen lines of settings.`,
+          'too-large',
+        ),
+      ],
+    };
   }
   if (bracketDepth(text, MAX_DEPTH) > MAX_DEPTH || blockDepth(text, MAX_DEPTH) > MAX_DEPTH) {
-    return { lines, diagnostics: [diagnostic(lines.lineRange(0), `truva.yaml is nested more than ${MAX_DEPTH} levels deep; it needs at most four.`, 'too-deep')] };
+    return {
+      lines,
+      diagnostics: [
+        diagnostic(
+          lines.lineRange(0),
+          `truva.yaml is nested more than ${MAX_DEPTH} levels deep; it needs at most four.`,
+          'too-deep',
+        ),
+      ],
+    };
   }
 
-  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true, keepSourceTokens: false, logLevel: 'error' });
+  const document = parseDocument(text, {
+    uniqueKeys: true,
+    prettyErrors: false,
+    strict: true,
+    keepSourceTokens: false,
+    logLevel: 'error',
+  });
   const diagnostics: ConfigDiagnostic[] = [];
   for (const error of document.errors.slice(0, MAX_SYNTAX_ERRORS)) {
     let end = error.pos[1];
     // yaml marks only the first character of a repeated key; the whole key reads better.
-    if (error.code === 'DUPLICATE_KEY') end = error.pos[0] + (/^[^:\r\n]*/.exec(text.slice(error.pos[0], error.pos[0] + 300))?.[0].trimEnd().length ?? 1);
-    diagnostics.push(diagnostic(lines.range(error.pos[0], Math.max(end, error.pos[1])), yamlMessage(error.message), 'yaml-syntax'));
+    if (error.code === 'DUPLICATE_KEY')
+      end = error.pos[0] + (/^[^:\r\n]*/.exec(text.slice(error.pos[0], error.pos[0] + 300))?.[0].trimEnd().length ?? 1);
+    diagnostics.push(
+      diagnostic(lines.range(error.pos[0], Math.max(end, error.pos[1])), yamlMessage(error.message), 'yaml-syntax'),
+    );
   }
   if (diagnostics.length > 0) return { lines, diagnostics, document };
   for (const warning of document.warnings) {
-    diagnostics.push(diagnostic(lines.range(warning.pos[0], warning.pos[1]), yamlMessage(warning.message), 'yaml-syntax', Severity.Warning));
+    diagnostics.push(
+      diagnostic(
+        lines.range(warning.pos[0], warning.pos[1]),
+        yamlMessage(warning.message),
+        'yaml-syntax',
+        Severity.Warning,
+      ),
+    );
   }
 
   if (nestingDepth(document.contents, MAX_DEPTH) > MAX_DEPTH) {
-    diagnostics.push(diagnostic(lines.lineRange(0), `truva.yaml is nested more than ${MAX_DEPTH} levels deep; it needs at most four.`, 'too-deep'));
+    diagnostics.push(
+      diagnostic(
+        lines.lineRange(0),
+        `truva.yaml is nested more than ${MAX_DEPTH} levels deep; it needs at most four.`,
+        'too-deep',
+      ),
+    );
     return { lines, diagnostics, document };
   }
 
@@ -110,27 +201,44 @@ function analyze(text: string, filePath: string, options: AnalyzeOptions, lines:
     const alias = firstAlias(document.contents);
     const span = nodeSpan(alias);
     const range = span ? lines.range(span[0], span[1]) : lines.lineRange(0);
-    const message = err instanceof ReferenceError && /alias/i.test(err.message)
-      ? `Too many alias expansions (more than ${MAX_ALIAS_COUNT}): anchors and aliases here would expand exponentially. Write the values out instead.`
-      : `truva.yaml could not be read: ${(err as Error).message}`;
+    const message =
+      err instanceof ReferenceError && /alias/i.test(err.message)
+        ? `Too many alias expansions (more than ${MAX_ALIAS_COUNT}): anchors and aliases here would expand exponentially. Write the values out instead.`
+        : `truva.yaml could not be read: ${(err as Error).message}`;
     diagnostics.push(diagnostic(range, message, 'alias-limit'));
     return { lines, diagnostics, document };
   }
 
   if (value === null || value === undefined) {
-    diagnostics.push(diagnostic(lines.lineRange(0), 'truva.yaml is empty: add namespace, deployment and one sync pair (local folder and remote path).', 'empty-file', Severity.Error, { missingKeys: [...REQUIRED_KEYS] }));
+    diagnostics.push(
+      diagnostic(
+        lines.lineRange(0),
+        'truva.yaml is empty: add namespace, deployment and one sync pair (local folder and remote path).',
+        'empty-file',
+        Severity.Error,
+        { missingKeys: [...REQUIRED_KEYS] },
+      ),
+    );
     return { lines, diagnostics, value, document };
   }
   if (typeof value !== 'object' || Array.isArray(value)) {
     const span = nodeSpan(document.contents);
     const range = span ? lines.range(span[0], span[1]) : lines.lineRange(0);
-    diagnostics.push(diagnostic(range, 'truva.yaml must be a mapping of keys such as `namespace:`, `deployment:` and `sync:`.', 'not-a-mapping'));
+    diagnostics.push(
+      diagnostic(
+        range,
+        'truva.yaml must be a mapping of keys such as `namespace:`, `deployment:` and `sync:`.',
+        'not-a-mapping',
+      ),
+    );
     return { lines, diagnostics, value, document };
   }
 
   diagnostics.push(...schemaDiagnostics(value, document, lines));
   diagnostics.push(...semanticDiagnostics(value as Record<string, unknown>, document, lines, filePath, options));
-  diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+  diagnostics.sort(
+    (a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character,
+  );
   return { lines, diagnostics, value, document };
 }
 
@@ -145,15 +253,21 @@ function yamlMessage(message: string): string {
 
 function parsePointer(pointer: string): (string | number)[] {
   if (!pointer) return [];
-  return pointer.slice(1).split('/').map((s) => {
-    const unescaped = s.replace(/~1/g, '/').replace(/~0/g, '~');
-    return /^\d+$/.test(unescaped) ? Number(unescaped) : unescaped;
-  });
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => {
+      const unescaped = s.replace(/~1/g, '/').replace(/~0/g, '~');
+      return /^\d+$/.test(unescaped) ? Number(unescaped) : unescaped;
+    });
 }
 
 /** "debounce", "logs.tail", "sync[0].remote". */
 export function pathLabel(path: readonly (string | number)[]): string {
-  return path.reduce<string>((label, s) => (typeof s === 'number' ? `${label}[${s}]` : label ? `${label}.${s}` : s), '');
+  return path.reduce<string>(
+    (label, s) => (typeof s === 'number' ? `${label}[${s}]` : label ? `${label}.${s}` : s),
+    '',
+  );
 }
 
 function schemaPathOf(path: readonly (string | number)[]): (string | number)[] {
@@ -172,7 +286,8 @@ function describeType(node: SchemaNode): string {
   const type = Array.isArray(node.type) ? node.type[0] : node.type;
   switch (type) {
     case 'integer':
-      if (node.minimum !== undefined && node.maximum !== undefined) return `a whole number from ${node.minimum} to ${node.maximum}`;
+      if (node.minimum !== undefined && node.maximum !== undefined)
+        return `a whole number from ${node.minimum} to ${node.maximum}`;
       if (node.minimum !== undefined) return `a whole number of at least ${node.minimum}`;
       return 'a whole number';
     case 'number':
@@ -180,7 +295,11 @@ function describeType(node: SchemaNode): string {
     case 'boolean':
       return 'true or false';
     case 'array':
-      return node.items?.type === 'string' ? 'a list of strings' : node.items?.type === 'object' ? 'a list of mappings' : 'a list';
+      return node.items?.type === 'string'
+        ? 'a list of strings'
+        : node.items?.type === 'object'
+          ? 'a list of mappings'
+          : 'a list';
     case 'object':
       return 'a mapping of keys';
     case 'string':
@@ -203,7 +322,8 @@ function describeOneOf(node: SchemaNode): string {
 }
 
 const PATTERN_HINTS: Record<string, string> = {
-  namespace: 'a Kubernetes name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters',
+  namespace:
+    'a Kubernetes name: lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63 characters',
   deployment: 'a Kubernetes name: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit',
 };
 
@@ -215,7 +335,11 @@ function schemaDiagnostics(value: unknown, document: Document, lines: LineIndex)
   const out: ConfigDiagnostic[] = [];
   for (const error of errors) {
     // A failed oneOf reports each branch's failure too; one message for the value is clearer.
-    if (error.keyword !== 'oneOf' && [...oneOfPaths].some((p) => error.instancePath === p || error.instancePath.startsWith(`${p}/`))) continue;
+    if (
+      error.keyword !== 'oneOf' &&
+      [...oneOfPaths].some((p) => error.instancePath === p || error.instancePath.startsWith(`${p}/`))
+    )
+      continue;
     const made = schemaError(error, value, document, lines);
     if (!made) continue;
     const id = `${made.code}:${made.range.start.line}:${made.range.start.character}:${made.message}`;
@@ -254,7 +378,12 @@ function firstLineOf(lines: LineIndex, start: number, end: number): Range {
   return { start: range.start, end: { line: range.start.line, character: lines.lineText(range.start.line).length } };
 }
 
-function schemaError(error: ErrorObject, root: unknown, document: Document, lines: LineIndex): ConfigDiagnostic | undefined {
+function schemaError(
+  error: ErrorObject,
+  root: unknown,
+  document: Document,
+  lines: LineIndex,
+): ConfigDiagnostic | undefined {
   const path = parsePointer(error.instancePath);
   const label = pathLabel(path);
   const node = schemaAt(schemaPathOf(path)) ?? {};
@@ -272,31 +401,54 @@ function schemaError(error: ErrorObject, root: unknown, document: Document, line
       const message = suggestion
         ? `Unknown key ${quote(key)} in ${where}. Did you mean "${suggestion}"?`
         : `Unknown key ${quote(key)} in ${where}. Known keys: ${known.join(', ')}.`;
-      return diagnostic(r, message, 'unknown-key', Severity.Error, suggestion ? { replacement: suggestion } : undefined);
+      return diagnostic(
+        r,
+        message,
+        'unknown-key',
+        Severity.Error,
+        suggestion ? { replacement: suggestion } : undefined,
+      );
     }
     case 'required': {
       const missing = String((error.params as { missingProperty: string }).missingProperty);
       const doc = schemaAt([...schemaPathOf(path), missing])?.description ?? '';
       if (path.length === 0) {
         const r = firstLineOf(lines, 0, Math.max(0, lines.offsetAt({ line: 0, character: Number.MAX_SAFE_INTEGER })));
-        return diagnostic(r, `Missing required key "${missing}". ${doc}`.trim(), 'missing-key', Severity.Error, { missingKeys: [missing], path });
+        return diagnostic(r, `Missing required key "${missing}". ${doc}`.trim(), 'missing-key', Severity.Error, {
+          missingKeys: [missing],
+          path,
+        });
       }
       const found = locate(document, path);
       const span = nodeSpan(found.value);
       const r = found.key && nodeSpan(found.key) ? range() : span ? firstLineOf(lines, span[0], span[1]) : range();
-      return diagnostic(r, `"${label}" is missing the required key "${missing}". ${doc}`.trim(), 'missing-key', Severity.Error, { missingKeys: [missing], path });
+      return diagnostic(
+        r,
+        `"${label}" is missing the required key "${missing}". ${doc}`.trim(),
+        'missing-key',
+        Severity.Error,
+        { missingKeys: [missing], path },
+      );
     }
     case 'type':
       return diagnostic(range(), `"${label}" must be ${describeType(node)}, not ${show(actual)}.`, 'wrong-type');
     case 'oneOf':
-      return diagnostic(range(), `"${label}" must be ${describeOneOf(node)}, not ${show(actual)}.`, typeof actual === 'number' ? 'out-of-range' : 'wrong-type');
+      return diagnostic(
+        range(),
+        `"${label}" must be ${describeOneOf(node)}, not ${show(actual)}.`,
+        typeof actual === 'number' ? 'out-of-range' : 'wrong-type',
+      );
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
       return diagnostic(range(), `"${label}" must be ${describeType(node)}, not ${show(actual)}.`, 'out-of-range');
     case 'enum':
-      return diagnostic(range(), `"${label}" must be one of ${(node.enum ?? []).map((v) => JSON.stringify(v)).join(', ')}, not ${show(actual)}.`, 'bad-value');
+      return diagnostic(
+        range(),
+        `"${label}" must be one of ${(node.enum ?? []).map((v) => JSON.stringify(v)).join(', ')}, not ${show(actual)}.`,
+        'bad-value',
+      );
     case 'pattern': {
       const hint = PATTERN_HINTS[String(path[path.length - 1])] ?? 'in the documented format';
       return diagnostic(range(), `"${label}" must be ${hint}, not ${show(actual)}.`, 'bad-value');
@@ -304,11 +456,19 @@ function schemaError(error: ErrorObject, root: unknown, document: Document, line
     case 'minLength':
       return diagnostic(range(), `"${label}" must not be empty.`, 'bad-value');
     case 'maxLength':
-      return diagnostic(range(), `"${label}" is too long (at most ${(error.params as { limit: number }).limit} characters).`, 'bad-value');
+      return diagnostic(
+        range(),
+        `"${label}" is too long (at most ${(error.params as { limit: number }).limit} characters).`,
+        'bad-value',
+      );
     case 'minItems':
-      return diagnostic(range(), label === 'sync'
-        ? '"sync" needs at least one pair, for example `- local: .` with `remote: /app`.'
-        : `"${label}" needs at least ${(error.params as { limit: number }).limit} item(s).`, 'bad-value');
+      return diagnostic(
+        range(),
+        label === 'sync'
+          ? '"sync" needs at least one pair, for example `- local: .` with `remote: /app`.'
+          : `"${label}" needs at least ${(error.params as { limit: number }).limit} item(s).`,
+        'bad-value',
+      );
     default:
       return diagnostic(range(), `"${label || 'truva.yaml'}": ${error.message ?? 'invalid value'}.`, 'bad-value');
   }
@@ -327,16 +487,28 @@ export function expandHome(path: string): string {
 }
 
 /** Why a remote path is unsafe or unusable, or undefined when it is fine. */
-export function remotePathProblem(remote: string, allowSystemPath: boolean): { code: DiagnosticCode; message: string } | undefined {
+export function remotePathProblem(
+  remote: string,
+  allowSystemPath: boolean,
+): { code: DiagnosticCode; message: string } | undefined {
   if (!posix.isAbsolute(remote)) {
-    return { code: 'remote-not-absolute', message: `Remote path ${quote(remote)} must be absolute, for example "/app".` };
+    return {
+      code: 'remote-not-absolute',
+      message: `Remote path ${quote(remote)} must be absolute, for example "/app".`,
+    };
   }
   if (remote.split('/').includes('..')) {
-    return { code: 'remote-not-absolute', message: `Remote path ${quote(remote)} must not contain "..": write the folder it means.` };
+    return {
+      code: 'remote-not-absolute',
+      message: `Remote path ${quote(remote)} must not contain "..": write the folder it means.`,
+    };
   }
   const normal = normaliseRemote(remote);
   if (!allowSystemPath && (SYSTEM_DIRS.has(normal) || SYSTEM_TREES.some((tree) => `${normal}/`.startsWith(tree)))) {
-    return { code: 'remote-system-dir', message: `Remote path ${quote(remote)} is a system directory; syncing into it could break the container. Choose an app folder such as "/app", or set \`allowSystemPath: true\` if you really mean it.` };
+    return {
+      code: 'remote-system-dir',
+      message: `Remote path ${quote(remote)} is a system directory; syncing into it could break the container. Choose an app folder such as "/app", or set \`allowSystemPath: true\` if you really mean it.`,
+    };
   }
   return undefined;
 }
@@ -349,15 +521,22 @@ export function normaliseRemote(remote: string): string {
 /** Why an exclude pattern can never match a synced path, or undefined. */
 export function excludePatternProblem(pattern: string, rootDir: string): string | undefined {
   const body = pattern.startsWith('!') ? pattern.slice(1) : pattern;
-  if (pattern.startsWith('#')) return `Exclude pattern ${quote(pattern)} starts with "#", so it is read as a comment and never matches. Write "\\#…" to match a name starting with "#".`;
+  if (pattern.startsWith('#'))
+    return `Exclude pattern ${quote(pattern)} starts with "#", so it is read as a comment and never matches. Write "\\#…" to match a name starting with "#".`;
   if (body.trim() === '') return `Exclude pattern ${quote(pattern)} is blank and never matches.`;
-  if (/^[A-Za-z]:[\\/]/.test(body) || body.startsWith('\\\\')) return `Exclude pattern ${quote(pattern)} is a Windows path; patterns are relative to the sync folder, for example "build/".`;
-  if (body.startsWith('~')) return `Exclude pattern ${quote(pattern)} starts with "~"; patterns are relative to the sync folder, so it never matches.`;
-  if (body.split(/[\\/]/).includes('..')) return `Exclude pattern ${quote(pattern)} contains ".."; synced paths never do, so it never matches. Patterns are relative to the sync folder.`;
+  if (/^[A-Za-z]:[\\/]/.test(body) || body.startsWith('\\\\'))
+    return `Exclude pattern ${quote(pattern)} is a Windows path; patterns are relative to the sync folder, for example "build/".`;
+  if (body.startsWith('~'))
+    return `Exclude pattern ${quote(pattern)} starts with "~"; patterns are relative to the sync folder, so it never matches.`;
+  if (body.split(/[\\/]/).includes('..'))
+    return `Exclude pattern ${quote(pattern)} contains ".."; synced paths never do, so it never matches. Patterns are relative to the sync folder.`;
   if (body.startsWith('/')) {
     const segments = body.split('/').filter(Boolean);
     const looksLikeMachinePath = rootDir !== '' && (body.startsWith(`${rootDir}/`) || body === rootDir);
-    if (looksLikeMachinePath || (segments.length >= 2 && MACHINE_ROOTS.has(segments[0]) && !isDirectory(resolve(rootDir, segments[0])))) {
+    if (
+      looksLikeMachinePath ||
+      (segments.length >= 2 && MACHINE_ROOTS.has(segments[0]) && !isDirectory(resolve(rootDir, segments[0])))
+    ) {
       return `Exclude pattern ${quote(pattern)} looks like an absolute path on this machine; patterns are relative to the sync folder (a leading "/" anchors them there), so it never matches.`;
     }
   }
@@ -380,7 +559,13 @@ function pathKind(path: string): 'dir' | 'file' | 'missing' {
   }
 }
 
-function semanticDiagnostics(value: Record<string, unknown>, document: Document, lines: LineIndex, filePath: string, options: AnalyzeOptions): ConfigDiagnostic[] {
+function semanticDiagnostics(
+  value: Record<string, unknown>,
+  document: Document,
+  lines: LineIndex,
+  filePath: string,
+  options: AnalyzeOptions,
+): ConfigDiagnostic[] {
   const out: ConfigDiagnostic[] = [];
   const rootDir = filePath && isAbsolute(filePath) ? dirname(filePath) : '';
   const allowSystemPath = value.allowSystemPath === true;
@@ -393,14 +578,29 @@ function semanticDiagnostics(value: Record<string, unknown>, document: Document,
         const folder = resolveLocal(rootDir, local);
         const kind = pathKind(folder);
         if (kind === 'missing') {
-          out.push(diagnostic(valueRange(document, lines, ['sync', index, 'local']), `Local folder ${quote(local)} does not exist (looked for ${quote(folder)}).`, 'local-missing', Severity.Error, { folder }));
+          out.push(
+            diagnostic(
+              valueRange(document, lines, ['sync', index, 'local']),
+              `Local folder ${quote(local)} does not exist (looked for ${quote(folder)}).`,
+              'local-missing',
+              Severity.Error,
+              { folder },
+            ),
+          );
         } else if (kind === 'file') {
-          out.push(diagnostic(valueRange(document, lines, ['sync', index, 'local']), `${quote(local)} is a file; a sync pair's local side must be a folder.`, 'local-not-folder'));
+          out.push(
+            diagnostic(
+              valueRange(document, lines, ['sync', index, 'local']),
+              `${quote(local)} is a file; a sync pair's local side must be a folder.`,
+              'local-not-folder',
+            ),
+          );
         }
       }
       if (typeof remote === 'string' && remote !== '') {
         const problem = remotePathProblem(remote, allowSystemPath);
-        if (problem) out.push(diagnostic(valueRange(document, lines, ['sync', index, 'remote']), problem.message, problem.code));
+        if (problem)
+          out.push(diagnostic(valueRange(document, lines, ['sync', index, 'remote']), problem.message, problem.code));
       }
     });
   }
@@ -409,7 +609,15 @@ function semanticDiagnostics(value: Record<string, unknown>, document: Document,
     value.exclude.forEach((pattern: unknown, index: number) => {
       if (typeof pattern !== 'string' || pattern === '') return;
       const problem = excludePatternProblem(pattern, rootDir);
-      if (problem) out.push(diagnostic(valueRange(document, lines, ['exclude', index]), problem, 'exclude-never-matches', Severity.Warning));
+      if (problem)
+        out.push(
+          diagnostic(
+            valueRange(document, lines, ['exclude', index]),
+            problem,
+            'exclude-never-matches',
+            Severity.Warning,
+          ),
+        );
     });
   }
 
@@ -417,12 +625,24 @@ function semanticDiagnostics(value: Record<string, unknown>, document: Document,
     const ms = durationToMs(value.debounce);
     const max = schemaAt(['debounce'])?.oneOf?.find((b) => b.maximum !== undefined)?.maximum ?? 60_000;
     if (ms !== undefined && ms > max) {
-      out.push(diagnostic(valueRange(document, lines, ['debounce']), `"debounce" of ${value.debounce} is too long: at most ${max / 1000}s.`, 'out-of-range'));
+      out.push(
+        diagnostic(
+          valueRange(document, lines, ['debounce']),
+          `"debounce" of ${value.debounce} is too long: at most ${max / 1000}s.`,
+          'out-of-range',
+        ),
+      );
     }
   }
 
   if (value.restart === 'command' && value.restartCommand === undefined) {
-    out.push(diagnostic(valueRange(document, lines, ['restart']), '`restart: command` needs `restartCommand`: the shell command to run in each pod after a sync.', 'restart-command-missing'));
+    out.push(
+      diagnostic(
+        valueRange(document, lines, ['restart']),
+        '`restart: command` needs `restartCommand`: the shell command to run in each pod after a sync.',
+        'restart-command-missing',
+      ),
+    );
   }
   return out;
 }
@@ -430,10 +650,10 @@ function semanticDiagnostics(value: Record<string, unknown>, document: Document,
 /** Schema errors in settings that supply defaults (VS Code settings, the seed config). */
 export function validateSettingsValue(settings: unknown): { path: string; message: string }[] {
   if (validateSettingsSchema(settings)) return [];
-  return ((validateSettingsSchema.errors ?? []) as ErrorObject[])
-    .map((e) => {
-      const path = parsePointer(e.instancePath);
-      const extra = e.keyword === 'additionalProperties' ? `.${(e.params as { additionalProperty: string }).additionalProperty}` : '';
-      return { path: `${pathLabel(path)}${extra}`, message: e.message ?? 'invalid value' };
-    });
+  return ((validateSettingsSchema.errors ?? []) as ErrorObject[]).map((e) => {
+    const path = parsePointer(e.instancePath);
+    const extra =
+      e.keyword === 'additionalProperties' ? `.${(e.params as { additionalProperty: string }).additionalProperty}` : '';
+    return { path: `${pathLabel(path)}${extra}`, message: e.message ?? 'invalid value' };
+  });
 }

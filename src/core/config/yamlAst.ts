@@ -126,7 +126,11 @@ export function blockDepth(text: string, limit: number): number {
       while (indents.length > 0 && indents[indents.length - 1] >= indent) indents.pop();
       indents.push(indent);
       let compact = 0;
-      while (i + 1 < lineEnd && (text.charCodeAt(i) === 45 || text.charCodeAt(i) === 63) && text.charCodeAt(i + 1) === 32) {
+      while (
+        i + 1 < lineEnd &&
+        (text.charCodeAt(i) === 45 || text.charCodeAt(i) === 63) &&
+        text.charCodeAt(i + 1) === 32
+      ) {
         compact++;
         i += 2;
         while (i < lineEnd && text.charCodeAt(i) === 32) i++;

@@ -52,7 +52,9 @@ export class RestoreConflictError extends Error {
     /** Top-level template fields that differ from what Truva applied, e.g. ["spec.containers[web].image"]. */
     readonly changes: string[],
   ) {
-    super(`Deployment "${deployment}" was changed by someone else during the dev session (${changes.join(', ') || 'template'}). Restoring would overwrite that change: choose to restore anyway (force) or keep the deployment as it is.`);
+    super(
+      `Deployment "${deployment}" was changed by someone else during the dev session (${changes.join(', ') || 'template'}). Restoring would overwrite that change: choose to restore anyway (force) or keep the deployment as it is.`,
+    );
   }
 }
 
@@ -64,7 +66,11 @@ export class RolloutError extends Error {
 function stableJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().filter((k) => (value as any)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${stableJson((value as any)[k])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .filter((k) => (value as any)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as any)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -80,7 +86,9 @@ export function readBackup(deployment: Deployment): Backup | undefined {
   try {
     return JSON.parse(raw) as Backup;
   } catch {
-    throw new Error(`The Truva backup on deployment "${deployment.metadata?.name}" is not valid JSON; it was edited by hand. Remove the ${BACKUP_ANNOTATION} annotation and restore the deployment from your own manifests.`);
+    throw new Error(
+      `The Truva backup on deployment "${deployment.metadata?.name}" is not valid JSON; it was edited by hand. Remove the ${BACKUP_ANNOTATION} annotation and restore the deployment from your own manifests.`,
+    );
   }
 }
 
@@ -89,19 +97,31 @@ export function remotePathProblem(path: string, allowSystemPath = false): string
   if (!path.startsWith('/')) return `Remote path "${path}" is not absolute; use a path such as /app.`;
   if (path.split('/').includes('..')) return `Remote path "${path}" contains "..".`;
   const normal = path.replace(/\/+$/, '') || '/';
-  if (!allowSystemPath && SYSTEM_DIRS.some((dir) => normal === dir || (dir !== '/' && normal.startsWith(dir + '/') && ['/proc', '/sys', '/dev'].includes(dir)))) {
+  if (
+    !allowSystemPath &&
+    SYSTEM_DIRS.some(
+      (dir) =>
+        normal === dir || (dir !== '/' && normal.startsWith(dir + '/') && ['/proc', '/sys', '/dev'].includes(dir)),
+    )
+  ) {
     return `Remote path "${path}" is a system directory; syncing there could break the container. Pick the app's folder (e.g. /app), or set allowSystemPath: true in truva.yaml if you really mean it.`;
   }
   return undefined;
 }
 
 /** The dev-mode pod template: only the chosen container changes. */
-export function devTemplate(original: PodTemplate, containerName: string, opts: { run?: string[]; keepProbes?: boolean }): PodTemplate {
+export function devTemplate(
+  original: PodTemplate,
+  containerName: string,
+  opts: { run?: string[]; keepProbes?: boolean },
+): PodTemplate {
   const template = structuredClone(original);
   const container = template.spec!.containers.find((c) => c.name === containerName)!;
   const argv = opts.run ?? [...(container.command ?? []), ...(container.args ?? [])];
   if (argv.length === 0) {
-    throw new PreflightError(`Container "${containerName}" has no command in its spec (the image's entrypoint runs), so Truva cannot tell what to restart. Set "run" in truva.yaml to the command that starts your app.`);
+    throw new PreflightError(
+      `Container "${containerName}" has no command in its spec (the image's entrypoint runs), so Truva cannot tell what to restart. Set "run" in truva.yaml to the command that starts your app.`,
+    );
   }
   container.command = supervisorCommand(argv);
   // Kubernetes expands $(VAR) in command and turns $$ into $; escape the script so the shell
@@ -131,7 +151,9 @@ function templateChanges(applied: PodTemplate, live: PodTemplate): string[] {
     const ca = (a.containers ?? []).find((c: Container) => c.name === name);
     const cb = (b.containers ?? []).find((c: Container) => c.name === name);
     if (!ca || !cb) changes.push(`container ${name} ${ca ? 'removed' : 'added'}`);
-    else for (const key of new Set([...Object.keys(ca), ...Object.keys(cb)])) if (stableJson(ca[key]) !== stableJson(cb[key])) changes.push(`containers[${name}].${key}`);
+    else
+      for (const key of new Set([...Object.keys(ca), ...Object.keys(cb)]))
+        if (stableJson(ca[key]) !== stableJson(cb[key])) changes.push(`containers[${name}].${key}`);
   }
   return changes;
 }
@@ -160,14 +182,18 @@ export class DevMode {
     const wanted = this.options.container;
     const container = wanted ? containers.find((c) => c.name === wanted) : containers[0];
     if (!container) {
-      throw new PreflightError(`Container "${wanted}" is not in deployment "${this.name}" (namespace "${this.namespace}"); it has ${containers.map((c) => `"${c.name}"`).join(', ')}. Set "container" in truva.yaml to one of them.`);
+      throw new PreflightError(
+        `Container "${wanted}" is not in deployment "${this.name}" (namespace "${this.namespace}"); it has ${containers.map((c) => `"${c.name}"`).join(', ')}. Set "container" in truva.yaml to one of them.`,
+      );
     }
     return container;
   }
 
   /** Label selector of the deployment's pods. */
   selectorOf(deployment: Deployment): string {
-    return Object.entries(deployment.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+    return Object.entries(deployment.spec?.selector?.matchLabels ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
   }
 
   /** Checks everything a session needs, changing nothing. Throws PreflightError or a KubeError. */
@@ -180,15 +206,22 @@ export class DevMode {
       const problem = remotePathProblem(path, this.options.allowSystemPath);
       if (problem) throw new PreflightError(problem);
     }
-    for (const [verb, resource, group, sub] of [['patch', 'deployments', 'apps', undefined], ['create', 'pods', '', 'exec']] as const) {
+    for (const [verb, resource, group, sub] of [
+      ['patch', 'deployments', 'apps', undefined],
+      ['create', 'pods', '', 'exec'],
+    ] as const) {
       const review = await this.cluster.selfSubjectAccessReview(verb, resource, group, this.namespace, sub);
       if (review.allowed === false) {
         const what = sub ? `${resource}/${sub}` : resource;
-        throw new PreflightError(`Your Kubernetes user may not ${verb} ${what} in namespace "${this.namespace}" (RBAC), which a dev session needs. Ask a cluster admin for that permission, or switch to a context that has it.`);
+        throw new PreflightError(
+          `Your Kubernetes user may not ${verb} ${what} in namespace "${this.namespace}" (RBAC), which a dev session needs. Ask a cluster admin for that permission, or switch to a context that has it.`,
+        );
       }
     }
     if (!readBackup(deployment)) devTemplate(deployment.spec!.template!, container.name, this.options); // throws when there is no command to run
-    const pod = (await this.cluster.listPods(this.selectorOf(deployment), this.namespace)).find((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
+    const pod = (await this.cluster.listPods(this.selectorOf(deployment), this.namespace)).find(
+      (p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp,
+    );
     if (pod) await this.probeTools(pod, container);
     return { deployment, container: container.name };
   }
@@ -200,23 +233,42 @@ export class DevMode {
   private async notFound(err: NotFoundError): Promise<NotFoundError> {
     const where = `context "${this.cluster.contextName}"`;
     const details = { status: 404, reason: err.reason, target: err.target, cause: err };
-    const namespaces = await this.cluster.listNamespaces().then((list) => list.map((n) => n.metadata!.name!), () => undefined);
+    const namespaces = await this.cluster.listNamespaces().then(
+      (list) => list.map((n) => n.metadata!.name!),
+      () => undefined,
+    );
     if (namespaces && !namespaces.includes(this.namespace)) {
-      return new NotFoundError(`Namespace "${this.namespace}" does not exist in ${where} (it has ${namespaces.map((n) => `"${n}"`).join(', ') || 'none'}). Set "namespace" in truva.yaml (or the truva.namespace setting) to the deployment's namespace.`, details);
+      return new NotFoundError(
+        `Namespace "${this.namespace}" does not exist in ${where} (it has ${namespaces.map((n) => `"${n}"`).join(', ') || 'none'}). Set "namespace" in truva.yaml (or the truva.namespace setting) to the deployment's namespace.`,
+        details,
+      );
     }
-    const deployments = await this.cluster.listDeployments({ namespace: this.namespace }).then((list) => list.map((d) => d.metadata!.name!), () => undefined);
+    const deployments = await this.cluster.listDeployments({ namespace: this.namespace }).then(
+      (list) => list.map((d) => d.metadata!.name!),
+      () => undefined,
+    );
     const has = deployments ? ` (it has ${deployments.map((d) => `"${d}"`).join(', ') || 'no deployments'})` : '';
-    return new NotFoundError(`Deployment "${this.name}" was not found in namespace "${this.namespace}" of ${where}${has}. Set "deployment" in truva.yaml to one that exists, or check the namespace.`, details);
+    return new NotFoundError(
+      `Deployment "${this.name}" was not found in namespace "${this.namespace}" of ${where}${has}. Set "deployment" in truva.yaml to one that exists, or check the namespace.`,
+      details,
+    );
   }
 
   /** Syncing needs `sh` and `tar` in the container: find out before the deployment changes. */
   private async probeTools(pod: Pod, container: Container) {
     const missing = (tool: string) =>
-      new PreflightError(`Container "${container.name}" (image "${container.image}") has no ${tool}, which Truva needs to copy files into it. Use an image that has sh and tar (for example a -debug or -slim variant), or add them to your dev image.`);
+      new PreflightError(
+        `Container "${container.name}" (image "${container.image}") has no ${tool}, which Truva needs to copy files into it. Use an image that has sh and tar (for example a -debug or -slim variant), or add them to your dev image.`,
+      );
     const NO_TAR = 42; // an exit code sh itself never uses, so 126/127 still mean "no sh"
     let result;
     try {
-      result = await this.cluster.exec(pod.metadata!.name!, container.name, ['sh', '-c', `command -v tar >/dev/null 2>&1 || exit ${NO_TAR}`], { namespace: this.namespace, timeoutMs: 15_000 });
+      result = await this.cluster.exec(
+        pod.metadata!.name!,
+        container.name,
+        ['sh', '-c', `command -v tar >/dev/null 2>&1 || exit ${NO_TAR}`],
+        { namespace: this.namespace, timeoutMs: 15_000 },
+      );
     } catch (err) {
       if (err instanceof ExecError) throw missing('sh');
       throw err;
@@ -237,13 +289,23 @@ export class DevMode {
         replicas: deployment.spec?.replicas ?? 1,
         createdAt: new Date().toISOString(),
       };
-      const container = this.containerOf({ spec: { selector: deployment.spec!.selector, template: backup.template } } as Deployment);
+      const container = this.containerOf({
+        spec: { selector: deployment.spec!.selector, template: backup.template },
+      } as Deployment);
       const template = devTemplate(backup.template, container.name, this.options);
       const next = structuredClone(deployment);
-      next.metadata!.annotations = { ...(next.metadata!.annotations ?? {}), [BACKUP_ANNOTATION]: JSON.stringify(backup), [DEV_TEMPLATE_ANNOTATION]: templateHash(template) };
+      next.metadata!.annotations = {
+        ...(next.metadata!.annotations ?? {}),
+        [BACKUP_ANNOTATION]: JSON.stringify(backup),
+        [DEV_TEMPLATE_ANNOTATION]: templateHash(template),
+      };
       next.spec!.template = template;
       if (this.options.replicas !== undefined) next.spec!.replicas = this.options.replicas;
-      report(readBackup(deployment) ? 'Deployment already in dev mode: reusing its first backup' : 'Backed up the deployment; switching it to dev mode');
+      report(
+        readBackup(deployment)
+          ? 'Deployment already in dev mode: reusing its first backup'
+          : 'Backed up the deployment; switching it to dev mode',
+      );
       await this.cluster.replaceDeployment(next, { namespace: this.namespace });
     });
     await this.waitForRollout(report, signal);
@@ -259,7 +321,11 @@ export class DevMode {
       if (!backup) return; // not in dev mode (already restored, or never entered)
       const appliedHash = deployment.metadata?.annotations?.[DEV_TEMPLATE_ANNOTATION];
       if (!opts.force && appliedHash && appliedHash !== templateHash(deployment.spec!.template)) {
-        const applied = devTemplate(backup.template, this.containerOf({ spec: { template: backup.template } } as Deployment).name, this.options);
+        const applied = devTemplate(
+          backup.template,
+          this.containerOf({ spec: { template: backup.template } } as Deployment).name,
+          this.options,
+        );
         throw new RestoreConflictError(this.name, templateChanges(applied, deployment.spec!.template!));
       }
       const next = structuredClone(deployment);
@@ -277,10 +343,15 @@ export class DevMode {
   /** Asks the supervisor in one pod to restart the app; resolves with the new PID. */
   async restartProcess(pod: string): Promise<number> {
     const container = await this.devContainerName();
-    const result = await this.cluster.exec(pod, container, restartCommand(), { namespace: this.namespace, timeoutMs: 20_000 });
+    const result = await this.cluster.exec(pod, container, restartCommand(), {
+      namespace: this.namespace,
+      timeoutMs: 20_000,
+    });
     const pid = parsePid(result.stdout);
     if (result.exitCode !== 0 || pid === undefined) {
-      throw new Error(`Could not restart the process in pod "${pod}": ${result.stderr.toString().trim() || `exit code ${result.exitCode}`}`);
+      throw new Error(
+        `Could not restart the process in pod "${pod}": ${result.stderr.toString().trim() || `exit code ${result.exitCode}`}`,
+      );
     }
     return pid;
   }
@@ -288,7 +359,10 @@ export class DevMode {
   /** The app's PID in a pod, or undefined while it is between restarts. */
   async processId(pod: string): Promise<number | undefined> {
     const container = await this.devContainerName();
-    const result = await this.cluster.exec(pod, container, readPidCommand(), { namespace: this.namespace, timeoutMs: 10_000 });
+    const result = await this.cluster.exec(pod, container, readPidCommand(), {
+      namespace: this.namespace,
+      timeoutMs: 10_000,
+    });
     return parsePid(result.stdout);
   }
 
@@ -297,7 +371,8 @@ export class DevMode {
    * reading the deployment each time (the container cannot change during a session).
    */
   private async devContainerName(): Promise<string> {
-    this.containerName ??= this.options.container ?? this.containerOf(await this.cluster.getDeployment(this.name, this.namespace)).name;
+    this.containerName ??=
+      this.options.container ?? this.containerOf(await this.cluster.getDeployment(this.name, this.namespace)).name;
     return this.containerName;
   }
 
@@ -323,12 +398,22 @@ export class DevMode {
       const want = d.spec?.replicas ?? 1;
       const updated = s.updatedReplicas ?? 0;
       const available = s.availableReplicas ?? 0;
-      if ((s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) && updated === want && (s.replicas ?? 0) === want && available === want) return;
+      if (
+        (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+        updated === want &&
+        (s.replicas ?? 0) === want &&
+        available === want
+      )
+        return;
       const message = `Waiting for the rollout: ${updated} of ${want} pods updated, ${available} available`;
       if (message !== last) report((last = message));
-      if (Date.now() > deadline) throw new RolloutError(`The rollout of deployment "${this.name}" did not finish in ${this.options.rolloutTimeoutSeconds ?? 120}s. ${await this.podProblems(d)}`.trim());
+      if (Date.now() > deadline)
+        throw new RolloutError(
+          `The rollout of deployment "${this.name}" did not finish in ${this.options.rolloutTimeoutSeconds ?? 120}s. ${await this.podProblems(d)}`.trim(),
+        );
       const problems = await this.podProblems(d);
-      if (/CrashLoopBackOff|ImagePullBackOff|ErrImagePull|CreateContainerConfigError/.test(problems)) throw new RolloutError(`The rollout of deployment "${this.name}" is stuck: ${problems}`);
+      if (/CrashLoopBackOff|ImagePullBackOff|ErrImagePull|CreateContainerConfigError/.test(problems))
+        throw new RolloutError(`The rollout of deployment "${this.name}" is stuck: ${problems}`);
       await sleep(250);
     }
   }
@@ -338,11 +423,18 @@ export class DevMode {
     try {
       const pods = await this.cluster.listPods(this.selectorOf(deployment), this.namespace);
       const problems = pods.flatMap((p) =>
-        (p.status?.containerStatuses ?? []).flatMap((c) => {
-          const w = c.state?.waiting;
-          if (w && w.reason && w.reason !== 'ContainerCreating') return [`pod ${p.metadata?.name} container ${c.name}: ${w.reason}${w.message ? ` (${w.message})` : ''}`];
-          return [];
-        }).concat(p.status?.phase === 'Pending' && !(p.status?.containerStatuses ?? []).length ? [`pod ${p.metadata?.name} is Pending`] : []),
+        (p.status?.containerStatuses ?? [])
+          .flatMap((c) => {
+            const w = c.state?.waiting;
+            if (w && w.reason && w.reason !== 'ContainerCreating')
+              return [`pod ${p.metadata?.name} container ${c.name}: ${w.reason}${w.message ? ` (${w.message})` : ''}`];
+            return [];
+          })
+          .concat(
+            p.status?.phase === 'Pending' && !(p.status?.containerStatuses ?? []).length
+              ? [`pod ${p.metadata?.name} is Pending`]
+              : [],
+          ),
       );
       return problems.join('; ');
     } catch (err) {
@@ -374,4 +466,3 @@ export async function findDevModeDeployments(cluster: Cluster): Promise<Backup[]
 export function runsSupervisor(container: Container | undefined): boolean {
   return isSupervisorCommand(container?.command);
 }
-

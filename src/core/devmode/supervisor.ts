@@ -87,7 +87,9 @@ export function runToArgv(run: string | string[]): string[] {
 
 /** True when a container command is a Truva supervisor. */
 export function isSupervisorCommand(command: string[] | undefined): boolean {
-  return !!command && command.length >= 4 && command[0] === 'sh' && command[1] === '-c' && command[3] === SUPERVISOR_NAME;
+  return (
+    !!command && command.length >= 4 && command[0] === 'sh' && command[1] === '-c' && command[3] === SUPERVISOR_NAME
+  );
 }
 
 /** The real argv a supervisor command runs. */

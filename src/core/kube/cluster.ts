@@ -7,7 +7,16 @@ import { execInContainer, openExec, type ExecOptions, type ExecPlace, type ExecR
 import { HttpTransport, errorFromResponse } from './http';
 import { loadKubeConfig, withContext } from './kubeconfig';
 import { Resilience, type BreakerState, type ResilienceOptions } from './resilience';
-import { PATCH_CONTENT_TYPES, type Deployment, type Namespace, type ObjectList, type PatchType, type Pod, type WatchEvent, type Watcher } from './types';
+import {
+  PATCH_CONTENT_TYPES,
+  type Deployment,
+  type Namespace,
+  type ObjectList,
+  type PatchType,
+  type Pod,
+  type WatchEvent,
+  type Watcher,
+} from './types';
 import { startWatch } from './watch';
 
 export interface ClusterOptions {
@@ -87,7 +96,12 @@ export class Cluster {
 
   /** A Cluster for the same kubeconfig with another context and/or namespace. */
   withContext(context?: string, namespace?: string, resilience?: ResilienceOptions): Cluster {
-    return new Cluster({ kubeConfig: this.kubeConfig, context: context ?? this.contextName, namespace: namespace ?? (context ? undefined : this.namespace), resilience });
+    return new Cluster({
+      kubeConfig: this.kubeConfig,
+      context: context ?? this.contextName,
+      namespace: namespace ?? (context ? undefined : this.namespace),
+      resilience,
+    });
   }
 
   private target(verb: string, resource: string, name?: string, namespace?: string): CallTarget {
@@ -95,8 +109,14 @@ export class Cluster {
   }
 
   /** GET/LIST-style JSON call with retries. */
-  private read<T>(target: CallTarget, path: string, query?: Record<string, string | number | boolean | undefined>): Promise<T> {
-    return this.resilience.call(target, { idempotent: true }, (signal) => this.transport.json<T>({ method: 'GET', path, query, signal }, target));
+  private read<T>(
+    target: CallTarget,
+    path: string,
+    query?: Record<string, string | number | boolean | undefined>,
+  ): Promise<T> {
+    return this.resilience.call(target, { idempotent: true }, (signal) =>
+      this.transport.json<T>({ method: 'GET', path, query, signal }, target),
+    );
   }
 
   private write<T>(
@@ -104,9 +124,18 @@ export class Cluster {
     method: 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
     body: unknown,
-    opts: { contentType?: string; dryRun?: boolean; safeToRetry?: boolean; query?: Record<string, string | number | undefined> } = {},
+    opts: {
+      contentType?: string;
+      dryRun?: boolean;
+      safeToRetry?: boolean;
+      query?: Record<string, string | number | undefined>;
+    } = {},
   ): Promise<T> {
-    const query = { ...(opts.query ?? {}), dryRun: opts.dryRun ? 'All' : undefined, fieldManager: method === 'DELETE' ? undefined : FIELD_MANAGER };
+    const query = {
+      ...(opts.query ?? {}),
+      dryRun: opts.dryRun ? 'All' : undefined,
+      fieldManager: method === 'DELETE' ? undefined : FIELD_MANAGER,
+    };
     return this.resilience.call(target, { idempotent: opts.safeToRetry ?? false }, (signal) =>
       this.transport.json<T>({ method, path, query, body, contentType: opts.contentType, signal }, target),
     );
@@ -118,7 +147,11 @@ export class Cluster {
     path: string,
     target: { verb: string; resource: string; name?: string; namespace?: string },
     body?: unknown,
-    opts: { contentType?: string; idempotent?: boolean; query?: Record<string, string | number | boolean | undefined> } = {},
+    opts: {
+      contentType?: string;
+      idempotent?: boolean;
+      query?: Record<string, string | number | boolean | undefined>;
+    } = {},
   ): Promise<T> {
     const t = this.target(target.verb, target.resource, target.name, target.namespace);
     return this.resilience.call(t, { idempotent: opts.idempotent ?? method === 'GET' }, (signal) =>
@@ -145,23 +178,39 @@ export class Cluster {
   }
 
   /** Lists deployments in a namespace, or in all namespaces with allNamespaces. */
-  async listDeployments(opts: { namespace?: string; allNamespaces?: boolean; labelSelector?: string } = {}): Promise<Deployment[]> {
+  async listDeployments(
+    opts: { namespace?: string; allNamespaces?: boolean; labelSelector?: string } = {},
+  ): Promise<Deployment[]> {
     const ns = opts.allNamespaces ? undefined : (opts.namespace ?? this.namespace);
     const path = ns ? this.deploymentsPath(ns) : '/apis/apps/v1/deployments';
-    const list = await this.read<ObjectList<Deployment>>(this.target('list', 'deployments', undefined, ns), path, { labelSelector: opts.labelSelector });
+    const list = await this.read<ObjectList<Deployment>>(this.target('list', 'deployments', undefined, ns), path, {
+      labelSelector: opts.labelSelector,
+    });
     return list.items;
   }
 
   /** Creates a deployment (never retried: a repeated create would fail with AlreadyExists). */
   createDeployment(deployment: Deployment, opts: WriteOptions = {}): Promise<Deployment> {
     const ns = opts.namespace ?? deployment.metadata?.namespace ?? this.namespace;
-    return this.write(this.target('create', 'deployments', deployment.metadata?.name, ns), 'POST', this.deploymentsPath(ns), deployment, { dryRun: opts.dryRun });
+    return this.write(
+      this.target('create', 'deployments', deployment.metadata?.name, ns),
+      'POST',
+      this.deploymentsPath(ns),
+      deployment,
+      { dryRun: opts.dryRun },
+    );
   }
 
   /** Deletes a deployment; its ReplicaSets and pods go with it. */
   deleteDeployment(name: string, opts: { namespace?: string } = {}): Promise<unknown> {
     const ns = opts.namespace ?? this.namespace;
-    return this.write(this.target('delete', 'deployments', name, ns), 'DELETE', this.deploymentsPath(ns, name), undefined, {});
+    return this.write(
+      this.target('delete', 'deployments', name, ns),
+      'DELETE',
+      this.deploymentsPath(ns, name),
+      undefined,
+      {},
+    );
   }
 
   /** Patches a deployment (merge, strategic merge or JSON patch). */
@@ -178,10 +227,16 @@ export class Cluster {
   replaceDeployment(deployment: Deployment, opts: WriteOptions = {}): Promise<Deployment> {
     const ns = opts.namespace ?? deployment.metadata?.namespace ?? this.namespace;
     const name = deployment.metadata?.name ?? '';
-    return this.write(this.target('update', 'deployments', name, ns), 'PUT', this.deploymentsPath(ns, name), deployment, {
-      dryRun: opts.dryRun,
-      safeToRetry: opts.safeToRetry,
-    });
+    return this.write(
+      this.target('update', 'deployments', name, ns),
+      'PUT',
+      this.deploymentsPath(ns, name),
+      deployment,
+      {
+        dryRun: opts.dryRun,
+        safeToRetry: opts.safeToRetry,
+      },
+    );
   }
 
   /** Watches deployments (ADDED for each existing one first); resumes after drops, relists on 410. */
@@ -210,7 +265,11 @@ export class Cluster {
 
   /** Lists pods matching a label selector (all pods of the namespace without one). */
   async listPods(labelSelector?: string, namespace = this.namespace): Promise<Pod[]> {
-    const list = await this.read<ObjectList<Pod>>(this.target('list', 'pods', undefined, namespace), this.podsPath(namespace), { labelSelector });
+    const list = await this.read<ObjectList<Pod>>(
+      this.target('list', 'pods', undefined, namespace),
+      this.podsPath(namespace),
+      { labelSelector },
+    );
     return list.items;
   }
 
@@ -246,7 +305,12 @@ export class Cluster {
   }
 
   /** Runs a command in a container; stdin is streamed; resolves with exit code and output (non-zero exits resolve too). */
-  exec(pod: string, container: string, command: string[], opts: ExecOptions & { namespace?: string } = {}): Promise<ExecResult> {
+  exec(
+    pod: string,
+    container: string,
+    command: string[],
+    opts: ExecOptions & { namespace?: string } = {},
+  ): Promise<ExecResult> {
     return execInContainer(this.execPlace(pod, container, opts.namespace ?? this.namespace), command, opts);
   }
 
@@ -256,11 +320,24 @@ export class Cluster {
   }
 
   private execPlace(pod: string, container: string, namespace: string): ExecPlace {
-    return { kc: this.kubeConfig, resilience: this.resilience, target: this.target('create', 'pods/exec', pod, namespace), namespace, pod, container };
+    return {
+      kc: this.kubeConfig,
+      resilience: this.resilience,
+      target: this.target('create', 'pods/exec', pod, namespace),
+      namespace,
+      pod,
+      container,
+    };
   }
 
   /** Opens a container's log as a raw byte stream (follows by default); abort the signal to close it. */
-  async followLogs(pod: string, container: string, opts: LogStreamOptions, signal: AbortSignal, namespace = this.namespace): Promise<Readable> {
+  async followLogs(
+    pod: string,
+    container: string,
+    opts: LogStreamOptions,
+    signal: AbortSignal,
+    namespace = this.namespace,
+  ): Promise<Readable> {
     const target = this.target('get', 'pods/log', pod, namespace);
     return this.resilience.call(target, { idempotent: true, signal }, async (policySignal) => {
       const req = new AbortController();
@@ -300,7 +377,13 @@ export class Cluster {
    * Asks the API whether the current user may do verb on resource (SelfSubjectAccessReview).
    * allowed is undefined when the server does not implement the review.
    */
-  async selfSubjectAccessReview(verb: string, resource: string, group: string, namespace?: string, subresource?: string): Promise<AccessReview> {
+  async selfSubjectAccessReview(
+    verb: string,
+    resource: string,
+    group: string,
+    namespace?: string,
+    subresource?: string,
+  ): Promise<AccessReview> {
     const target = this.target('create', 'selfsubjectaccessreviews');
     const body = {
       apiVersion: 'authorization.k8s.io/v1',
@@ -319,7 +402,8 @@ export class Cluster {
     } catch (err) {
       const e = err as KubeError;
       // No review endpoint (or no right to use it): the caller falls back to a dry run.
-      if (e.kind === 'notFound' || e.kind === 'forbidden' || (e.kind === 'invalid' && e.status === 400)) return { allowed: undefined };
+      if (e.kind === 'notFound' || e.kind === 'forbidden' || (e.kind === 'invalid' && e.status === 400))
+        return { allowed: undefined };
       throw err;
     }
   }

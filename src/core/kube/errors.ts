@@ -42,7 +42,13 @@ export class KubeError extends Error {
   constructor(
     readonly kind: KubeErrorKind,
     message: string,
-    details: { status?: number; reason?: string; target?: CallTarget; retryAfterSeconds?: number; cause?: unknown } = {},
+    details: {
+      status?: number;
+      reason?: string;
+      target?: CallTarget;
+      retryAfterSeconds?: number;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, details.cause !== undefined ? { cause: details.cause } : undefined);
     this.name = new.target.name;
@@ -161,7 +167,12 @@ export function errorFromStatus(
   const reason = parsed?.reason;
   const retryAfterHeader = headers['retry-after'];
   const retryAfter = Number(Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader);
-  const details = { status, reason, target, retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined };
+  const details = {
+    status,
+    reason,
+    target,
+    retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+  };
   const what = target ? describeTarget(target) : 'the resource';
   const said = serverMessage ? ` The API server said: ${serverMessage}` : '';
   switch (status) {
@@ -194,19 +205,41 @@ export function errorFromStatus(
         details,
       );
     case 410:
-      return new GoneError(`The list of ${target?.resource ?? 'resources'} moved on too far to resume (410 Gone); listing again.`, details);
+      return new GoneError(
+        `The list of ${target?.resource ?? 'resources'} moved on too far to resume (410 Gone); listing again.`,
+        details,
+      );
     case 400:
     case 422:
-      return new KubeError('invalid', `The API server refused the request to ${target?.verb ?? 'change'} ${what} as invalid (${status}).${said}`, details);
+      return new KubeError(
+        'invalid',
+        `The API server refused the request to ${target?.verb ?? 'change'} ${what} as invalid (${status}).${said}`,
+        details,
+      );
     case 429:
-      return new KubeError('throttled', `The API server is throttling requests (429 Too Many Requests); Truva retries after a pause.${said}`, details);
+      return new KubeError(
+        'throttled',
+        `The API server is throttling requests (429 Too Many Requests); Truva retries after a pause.${said}`,
+        details,
+      );
     case 504:
-      return new TimeoutError(`The API server timed out on ${target?.verb ?? 'a request'} ${what} (504).${said}`, details);
+      return new TimeoutError(
+        `The API server timed out on ${target?.verb ?? 'a request'} ${what} (504).${said}`,
+        details,
+      );
     default:
       if (status >= 500) {
-        return new KubeError('server', `The API server failed to ${target?.verb ?? 'handle'} ${what} (${status}).${said}`, details);
+        return new KubeError(
+          'server',
+          `The API server failed to ${target?.verb ?? 'handle'} ${what} (${status}).${said}`,
+          details,
+        );
       }
-      return new KubeError('unknown', `Unexpected answer ${status} to ${target?.verb ?? 'a request'} ${what}.${said}`, details);
+      return new KubeError(
+        'unknown',
+        `Unexpected answer ${status} to ${target?.verb ?? 'a request'} ${what}.${said}`,
+        details,
+      );
   }
 }
 
@@ -257,10 +290,13 @@ export function toKubeError(err: unknown, target?: CallTarget): KubeError {
       );
     }
     if (e.name === 'TaskCancelledError' || e.constructor?.name === 'TaskCancelledError') {
-      return new TimeoutError(`${capitalize(target ? `${target.verb} ${describeTarget(target)}` : 'The request')} timed out${server}.`, {
-        target,
-        cause: err,
-      });
+      return new TimeoutError(
+        `${capitalize(target ? `${target.verb} ${describeTarget(target)}` : 'The request')} timed out${server}.`,
+        {
+          target,
+          cause: err,
+        },
+      );
     }
     // client-node ApiException: numeric `code` plus `body`.
     if (typeof e.code === 'number' && e.code >= 100 && e.code < 600 && 'body' in e) {
@@ -283,14 +319,21 @@ export function toKubeError(err: unknown, target?: CallTarget): KubeError {
       );
     }
     if (e.name === 'AbortError') {
-      return new TimeoutError(`${capitalize(target ? `${target.verb} ${describeTarget(target)}` : 'The request')} was cancelled or timed out.`, {
-        target,
-        cause: err,
-      });
+      return new TimeoutError(
+        `${capitalize(target ? `${target.verb} ${describeTarget(target)}` : 'The request')} was cancelled or timed out.`,
+        {
+          target,
+          cause: err,
+        },
+      );
     }
   }
   const message = e instanceof Error ? e.message : String(err);
-  return new KubeError('unknown', `${target ? `${capitalize(target.verb)} ${describeTarget(target)} failed: ` : ''}${message}`, { target, cause: err });
+  return new KubeError(
+    'unknown',
+    `${target ? `${capitalize(target.verb)} ${describeTarget(target)} failed: ` : ''}${message}`,
+    { target, cause: err },
+  );
 }
 
 /** Errors worth another attempt for an idempotent call: the cluster may answer next time. */

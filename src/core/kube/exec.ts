@@ -99,7 +99,11 @@ export interface ExecPlace {
   container: string;
 }
 
-export async function openExec(place: ExecPlace, command: string[], opts: { stdin: boolean; retrySafe?: boolean }): Promise<ExecStream> {
+export async function openExec(
+  place: ExecPlace,
+  command: string[],
+  opts: { stdin: boolean; retrySafe?: boolean },
+): Promise<ExecStream> {
   const { kc, resilience, target, namespace, pod, container } = place;
   const listeners: ((data: Buffer, stream: 'stdout' | 'stderr') => void)[] = [];
   const stdout = outputTo((data) => listeners.forEach((l) => l(data, 'stdout')));
@@ -110,10 +114,20 @@ export async function openExec(place: ExecPlace, command: string[], opts: { stdi
   const statusPromise = new Promise<void>((r) => (statusSeen = r));
 
   const ws = await resilience.call(target, { idempotent: opts.retrySafe ?? false }, async (policySignal) => {
-    const socket = await execFor(kc).exec(namespace, pod, container, command, stdout, stderr, stdinProxy, false, (s) => {
-      status = s;
-      statusSeen();
-    });
+    const socket = await execFor(kc).exec(
+      namespace,
+      pod,
+      container,
+      command,
+      stdout,
+      stderr,
+      stdinProxy,
+      false,
+      (s) => {
+        status = s;
+        statusSeen();
+      },
+    );
     // The policy gave up (timeout) while the handshake was still going: do not leave it open.
     if (policySignal.aborted) {
       socket.close();
@@ -131,7 +145,9 @@ export async function openExec(place: ExecPlace, command: string[], opts: { stdi
       const exitCode = status ? exitCodeFromStatus(status) : undefined;
       if (exitCode !== undefined) return resolve(exitCode);
       const why = status?.message ?? 'the connection closed before the command reported how it ended';
-      reject(new ExecError(`Running ${command[0]} in container "${container}" of pod "${pod}" failed: ${why}`, { target }));
+      reject(
+        new ExecError(`Running ${command[0]} in container "${container}" of pod "${pod}" failed: ${why}`, { target }),
+      );
     };
     ws.on('close', () => {
       // The status frame may arrive just before close; let its callback run first.
@@ -173,37 +189,64 @@ export async function openExec(place: ExecPlace, command: string[], opts: { stdi
   };
 }
 
-export async function execInContainer(place: ExecPlace, command: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+export async function execInContainer(
+  place: ExecPlace,
+  command: string[],
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
   const { target, pod, container } = place;
   const stream = await openExec(place, command, { stdin: opts.stdin !== undefined, retrySafe: opts.retrySafe });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   stream.onOutput((data, which) => (which === 'stdout' ? out : err).push(data));
   const source: Readable | undefined =
-    opts.stdin === undefined ? undefined : opts.stdin instanceof Readable ? opts.stdin : Readable.from([Buffer.from(opts.stdin)]);
+    opts.stdin === undefined
+      ? undefined
+      : opts.stdin instanceof Readable
+        ? opts.stdin
+        : Readable.from([Buffer.from(opts.stdin)]);
 
   let timer: NodeJS.Timeout | undefined;
   const failures: Promise<never>[] = [];
   if (opts.timeoutMs && opts.timeoutMs > 0) {
     const ms = opts.timeoutMs;
-    failures.push(new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new TimeoutError(`${command[0]} in container "${container}" of pod "${pod}" did not finish within ${ms} ms.`, { target })), ms);
-    }));
+    failures.push(
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new TimeoutError(
+                `${command[0]} in container "${container}" of pod "${pod}" did not finish within ${ms} ms.`,
+                { target },
+              ),
+            ),
+          ms,
+        );
+      }),
+    );
   }
   if (source) {
-    failures.push((async (): Promise<never> => {
-      if (stream.protocol !== 'v5.channel.k8s.io') {
-        throw new ExecError(`The API server does not support the v5.channel.k8s.io exec protocol, which Truva needs to send files (Kubernetes 1.30 or newer).`, { target });
-      }
-      try {
-        for await (const chunk of source) await stream.write(chunk);
-        stream.end();
-      } catch (e) {
-        if (e instanceof ExecError) return new Promise<never>(() => {}); // the connection closed: `exited` says why
-        throw new ExecError(`Reading the data to send to pod "${pod}" failed: ${(e as Error).message}`, { target, cause: e });
-      }
-      return new Promise<never>(() => {});
-    })());
+    failures.push(
+      (async (): Promise<never> => {
+        if (stream.protocol !== 'v5.channel.k8s.io') {
+          throw new ExecError(
+            `The API server does not support the v5.channel.k8s.io exec protocol, which Truva needs to send files (Kubernetes 1.30 or newer).`,
+            { target },
+          );
+        }
+        try {
+          for await (const chunk of source) await stream.write(chunk);
+          stream.end();
+        } catch (e) {
+          if (e instanceof ExecError) return new Promise<never>(() => {}); // the connection closed: `exited` says why
+          throw new ExecError(`Reading the data to send to pod "${pod}" failed: ${(e as Error).message}`, {
+            target,
+            cause: e,
+          });
+        }
+        return new Promise<never>(() => {});
+      })(),
+    );
   }
   try {
     const exitCode = await Promise.race([stream.exited, ...failures]);

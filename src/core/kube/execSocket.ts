@@ -12,13 +12,23 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
 
 /** The exec protocols client-node offers, newest first (v5 adds close-stdin, which we need). */
-const PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io'];
+const PROTOCOLS = [
+  'v5.channel.k8s.io',
+  'v4.channel.k8s.io',
+  'v3.channel.k8s.io',
+  'v2.channel.k8s.io',
+  'channel.k8s.io',
+];
 
 type BinaryHandler = (stream: number, buff: Buffer) => boolean;
 
 /** client-node's WebSocketInterface (not exported by the package), for `new Exec(kc, handler)`. */
 export interface ExecSocketFactory {
-  connect(path: string, textHandler: ((text: string) => boolean) | null, binaryHandler: BinaryHandler | null): Promise<WebSocket>;
+  connect(
+    path: string,
+    textHandler: ((text: string) => boolean) | null,
+    binaryHandler: BinaryHandler | null,
+  ): Promise<WebSocket>;
 }
 
 export function execSocketFactory(kc: KubeConfig): ExecSocketFactory {
@@ -37,7 +47,13 @@ export function execSocketFactory(kc: KubeConfig): ExecSocketFactory {
       // A changed CA or client certificate (rotation) gets a new context and a new session.
       const key = JSON.stringify([opts.ca, opts.cert, opts.key, opts.pfx, opts.rejectUnauthorized, opts.servername]);
       if (key !== contextKey) {
-        context = tls.createSecureContext({ ca: opts.ca, cert: opts.cert, key: opts.key, pfx: opts.pfx, passphrase: opts.passphrase });
+        context = tls.createSecureContext({
+          ca: opts.ca,
+          cert: opts.cert,
+          key: opts.key,
+          pfx: opts.pfx,
+          passphrase: opts.passphrase,
+        });
         contextKey = key;
         session = undefined;
       }
@@ -48,7 +64,11 @@ export function execSocketFactory(kc: KubeConfig): ExecSocketFactory {
         return socket;
       };
       return new Promise<WebSocket>((resolve, reject) => {
-        const ws = new WebSocket(uri, PROTOCOLS, { ...opts, createConnection, generateMask: () => {} } as WebSocket.ClientOptions);
+        const ws = new WebSocket(uri, PROTOCOLS, {
+          ...opts,
+          createConnection,
+          generateMask: () => {},
+        } as WebSocket.ClientOptions);
         let opened = false;
         ws.on('open', () => {
           opened = true;

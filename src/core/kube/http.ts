@@ -67,11 +67,20 @@ export class HttpTransport {
           keepAlive: true,
           maxSockets: 64,
         };
-        this.agent = url.protocol === 'https:' ? new https.Agent(tls) : new http.Agent({ keepAlive: true, maxSockets: 64 });
+        this.agent =
+          url.protocol === 'https:' ? new https.Agent(tls) : new http.Agent({ keepAlive: true, maxSockets: 64 });
       }
       opts.agent = this.agent;
     }
-    return { ...opts, method, headers, hostname: url.hostname, port: url.port, path: url.pathname + url.search, protocol: url.protocol };
+    return {
+      ...opts,
+      method,
+      headers,
+      hostname: url.hostname,
+      port: url.port,
+      path: url.pathname + url.search,
+      protocol: url.protocol,
+    };
   }
 
   /** Opens a request and resolves with the response head; the body is left for the caller to read. */

@@ -19,7 +19,33 @@ export {
   type KubeErrorKind,
   type CallTarget,
 } from './errors';
-export { loadKubeConfig, listContexts, withContext, kubeconfigFiles, type ContextInfo, type KubeConfigSource } from './kubeconfig';
-export { Resilience, backoffDelay, DEFAULT_BACKOFF, type BreakerState, type ResilienceOptions, type BackoffOptions } from './resilience';
+export {
+  loadKubeConfig,
+  listContexts,
+  withContext,
+  kubeconfigFiles,
+  type ContextInfo,
+  type KubeConfigSource,
+} from './kubeconfig';
+export {
+  Resilience,
+  backoffDelay,
+  DEFAULT_BACKOFF,
+  type BreakerState,
+  type ResilienceOptions,
+  type BackoffOptions,
+} from './resilience';
 export { exitCodeFromStatus, type ExecOptions, type ExecResult, type ExecStream } from './exec';
-export type { Deployment, Pod, PodTemplate, Container, Namespace, WatchEvent, WatchEventType, Watcher, PatchType, Raw, ObjectList } from './types';
+export type {
+  Deployment,
+  Pod,
+  PodTemplate,
+  Container,
+  Namespace,
+  WatchEvent,
+  WatchEventType,
+  Watcher,
+  PatchType,
+  Raw,
+  ObjectList,
+} from './types';

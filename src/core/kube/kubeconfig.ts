@@ -27,7 +27,11 @@ export interface ContextInfo {
 export function kubeconfigFiles(source: KubeConfigSource = {}): string[] {
   const env = source.env ?? process.env;
   const list = source.path ?? env.KUBECONFIG;
-  if (list && list.trim()) return list.split(delimiter).map((p) => expandHome(p.trim(), env)).filter(Boolean);
+  if (list && list.trim())
+    return list
+      .split(delimiter)
+      .map((p) => expandHome(p.trim(), env))
+      .filter(Boolean);
   const home = env.HOME ?? env.USERPROFILE ?? homedir();
   return [join(home, '.kube', 'config')];
 }
@@ -49,12 +53,17 @@ export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
   if (existing.length === 0) {
     throw new KubeConfigError(
       `No kubeconfig found (looked at ${files.map((f) => `"${f}"`).join(', ')}). ` +
-        (explicit ? 'Fix the path in the truva.kubeconfig setting or truva.yaml.' : 'Set KUBECONFIG or create ~/.kube/config.'),
+        (explicit
+          ? 'Fix the path in the truva.kubeconfig setting or truva.yaml.'
+          : 'Set KUBECONFIG or create ~/.kube/config.'),
     );
   }
   if (explicit) {
     const missing = files.filter((f) => !existsSync(f));
-    if (missing.length > 0) throw new KubeConfigError(`The kubeconfig file "${missing[0]}" does not exist. Fix the path in the truva.kubeconfig setting or truva.yaml.`);
+    if (missing.length > 0)
+      throw new KubeConfigError(
+        `The kubeconfig file "${missing[0]}" does not exist. Fix the path in the truva.kubeconfig setting or truva.yaml.`,
+      );
   }
   const merged = new KubeConfig();
   merged.clusters = [];
@@ -66,7 +75,9 @@ export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
     try {
       kc.loadFromFile(file);
     } catch (err) {
-      throw new KubeConfigError(`The kubeconfig file "${file}" could not be read: ${loadProblem(err)}. Fix the file, or point the truva.kubeconfig setting (or KUBECONFIG) at a working one.`);
+      throw new KubeConfigError(
+        `The kubeconfig file "${file}" could not be read: ${loadProblem(err)}. Fix the file, or point the truva.kubeconfig setting (or KUBECONFIG) at a working one.`,
+      );
     }
     if (!merged.currentContext && kc.currentContext) merged.currentContext = kc.currentContext;
     for (const c of kc.clusters ?? []) if (!merged.clusters.some((x) => x.name === c.name)) merged.clusters.push(c);
@@ -86,7 +97,9 @@ function loadProblem(err: unknown): string {
   if (typeof e?.reason === 'string' && e.mark && typeof e.mark.line === 'number') {
     return `it is not valid YAML (${e.reason} at line ${e.mark.line + 1}, column ${(e.mark.column ?? 0) + 1})`;
   }
-  const first = String(e?.message ?? err).split('\n')[0].trim();
+  const first = String(e?.message ?? err)
+    .split('\n')[0]
+    .trim();
   return first.length > 200 ? `${first.slice(0, 200)}…` : first;
 }
 
@@ -115,12 +128,16 @@ export function withContext(kc: KubeConfig, contextName?: string, namespace?: st
   if (contextName) {
     if (!copy.contexts.some((c) => c.name === contextName)) {
       const names = copy.contexts.map((c) => `"${c.name}"`).join(', ') || 'none';
-      throw new KubeConfigError(`The kubeconfig has no context "${contextName}" (it has: ${names}). Pick one of those.`);
+      throw new KubeConfigError(
+        `The kubeconfig has no context "${contextName}" (it has: ${names}). Pick one of those.`,
+      );
     }
     copy.setCurrentContext(contextName);
   }
   if (copy.contexts.length === 0) {
-    throw new KubeConfigError('The kubeconfig defines no contexts, so there is no cluster to talk to (is it a kubeconfig file at all? `kubectl config get-contexts` shows what it holds). Point the truva.kubeconfig setting or KUBECONFIG at one that has a context.');
+    throw new KubeConfigError(
+      'The kubeconfig defines no contexts, so there is no cluster to talk to (is it a kubeconfig file at all? `kubectl config get-contexts` shows what it holds). Point the truva.kubeconfig setting or KUBECONFIG at one that has a context.',
+    );
   }
   const current = copy.getContextObject(copy.currentContext);
   if (!current) {

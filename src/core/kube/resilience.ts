@@ -43,7 +43,12 @@ export const DEFAULT_BACKOFF: BackoffOptions = { initialDelayMs: 200, maxDelayMs
  * "equal jitter" (half fixed, half random) so parallel clients spread out but never retry at once.
  * A server's Retry-After wins when it asks for longer, still capped.
  */
-export function backoffDelay(attempt: number, opts: BackoffOptions = DEFAULT_BACKOFF, random: () => number = Math.random, retryAfterMs?: number): number {
+export function backoffDelay(
+  attempt: number,
+  opts: BackoffOptions = DEFAULT_BACKOFF,
+  random: () => number = Math.random,
+  retryAfterMs?: number,
+): number {
   const exp = Math.min(opts.maxDelayMs, opts.initialDelayMs * 2 ** Math.max(0, attempt - 1));
   const jittered = exp / 2 + random() * (exp / 2);
   const wanted = retryAfterMs !== undefined ? Math.max(jittered, retryAfterMs) : jittered;
@@ -113,7 +118,8 @@ export class Resilience {
                 ({ signal }) =>
                   fn(signal).catch((err) => {
                     // The call saw our timeout's abort before cockatiel reported it: say "timed out", not "aborted".
-                    if (signal.aborted && !breakerSignal.aborted) throw new TaskCancelledError(`timed out after ${perCall} ms`);
+                    if (signal.aborted && !breakerSignal.aborted)
+                      throw new TaskCancelledError(`timed out after ${perCall} ms`);
                     throw err;
                   }),
                 breakerSignal,

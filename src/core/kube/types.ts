@@ -1,6 +1,13 @@
 // Kubernetes objects as the API sends them (plain JSON). client-node's model types describe the
 // fields; Raw<> turns their Date fields back into the RFC 3339 strings that are really there.
-import type { V1Deployment, V1Pod, V1PodTemplateSpec, V1Container, V1Status, V1Namespace } from '@kubernetes/client-node';
+import type {
+  V1Deployment,
+  V1Pod,
+  V1PodTemplateSpec,
+  V1Container,
+  V1Status,
+  V1Namespace,
+} from '@kubernetes/client-node';
 
 export type Raw<T> = T extends Date
   ? string

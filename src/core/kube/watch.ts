@@ -42,7 +42,11 @@ function delay(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Starts the loop: ADDED for every object that exists now, then live events. */
-export function startWatch<T extends Meta>(transport: HttpTransport, resilience: Resilience, spec: WatchSpec<T>): Watcher {
+export function startWatch<T extends Meta>(
+  transport: HttpTransport,
+  resilience: Resilience,
+  spec: WatchSpec<T>,
+): Watcher {
   const ctl = new AbortController();
   const known = new Map<string, T>();
   let resourceVersion: string | undefined;
@@ -54,7 +58,12 @@ export function startWatch<T extends Meta>(transport: HttpTransport, resilience:
   const relist = async () => {
     const list = await resilience.call(spec.target, { idempotent: true, signal: ctl.signal }, (signal) =>
       transport.json<ObjectList<T>>(
-        { method: 'GET', path: spec.path, query: { labelSelector: spec.labelSelector, fieldSelector: spec.fieldSelector }, signal },
+        {
+          method: 'GET',
+          path: spec.path,
+          query: { labelSelector: spec.labelSelector, fieldSelector: spec.fieldSelector },
+          signal,
+        },
         spec.target,
       ),
     );
@@ -65,7 +74,8 @@ export function startWatch<T extends Meta>(transport: HttpTransport, resilience:
       const before = known.get(key);
       known.set(key, item);
       if (!before) emit({ type: 'ADDED', object: item });
-      else if (before.metadata?.resourceVersion !== item.metadata?.resourceVersion) emit({ type: 'MODIFIED', object: item });
+      else if (before.metadata?.resourceVersion !== item.metadata?.resourceVersion)
+        emit({ type: 'MODIFIED', object: item });
     }
     for (const [key, obj] of [...known]) {
       if (!seen.has(key)) {
@@ -138,7 +148,8 @@ export function startWatch<T extends Meta>(transport: HttpTransport, resilience:
         const key = keyOf(obj);
         if (ev.type === 'DELETED') known.delete(key);
         else known.set(key, obj);
-        if (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED') emit({ type: ev.type, object: obj });
+        if (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED')
+          emit({ type: ev.type, object: obj });
       }
     }
   };

@@ -188,17 +188,24 @@ export class LogAggregator {
     while (!this.stopped) {
       const ended = new Promise<unknown>((resolve) => {
         Promise.resolve(
-          this.options.source.watchPods(this.options.namespace, this.options.labelSelector, (type, pod) => {
-            attempts = 0;
-            this.onPodEvent(type, pod);
-          }, resolve),
+          this.options.source.watchPods(
+            this.options.namespace,
+            this.options.labelSelector,
+            (type, pod) => {
+              attempts = 0;
+              this.onPodEvent(type, pod);
+            },
+            resolve,
+          ),
         ).then((w) => {
           this.watch = w;
           if (this.stopped) w.stop();
         }, resolve);
       });
       let onAbort = () => {};
-      const aborted = new Promise((r) => { onAbort = () => r(undefined); });
+      const aborted = new Promise((r) => {
+        onAbort = () => r(undefined);
+      });
       this.lifetime.signal.addEventListener('abort', onAbort, { once: true });
       const err = await Promise.race([ended, aborted]);
       this.lifetime.signal.removeEventListener('abort', onAbort);
@@ -238,9 +245,14 @@ export class LogAggregator {
     if (!state) {
       const created = Date.parse(String(pod.metadata?.creationTimestamp ?? ''));
       state = {
-        name, pod, deleted: false, announcedRunning: false, announcedTerminating: false,
+        name,
+        pod,
+        deleted: false,
+        announcedRunning: false,
+        announcedTerminating: false,
         isNew: Number.isFinite(created) && created >= this.startedAt - 1_000,
-        restartCounts: new Map(), streams: new Map(),
+        restartCounts: new Map(),
+        streams: new Map(),
       };
       this.pods.set(name, state);
     }
@@ -271,8 +283,15 @@ export class LogAggregator {
       let stream = state.streams.get(container);
       if (!stream) {
         stream = {
-          pod: state, container, tracker: new ResumeTracker(), splitter: new LineSplitter(),
-          running: false, stopped: false, attempts: 0, everConnected: false, state: 'waiting',
+          pod: state,
+          container,
+          tracker: new ResumeTracker(),
+          splitter: new LineSplitter(),
+          running: false,
+          stopped: false,
+          attempts: 0,
+          everConnected: false,
+          state: 'waiting',
         };
         state.streams.set(container, stream);
         containersChanged = true;
@@ -286,8 +305,13 @@ export class LogAggregator {
     const last = status.lastState?.terminated;
     const why = last
       ? `${last.reason ?? 'terminated'}, exit code ${last.exitCode}${last.signal ? `, signal ${last.signal}` : ''}`
-      : status.state?.waiting?.reason ?? 'reason unknown';
-    this.emitEvent(pod, container, 'warn', `container ${container} restarted (restart count ${status.restartCount}, last exit: ${why})`);
+      : (status.state?.waiting?.reason ?? 'reason unknown');
+    this.emitEvent(
+      pod,
+      container,
+      'warn',
+      `container ${container} restarted (restart count ${status.restartCount}, last exit: ${why})`,
+    );
   }
 
   /** Containers that have (or had) a process have logs; waiting ones do not yet. */
@@ -302,7 +326,9 @@ export class LogAggregator {
     if (stream.running || stream.stopped || this.stopped || !this.hasLogs(stream)) return;
     stream.endedInstance = undefined;
     stream.running = true;
-    void this.follow(stream).finally(() => { stream.running = false; });
+    void this.follow(stream).finally(() => {
+      stream.running = false;
+    });
   }
 
   private async follow(stream: StreamState): Promise<void> {
@@ -356,7 +382,11 @@ export class LogAggregator {
   }
 
   /** After an instance ended, is there already a newer one to read? */
-  private hasLogsAfterEnd(stream: StreamState, status: ContainerStatusLike | undefined, endedInstance: string): boolean {
+  private hasLogsAfterEnd(
+    stream: StreamState,
+    status: ContainerStatusLike | undefined,
+    endedInstance: string,
+  ): boolean {
     return Boolean(status?.state?.running && instanceKey(status) !== endedInstance && !stream.pod.deleted);
   }
 
@@ -366,13 +396,23 @@ export class LogAggregator {
     for (const raw of rawLines) {
       const { timestamp, text } = splitTimestamp(raw);
       if (!stream.tracker.accept(timestamp, text)) continue;
-      out.push({ seq: ++this.seq, pod: stream.pod.name, container: stream.container, timestamp, level: detectLevel(text), kind: 'log', text });
+      out.push({
+        seq: ++this.seq,
+        pod: stream.pod.name,
+        container: stream.container,
+        timestamp,
+        level: detectLevel(text),
+        kind: 'log',
+        text,
+      });
     }
     this.publish(out);
   }
 
   private emitEvent(pod: string, container: string, level: Level, text: string): void {
-    this.publish([{ seq: ++this.seq, pod, container, timestamp: new Date().toISOString(), level, kind: 'event', text }]);
+    this.publish([
+      { seq: ++this.seq, pod, container, timestamp: new Date().toISOString(), level, kind: 'event', text },
+    ]);
   }
 
   private publish(lines: LogLine[]): void {
@@ -393,7 +433,8 @@ export class LogAggregator {
   private setStreamState(stream: StreamState, state: StreamStateName, error?: string): void {
     if (stream.state === state && !error) return;
     stream.state = state;
-    for (const listener of this.listeners) listener.stream?.({ pod: stream.pod.name, container: stream.container, state, error });
+    for (const listener of this.listeners)
+      listener.stream?.({ pod: stream.pod.name, container: stream.container, state, error });
   }
 
   private stopStream(stream: StreamState): void {

@@ -20,8 +20,9 @@ export interface AnsiSegment {
 
 // CSI (ESC [ ... final), OSC (ESC ] ... BEL or ESC \), other two-byte ESC sequences, the 8-bit
 // CSI, and the C0 controls that are not tab.
-// eslint-disable-next-line no-control-regex
-const ESCAPES = /\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?|\x1b[ -/]*[0-~]?|[\x00-\x08\x0b-\x1f\x7f]/g;
+const ESCAPES =
+  // eslint-disable-next-line no-control-regex
+  /\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?|\x1b[ -/]*[0-~]?|[\x00-\x08\x0b-\x1f\x7f]/g;
 
 export function hasEscapes(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
@@ -63,8 +64,10 @@ function applySgr(current: AnsiStyle, params: string): AnsiStyle {
     else if (c === 3) style.italic = true;
     else if (c === 4) style.underline = true;
     else if (c === 7) style.inverse = true;
-    else if (c === 22) { style.bold = false; style.dim = false; }
-    else if (c === 23) style.italic = false;
+    else if (c === 22) {
+      style.bold = false;
+      style.dim = false;
+    } else if (c === 23) style.italic = false;
     else if (c === 24) style.underline = false;
     else if (c === 27) style.inverse = false;
     else if (c >= 30 && c <= 37) style.fg = c - 30;

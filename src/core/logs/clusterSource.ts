@@ -17,7 +17,13 @@ export function clusterLogSource(cluster: Cluster): LogSource {
       );
     },
     followLogs(namespace, pod, container, options, signal) {
-      return cluster.followLogs(pod, container, { sinceTime: options.sinceTime, tailLines: options.tailLines, timestamps: true }, signal, namespace);
+      return cluster.followLogs(
+        pod,
+        container,
+        { sinceTime: options.sinceTime, tailLines: options.tailLines, timestamps: true },
+        signal,
+        namespace,
+      );
     },
   };
 }

@@ -12,7 +12,14 @@ export interface FilterState {
   hiddenContainers: string[];
 }
 
-export const EMPTY_FILTER: FilterState = { text: '', regex: false, caseSensitive: false, hiddenLevels: [], hiddenPods: [], hiddenContainers: [] };
+export const EMPTY_FILTER: FilterState = {
+  text: '',
+  regex: false,
+  caseSensitive: false,
+  hiddenLevels: [],
+  hiddenPods: [],
+  hiddenContainers: [],
+};
 
 export interface FilterableLine {
   pod: string;

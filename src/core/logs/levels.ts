@@ -7,12 +7,44 @@ export const LEVELS = ['error', 'warn', 'info', 'debug', 'other'] as const;
 export type Level = (typeof LEVELS)[number];
 
 const NAMES: Record<string, Level> = {
-  fatal: 'error', panic: 'error', critical: 'error', crit: 'error', emerg: 'error', emergency: 'error',
-  alert: 'error', error: 'error', err: 'error', severe: 'error', e: 'error', f: 'error', c: 'error',
-  warning: 'warn', warn: 'warn', w: 'warn',
-  info: 'info', information: 'info', informational: 'info', notice: 'info', i: 'info', n: 'info',
-  debug: 'debug', trace: 'debug', verbose: 'debug', fine: 'debug', finer: 'debug', finest: 'debug', d: 'debug', t: 'debug', v: 'debug', dbg: 'debug', trc: 'debug',
-  inf: 'info', wrn: 'warn', eror: 'error', ftl: 'error', crt: 'error',
+  fatal: 'error',
+  panic: 'error',
+  critical: 'error',
+  crit: 'error',
+  emerg: 'error',
+  emergency: 'error',
+  alert: 'error',
+  error: 'error',
+  err: 'error',
+  severe: 'error',
+  e: 'error',
+  f: 'error',
+  c: 'error',
+  warning: 'warn',
+  warn: 'warn',
+  w: 'warn',
+  info: 'info',
+  information: 'info',
+  informational: 'info',
+  notice: 'info',
+  i: 'info',
+  n: 'info',
+  debug: 'debug',
+  trace: 'debug',
+  verbose: 'debug',
+  fine: 'debug',
+  finer: 'debug',
+  finest: 'debug',
+  d: 'debug',
+  t: 'debug',
+  v: 'debug',
+  dbg: 'debug',
+  trc: 'debug',
+  inf: 'info',
+  wrn: 'warn',
+  eror: 'error',
+  ftl: 'error',
+  crt: 'error',
 };
 
 function levelFromName(value: unknown): Level | undefined {
@@ -55,7 +87,8 @@ function levelFromJson(text: string): Level | undefined {
 
 const LOGFMT = /(?:^|\s)(?:level|lvl|severity|loglevel|at)=("?)([A-Za-z]+)\1(?=\s|$)/i;
 const KLOG = /^([IWEF])\d{4} \d{2}:\d{2}:\d{2}/;
-const BRACKETED = /[[<(](?:[\w.-]+:)?(fatal|panic|critical|crit|error|err|warning|warn|info|notice|debug|trace|verbose)[\]>)]/i;
+const BRACKETED =
+  /[[<(](?:[\w.-]+:)?(fatal|panic|critical|crit|error|err|warning|warn|info|notice|debug|trace|verbose)[\]>)]/i;
 const PREFIXED = /^(?:\S+\s+){0,3}?(fatal|panic|critical|error|warning|warn|info|notice|debug|trace)\s*:/i;
 const UPPER = /\b(FATAL|PANIC|CRITICAL|CRIT|ERROR|ERR|SEVERE|WARNING|WARN|INFO|NOTICE|DEBUG|TRACE|VERBOSE)\b/;
 const RAILS = /^([DIWEF]), \[\d{4}-/;

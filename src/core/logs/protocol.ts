@@ -33,7 +33,15 @@ export interface PanelState {
 }
 
 export type HostMessage =
-  | { type: 'init'; title: string; target: LogPanelTarget; lines: LogLine[]; dropped: number; pods: PodSummary[]; maxLines: number }
+  | {
+      type: 'init';
+      title: string;
+      target: LogPanelTarget;
+      lines: LogLine[];
+      dropped: number;
+      pods: PodSummary[];
+      maxLines: number;
+    }
   | { type: 'lines'; lines: LogLine[]; dropped: number }
   | { type: 'pods'; pods: PodSummary[] }
   | { type: 'notice'; message: string }
@@ -54,7 +62,14 @@ export function isHostMessage(value: unknown): value is HostMessage {
   const v = value as Record<string, unknown>;
   switch (v.type) {
     case 'init':
-      return Array.isArray(v.lines) && Array.isArray(v.pods) && typeof v.maxLines === 'number' && v.maxLines > 0 && typeof v.title === 'string' && sanitizeTarget(v.target) !== undefined;
+      return (
+        Array.isArray(v.lines) &&
+        Array.isArray(v.pods) &&
+        typeof v.maxLines === 'number' &&
+        v.maxLines > 0 &&
+        typeof v.title === 'string' &&
+        sanitizeTarget(v.target) !== undefined
+      );
     case 'lines':
       return Array.isArray(v.lines);
     case 'pods':

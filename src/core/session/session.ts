@@ -94,7 +94,8 @@ export class Session extends EventEmitter {
    * `onProgress` receives each step as it begins, for a progress notification.
    */
   async start(onProgress: (p: SessionProgress) => void = () => {}, cancel?: AbortSignal): Promise<void> {
-    if (this.phase === 'starting' || this.phase === 'running') throw new Error(`Session ${this.id} is already ${this.phase}.`);
+    if (this.phase === 'starting' || this.phase === 'running')
+      throw new Error(`Session ${this.id} is already ${this.phase}.`);
     this.abort = new AbortController();
     const signal = this.abort.signal;
     cancel?.addEventListener('abort', () => this.abort.abort(), { once: true });

@@ -15,7 +15,8 @@ export class ChangeSet {
     const before = this.changes.get(path);
     this.firstAt ??= now;
     if (kind === 'delete') {
-      if (before === 'add') this.changes.delete(path); // created and removed in between: nothing to do
+      if (before === 'add')
+        this.changes.delete(path); // created and removed in between: nothing to do
       else this.changes.set(path, 'delete');
     } else if (before === 'delete') {
       this.changes.set(path, 'change'); // deleted then recreated: the remote copy is replaced

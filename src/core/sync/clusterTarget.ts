@@ -30,11 +30,21 @@ export function clusterSyncTarget(cluster: Cluster, options: ClusterTargetOption
     },
     watchPods(onChange) {
       let timer: NodeJS.Timeout | undefined;
-      const watcher = cluster.watchPods(options.labelSelector, () => {
-        clearTimeout(timer);
-        timer = setTimeout(onChange, options.settleMs ?? 200);
-      }, () => {}, { namespace: options.namespace });
-      return { stop: () => { clearTimeout(timer); watcher.stop(); } };
+      const watcher = cluster.watchPods(
+        options.labelSelector,
+        () => {
+          clearTimeout(timer);
+          timer = setTimeout(onChange, options.settleMs ?? 200);
+        },
+        () => {},
+        { namespace: options.namespace },
+      );
+      return {
+        stop: () => {
+          clearTimeout(timer);
+          watcher.stop();
+        },
+      };
     },
     exec(pod, command) {
       return cluster.exec(pod, options.container, command, { namespace: options.namespace, timeoutMs: 300_000 });
@@ -45,7 +55,9 @@ export function clusterSyncTarget(cluster: Cluster, options: ClusterTargetOption
     restart: options.restart,
     isGone(err) {
       if (!(err instanceof KubeError)) return false;
-      return err.kind === 'notFound' || (err.status === 400 && /not running|waiting to start|not found/i.test(err.message));
+      return (
+        err.kind === 'notFound' || (err.status === 400 && /not running|waiting to start|not found/i.test(err.message))
+      );
     },
   };
 }

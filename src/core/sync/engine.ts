@@ -177,7 +177,8 @@ export class SyncEngine implements SyncPart {
    */
   async start(report: (message: string) => void = () => {}, signal?: AbortSignal): Promise<void> {
     const pods = await this.target.listPods();
-    if (pods.length === 0) throw new Error('No running pod to sync into. Check the deployment\'s pods (Truva sidebar) and try again.');
+    if (pods.length === 0)
+      throw new Error("No running pod to sync into. Check the deployment's pods (Truva sidebar) and try again.");
     report(`Copying files into ${pods.length} pod${pods.length === 1 ? '' : 's'}`);
     this.starting = true;
     const walked = this.options.roots.map((_, i) => this.localTree(i));
@@ -209,7 +210,9 @@ export class SyncEngine implements SyncPart {
       const sent = sentAll[i];
       const record = (path: string, kind: 'add' | 'change' | 'delete') => this.changes[i].record(path, kind);
       const versions = new Map(then.files.map((f) => [f.path, f.version]));
-      for (const f of now.files) if ((sent.get(f.path) ?? versions.get(f.path)) !== f.version) record(f.path, versions.has(f.path) ? 'change' : 'add');
+      for (const f of now.files)
+        if ((sent.get(f.path) ?? versions.get(f.path)) !== f.version)
+          record(f.path, versions.has(f.path) ? 'change' : 'add');
       const present = new Set(now.files.map((f) => f.path));
       for (const path of versions.keys()) if (!present.has(path) && sent.get(path) !== DELETED) record(path, 'delete');
       for (const dir of now.dirs) if (!then.dirs.has(dir) && !sent.has(dir)) record(dir, 'add');
@@ -225,10 +228,14 @@ export class SyncEngine implements SyncPart {
     const local = (walked ?? this.options.roots.map((_, i) => this.localTree(i))).map((tree) => tree.files);
     const incarnation = new Map(pods.map((p) => [p.name, p.incarnation]));
     const synced: string[] = [];
-    await this.toPods([...incarnation.keys()], (group) => (signal?.aborted ? Promise.resolve(new Map()) : this.sendMissing(group, local)), (pod) => {
-      this.known.set(pod, incarnation.get(pod)!);
-      synced.push(pod);
-    });
+    await this.toPods(
+      [...incarnation.keys()],
+      (group) => (signal?.aborted ? Promise.resolve(new Map()) : this.sendMissing(group, local)),
+      (pod) => {
+        this.known.set(pod, incarnation.get(pod)!);
+        synced.push(pod);
+      },
+    );
     this.set({ state: this.paused ? 'paused' : 'idle', lastSyncAt: Date.now() });
     return synced;
   }
@@ -274,13 +281,15 @@ export class SyncEngine implements SyncPart {
       // The shells open while the manifests are read.
       for (const pod of live) void this.shellFor(pod, i).catch(() => undefined);
       const manifests = new Map<string, Map<string, RemoteFile>>();
-      await Promise.all(live.map(async (pod) => {
-        try {
-          manifests.set(pod, parseManifest((await this.target.exec(pod, sh(MANIFEST, root.remote))).stdout));
-        } catch (err) {
-          failed.set(pod, err);
-        }
-      }));
+      await Promise.all(
+        live.map(async (pod) => {
+          try {
+            manifests.set(pod, parseManifest((await this.target.exec(pod, sh(MANIFEST, root.remote))).stdout));
+          } catch (err) {
+            failed.set(pod, err);
+          }
+        }),
+      );
       const local = localByRoot[i];
       const sameMissing = new Map<string, { pods: string[]; files: LocalFile[] }>();
       for (const [pod, remote] of manifests) {
@@ -293,16 +302,28 @@ export class SyncEngine implements SyncPart {
         entry.pods.push(pod);
         sameMissing.set(key, entry);
       }
-      await Promise.all([...sameMissing.values()].map(async ({ pods: group, files }) => {
-        for (const batch of batches(files, this.options.batchSize, this.options.batchBytes)) await this.sendFiles(group, failed, i, batch.map((f) => f.path));
-        for (const pod of group) if (!failed.has(pod)) this.set({ filesSent: this.state.filesSent + files.length });
-      }));
+      await Promise.all(
+        [...sameMissing.values()].map(async ({ pods: group, files }) => {
+          for (const batch of batches(files, this.options.batchSize, this.options.batchBytes))
+            await this.sendFiles(
+              group,
+              failed,
+              i,
+              batch.map((f) => f.path),
+            );
+          for (const pod of group) if (!failed.has(pod)) this.set({ filesSent: this.state.filesSent + files.length });
+        }),
+      );
       if (this.options.mirror) {
         const localSet = new Set(local.map((f) => f.path));
-        await Promise.all([...manifests].filter(([pod]) => !failed.has(pod)).map(async ([pod, remote]) => {
-          const extra = [...remote.keys()].filter((p) => !localSet.has(p) && !this.rules[i].ignores(p));
-          if (extra.length) await this.sendDeletes([pod], failed, i, extra);
-        }));
+        await Promise.all(
+          [...manifests]
+            .filter(([pod]) => !failed.has(pod))
+            .map(async ([pod, remote]) => {
+              const extra = [...remote.keys()].filter((p) => !localSet.has(p) && !this.rules[i].ignores(p));
+              if (extra.length) await this.sendDeletes([pod], failed, i, extra);
+            }),
+        );
       }
     }
     return failed;
@@ -314,7 +335,8 @@ export class SyncEngine implements SyncPart {
     for (let i = 0; i < this.options.roots.length; i++) {
       const remote = parseManifest((await this.target.exec(pod, sh(MANIFEST, this.options.roots[i].remote))).stdout);
       const localSet = new Set(this.localTree(i).files.map((f) => f.path));
-      for (const p of remote.keys()) if (!localSet.has(p) && !this.rules[i].ignores(p)) out.push(`${this.options.roots[i].remote}/${p}`);
+      for (const p of remote.keys())
+        if (!localSet.has(p) && !this.rules[i].ignores(p)) out.push(`${this.options.roots[i].remote}/${p}`);
     }
     return out;
   }
@@ -324,12 +346,19 @@ export class SyncEngine implements SyncPart {
     const key = `${pod}\0${rootIndex}`;
     const entry = this.shells.get(key);
     if (entry && (entry.shell === undefined || entry.shell === null || entry.shell.alive)) return entry.opened;
-    const opened = PodShell.open((command) => this.target.open(pod, command), pod, this.options.roots[rootIndex].remote);
+    const opened = PodShell.open(
+      (command) => this.target.open(pod, command),
+      pod,
+      this.options.roots[rootIndex].remote,
+    );
     const fresh: { opened: Promise<PodShell | undefined>; shell?: PodShell | null } = { opened };
     opened.then(
       (shell) => {
         fresh.shell = shell ?? null;
-        if (!shell) this.log(`pod ${pod}: the container's head and dd cannot read exact frames (busybox?), so each batch is sent by an exec of its own (slower)`);
+        if (!shell)
+          this.log(
+            `pod ${pod}: the container's head and dd cannot read exact frames (busybox?), so each batch is sent by an exec of its own (slower)`,
+          );
       },
       () => this.shells.get(key) === fresh && this.shells.delete(key),
     );
@@ -342,7 +371,10 @@ export class SyncEngine implements SyncPart {
     for (const [key, entry] of this.shells) {
       if (pod !== undefined && !key.startsWith(`${pod}\0`)) continue;
       this.shells.delete(key);
-      entry.opened.then((shell) => shell?.close(), () => undefined);
+      entry.opened.then(
+        (shell) => shell?.close(),
+        () => undefined,
+      );
     }
   }
 
@@ -361,7 +393,12 @@ export class SyncEngine implements SyncPart {
    * One batch of files, packed once, to those of the pods that have not failed yet; the pods
    * that fail now are added to `failed` with why.
    */
-  private async sendFiles(pods: string[], failed: Map<string, unknown>, rootIndex: number, paths: string[]): Promise<void> {
+  private async sendFiles(
+    pods: string[],
+    failed: Map<string, unknown>,
+    rootIndex: number,
+    paths: string[],
+  ): Promise<void> {
     const live = pods.filter((pod) => !failed.has(pod));
     if (live.length === 0) return;
     const { stream, skipped } = tarOf(this.options.roots[rootIndex].local, paths);
@@ -372,11 +409,17 @@ export class SyncEngine implements SyncPart {
   }
 
   /** Deletions, like sendFiles. */
-  private async sendDeletes(pods: string[], failed: Map<string, unknown>, rootIndex: number, paths: string[]): Promise<void> {
+  private async sendDeletes(
+    pods: string[],
+    failed: Map<string, unknown>,
+    rootIndex: number,
+    paths: string[],
+  ): Promise<void> {
     const live = pods.filter((pod) => !failed.has(pod));
     if (live.length === 0) return;
     const list = Buffer.from(paths.map((p) => `${p}\0`).join(''));
-    for (const [pod, err] of await fanOut(this.sinks(live, rootIndex, 'delete'), Readable.from([list]))) failed.set(pod, err);
+    for (const [pod, err] of await fanOut(this.sinks(live, rootIndex, 'delete'), Readable.from([list])))
+      failed.set(pod, err);
   }
 
   /**
@@ -385,28 +428,34 @@ export class SyncEngine implements SyncPart {
    * back-off, and reported by name when it keeps failing. Pods that are gone are dropped quietly.
    * `done` is called for each pod as soon as it has everything.
    */
-  private async toPods(pods: string[], send: (pods: string[]) => Promise<Map<string, unknown>>, done: (pod: string) => void): Promise<Map<string, string>> {
+  private async toPods(
+    pods: string[],
+    send: (pods: string[]) => Promise<Map<string, unknown>>,
+    done: (pod: string) => void,
+  ): Promise<Map<string, string>> {
     const attempts = this.options.attempts ?? 4;
     const failures = new Map<string, string>();
     for (let start = 0; start < pods.length; start += this.options.concurrency) {
       const group = pods.slice(start, start + this.options.concurrency);
       const first = await send(group);
-      await Promise.all(group.map(async (pod) => {
-        let err = first.get(pod);
-        for (let attempt = 1; err !== undefined; attempt++) {
-          if (this.target.isGone(err)) return;
-          if (attempt >= attempts) {
-            failures.set(pod, errorText(err));
-            this.podErrors.set(pod, errorText(err));
-            return;
+      await Promise.all(
+        group.map(async (pod) => {
+          let err = first.get(pod);
+          for (let attempt = 1; err !== undefined; attempt++) {
+            if (this.target.isGone(err)) return;
+            if (attempt >= attempts) {
+              failures.set(pod, errorText(err));
+              this.podErrors.set(pod, errorText(err));
+              return;
+            }
+            this.log(`pod ${pod}: ${errorText(err)}; retrying (${attempt}/${attempts - 1})`);
+            await new Promise((r) => setTimeout(r, (this.options.retryDelayMs ?? 250) * 2 ** (attempt - 1)));
+            err = (await send([pod])).get(pod);
           }
-          this.log(`pod ${pod}: ${errorText(err)}; retrying (${attempt}/${attempts - 1})`);
-          await new Promise((r) => setTimeout(r, (this.options.retryDelayMs ?? 250) * 2 ** (attempt - 1)));
-          err = (await send([pod])).get(pod);
-        }
-        this.podErrors.delete(pod);
-        done(pod);
-      }));
+          this.podErrors.delete(pod);
+          done(pod);
+        }),
+      );
     }
     return failures;
   }
@@ -431,7 +480,12 @@ export class SyncEngine implements SyncPart {
         this.changes[i].record(rel, kind);
         this.schedule();
       };
-      watcher.on('add', record('add')).on('change', record('change')).on('unlink', record('delete')).on('addDir', record('add')).on('unlinkDir', record('delete'));
+      watcher
+        .on('add', record('add'))
+        .on('change', record('change'))
+        .on('unlink', record('delete'))
+        .on('addDir', record('add'))
+        .on('unlinkDir', record('delete'));
       watcher.on('error', (err) => this.log(`watching ${root.local}: ${errorText(err)}`));
       ready.push(new Promise((resolve) => watcher.once('ready', () => resolve())));
       this.watchers.push(watcher);
@@ -462,7 +516,9 @@ export class SyncEngine implements SyncPart {
 
   /** Sends what the change sets hold now; flushes run one after another. */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.flushOnce()).catch((err) => this.set({ state: 'error', error: errorText(err) }));
+    this.flushing = this.flushing
+      .then(() => this.flushOnce())
+      .catch((err) => this.set({ state: 'error', error: errorText(err) }));
     return this.flushing;
   }
 
@@ -478,20 +534,28 @@ export class SyncEngine implements SyncPart {
     // and a new or restarted one gets its full sync from checkPods.
     const pods = [...this.known.keys()];
     // Sizes for batching, read once for all pods (a path that vanished is sent as nothing).
-    const upserts = taken.map((t, i) => t.upserts.flatMap((p) => {
-      try {
-        const st = lstatSync(join(this.options.roots[i].local, p));
-        this.sentBeforeReady?.[i].set(p, versionOf(st));
-        return [{ path: p, size: st.size }];
-      } catch {
-        return [];
-      }
-    }));
+    const upserts = taken.map((t, i) =>
+      t.upserts.flatMap((p) => {
+        try {
+          const st = lstatSync(join(this.options.roots[i].local, p));
+          this.sentBeforeReady?.[i].set(p, versionOf(st));
+          return [{ path: p, size: st.size }];
+        } catch {
+          return [];
+        }
+      }),
+    );
     taken.forEach((t, i) => t.deletes.forEach((p) => this.sentBeforeReady?.[i].set(p, DELETED)));
     const send = async (group: string[]) => {
       const failed = new Map<string, unknown>();
       for (let i = 0; i < taken.length; i++) {
-        for (const batch of batches(upserts[i], this.options.batchSize, this.options.batchBytes)) await this.sendFiles(group, failed, i, batch.map((f) => f.path));
+        for (const batch of batches(upserts[i], this.options.batchSize, this.options.batchBytes))
+          await this.sendFiles(
+            group,
+            failed,
+            i,
+            batch.map((f) => f.path),
+          );
         if (taken[i].deletes.length) await this.sendDeletes(group, failed, i, taken[i].deletes);
       }
       return failed;
@@ -501,8 +565,13 @@ export class SyncEngine implements SyncPart {
     // Each pod restarts as soon as it has the whole change, not when the slowest pod has it.
     const failures = await this.toPods(pods, send, (pod) => restarts.push(this.restartPod(pod, restartFailures)));
     await Promise.all(restarts);
-    this.set({ filesSent: this.state.filesSent + total * pods.length, lastSyncAt: Date.now(), lastLatencyMs: Date.now() - firstAt });
-    if (failures.size) return this.retryLater(taken, `Sync failed in ${[...failures].map(([pod, why]) => `${pod}: ${why}`).join('; ')}`);
+    this.set({
+      filesSent: this.state.filesSent + total * pods.length,
+      lastSyncAt: Date.now(),
+      lastLatencyMs: Date.now() - firstAt,
+    });
+    if (failures.size)
+      return this.retryLater(taken, `Sync failed in ${[...failures].map(([pod, why]) => `${pod}: ${why}`).join('; ')}`);
     if (restartFailures.length) this.set({ state: 'error', error: `Restart failed in ${restartFailures.join('; ')}` });
     else this.set({ state: this.paused ? 'paused' : 'idle' });
   }
@@ -544,7 +613,9 @@ export class SyncEngine implements SyncPart {
       const fresh = pods.filter((p) => this.known.get(p.name) !== p.incarnation);
       if (fresh.length === 0) return;
       for (const pod of fresh) this.dropShells(pod.name); // a restarted container took its shell with it
-      this.log(`full sync for new or restarted pod${fresh.length > 1 ? 's' : ''}: ${fresh.map((p) => p.name).join(', ')}`);
+      this.log(
+        `full sync for new or restarted pod${fresh.length > 1 ? 's' : ''}: ${fresh.map((p) => p.name).join(', ')}`,
+      );
       const synced = await this.syncPods(fresh);
       await this.restartPods(synced);
     } catch (err) {

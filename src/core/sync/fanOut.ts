@@ -6,25 +6,32 @@
 import type { BatchSink } from './podShell';
 
 /** Sends the source to every pod's sink; resolves with the pods that failed and why. */
-export async function fanOut(sinks: Map<string, Promise<BatchSink>>, source: AsyncIterable<Buffer>): Promise<Map<string, unknown>> {
+export async function fanOut(
+  sinks: Map<string, Promise<BatchSink>>,
+  source: AsyncIterable<Buffer>,
+): Promise<Map<string, unknown>> {
   const failed = new Map<string, unknown>();
   const open = new Map<string, BatchSink>();
-  await Promise.all([...sinks].map(async ([pod, sink]) => {
-    try {
-      open.set(pod, await sink);
-    } catch (err) {
-      failed.set(pod, err);
-    }
-  }));
-  const each = (work: (sink: BatchSink) => Promise<void>) =>
-    Promise.all([...open].map(async ([pod, sink]) => {
+  await Promise.all(
+    [...sinks].map(async ([pod, sink]) => {
       try {
-        await work(sink);
+        open.set(pod, await sink);
       } catch (err) {
         failed.set(pod, err);
-        open.delete(pod);
       }
-    }));
+    }),
+  );
+  const each = (work: (sink: BatchSink) => Promise<void>) =>
+    Promise.all(
+      [...open].map(async ([pod, sink]) => {
+        try {
+          await work(sink);
+        } catch (err) {
+          failed.set(pod, err);
+          open.delete(pod);
+        }
+      }),
+    );
   try {
     for await (const chunk of source) {
       if (open.size === 0) break;

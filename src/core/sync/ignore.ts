@@ -10,7 +10,10 @@ export class IgnoreRules {
   private readonly perDir = new Map<string, Ignore | null>();
   private readonly rootRules: Ignore;
 
-  constructor(private readonly root: string, exclude: string[] = []) {
+  constructor(
+    private readonly root: string,
+    exclude: string[] = [],
+  ) {
     this.rootRules = ignore().add(['.git/', ...exclude]);
     const truvaignore = join(root, '.truvaignore');
     if (existsSync(truvaignore)) this.rootRules.add(readFileSync(truvaignore, 'utf8'));
@@ -27,7 +30,8 @@ export class IgnoreRules {
 
   /** Forgets a cached .gitignore (it changed). */
   invalidate(relPath: string): void {
-    if (relPath === '.gitignore' || relPath.endsWith('/.gitignore')) this.perDir.delete(relPath.slice(0, -'.gitignore'.length).replace(/\/$/, ''));
+    if (relPath === '.gitignore' || relPath.endsWith('/.gitignore'))
+      this.perDir.delete(relPath.slice(0, -'.gitignore'.length).replace(/\/$/, ''));
   }
 
   /** True when the relative POSIX path (a directory when isDir) must not be synced. */

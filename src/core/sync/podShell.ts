@@ -88,7 +88,11 @@ export class PodShell {
   /** Ops run one after another. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly stream: ExecStream, private readonly pod: string, private readonly nonce: string) {
+  private constructor(
+    private readonly stream: ExecStream,
+    private readonly pod: string,
+    private readonly nonce: string,
+  ) {
     stream.onOutput((data) => this.output(data));
     stream.exited.then(
       (code) => this.end(new Error(`The sync shell in pod ${pod} ended (exit code ${code}).`)),
@@ -101,7 +105,11 @@ export class PodShell {
     const nonce = `truva-${randomBytes(8).toString('hex')}`;
     const stream = await open(['sh', '-c', SHELL, 'truva-sync', remoteRoot, nonce]);
     const shell = new PodShell(stream, pod, nonce);
-    const token = await timeLimit(shell.next(), 2 * PING_TIMEOUT_MS, () => new Error(`The sync shell in pod ${pod} did not start within ${(2 * PING_TIMEOUT_MS) / 1000} s.`)).catch((err) => {
+    const token = await timeLimit(
+      shell.next(),
+      2 * PING_TIMEOUT_MS,
+      () => new Error(`The sync shell in pod ${pod} did not start within ${(2 * PING_TIMEOUT_MS) / 1000} s.`),
+    ).catch((err) => {
       stream.close();
       throw err;
     });
@@ -124,7 +132,12 @@ export class PodShell {
   /** Starts a batch once the previous one is done. */
   begin(op: BatchOp): Promise<BatchSink> {
     const started = this.queue.then(() => this.sink(op));
-    this.queue = started.then((sink) => sink.done, () => undefined).catch(() => undefined);
+    this.queue = started
+      .then(
+        (sink) => sink.done,
+        () => undefined,
+      )
+      .catch(() => undefined);
     return started;
   }
 
@@ -133,7 +146,9 @@ export class PodShell {
     this.diagnostics = '';
     const pong = this.next();
     void timeLimit(pong, PING_TIMEOUT_MS, () => {
-      const err = new Error(`The sync shell in pod ${this.pod} did not answer within ${PING_TIMEOUT_MS / 1000} s; its connection was probably lost (it is opened again).`);
+      const err = new Error(
+        `The sync shell in pod ${this.pod} did not answer within ${PING_TIMEOUT_MS / 1000} s; its connection was probably lost (it is opened again).`,
+      );
       this.close(err);
       return err;
     }).catch(() => undefined); // a lost shell fails the batch's own writes and end()
@@ -197,15 +212,21 @@ export class PodShell {
  * connection is checked every HEARTBEAT_MS with a WebSocket ping: one the API server does not
  * answer within PING_TIMEOUT_MS means the connection died without closing. `lost` closes it.
  */
-function whileConnected<T>(result: Promise<T>, stream: ExecStream, pod: string, lost: (err: Error) => void): Promise<T> {
+function whileConnected<T>(
+  result: Promise<T>,
+  stream: ExecStream,
+  pod: string,
+  lost: (err: Error) => void,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     let done = false;
     let timer: NodeJS.Timeout;
     const check = async () => {
-      const why = Date.now() - started > OP_TIMEOUT_MS
-        ? `did not finish applying a batch within ${OP_TIMEOUT_MS / 1000} s`
-        : !(await stream.ping(PING_TIMEOUT_MS)) && 'lost its connection while it applied a batch';
+      const why =
+        Date.now() - started > OP_TIMEOUT_MS
+          ? `did not finish applying a batch within ${OP_TIMEOUT_MS / 1000} s`
+          : !(await stream.ping(PING_TIMEOUT_MS)) && 'lost its connection while it applied a batch';
       if (done) return;
       if (!why) return void (timer = setTimeout(check, HEARTBEAT_MS));
       const err = new Error(`Pod ${pod} ${why}.`);
@@ -236,7 +257,9 @@ export async function oneShotSink(open: Opener, pod: string, remoteRoot: string,
   const stream = await open(['sh', '-c', ONE_SHOT[op], 'truva-sync', remoteRoot]);
   if (stream.protocol !== 'v5.channel.k8s.io') {
     stream.close();
-    throw new Error('The API server does not support the v5.channel.k8s.io exec protocol, which Truva needs to send files to this container (Kubernetes 1.30 or newer).');
+    throw new Error(
+      'The API server does not support the v5.channel.k8s.io exec protocol, which Truva needs to send files to this container (Kubernetes 1.30 or newer).',
+    );
   }
   let output = '';
   stream.onOutput((data) => {

@@ -85,7 +85,9 @@ export function tarOf(root: string, paths: string[]): TarResult {
         await add({ ...header, size: body.length, type: 'file' }, body);
       } else if (st.isFile()) {
         await new Promise<void>((resolve, reject) => {
-          const entry = archive.entry({ ...header, size: st.size, type: 'file' }, (err) => (err ? reject(err) : resolve()));
+          const entry = archive.entry({ ...header, size: st.size, type: 'file' }, (err) =>
+            err ? reject(err) : resolve(),
+          );
           const source = createReadStream(abs);
           source.on('error', (err) => entry.destroy(err));
           source.pipe(entry);

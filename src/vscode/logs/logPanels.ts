@@ -6,7 +6,13 @@ import * as vscode from 'vscode';
 import { writeFile } from 'node:fs/promises';
 import { LogAggregator } from '../../core/logs/aggregator';
 import { clusterLogSource } from '../../core/logs/clusterSource';
-import { LOG_PANEL_VIEW_TYPE, parseWebviewMessage, sanitizePanelState, type HostMessage, type LogPanelTarget } from '../../core/logs/protocol';
+import {
+  LOG_PANEL_VIEW_TYPE,
+  parseWebviewMessage,
+  sanitizePanelState,
+  type HostMessage,
+  type LogPanelTarget,
+} from '../../core/logs/protocol';
 import type { LogLine } from '../../core/logs/types';
 import type { Cluster } from '../../core/kube/cluster';
 import { buildPanelHtml, createNonce } from './panelHtml';
@@ -104,8 +110,16 @@ class LogPanel {
 
   private html(): string {
     const webview = this.panel.webview;
-    const asset = (name: string) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', name)).toString();
-    return buildPanelHtml({ cspSource: webview.cspSource, nonce: createNonce(), scriptUri: asset('logs.js'), styleUri: asset('logs.css'), codiconUri: asset('codicon.css'), title: this.title });
+    const asset = (name: string) =>
+      webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', name)).toString();
+    return buildPanelHtml({
+      cspSource: webview.cspSource,
+      nonce: createNonce(),
+      scriptUri: asset('logs.js'),
+      styleUri: asset('logs.css'),
+      codiconUri: asset('codicon.css'),
+      title: this.title,
+    });
   }
 
   private post(message: HostMessage) {
@@ -131,7 +145,15 @@ class LogPanel {
         this.ready = true;
         clearTimeout(this.readyWatchdog);
         this.pending = [];
-        this.post({ type: 'init', title: this.title, target: this.target, lines: this.aggregator.lines(), dropped: this.aggregator.dropped, pods: this.aggregator.podSummaries(), maxLines: this.maxLines });
+        this.post({
+          type: 'init',
+          title: this.title,
+          target: this.target,
+          lines: this.aggregator.lines(),
+          dropped: this.aggregator.dropped,
+          pods: this.aggregator.podSummaries(),
+          maxLines: this.maxLines,
+        });
         return;
       case 'clear':
         this.aggregator.clear();
@@ -141,7 +163,10 @@ class LogPanel {
         await vscode.env.clipboard.writeText(message.text);
         return;
       case 'export': {
-        const uri = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(message.suggestedName), filters: { 'Log files': ['log', 'txt'] } });
+        const uri = await vscode.window.showSaveDialog({
+          defaultUri: vscode.Uri.file(message.suggestedName),
+          filters: { 'Log files': ['log', 'txt'] },
+        });
         if (uri) await writeFile(uri.fsPath, message.text);
         return;
       }
@@ -176,7 +201,12 @@ export class LogPanels implements vscode.Disposable {
   async show(target: LogPanelTarget): Promise<void> {
     const existing = this.panels.get(this.key(target));
     if (existing) return existing.panel.reveal(undefined, true);
-    const panel = vscode.window.createWebviewPanel(LOG_PANEL_VIEW_TYPE, target.deployment ? `Logs: ${target.deployment}` : `Logs: ${target.pod}`, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, panelOptions(this.extensionUri));
+    const panel = vscode.window.createWebviewPanel(
+      LOG_PANEL_VIEW_TYPE,
+      target.deployment ? `Logs: ${target.deployment}` : `Logs: ${target.pod}`,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      panelOptions(this.extensionUri),
+    );
     await this.attach(panel, target);
   }
 
@@ -187,7 +217,9 @@ export class LogPanels implements vscode.Disposable {
     try {
       if (target.deployment) {
         const d = await cluster.getDeployment(target.deployment, target.namespace);
-        selector = Object.entries(d.spec?.selector?.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+        selector = Object.entries(d.spec?.selector?.matchLabels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',');
       }
     } catch (err) {
       cluster.dispose();
@@ -195,7 +227,9 @@ export class LogPanels implements vscode.Disposable {
       panel.dispose();
       throw err;
     }
-    const logPanel = new LogPanel(panel, target, cluster, selector, this.extensionUri, this.deps, () => this.panels.delete(key));
+    const logPanel = new LogPanel(panel, target, cluster, selector, this.extensionUri, this.deps, () =>
+      this.panels.delete(key),
+    );
     this.panels.set(key, logPanel);
     logPanel.start();
   }

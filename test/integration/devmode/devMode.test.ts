@@ -3,14 +3,34 @@
 import { strict as assert } from 'node:assert';
 import type { Sandbox } from '../../../sandbox';
 import { READONLY_CONTEXT } from '../../../sandbox';
-import { BACKUP_ANNOTATION, DEV_TEMPLATE_ANNOTATION, DevMode, PreflightError, RestoreConflictError, findDevModeDeployments } from '../../../src/core/devmode/devMode';
+import {
+  BACKUP_ANNOTATION,
+  DEV_TEMPLATE_ANNOTATION,
+  DevMode,
+  PreflightError,
+  RestoreConflictError,
+  findDevModeDeployments,
+} from '../../../src/core/devmode/devMode';
 import { isSupervisorCommand } from '../../../src/core/devmode/supervisor';
 import type { Cluster } from '../../../src/core/kube/cluster';
-import { createTestDeployment, kubectl, podNames, sandboxCluster, sharedSandbox, uniqueName, waitFor } from '../../helpers/sandbox';
+import {
+  createTestDeployment,
+  kubectl,
+  podNames,
+  sandboxCluster,
+  sharedSandbox,
+  uniqueName,
+  waitFor,
+} from '../../helpers/sandbox';
 
 /** Asks the app inside the pod for its answer (pods are reachable only from inside). */
 async function appAnswer(cluster: Cluster, pod: string, container = 'web'): Promise<string> {
-  const r = await cluster.exec(pod, container, ['node', '-e', "fetch('http://127.0.0.1:8080/').then(r=>r.text()).then(t=>process.stdout.write(t))"], { timeoutMs: 15_000 });
+  const r = await cluster.exec(
+    pod,
+    container,
+    ['node', '-e', "fetch('http://127.0.0.1:8080/').then(r=>r.text()).then(t=>process.stdout.write(t))"],
+    { timeoutMs: 15_000 },
+  );
   return r.exitCode === 0 ? r.stdout.toString() : '';
 }
 
@@ -42,7 +62,14 @@ describe('dev mode on the sandbox', function () {
     assert.equal(container.readinessProbe, undefined, 'probes are removed by default');
     assert.deepEqual(container.command!.slice(4), ['node', 'server.js']);
 
-    const pods = await waitFor(async () => { const p = await podNames(sandbox, name); return p.length === 2 ? p : undefined; }, 30_000, 'two dev-mode pods');
+    const pods = await waitFor(
+      async () => {
+        const p = await podNames(sandbox, name);
+        return p.length === 2 ? p : undefined;
+      },
+      30_000,
+      'two dev-mode pods',
+    );
     for (const pod of pods) {
       await waitFor(() => appAnswer(cluster, pod).then((t) => t.includes('hello from')), 15_000, `the app in ${pod}`);
       const logs = await kubectl(sandbox, ['logs', pod]);
@@ -78,10 +105,17 @@ describe('dev mode on the sandbox', function () {
       const found = (await findDevModeDeployments(fresh)).find((b) => b.deployment === name);
       assert.ok(found, 'recovery lists the deployment');
       assert.deepEqual(found.template, original.spec.template);
-      await new DevMode(fresh, { namespace: found.namespace, deployment: found.deployment, run: ['sh', '-c', 'node server.js'] }).restore();
+      await new DevMode(fresh, {
+        namespace: found.namespace,
+        deployment: found.deployment,
+        run: ['sh', '-c', 'node server.js'],
+      }).restore();
       const restored = await fresh.getDeployment(name);
       assert.deepEqual(restored.spec!.template, original.spec.template);
-      assert.equal((await findDevModeDeployments(fresh)).some((b) => b.deployment === name), false);
+      assert.equal(
+        (await findDevModeDeployments(fresh)).some((b) => b.deployment === name),
+        false,
+      );
     } finally {
       fresh.dispose();
     }
@@ -91,7 +125,10 @@ describe('dev mode on the sandbox', function () {
     const name = uniqueName('notar');
     const original = await createTestDeployment(sandbox, { name, replicas: 1, image: 'notar' });
     const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name });
-    await assert.rejects(devMode.preflight(), (err: Error) => err instanceof PreflightError && /Container "web" \(image "notar"\) has no tar/.test(err.message));
+    await assert.rejects(
+      devMode.preflight(),
+      (err: Error) => err instanceof PreflightError && /Container "web" \(image "notar"\) has no tar/.test(err.message),
+    );
     assert.equal((await cluster.getDeployment(name)).metadata?.resourceVersion, original.metadata.resourceVersion);
   });
 
@@ -109,8 +146,14 @@ describe('dev mode on the sandbox', function () {
   });
 
   it('a missing deployment or container is named in the error', async () => {
-    await assert.rejects(new DevMode(cluster, { namespace: 'demo', deployment: 'no-such-app' }).preflight(), (err: any) => err.kind === 'notFound' && /no-such-app/.test(err.message));
-    await assert.rejects(new DevMode(cluster, { namespace: 'demo', deployment: 'worker', container: 'nope' }).preflight(), /Container "nope" is not in deployment "worker".*"main", "sidecar"/);
+    await assert.rejects(
+      new DevMode(cluster, { namespace: 'demo', deployment: 'no-such-app' }).preflight(),
+      (err: any) => err.kind === 'notFound' && /no-such-app/.test(err.message),
+    );
+    await assert.rejects(
+      new DevMode(cluster, { namespace: 'demo', deployment: 'worker', container: 'nope' }).preflight(),
+      /Container "nope" is not in deployment "worker".*"main", "sidecar"/,
+    );
   });
 
   it('a 409 while switching to dev mode is handled by reading again and re-applying', async () => {
@@ -131,10 +174,24 @@ describe('dev mode on the sandbox', function () {
     const original = await createTestDeployment(sandbox, { name, replicas: 1 });
     const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name });
     await devMode.enter();
-    const patch = await kubectl(sandbox, ['patch', 'deploy', name, '-p', JSON.stringify({ spec: { template: { spec: { containers: [{ name: 'web', env: [{ name: 'EDITED', value: 'by-someone' }] }] } } } })]);
+    const patch = await kubectl(sandbox, [
+      'patch',
+      'deploy',
+      name,
+      '-p',
+      JSON.stringify({
+        spec: { template: { spec: { containers: [{ name: 'web', env: [{ name: 'EDITED', value: 'by-someone' }] }] } } },
+      }),
+    ]);
     assert.equal(patch.code, 0, patch.stderr);
-    await assert.rejects(devMode.restore(), (err: Error) => err instanceof RestoreConflictError && /containers\[web\]\.env/.test(err.message));
-    assert.ok((await cluster.getDeployment(name)).metadata?.annotations?.[BACKUP_ANNOTATION], 'nothing was overwritten');
+    await assert.rejects(
+      devMode.restore(),
+      (err: Error) => err instanceof RestoreConflictError && /containers\[web\]\.env/.test(err.message),
+    );
+    assert.ok(
+      (await cluster.getDeployment(name)).metadata?.annotations?.[BACKUP_ANNOTATION],
+      'nothing was overwritten',
+    );
     await devMode.restore({ force: true });
     assert.deepEqual((await cluster.getDeployment(name)).spec!.template, original.spec.template);
   });

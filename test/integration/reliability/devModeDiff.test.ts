@@ -18,7 +18,15 @@ function diff(a: unknown, b: unknown, path = ''): string[] {
 }
 
 /** What the cluster itself moves on (bookkeeping, the controller's revision, status), not what Truva changes. */
-const bookkeeping = (p: string) => p.startsWith('status.') || p === 'status' || ['metadata.resourceVersion', 'metadata.generation', 'metadata.annotations.deployment.kubernetes.io/revision'].includes(p) || p.startsWith('metadata.managedFields');
+const bookkeeping = (p: string) =>
+  p.startsWith('status.') ||
+  p === 'status' ||
+  [
+    'metadata.resourceVersion',
+    'metadata.generation',
+    'metadata.annotations.deployment.kubernetes.io/revision',
+  ].includes(p) ||
+  p.startsWith('metadata.managedFields');
 
 describe('dev mode changes only the chosen container', function () {
   this.timeout(120_000);
@@ -31,7 +39,7 @@ describe('dev mode changes only the chosen container', function () {
   });
   after(() => cluster.dispose());
 
-  it('the whole deployment differs only in the sidecar\'s command/args and Truva\'s two annotations, and restore undoes exactly that', async () => {
+  it("the whole deployment differs only in the sidecar's command/args and Truva's two annotations, and restore undoes exactly that", async () => {
     const name = uniqueName('two');
     const manifest = workerDeployment();
     manifest.metadata = { name, namespace: 'demo', labels: { app: name }, annotations: { owner: 'team-a' } };
@@ -45,24 +53,46 @@ describe('dev mode changes only the chosen container', function () {
     try {
       const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name, container: 'sidecar' });
       await devMode.preflight();
-      assert.deepEqual(diff(original, await cluster.getDeployment(name, 'demo')).filter((p) => !bookkeeping(p)), [], 'preflight changes nothing');
+      assert.deepEqual(
+        diff(original, await cluster.getDeployment(name, 'demo')).filter((p) => !bookkeeping(p)),
+        [],
+        'preflight changes nothing',
+      );
 
       await devMode.enter();
       const dev = await cluster.getDeployment(name, 'demo');
-      const changed = diff(original, dev).filter((p) => !bookkeeping(p)).sort();
-      assert.deepEqual(changed, [
-        `metadata.annotations.${DEV_TEMPLATE_ANNOTATION}`,
-        `metadata.annotations.${BACKUP_ANNOTATION}`,
-        // command and args are one list each: every element that moved is listed.
-        ...diff(original.spec!.template!.spec!.containers[1].command, dev.spec!.template!.spec!.containers[1].command).map((p) => `spec.template.spec.containers.1.command${p ? `.${p}` : ''}`),
-        ...diff(original.spec!.template!.spec!.containers[1].args, dev.spec!.template!.spec!.containers[1].args).map((p) => `spec.template.spec.containers.1.args${p ? `.${p}` : ''}`),
-        'spec.template.spec.containers.1.livenessProbe',
-      ].sort());
-      assert.deepEqual(dev.spec!.template!.spec!.containers[0], original.spec!.template!.spec!.containers[0], 'the main container is byte for byte the same');
+      const changed = diff(original, dev)
+        .filter((p) => !bookkeeping(p))
+        .sort();
+      assert.deepEqual(
+        changed,
+        [
+          `metadata.annotations.${DEV_TEMPLATE_ANNOTATION}`,
+          `metadata.annotations.${BACKUP_ANNOTATION}`,
+          // command and args are one list each: every element that moved is listed.
+          ...diff(
+            original.spec!.template!.spec!.containers[1].command,
+            dev.spec!.template!.spec!.containers[1].command,
+          ).map((p) => `spec.template.spec.containers.1.command${p ? `.${p}` : ''}`),
+          ...diff(original.spec!.template!.spec!.containers[1].args, dev.spec!.template!.spec!.containers[1].args).map(
+            (p) => `spec.template.spec.containers.1.args${p ? `.${p}` : ''}`,
+          ),
+          'spec.template.spec.containers.1.livenessProbe',
+        ].sort(),
+      );
+      assert.deepEqual(
+        dev.spec!.template!.spec!.containers[0],
+        original.spec!.template!.spec!.containers[0],
+        'the main container is byte for byte the same',
+      );
       assert.equal(dev.metadata!.annotations!.owner, 'team-a');
 
       await devMode.restore();
-      assert.deepEqual(diff(original, await cluster.getDeployment(name, 'demo')).filter((p) => !bookkeeping(p)), [], 'after restore, only bookkeeping differs');
+      assert.deepEqual(
+        diff(original, await cluster.getDeployment(name, 'demo')).filter((p) => !bookkeeping(p)),
+        [],
+        'after restore, only bookkeeping differs',
+      );
     } finally {
       await cluster.deleteDeployment(name, { namespace: 'demo' }).catch(() => undefined);
     }

@@ -10,7 +10,12 @@ describe('reliability (short run)', function () {
 
   it('every fault scenario survives (flaky API, dropped streams, pod churn, API down, crashes, concurrent edits, a hang, fuzzed config, bad cluster input, hostile logs) and nothing is lost or leaked', async () => {
     const rows = await runReliability({ soak: false });
-    console.log(formatTable(rows).split('\n').map((l) => `      ${l}`).join('\n'));
+    console.log(
+      formatTable(rows)
+        .split('\n')
+        .map((l) => `      ${l}`)
+        .join('\n'),
+    );
     for (const row of rows) assert.ok(rowIsClean(row), `${row.fault}: ${JSON.stringify(row)}`);
   });
 });

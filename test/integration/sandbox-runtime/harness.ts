@@ -10,9 +10,19 @@ export interface Harness {
   rt: PodRuntime;
   statuses: Map<string, RuntimePodStatus[]>;
   latest(uid: string): RuntimePodStatus | undefined;
-  waitFor(uid: string, what: string, check: (s: RuntimePodStatus) => boolean, timeoutMs?: number): Promise<RuntimePodStatus>;
+  waitFor(
+    uid: string,
+    what: string,
+    check: (s: RuntimePodStatus) => boolean,
+    timeoutMs?: number,
+  ): Promise<RuntimePodStatus>;
   pod(name: string, containers: RuntimeContainerSpec[], extra?: Partial<RuntimePod['spec']>): RuntimePod;
-  run(uid: string, container: string, command: string[], stdin?: Buffer | string): Promise<{ code: number; stdout: string; stderr: string }>;
+  run(
+    uid: string,
+    container: string,
+    command: string[],
+    stdin?: Buffer | string,
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
   close(): Promise<void>;
 }
 
@@ -60,7 +70,10 @@ export function startHarness(options: { backoffBaseMs?: number } = {}): Harness 
     },
     pod(name, containers, extra = {}) {
       const uid = `uid-${process.pid}-${++podCounter}`;
-      return { metadata: { uid, name, namespace: 'test' }, spec: { containers, terminationGracePeriodSeconds: 2, ...extra } };
+      return {
+        metadata: { uid, name, namespace: 'test' },
+        spec: { containers, terminationGracePeriodSeconds: 2, ...extra },
+      };
     },
     async run(uid, container, command, stdin) {
       const p = rt.exec(uid, container, command);

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { readAll, running, startHarness, type Harness } from './harness';
 
 // Retries while the app is still starting to listen.
-const HTTP_GET = 'for i in $(seq 50); do exec 3<>/dev/tcp/127.0.0.1/8080 2>/dev/null && break; sleep 0.1; done; printf "GET / HTTP/1.0\\r\\n\\r\\n" >&3 && cat <&3';
+const HTTP_GET =
+  'for i in $(seq 50); do exec 3<>/dev/tcp/127.0.0.1/8080 2>/dev/null && break; sleep 0.1; done; printf "GET / HTTP/1.0\\r\\n\\r\\n" >&3 && cat <&3';
 
 describe('sandbox runtime: containers are isolated real processes', function () {
   this.timeout(30_000);
@@ -17,13 +18,27 @@ describe('sandbox runtime: containers are isolated real processes', function () 
   it('gives each container the pod name as hostname and HOSTNAME, the image files in workingDir, and honours command, args and env', async () => {
     const pod = h.pod('web-abc12', [{ name: 'web', image: 'registry.local/web:1' }]);
     const shell = h.pod('shell-1', [
-      { name: 'main', image: 'web', command: ['sh', '-c'], args: ['echo "$GREETING $(pwd)"; sleep 30'], env: [{ name: 'NAME', value: 'pods' }, { name: 'GREETING', value: 'hi $(NAME)' }], workingDir: '/work' },
+      {
+        name: 'main',
+        image: 'web',
+        command: ['sh', '-c'],
+        args: ['echo "$GREETING $(pwd)"; sleep 30'],
+        env: [
+          { name: 'NAME', value: 'pods' },
+          { name: 'GREETING', value: 'hi $(NAME)' },
+        ],
+        workingDir: '/work',
+      },
     ]);
     h.rt.startPod(pod);
     h.rt.startPod(shell);
     await h.waitFor(pod.metadata.uid, 'web running', running);
     await h.waitFor(shell.metadata.uid, 'shell running', running);
-    const r = await h.run(pod.metadata.uid, 'web', ['sh', '-c', 'echo "$HOSTNAME $(hostname) $(cat /etc/hostname)"; pwd; ls']);
+    const r = await h.run(pod.metadata.uid, 'web', [
+      'sh',
+      '-c',
+      'echo "$HOSTNAME $(hostname) $(cat /etc/hostname)"; pwd; ls',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const [names, cwd, ...files] = r.stdout.trim().split('\n');
     assert.equal(names, 'web-abc12 web-abc12 web-abc12');
@@ -53,7 +68,11 @@ describe('sandbox runtime: containers are isolated real processes', function () 
       rmSync(src, { recursive: true, force: true });
     }
     assert.equal((await h.run(a.metadata.uid, 'web', ['cat', '/app/only-a.txt'])).stdout, 'a\n');
-    assert.notEqual((await h.run(b.metadata.uid, 'web', ['cat', '/app/only-a.txt'])).code, 0, 'pod b must not see pod a\'s file');
+    assert.notEqual(
+      (await h.run(b.metadata.uid, 'web', ['cat', '/app/only-a.txt'])).code,
+      0,
+      "pod b must not see pod a's file",
+    );
     await h.run(a.metadata.uid, 'web', ['sh', '-c', 'echo secret > /tmp/mine']);
     assert.notEqual((await h.run(b.metadata.uid, 'web', ['cat', '/tmp/mine'])).code, 0);
 
@@ -77,7 +96,11 @@ describe('sandbox runtime: containers are isolated real processes', function () 
     const rm = await h.run(pod.metadata.uid, 'web', ['rm', '-f', '/usr/bin/env']);
     assert.notEqual(rm.code, 0);
     assert.ok(existsSync('/usr/bin/env'));
-    const ok = await h.run(pod.metadata.uid, 'web', ['sh', '-c', 'echo 1 > /tmp/a && echo 2 > /var/tmp/b && echo 3 > /app/c && echo 4 > "$HOME/d" && cat /tmp/a /var/tmp/b /app/c /root/d']);
+    const ok = await h.run(pod.metadata.uid, 'web', [
+      'sh',
+      '-c',
+      'echo 1 > /tmp/a && echo 2 > /var/tmp/b && echo 3 > /app/c && echo 4 > "$HOME/d" && cat /tmp/a /var/tmp/b /app/c /root/d',
+    ]);
     assert.equal(ok.stdout, '1\n2\n3\n4\n', ok.stderr);
     const devs = await h.run(pod.metadata.uid, 'web', ['ls', '/dev']);
     assert.doesNotMatch(devs.stdout, /vda|sda|nvme/, 'no host block devices inside');
@@ -90,7 +113,12 @@ describe('sandbox runtime: containers are isolated real processes', function () 
     h.rt.startPod(web);
     await h.waitFor(pod.metadata.uid, 'running', running);
     await h.waitFor(web.metadata.uid, 'running', running);
-    for (const cmd of [['tar', '--version'], ['/bin/tar', '--version'], ['/usr/bin/tar', '--version'], ['sh', '-c', 'command -v tar']]) {
+    for (const cmd of [
+      ['tar', '--version'],
+      ['/bin/tar', '--version'],
+      ['/usr/bin/tar', '--version'],
+      ['sh', '-c', 'command -v tar'],
+    ]) {
       const r = await h.run(pod.metadata.uid, 'app', cmd);
       assert.notEqual(r.code, 0, `${cmd.join(' ')} must fail in notar`);
     }
@@ -99,23 +127,41 @@ describe('sandbox runtime: containers are isolated real processes', function () 
     assert.match(served.stdout, /hello from notar-1/, 'notar runs the web app');
   });
 
-  it('shares a pod\'s emptyDir volumes between its containers', async () => {
-    const pod = h.pod('shared-vol', [
-      { name: 'writer', image: 'web', command: ['sh', '-c', 'echo from-writer > /data/x; sleep 30'], volumeMounts: [{ name: 'scratch', mountPath: '/data' }] },
-      { name: 'reader', image: 'web', command: ['sleep', '30'], volumeMounts: [{ name: 'scratch', mountPath: '/data' }] },
-    ], { volumes: [{ name: 'scratch', emptyDir: {} }] });
+  it("shares a pod's emptyDir volumes between its containers", async () => {
+    const pod = h.pod(
+      'shared-vol',
+      [
+        {
+          name: 'writer',
+          image: 'web',
+          command: ['sh', '-c', 'echo from-writer > /data/x; sleep 30'],
+          volumeMounts: [{ name: 'scratch', mountPath: '/data' }],
+        },
+        {
+          name: 'reader',
+          image: 'web',
+          command: ['sleep', '30'],
+          volumeMounts: [{ name: 'scratch', mountPath: '/data' }],
+        },
+      ],
+      { volumes: [{ name: 'scratch', emptyDir: {} }] },
+    );
     h.rt.startPod(pod);
     await h.waitFor(pod.metadata.uid, 'running', running);
     let r = { code: 1, stdout: '', stderr: '' };
-    for (let i = 0; i < 20 && r.stdout === ''; i++) r = await h.run(pod.metadata.uid, 'reader', ['sh', '-c', 'cat /data/x 2>/dev/null || true']);
+    for (let i = 0; i < 20 && r.stdout === ''; i++)
+      r = await h.run(pod.metadata.uid, 'reader', ['sh', '-c', 'cat /data/x 2>/dev/null || true']);
     assert.equal(r.stdout, 'from-writer\n');
   });
 
-  it('kills an exec\'s command (not only nsenter) and stops a pod deleted while it is being created', async () => {
+  it("kills an exec's command (not only nsenter) and stops a pod deleted while it is being created", async () => {
     const pod = h.pod('exec-kill', [{ name: 'web', image: 'web' }]);
     h.rt.startPod(pod);
     await h.waitFor(pod.metadata.uid, 'running', running);
-    const sleeps = async () => (await h.run(pod.metadata.uid, 'web', ['sh', '-c', 'cat /proc/[0-9]*/comm'])).stdout.split('\n').filter((c) => c === 'sleep').length;
+    const sleeps = async () =>
+      (await h.run(pod.metadata.uid, 'web', ['sh', '-c', 'cat /proc/[0-9]*/comm'])).stdout
+        .split('\n')
+        .filter((c) => c === 'sleep').length;
     const exec = h.rt.exec(pod.metadata.uid, 'web', ['sleep', '1000']);
     exec.stdout.resume();
     exec.stderr.resume();
@@ -130,13 +176,20 @@ describe('sandbox runtime: containers are isolated real processes', function () 
     await h.rt.deletePod(early.metadata.uid, 0);
     await h.rt.deletePod('no-such-uid');
     await new Promise((r) => setTimeout(r, 300));
-    const stray = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => safeRead(`/proc/${p}/cmdline`).includes('early-delete'));
+    const stray = readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => safeRead(`/proc/${p}/cmdline`).includes('early-delete'));
     assert.deepEqual(stray, [], 'nothing of the pod deleted during creation runs');
   });
 
   it('leaves no process, namespace or mount behind after stopAll', async () => {
-    const a = h.pod('leak-a', [{ name: 'web', image: 'web' }, { name: 'side', image: 'worker', args: ['sidecar'] }]);
-    const b = h.pod('leak-b', [{ name: 'stubborn', image: 'web', command: ['sh', '-c', 'trap "" TERM; sleep 1000 & wait'] }]);
+    const a = h.pod('leak-a', [
+      { name: 'web', image: 'web' },
+      { name: 'side', image: 'worker', args: ['sidecar'] },
+    ]);
+    const b = h.pod('leak-b', [
+      { name: 'stubborn', image: 'web', command: ['sh', '-c', 'trap "" TERM; sleep 1000 & wait'] },
+    ]);
     h.rt.startPod(a);
     h.rt.startPod(b);
     await h.waitFor(a.metadata.uid, 'a running', running);
@@ -147,7 +200,9 @@ describe('sandbox runtime: containers are isolated real processes', function () 
     const pids = h.rt.livePids();
     assert.ok(pids.length >= 5, `expected pause, init and exec processes, got ${pids}`);
     await new Promise((r) => setTimeout(r, 100));
-    const namespaces = new Set(pids.flatMap((pid) => ['pid', 'net', 'mnt'].map((ns) => safeReadlink(`/proc/${pid}/ns/${ns}`))).filter(Boolean));
+    const namespaces = new Set(
+      pids.flatMap((pid) => ['pid', 'net', 'mnt'].map((ns) => safeReadlink(`/proc/${pid}/ns/${ns}`))).filter(Boolean),
+    );
     for (const own of ['pid', 'net', 'mnt']) namespaces.delete(safeReadlink(`/proc/self/ns/${own}`));
     assert.ok(namespaces.size >= 3);
     // Every process in the pods' namespaces now, named by PID and start time: namespace
@@ -158,12 +213,19 @@ describe('sandbox runtime: containers are isolated real processes', function () 
         .filter((pid) => ['pid', 'net', 'mnt'].some((ns) => namespaces.has(safeReadlink(`/proc/${pid}/ns/${ns}`))))
         .map((pid) => `${pid} ${startTime(pid)} ${safeRead(`/proc/${pid}/cmdline`).slice(0, 80)}`);
     const before = inPods();
-    assert.ok(before.some((p) => p.includes('sleep 1000')), `the pods' processes are found: ${before.join('; ')}`);
+    assert.ok(
+      before.some((p) => p.includes('sleep 1000')),
+      `the pods' processes are found: ${before.join('; ')}`,
+    );
     await h.rt.stopAll();
     assert.deepEqual(h.rt.livePids(), []);
     const stillThere = new Set(readdirSync('/proc').map((pid) => `${pid} ${startTime(pid)}`));
-    assert.deepEqual(before.filter((p) => stillThere.has(p.split(' ').slice(0, 2).join(' '))), [], 'processes of the pods still running');
-    assert.equal(await exec.exited > 0, true, 'the exec ended with its container');
+    assert.deepEqual(
+      before.filter((p) => stillThere.has(p.split(' ').slice(0, 2).join(' '))),
+      [],
+      'processes of the pods still running',
+    );
+    assert.equal((await exec.exited) > 0, true, 'the exec ended with its container');
   });
 });
 

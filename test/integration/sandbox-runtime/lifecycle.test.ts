@@ -13,7 +13,15 @@ describe('sandbox runtime: logs, restarts, probes and termination', function () 
 
   it('timestamps every line (strictly increasing), and honours tailLines, limitBytes, sinceTime and partial last lines', async () => {
     const pod = h.pod('printer', [
-      { name: 'main', image: 'web', command: ['sh', '-c', 'for i in 1 2 3 4 5; do echo "line $i"; done; echo err >&2; printf "no newline"; sleep 30'] },
+      {
+        name: 'main',
+        image: 'web',
+        command: [
+          'sh',
+          '-c',
+          'for i in 1 2 3 4 5; do echo "line $i"; done; echo err >&2; printf "no newline"; sleep 30',
+        ],
+      },
     ]);
     h.rt.startPod(pod);
     await h.waitFor(pod.metadata.uid, 'running', running);
@@ -23,9 +31,15 @@ describe('sandbox runtime: logs, restarts, probes and termination', function () 
       if (!all.includes('line 5')) await new Promise((r) => setTimeout(r, 50));
       else break;
     }
-    const lines = all.trimEnd().split('\n').map((l) => TS.exec(l));
+    const lines = all
+      .trimEnd()
+      .split('\n')
+      .map((l) => TS.exec(l));
     assert.ok(lines.every(Boolean), `every line has an RFC 3339 nanosecond timestamp:\n${all}`);
-    assert.deepEqual(lines.map((m) => m![2]), ['line 1', 'line 2', 'line 3', 'line 4', 'line 5', 'err']);
+    assert.deepEqual(
+      lines.map((m) => m![2]),
+      ['line 1', 'line 2', 'line 3', 'line 4', 'line 5', 'err'],
+    );
     const stamps = lines.map((m) => m![1]);
     for (let i = 1; i < stamps.length; i++) assert.ok(stamps[i] > stamps[i - 1], `${stamps[i]} after ${stamps[i - 1]}`);
 
@@ -41,14 +55,20 @@ describe('sandbox runtime: logs, restarts, probes and termination', function () 
     h.rt.killContainer(pod.metadata.uid, 'main');
     await h.waitFor(pod.metadata.uid, 'restarted', (s) => first(s).restartCount === 1 && running(s));
     const previous = await readAll(h.rt.logs(pod.metadata.uid, 'main', { previous: true }));
-    assert.ok(previous.endsWith('err\nno newline'), `the partial last line is flushed when the instance ends: ${JSON.stringify(previous)}`);
+    assert.ok(
+      previous.endsWith('err\nno newline'),
+      `the partial last line is flushed when the instance ends: ${JSON.stringify(previous)}`,
+    );
   });
 
   it('follows a log until that container instance ends, and keeps the previous instance for previous=true', async () => {
     const pod = h.pod('follow', [{ name: 'web', image: 'web' }]);
     h.rt.startPod(pod);
     await h.waitFor(pod.metadata.uid, 'running', running);
-    assert.throws(() => h.rt.logs(pod.metadata.uid, 'web', { previous: true }), /previous terminated container "web" in pod "follow" not found/);
+    assert.throws(
+      () => h.rt.logs(pod.metadata.uid, 'web', { previous: true }),
+      /previous terminated container "web" in pod "follow" not found/,
+    );
     const stream = h.rt.logs(pod.metadata.uid, 'web', { follow: true, timestamps: true });
     const seen: string[] = [];
     stream.on('data', (d: Buffer) => seen.push(d.toString()));
@@ -69,20 +89,32 @@ describe('sandbox runtime: logs, restarts, probes and termination', function () 
   it('restarts a crashing container with growing back-off and shows CrashLoopBackOff', async () => {
     const pod = h.pod('crasher', [{ name: 'main', image: 'web', command: ['sh', '-c', 'echo "run"; exit 3'] }]);
     h.rt.startPod(pod);
-    const s = await h.waitFor(pod.metadata.uid, 'CrashLoopBackOff after restarts', (st) => first(st).state.waiting?.reason === 'CrashLoopBackOff' && first(st).restartCount >= 2);
-    assert.match(first(s).state.waiting!.message!, /back-off [\d.]+s restarting failed container=main pod=crasher_test/);
+    const s = await h.waitFor(
+      pod.metadata.uid,
+      'CrashLoopBackOff after restarts',
+      (st) => first(st).state.waiting?.reason === 'CrashLoopBackOff' && first(st).restartCount >= 2,
+    );
+    assert.match(
+      first(s).state.waiting!.message!,
+      /back-off [\d.]+s restarting failed container=main pod=crasher_test/,
+    );
     assert.equal(first(s).lastState.terminated?.exitCode, 3);
     assert.equal(first(s).lastState.terminated?.reason, 'Error');
     assert.equal(s.phase, 'Running');
     assert.equal(s.ready, false);
-    const waits = h.statuses.get(pod.metadata.uid)!.map((st) => first(st).state.waiting?.message).filter((m): m is string => !!m?.startsWith('back-off'));
+    const waits = h.statuses
+      .get(pod.metadata.uid)!
+      .map((st) => first(st).state.waiting?.message)
+      .filter((m): m is string => !!m?.startsWith('back-off'));
     const delays = [...new Set(waits.map((m) => Number(/back-off ([\d.]+)s/.exec(m)![1])))];
     assert.ok(delays.length >= 2 && delays[1] === delays[0] * 2, `back-off doubles: ${delays}`);
   });
 
   it('follows restartPolicy OnFailure and Never to Succeeded and Failed', async () => {
     const ok = h.pod('once-ok', [{ name: 'main', image: 'web', command: ['true'] }], { restartPolicy: 'OnFailure' });
-    const bad = h.pod('once-bad', [{ name: 'main', image: 'web', command: ['sh', '-c', 'exit 2'] }], { restartPolicy: 'Never' });
+    const bad = h.pod('once-bad', [{ name: 'main', image: 'web', command: ['sh', '-c', 'exit 2'] }], {
+      restartPolicy: 'Never',
+    });
     h.rt.startPod(ok);
     h.rt.startPod(bad);
     const okStatus = await h.waitFor(ok.metadata.uid, 'Succeeded', (s) => s.phase === 'Succeeded');
@@ -98,7 +130,12 @@ describe('sandbox runtime: logs, restarts, probes and termination', function () 
         name: 'web',
         image: 'web',
         readinessProbe: { exec: { command: ['test', '-e', '/tmp/ready'] }, periodSeconds: 0.2, failureThreshold: 1 },
-        livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 0.3, failureThreshold: 2, initialDelaySeconds: 0.5 },
+        livenessProbe: {
+          httpGet: { path: '/healthz', port: 'http' },
+          periodSeconds: 0.3,
+          failureThreshold: 2,
+          initialDelaySeconds: 0.5,
+        },
         ports: [{ containerPort: 8080, name: 'http' }],
       },
       {
@@ -116,11 +153,19 @@ describe('sandbox runtime: logs, restarts, probes and termination', function () 
     await h.run(uid, 'web', ['touch', '/tmp/ready']);
     await h.waitFor(uid, 'pod ready', (s) => s.ready);
     await h.run(uid, 'web', ['rm', '/tmp/ready']);
-    await h.waitFor(uid, 'not ready again', (s) => !s.containerStatuses[0].ready && s.containerStatuses[0].state.running !== undefined);
+    await h.waitFor(
+      uid,
+      'not ready again',
+      (s) => !s.containerStatuses[0].ready && s.containerStatuses[0].state.running !== undefined,
+    );
     // The app stops answering: the httpGet liveness probe fails and the container restarts.
     h.rt.killContainer(uid, 'web', 'SIGSTOP');
     const s = await h.waitFor(uid, 'liveness restart', (st) => first(st).restartCount === 1 && running(st));
-    assert.equal(first(s).lastState.terminated?.exitCode, 137, 'a stopped process only dies by SIGKILL after the grace period');
+    assert.equal(
+      first(s).lastState.terminated?.exitCode,
+      137,
+      'a stopped process only dies by SIGKILL after the grace period',
+    );
     assert.match(first(s).lastState.terminated?.message ?? '', /failed liveness probe/);
     assert.equal(first(s).ready, false, 'the fresh instance is not ready (its /tmp is new)');
   });
@@ -143,9 +188,17 @@ describe('sandbox runtime: logs, restarts, probes and termination', function () 
   });
 
   it('sends SIGTERM, then SIGKILL after the grace period to a process that ignores SIGTERM', async () => {
-    const pod = h.pod('stubborn', [
-      { name: 'main', image: 'web', command: ['sh', '-c', 'trap "echo got TERM" TERM; echo up; while :; do sleep 0.1; done'] },
-    ], { terminationGracePeriodSeconds: 1 });
+    const pod = h.pod(
+      'stubborn',
+      [
+        {
+          name: 'main',
+          image: 'web',
+          command: ['sh', '-c', 'trap "echo got TERM" TERM; echo up; while :; do sleep 0.1; done'],
+        },
+      ],
+      { terminationGracePeriodSeconds: 1 },
+    );
     const polite = h.pod('polite', [{ name: 'web', image: 'web' }], { terminationGracePeriodSeconds: 20 });
     h.rt.startPod(pod);
     h.rt.startPod(polite);
@@ -179,12 +232,22 @@ describe('sandbox runtime: containers that cannot be created', function () {
   it('reports ErrImagePull for an unknown image and CreateContainerConfigError for an unusable path, with clear messages', async () => {
     const missing = h.pod('no-image', [{ name: 'main', image: 'registry.local/does-not-exist:2' }]);
     const badDir = h.pod('bad-dir', [{ name: 'main', image: 'web', workingDir: '/usr/newdir' }]);
-    const noVolume = h.pod('no-volume', [{ name: 'main', image: 'web', volumeMounts: [{ name: 'data', mountPath: '/data' }] }]);
+    const noVolume = h.pod('no-volume', [
+      { name: 'main', image: 'web', volumeMounts: [{ name: 'data', mountPath: '/data' }] },
+    ]);
     for (const p of [missing, badDir, noVolume]) h.rt.startPod(p);
-    const waiting = (uid: string) => h.waitFor(uid, 'a waiting reason other than ContainerCreating', (s) => !!first(s).state.waiting && first(s).state.waiting!.reason !== 'ContainerCreating');
+    const waiting = (uid: string) =>
+      h.waitFor(
+        uid,
+        'a waiting reason other than ContainerCreating',
+        (s) => !!first(s).state.waiting && first(s).state.waiting!.reason !== 'ContainerCreating',
+      );
     const m = first(await waiting(missing.metadata.uid));
     assert.equal(m.state.waiting!.reason, 'ErrImagePull');
-    assert.match(m.state.waiting!.message!, /image "registry.local\/does-not-exist:2" not found: there is no folder .*does-not-exist/);
+    assert.match(
+      m.state.waiting!.message!,
+      /image "registry.local\/does-not-exist:2" not found: there is no folder .*does-not-exist/,
+    );
     const d = first(await waiting(badDir.metadata.uid));
     assert.equal(d.state.waiting!.reason, 'CreateContainerConfigError');
     assert.match(d.state.waiting!.message!, /\/usr\/newdir" is inside the read-only host folder \/usr/);

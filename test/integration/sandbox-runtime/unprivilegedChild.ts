@@ -14,9 +14,16 @@ async function main() {
     onStatus: (_uid, s) => s.containerStatuses.every((c) => c.state.running) && running(),
     userNamespaces: process.env.TRUVA_RT_FORCE_USERNS === '1' || undefined,
   });
-  rt.startPod({ metadata: { uid: 'userns-1', name: 'userns-pod', namespace: 'test' }, spec: { containers: [{ name: 'web', image: 'web' }] } });
+  rt.startPod({
+    metadata: { uid: 'userns-1', name: 'userns-pod', namespace: 'test' },
+    spec: { containers: [{ name: 'web', image: 'web' }] },
+  });
   await isRunning;
-  const exec = rt.exec('userns-1', 'web', ['sh', '-c', 'echo "$HOSTNAME $(hostname) $(pwd)"; echo x > /etc/truva-x && echo WROTE']);
+  const exec = rt.exec('userns-1', 'web', [
+    'sh',
+    '-c',
+    'echo "$HOSTNAME $(hostname) $(pwd)"; echo x > /etc/truva-x && echo WROTE',
+  ]);
   exec.stdin.end();
   let stdout = '';
   exec.stdout.on('data', (d) => (stdout += d));

@@ -3,9 +3,26 @@
 import { strict as assert } from 'node:assert';
 import * as https from 'node:https';
 import { PassThrough, Writable } from 'node:stream';
-import { AppsV1Api, CoreV1Api, Exec, KubeConfig, Log, PatchStrategy, Watch, setHeaderOptions, type V1Status } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  Exec,
+  KubeConfig,
+  Log,
+  PatchStrategy,
+  Watch,
+  setHeaderOptions,
+  type V1Status,
+} from '@kubernetes/client-node';
 import { READONLY_CONTEXT, startSandbox, type Sandbox } from '../../../sandbox';
-import { createTestDeployment, podNames, sharedSandbox, uniqueName, waitFor, waitForRollout } from '../../helpers/sandbox';
+import {
+  createTestDeployment,
+  podNames,
+  sharedSandbox,
+  uniqueName,
+  waitFor,
+  waitForRollout,
+} from '../../helpers/sandbox';
 
 function kubeConfig(sandbox: Sandbox, context?: string): KubeConfig {
   const kc = new KubeConfig();
@@ -16,7 +33,12 @@ function kubeConfig(sandbox: Sandbox, context?: string): KubeConfig {
 
 function collect(): Writable & { text(): string } {
   let text = '';
-  const w = new Writable({ write(chunk, _enc, cb) { text += chunk; cb(); } });
+  const w = new Writable({
+    write(chunk, _enc, cb) {
+      text += chunk;
+      cb();
+    },
+  });
   return Object.assign(w, { text: () => text });
 }
 
@@ -63,7 +85,10 @@ describe('sandbox through @kubernetes/client-node', function () {
 
   it('lists deployments, replicasets and pods with selectors', async () => {
     const deployments = await apps.listNamespacedDeployment({ namespace: 'demo', labelSelector: `app=${app}` });
-    assert.deepEqual(deployments.items.map((d) => d.metadata!.name), [app]);
+    assert.deepEqual(
+      deployments.items.map((d) => d.metadata!.name),
+      [app],
+    );
     const all = await apps.listDeploymentForAllNamespaces();
     assert.ok(all.items.some((d) => d.metadata!.name === 'web'));
     const rs = await apps.listNamespacedReplicaSet({ namespace: 'demo', labelSelector: `app=${app}` });
@@ -78,8 +103,15 @@ describe('sandbox through @kubernetes/client-node', function () {
       assert.equal(p.status!.conditions!.find((c) => c.type === 'Ready')!.status, 'True');
     }
     const byName = await core.listNamespacedPod({ namespace: 'demo', fieldSelector: `metadata.name=${pods[0]}` });
-    assert.deepEqual(byName.items.map((p) => p.metadata!.name), [pods[0]]);
-    const pending = await core.listNamespacedPod({ namespace: 'demo', labelSelector: `app=${app}`, fieldSelector: 'status.phase=Pending' });
+    assert.deepEqual(
+      byName.items.map((p) => p.metadata!.name),
+      [pods[0]],
+    );
+    const pending = await core.listNamespacedPod({
+      namespace: 'demo',
+      labelSelector: `app=${app}`,
+      fieldSelector: 'status.phase=Pending',
+    });
     assert.equal(pending.items.length, 0);
     const namespaces = await core.listNamespace();
     assert.ok(namespaces.items.some((n) => n.metadata!.name === 'demo'));
@@ -96,7 +128,8 @@ describe('sandbox through @kubernetes/client-node', function () {
     assert.deepEqual(JSON.parse(JSON.stringify(failed.status)), {
       metadata: {},
       status: 'Failure',
-      message: 'command terminated with non-zero exit code: error executing command [sh -c echo oops >&2; exit 3], exit code 3',
+      message:
+        'command terminated with non-zero exit code: error executing command [sh -c echo oops >&2; exit 3], exit code 3',
       reason: 'NonZeroExitCode',
       details: { causes: [{ reason: 'ExitCode', message: '3' }] },
     });
@@ -132,10 +165,16 @@ describe('sandbox through @kubernetes/client-node', function () {
       () => undefined,
     );
     try {
-      await apps.patchNamespacedDeployment({ name: app, namespace: 'demo', body: { spec: { replicas: 3 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      await apps.patchNamespacedDeployment(
+        { name: app, namespace: 'demo', body: { spec: { replicas: 3 } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
       await waitFor(() => events.some((e) => e.startsWith('ADDED')), 15_000, 'an ADDED event');
       await waitFor(() => events.some((e) => e.startsWith('MODIFIED')), 15_000, 'a MODIFIED event');
-      await apps.patchNamespacedDeployment({ name: app, namespace: 'demo', body: { spec: { replicas: 2 } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+      await apps.patchNamespacedDeployment(
+        { name: app, namespace: 'demo', body: { spec: { replicas: 2 } } },
+        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+      );
       await waitFor(() => events.some((e) => e.startsWith('DELETED')), 20_000, 'a DELETED event');
     } finally {
       abort.abort();
@@ -145,17 +184,32 @@ describe('sandbox through @kubernetes/client-node', function () {
 
   it('patches with all three types, and a template change rolls every pod over', async () => {
     const before = await apps.readNamespacedDeployment({ name: app, namespace: 'demo' });
-    await apps.patchNamespacedDeployment({ name: app, namespace: 'demo', body: [{ op: 'add', path: '/metadata/annotations', value: { viaJson: 'yes' } }] }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
+    await apps.patchNamespacedDeployment(
+      { name: app, namespace: 'demo', body: [{ op: 'add', path: '/metadata/annotations', value: { viaJson: 'yes' } }] },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+    );
     const annotated = await apps.readNamespacedDeployment({ name: app, namespace: 'demo' });
     assert.equal(annotated.metadata!.annotations!.viaJson, 'yes');
-    assert.equal(annotated.metadata!.generation, before.metadata!.generation, 'metadata changes leave generation alone');
-    const body = { spec: { template: { spec: { containers: [{ name: 'web', env: [{ name: 'ROLLED', value: '1' }] }] } } } };
-    const patched = await apps.patchNamespacedDeployment({ name: app, namespace: 'demo', body }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
+    assert.equal(
+      annotated.metadata!.generation,
+      before.metadata!.generation,
+      'metadata changes leave generation alone',
+    );
+    const body = {
+      spec: { template: { spec: { containers: [{ name: 'web', env: [{ name: 'ROLLED', value: '1' }] }] } } },
+    };
+    const patched = await apps.patchNamespacedDeployment(
+      { name: app, namespace: 'demo', body },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+    );
     assert.equal(patched.metadata!.generation, before.metadata!.generation! + 1);
     assert.deepEqual(patched.spec!.template.spec!.containers[0].env!.map((e) => e.name).sort(), ['PORT', 'ROLLED']);
     await waitForRollout(sandbox, app);
     const d = await apps.readNamespacedDeployment({ name: app, namespace: 'demo' });
-    assert.deepEqual(d.status!.conditions!.map((c) => `${c.type}=${c.status}`).sort(), ['Available=True', 'Progressing=True']);
+    assert.deepEqual(d.status!.conditions!.map((c) => `${c.type}=${c.status}`).sort(), [
+      'Available=True',
+      'Progressing=True',
+    ]);
     assert.equal(d.status!.conditions!.find((c) => c.type === 'Progressing')!.reason, 'NewReplicaSetAvailable');
     const now = await podNames(sandbox, app);
     assert.equal(now.filter((p) => pods.includes(p)).length, 0);
@@ -167,13 +221,23 @@ describe('sandbox through @kubernetes/client-node', function () {
 
   it('deleting a pod gets it replaced', async () => {
     await core.deleteNamespacedPod({ name: pods[0], namespace: 'demo' });
-    await waitFor(async () => { const p = await podNames(sandbox, app); return p.length === 2 && !p.includes(pods[0]); }, 30_000, 'a replacement pod');
+    await waitFor(
+      async () => {
+        const p = await podNames(sandbox, app);
+        return p.length === 2 && !p.includes(pods[0]);
+      },
+      30_000,
+      'a replacement pod',
+    );
     pods = await podNames(sandbox, app);
   });
 
   it('replace with a stale resourceVersion is 409 Conflict', async () => {
     const d = await apps.readNamespacedDeployment({ name: app, namespace: 'demo' });
-    await apps.patchNamespacedDeployment({ name: app, namespace: 'demo', body: { metadata: { labels: { touched: 'yes' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    await apps.patchNamespacedDeployment(
+      { name: app, namespace: 'demo', body: { metadata: { labels: { touched: 'yes' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
     const { code, body } = await statusOf(apps.replaceNamespacedDeployment({ name: app, namespace: 'demo', body: d }));
     assert.equal(code, 409);
     assert.equal(body.reason, 'Conflict');
@@ -187,21 +251,38 @@ describe('sandbox through @kubernetes/client-node', function () {
     assert.equal(unauthorized.code, 401);
     // client-node drops a 401's body, so read the Status raw, without any token at all.
     const raw = await new Promise<{ code: number; body: any }>((resolve, reject) => {
-      https.get(`${sandbox.url}/api/v1/namespaces/demo/pods`, { ca: sandbox.caCertPem }, (res) => {
-        let text = '';
-        res.on('data', (d) => (text += d)).on('end', () => resolve({ code: res.statusCode!, body: JSON.parse(text) }));
-      }).on('error', reject);
+      https
+        .get(`${sandbox.url}/api/v1/namespaces/demo/pods`, { ca: sandbox.caCertPem }, (res) => {
+          let text = '';
+          res
+            .on('data', (d) => (text += d))
+            .on('end', () => resolve({ code: res.statusCode!, body: JSON.parse(text) }));
+        })
+        .on('error', reject);
     });
     assert.equal(raw.code, 401);
     assert.deepEqual([raw.body.kind, raw.body.reason, raw.body.code], ['Status', 'Unauthorized', 401]);
 
     const ro = kubeConfig(sandbox, READONLY_CONTEXT);
     assert.ok((await ro.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'demo' })).items.length > 0);
-    const forbidden = await statusOf(ro.makeApiClient(AppsV1Api).patchNamespacedDeployment({ name: app, namespace: 'demo', body: { spec: { replicas: 5 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)));
+    const forbidden = await statusOf(
+      ro
+        .makeApiClient(AppsV1Api)
+        .patchNamespacedDeployment(
+          { name: app, namespace: 'demo', body: { spec: { replicas: 5 } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        ),
+    );
     assert.equal(forbidden.code, 403);
-    assert.equal(forbidden.body.message, `deployments.apps "${app}" is forbidden: User "readonly" cannot patch resource "deployments" in API group "apps" in the namespace "demo"`);
+    assert.equal(
+      forbidden.body.message,
+      `deployments.apps "${app}" is forbidden: User "readonly" cannot patch resource "deployments" in API group "apps" in the namespace "demo"`,
+    );
     // client-node rejects with the WebSocket's ErrorEvent, whose message carries the HTTP status.
-    const execError = await exec(ro, pods[0], ['true']).then(() => undefined, (e) => e);
+    const execError = await exec(ro, pods[0], ['true']).then(
+      () => undefined,
+      (e) => e,
+    );
     assert.match(String(execError?.message), /403/);
   });
 
@@ -213,15 +294,35 @@ describe('sandbox through @kubernetes/client-node', function () {
       const sapps = skc.makeApiClient(AppsV1Api);
       const start = Number((await sapps.listNamespacedDeployment({ namespace: 'demo' })).metadata!.resourceVersion);
       const name = 'churn';
-      await sapps.createNamespacedDeployment({ namespace: 'demo', body: { metadata: { name }, spec: { replicas: 0, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'web' }] } } } } });
+      await sapps.createNamespacedDeployment({
+        namespace: 'demo',
+        body: {
+          metadata: { name },
+          spec: {
+            replicas: 0,
+            selector: { matchLabels: { app: name } },
+            template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'web' }] } },
+          },
+        },
+      });
       for (let i = 0; i < 10; i++) {
-        await sapps.patchNamespacedDeployment({ name, namespace: 'demo', body: { metadata: { annotations: { n: String(i) } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+        await sapps.patchNamespacedDeployment(
+          { name, namespace: 'demo', body: { metadata: { annotations: { n: String(i) } } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
       }
       const watchFrom = (rv: number) => {
         const events: { type: string; obj: any }[] = [];
         let abort: AbortController | undefined;
         const ended = new Promise<void>((resolve) => {
-          void new Watch(skc).watch('/apis/apps/v1/namespaces/demo/deployments', { resourceVersion: String(rv) }, (type, obj) => events.push({ type, obj }), () => resolve()).then((a) => (abort = a));
+          void new Watch(skc)
+            .watch(
+              '/apis/apps/v1/namespaces/demo/deployments',
+              { resourceVersion: String(rv) },
+              (type, obj) => events.push({ type, obj }),
+              () => resolve(),
+            )
+            .then((a) => (abort = a));
         });
         return { events, ended, stop: () => abort?.abort() };
       };
@@ -232,10 +333,15 @@ describe('sandbox through @kubernetes/client-node', function () {
       assert.equal(old.events[0].obj.code, 410);
       assert.equal(old.events[0].obj.reason, 'Expired');
       // A recent resourceVersion inside the window replays what came after it, and stays open.
-      const current = Number((await sapps.readNamespacedDeployment({ name, namespace: 'demo' })).metadata!.resourceVersion);
+      const current = Number(
+        (await sapps.readNamespacedDeployment({ name, namespace: 'demo' })).metadata!.resourceVersion,
+      );
       const recent = watchFrom(current - 2);
       await waitFor(() => recent.events.length === 2, 5_000, 'the two events after the resourceVersion');
-      assert.deepEqual(recent.events.map((e) => e.type), ['MODIFIED', 'MODIFIED']);
+      assert.deepEqual(
+        recent.events.map((e) => e.type),
+        ['MODIFIED', 'MODIFIED'],
+      );
       recent.stop();
     } finally {
       await small.stop();

@@ -7,20 +7,39 @@ import { Exec, KubeConfig } from '@kubernetes/client-node';
 import type { Sandbox } from '../../../sandbox';
 import { sharedSandbox, waitFor } from '../../helpers/sandbox';
 
-interface Reply { code: number; headers: Record<string, unknown>; body: string }
+interface Reply {
+  code: number;
+  headers: Record<string, unknown>;
+  body: string;
+}
 
-function request(sandbox: Sandbox, path: string, opts: { method?: string; token?: string; body?: unknown } = {}): Promise<Reply> {
+function request(
+  sandbox: Sandbox,
+  path: string,
+  opts: { method?: string; token?: string; body?: unknown } = {},
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = https.request(`${sandbox.url}${path}`, { method: opts.method ?? 'GET', ca: sandbox.caCertPem, headers: { authorization: `Bearer ${opts.token ?? sandbox.tokens.admin}`, 'content-type': 'application/json' } }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d)).on('end', () => resolve({ code: res.statusCode!, headers: res.headers, body }));
-    });
+    const req = https.request(
+      `${sandbox.url}${path}`,
+      {
+        method: opts.method ?? 'GET',
+        ca: sandbox.caCertPem,
+        headers: { authorization: `Bearer ${opts.token ?? sandbox.tokens.admin}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        let body = '';
+        res
+          .on('data', (d) => (body += d))
+          .on('end', () => resolve({ code: res.statusCode!, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end(opts.body === undefined ? undefined : JSON.stringify(opts.body));
   });
 }
 
-const admin = (sandbox: Sandbox, body: unknown, token = sandbox.tokens.faults) => request(sandbox, '/truva-admin/faults', { method: 'POST', token, body });
+const admin = (sandbox: Sandbox, body: unknown, token = sandbox.tokens.faults) =>
+  request(sandbox, '/truva-admin/faults', { method: 'POST', token, body });
 
 describe('sandbox faults', function () {
   this.timeout(30_000);
@@ -29,7 +48,7 @@ describe('sandbox faults', function () {
   before(async () => (sandbox = await sharedSandbox()));
   afterEach(() => sandbox.faults.clear());
 
-  it('the admin endpoint wants its own token, not the kubeconfig\'s', async () => {
+  it("the admin endpoint wants its own token, not the kubeconfig's", async () => {
     assert.equal((await admin(sandbox, { action: 'clear' }, sandbox.tokens.admin)).code, 401);
     assert.equal((await admin(sandbox, { action: 'clear' })).code, 200);
     const bad = await admin(sandbox, { action: 'explode' });
@@ -43,7 +62,11 @@ describe('sandbox faults', function () {
     assert.equal(first.code, 429);
     assert.equal(first.headers['retry-after'], '1');
     assert.deepEqual(JSON.parse(first.body).reason, 'TooManyRequests');
-    assert.equal((await request(sandbox, '/apis/apps/v1/namespaces/demo/deployments')).code, 200, 'other paths are untouched');
+    assert.equal(
+      (await request(sandbox, '/apis/apps/v1/namespaces/demo/deployments')).code,
+      200,
+      'other paths are untouched',
+    );
     assert.equal((await request(sandbox, '/api/v1/namespaces/demo/pods')).code, 429);
     assert.equal((await request(sandbox, '/api/v1/namespaces/demo/pods')).code, 200);
   });
@@ -62,10 +85,14 @@ describe('sandbox faults', function () {
 
   it('closeStreams ends open watches abruptly and says how many', async () => {
     let ended = false;
-    const req = https.get(`${sandbox.url}/api/v1/namespaces/demo/pods?watch=true`, { ca: sandbox.caCertPem, headers: { authorization: `Bearer ${sandbox.tokens.admin}` } }, (res) => {
-      res.resume();
-      res.on('close', () => (ended = true));
-    });
+    const req = https.get(
+      `${sandbox.url}/api/v1/namespaces/demo/pods?watch=true`,
+      { ca: sandbox.caCertPem, headers: { authorization: `Bearer ${sandbox.tokens.admin}` } },
+      (res) => {
+        res.resume();
+        res.on('close', () => (ended = true));
+      },
+    );
     req.on('error', () => (ended = true));
     await waitFor(() => req.socket !== undefined && req.writableFinished, 5_000, 'the watch request sent');
     await new Promise((r) => setTimeout(r, 200));
@@ -77,12 +104,22 @@ describe('sandbox faults', function () {
   it('failExec makes only the next exec fail', async () => {
     const kc = new KubeConfig();
     kc.loadFromFile(sandbox.kubeconfigPath);
-    const pods = JSON.parse((await request(sandbox, '/api/v1/namespaces/demo/pods?labelSelector=app%3Dweb')).body).items;
-    const execTrue = () => new Promise<string>((resolve, reject) => {
-      new Exec(kc).exec('demo', pods[0].metadata.name, 'web', ['true'], new PassThrough(), null, null, false, (s) => resolve(String(s.status))).catch(reject);
-    });
+    const pods = JSON.parse(
+      (await request(sandbox, '/api/v1/namespaces/demo/pods?labelSelector=app%3Dweb')).body,
+    ).items;
+    const execTrue = () =>
+      new Promise<string>((resolve, reject) => {
+        new Exec(kc)
+          .exec('demo', pods[0].metadata.name, 'web', ['true'], new PassThrough(), null, null, false, (s) =>
+            resolve(String(s.status)),
+          )
+          .catch(reject);
+      });
     sandbox.faults.failExec({ count: 1 });
-    const failed = await execTrue().then(() => undefined, (e) => e);
+    const failed = await execTrue().then(
+      () => undefined,
+      (e) => e,
+    );
     assert.match(String(failed?.message), /500/);
     assert.equal(await execTrue(), 'Success');
   });

@@ -7,7 +7,16 @@ import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import type { Sandbox } from '../../../sandbox';
 import { READONLY_CONTEXT } from '../../../sandbox';
-import { createTestDeployment, kubectl, kubectlPath, podNames, sharedSandbox, uniqueName, waitFor, waitForRollout } from '../../helpers/sandbox';
+import {
+  createTestDeployment,
+  kubectl,
+  kubectlPath,
+  podNames,
+  sharedSandbox,
+  uniqueName,
+  waitFor,
+  waitForRollout,
+} from '../../helpers/sandbox';
 
 function treeDigest(root: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -41,7 +50,10 @@ describe('sandbox through the real kubectl', function () {
     assert.equal(r.code, 0, r.stderr);
     const items = JSON.parse(r.stdout).items as any[];
     const names = items.map((i) => `${i.kind}/${i.metadata.name}`);
-    assert.ok(names.includes('Deployment/web') && names.includes('Deployment/worker') && names.includes(`Deployment/${app}`), names.join(' '));
+    assert.ok(
+      names.includes('Deployment/web') && names.includes('Deployment/worker') && names.includes(`Deployment/${app}`),
+      names.join(' '),
+    );
     assert.equal(items.filter((i) => i.kind === 'Pod' && i.metadata.labels.app === app).length, 2);
   });
 
@@ -69,9 +81,16 @@ describe('sandbox through the real kubectl', function () {
     assert.deepEqual(treeDigest(join(back, 'copied')), treeDigest(src));
   });
 
-  it('the two pods do not see each other\'s files', async () => {
+  it("the two pods do not see each other's files", async () => {
     await kubectl(sandbox, ['exec', pods[0], '--', 'sh', '-c', 'echo mine > /app/only-here']);
-    const other = await kubectl(sandbox, ['exec', pods[1], '--', 'sh', '-c', 'test -e /app/only-here && echo present || echo absent']);
+    const other = await kubectl(sandbox, [
+      'exec',
+      pods[1],
+      '--',
+      'sh',
+      '-c',
+      'test -e /app/only-here && echo present || echo absent',
+    ]);
     assert.equal(other.stdout.trim(), 'absent');
   });
 
@@ -82,7 +101,14 @@ describe('sandbox through the real kubectl', function () {
     try {
       const marker = `marker-${Date.now()}`;
       await waitFor(() => out.includes('heartbeat'), 10_000, 'first log line');
-      await kubectl(sandbox, ['exec', pods[0], '--', 'sh', '-c', `node -e "fetch('http://127.0.0.1:8080/${marker}').then(r=>r.text()).then(()=>{})"`]);
+      await kubectl(sandbox, [
+        'exec',
+        pods[0],
+        '--',
+        'sh',
+        '-c',
+        `node -e "fetch('http://127.0.0.1:8080/${marker}').then(r=>r.text()).then(()=>{})"`,
+      ]);
       await waitFor(() => out.includes(marker), 10_000, 'the request line in the followed log');
     } finally {
       child.kill();
@@ -90,11 +116,33 @@ describe('sandbox through the real kubectl', function () {
   });
 
   it('patch works with all three patch types and rollout status finishes', async () => {
-    let r = await kubectl(sandbox, ['patch', 'deploy', app, '--type=merge', '-p', '{"metadata":{"labels":{"merged":"yes"}}}']);
+    let r = await kubectl(sandbox, [
+      'patch',
+      'deploy',
+      app,
+      '--type=merge',
+      '-p',
+      '{"metadata":{"labels":{"merged":"yes"}}}',
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    r = await kubectl(sandbox, ['patch', 'deploy', app, '--type=json', '-p', '[{"op":"add","path":"/metadata/annotations","value":{"json":"yes"}}]']);
+    r = await kubectl(sandbox, [
+      'patch',
+      'deploy',
+      app,
+      '--type=json',
+      '-p',
+      '[{"op":"add","path":"/metadata/annotations","value":{"json":"yes"}}]',
+    ]);
     assert.equal(r.code, 0, r.stderr);
-    r = await kubectl(sandbox, ['patch', 'deploy', app, '-p', JSON.stringify({ spec: { template: { spec: { containers: [{ name: 'web', env: [{ name: 'STRATEGIC', value: 'yes' }] }] } } } })]);
+    r = await kubectl(sandbox, [
+      'patch',
+      'deploy',
+      app,
+      '-p',
+      JSON.stringify({
+        spec: { template: { spec: { containers: [{ name: 'web', env: [{ name: 'STRATEGIC', value: 'yes' }] }] } } },
+      }),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const d = JSON.parse((await kubectl(sandbox, ['get', 'deploy', app, '-o', 'json'])).stdout);
     assert.equal(d.metadata.labels.merged, 'yes');
@@ -111,7 +159,14 @@ describe('sandbox through the real kubectl', function () {
 
   it('delete pod makes a replacement appear; scale changes the count', async () => {
     assert.equal((await kubectl(sandbox, ['delete', 'pod', pods[0]])).code, 0);
-    await waitFor(async () => { const p = await podNames(sandbox, app); return p.length === 2 && !p.includes(pods[0]); }, 30_000, 'a replacement pod');
+    await waitFor(
+      async () => {
+        const p = await podNames(sandbox, app);
+        return p.length === 2 && !p.includes(pods[0]);
+      },
+      30_000,
+      'a replacement pod',
+    );
     assert.equal((await kubectl(sandbox, ['scale', `deploy/${app}`, '--replicas=3'])).code, 0);
     await waitForRollout(sandbox, app);
     assert.equal((await podNames(sandbox, app)).length, 3);
@@ -119,22 +174,35 @@ describe('sandbox through the real kubectl', function () {
   });
 
   it('logs --previous shows the instance before a restart', async () => {
-    const before = await kubectl(sandbox, ['get', 'pod', pods[0], '-o', 'jsonpath={.status.containerStatuses[0].restartCount}']);
+    const before = await kubectl(sandbox, [
+      'get',
+      'pod',
+      pods[0],
+      '-o',
+      'jsonpath={.status.containerStatuses[0].restartCount}',
+    ]);
     sandbox.faults.killContainer('demo', pods[0], 'web');
-    await waitFor(async () => {
-      const r = await kubectl(sandbox, ['get', 'pod', pods[0], '-o', 'json']);
-      const st = JSON.parse(r.stdout).status.containerStatuses?.[0];
-      return st && st.restartCount > Number(before.stdout) && st.state.running;
-    }, 30_000, 'the container to restart');
+    await waitFor(
+      async () => {
+        const r = await kubectl(sandbox, ['get', 'pod', pods[0], '-o', 'json']);
+        const st = JSON.parse(r.stdout).status.containerStatuses?.[0];
+        return st && st.restartCount > Number(before.stdout) && st.state.running;
+      },
+      30_000,
+      'the container to restart',
+    );
     const prev = await kubectl(sandbox, ['logs', pods[0], '--previous']);
     assert.equal(prev.code, 0, prev.stderr);
     assert.match(prev.stdout, /web listening on :8080/);
   });
 
-  it('the read-only context gets kubectl\'s normal Forbidden error on writes and exec', async () => {
+  it("the read-only context gets kubectl's normal Forbidden error on writes and exec", async () => {
     const del = await kubectl(sandbox, ['delete', 'pod', pods[0]], { context: READONLY_CONTEXT });
     assert.notEqual(del.code, 0);
-    assert.match(del.stderr, /Error from server \(Forbidden\): pods ".*" is forbidden: User "readonly" cannot delete resource "pods"/);
+    assert.match(
+      del.stderr,
+      /Error from server \(Forbidden\): pods ".*" is forbidden: User "readonly" cannot delete resource "pods"/,
+    );
     const exec = await kubectl(sandbox, ['exec', pods[0], '--', 'true'], { context: READONLY_CONTEXT });
     assert.notEqual(exec.code, 0);
     assert.match(exec.stderr, /forbidden/i);

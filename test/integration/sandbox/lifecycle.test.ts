@@ -13,12 +13,20 @@ describe('sandbox lifecycle', function () {
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
-        const ppid = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]);
+        const ppid = Number(
+          readFileSync(`/proc/${entry}/stat`, 'utf8')
+            .replace(/^.*\) /, '')
+            .split(' ')[1],
+        );
         children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
       } catch {}
     }
     const out: number[] = [];
-    const walk = (p: number) => (children.get(p) ?? []).forEach((c) => { out.push(c); walk(c); });
+    const walk = (p: number) =>
+      (children.get(p) ?? []).forEach((c) => {
+        out.push(c);
+        walk(c);
+      });
     walk(pid);
     return out;
   }
@@ -29,12 +37,27 @@ describe('sandbox lifecycle', function () {
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(sandbox.kubeconfigPath);
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    await waitFor(async () => (await core.listNamespacedPod({ namespace: 'demo' })).items.filter((p) => p.status?.phase === 'Running').length === 3, 20_000, 'seeded pods running');
+    await waitFor(
+      async () =>
+        (await core.listNamespacedPod({ namespace: 'demo' })).items.filter((p) => p.status?.phase === 'Running')
+          .length === 3,
+      20_000,
+      'seeded pods running',
+    );
     assert.ok(sandbox.runtime.livePids().length >= 3);
     await sandbox.stop();
     const left = descendants(process.pid).filter((p) => !before.has(p));
-    const names = left.map((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' '); } catch { return String(p); } });
-    assert.deepEqual(names.filter((n) => !/esbuild|tsx/.test(n)), []);
+    const names = left.map((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      } catch {
+        return String(p);
+      }
+    });
+    assert.deepEqual(
+      names.filter((n) => !/esbuild|tsx/.test(n)),
+      [],
+    );
     assert.deepEqual(sandbox.runtime.livePids(), []);
   });
 });

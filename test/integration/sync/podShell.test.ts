@@ -11,7 +11,14 @@ import type { Cluster } from '../../../src/core/kube/cluster';
 import type { ExecStream } from '../../../src/core/kube/exec';
 import { SyncEngine, clusterSyncTarget, tarOf } from '../../../src/core/sync';
 import { oneShotSink, PodShell, type BatchSink } from '../../../src/core/sync/podShell';
-import { createTestDeployment, podNames, sandboxCluster, sharedSandbox, uniqueName, waitFor } from '../../helpers/sandbox';
+import {
+  createTestDeployment,
+  podNames,
+  sandboxCluster,
+  sharedSandbox,
+  uniqueName,
+  waitFor,
+} from '../../helpers/sandbox';
 
 const sha = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -27,10 +34,12 @@ describe('pod sync shell on the sandbox', function () {
   let noTarPod: string;
   let opened: string[][];
 
-  const opener = (pod: string) => (command: string[]): Promise<ExecStream> => {
-    opened.push(command);
-    return cluster.openExec(pod, 'web', command, 'demo');
-  };
+  const opener =
+    (pod: string) =>
+    (command: string[]): Promise<ExecStream> => {
+      opened.push(command);
+      return cluster.openExec(pod, 'web', command, 'demo');
+    };
 
   async function tarChunks(paths: string[], size: number): Promise<Buffer[]> {
     const parts: Buffer[] = [];
@@ -99,10 +108,16 @@ describe('pod sync shell on the sandbox', function () {
     const shell = (await PodShell.open(opener(noTarPod), noTarPod, '/app/shell-b'))!;
     for (let round = 0; round < 2; round++) {
       const bytes = randomBytes(300_000);
-      await assert.rejects(send(await shell.begin('extract'), [bytes.subarray(0, 100_000), bytes.subarray(100_000)]), (err: Error) => {
-        assert.match(err.message, new RegExp(`tar in pod ${noTarPod} failed \\(exit code 12[67]\\): .*tar: Permission denied`));
-        return true;
-      });
+      await assert.rejects(
+        send(await shell.begin('extract'), [bytes.subarray(0, 100_000), bytes.subarray(100_000)]),
+        (err: Error) => {
+          assert.match(
+            err.message,
+            new RegExp(`tar in pod ${noTarPod} failed \\(exit code 12[67]\\): .*tar: Permission denied`),
+          );
+          return true;
+        },
+      );
     }
     // Had the unread rest been taken for the next frame, the shell would have ended by now.
     await send(await shell.begin('delete'), [Buffer.from('nothing-here\0')]);
@@ -122,45 +137,73 @@ describe('pod sync shell on the sandbox', function () {
     await send(await shell.begin('extract'), await tarChunks(['one.txt'], 512));
     assert.ok(sandbox.faults.silenceExecs() >= 1);
     const started = Date.now();
-    await assert.rejects(send(await shell.begin('extract'), await tarChunks(['one.txt'], 512)), /did not answer within 5 s; its connection was probably lost/);
+    await assert.rejects(
+      send(await shell.begin('extract'), await tarChunks(['one.txt'], 512)),
+      /did not answer within 5 s; its connection was probably lost/,
+    );
     assert.ok(Date.now() - started < 20_000);
     assert.ok(!shell.alive);
   });
 
   it('notices a connection that went silent in the middle of a batch (shell or one-off exec), by WebSocket pings the API server no longer answers', async () => {
     const shell = (await PodShell.open(opener(webPod), webPod, '/app/shell-f'))!;
-    const sinks = [await shell.begin('extract'), await oneShotSink(opener(busyboxPod), busyboxPod, '/app/shell-f', 'extract')];
+    const sinks = [
+      await shell.begin('extract'),
+      await oneShotSink(opener(busyboxPod), busyboxPod, '/app/shell-f', 'extract'),
+    ];
     const chunks = await tarChunks(['one.txt'], 512);
     for (const sink of sinks) await sink.write(chunks[0]);
     await new Promise((r) => setTimeout(r, 500)); // the shell has answered the ping ahead of the batch
     assert.ok(sandbox.faults.silenceExecs() >= 2);
     const started = Date.now();
-    await Promise.all(sinks.map(async (sink) => {
-      for (const chunk of chunks.slice(1)) await sink.write(chunk);
-      await assert.rejects(sink.end(), /lost its connection while it applied a batch/);
-    }));
+    await Promise.all(
+      sinks.map(async (sink) => {
+        for (const chunk of chunks.slice(1)) await sink.write(chunk);
+        await assert.rejects(sink.end(), /lost its connection while it applied a batch/);
+      }),
+    );
     assert.ok(Date.now() - started < 30_000);
     assert.ok(!shell.alive);
   });
 
   it('an image whose head reads ahead (busybox) gets no shell, and one exec per batch instead', async () => {
     assert.equal(await PodShell.open(opener(busyboxPod), busyboxPod, '/app/shell-d'), undefined);
-    await send(await oneShotSink(opener(busyboxPod), busyboxPod, '/app/shell-d', 'extract'), await tarChunks(['one.txt'], 512));
+    await send(
+      await oneShotSink(opener(busyboxPod), busyboxPod, '/app/shell-d', 'extract'),
+      await tarChunks(['one.txt'], 512),
+    );
     assert.equal(await remote(busyboxPod, 'cat /app/shell-d/one.txt'), 'one shot');
   });
 
   it('the engine syncs to that image too, and to a normal one without a new exec per change', async () => {
-    for (const [app, pod, busybox] of [[busyboxApp, busyboxPod, true], [webApp, webPod, false]] as const) {
+    for (const [app, pod, busybox] of [
+      [busyboxApp, busyboxPod, true],
+      [webApp, webPod, false],
+    ] as const) {
       const root = mkdtempSync(join(local, 'engine-'));
       writeFileSync(join(root, 'start.txt'), 'start');
-      const target = clusterSyncTarget(cluster, { namespace: 'demo', labelSelector: `app=${app}`, container: 'web', restart: async () => {} });
+      const target = clusterSyncTarget(cluster, {
+        namespace: 'demo',
+        labelSelector: `app=${app}`,
+        container: 'web',
+        restart: async () => {},
+      });
       const open = target.open.bind(target);
       target.open = (p, command) => {
         opened.push(command);
         return open(p, command);
       };
       const logs: string[] = [];
-      const engine = new SyncEngine(target, { roots: [{ local: root, remote: '/app/engine' }], exclude: [], debounceMs: 50, batchSize: 100, batchBytes: 1 << 20, concurrency: 5, mirror: false, log: (m) => logs.push(m) });
+      const engine = new SyncEngine(target, {
+        roots: [{ local: root, remote: '/app/engine' }],
+        exclude: [],
+        debounceMs: 50,
+        batchSize: 100,
+        batchBytes: 1 << 20,
+        concurrency: 5,
+        mirror: false,
+        log: (m) => logs.push(m),
+      });
       await engine.start();
       const afterStart = opened.length;
       for (let i = 0; i < 3; i++) {
@@ -171,8 +214,16 @@ describe('pod sync shell on the sandbox', function () {
       }
       assert.equal(await remote(pod, 'cat /app/engine/start.txt'), 'start');
       await engine.dispose();
-      assert.equal(logs.filter((l) => l.includes(`pod ${pod}: the container's head and dd cannot read exact frames`)).length, busybox ? 1 : 0, 'the slower path is said once, for busybox only');
-      assert.equal(opened.length - afterStart, busybox ? 3 : 0, busybox ? 'busybox: one exec per change' : 'a normal image: the shell opened at start carries every change');
+      assert.equal(
+        logs.filter((l) => l.includes(`pod ${pod}: the container's head and dd cannot read exact frames`)).length,
+        busybox ? 1 : 0,
+        'the slower path is said once, for busybox only',
+      );
+      assert.equal(
+        opened.length - afterStart,
+        busybox ? 3 : 0,
+        busybox ? 'busybox: one exec per change' : 'a normal image: the shell opened at start carries every change',
+      );
     }
   });
 });

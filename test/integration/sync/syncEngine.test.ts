@@ -10,7 +10,14 @@ import type { Sandbox } from '../../../sandbox';
 import { DevMode } from '../../../src/core/devmode/devMode';
 import type { Cluster } from '../../../src/core/kube/cluster';
 import { SyncEngine, clusterSyncTarget } from '../../../src/core/sync';
-import { createTestDeployment, podNames, sandboxCluster, sharedSandbox, uniqueName, waitFor } from '../../helpers/sandbox';
+import {
+  createTestDeployment,
+  podNames,
+  sandboxCluster,
+  sharedSandbox,
+  uniqueName,
+  waitFor,
+} from '../../helpers/sandbox';
 
 const sha = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -27,7 +34,13 @@ describe('sync engine on the sandbox', function () {
 
   /** sha256 of a remote file in a pod, or 'missing'. */
   async function remoteHash(pod: string, rel: string): Promise<string> {
-    const r = await cluster.exec(pod, 'web', ['sh', '-c', 'test -e "$1" || test -L "$1" || exit 0; cat -- "$1" | sha256sum | cut -d" " -f1', 'x', `/app/${rel}`]);
+    const r = await cluster.exec(pod, 'web', [
+      'sh',
+      '-c',
+      'test -e "$1" || test -L "$1" || exit 0; cat -- "$1" | sha256sum | cut -d" " -f1',
+      'x',
+      `/app/${rel}`,
+    ]);
     return r.stdout.toString().trim() || 'missing';
   }
 
@@ -59,7 +72,17 @@ describe('sync engine on the sandbox', function () {
         await devMode.restartProcess(pod);
       },
     });
-    engine = new SyncEngine(target, { roots: [{ local, remote: '/app' }], exclude: [], debounceMs: 100, batchSize: 500, batchBytes: 8 << 20, concurrency: 5, mirror: false, retryDelayMs: 50, log: (m) => logs.push(m) });
+    engine = new SyncEngine(target, {
+      roots: [{ local, remote: '/app' }],
+      exclude: [],
+      debounceMs: 100,
+      batchSize: 500,
+      batchBytes: 8 << 20,
+      concurrency: 5,
+      mirror: false,
+      retryDelayMs: 50,
+      log: (m) => logs.push(m),
+    });
     await engine.start();
   });
 
@@ -72,8 +95,13 @@ describe('sync engine on the sandbox', function () {
   });
 
   it('the initial sync copies the tree and leaves ignored files out', async () => {
-    await inEveryPod(async (pod) => (await remoteHash(pod, 'server.js')) === sha("require('http').createServer((q,s)=>s.end('v1')).listen(8080)\n"), 'server.js');
-    for (const pod of await podNames(sandbox, name)) assert.equal(await remoteHash(pod, 'node_modules/dep/index.js'), 'missing');
+    await inEveryPod(
+      async (pod) =>
+        (await remoteHash(pod, 'server.js')) === sha("require('http').createServer((q,s)=>s.end('v1')).listen(8080)\n"),
+      'server.js',
+    );
+    for (const pod of await podNames(sandbox, name))
+      assert.equal(await remoteHash(pod, 'node_modules/dep/index.js'), 'missing');
   });
 
   it('changes made while the initial sync runs, and before the watchers are ready, all arrive', async () => {
@@ -81,8 +109,21 @@ describe('sync engine on the sandbox', function () {
     for (let i = 0; i < 300; i++) writeFileSync(join(root, `f${i}.txt`), `file ${i}`);
     writeFileSync(join(root, 'gone.txt'), 'will be deleted');
     const catchUp = new SyncEngine(
-      clusterSyncTarget(cluster, { namespace: 'demo', labelSelector: `app=${name}`, container: 'web', restart: async () => {} }),
-      { roots: [{ local: root, remote: '/app/catchup' }], exclude: [], debounceMs: 50, batchSize: 100, batchBytes: 8 << 20, concurrency: 5, mirror: false },
+      clusterSyncTarget(cluster, {
+        namespace: 'demo',
+        labelSelector: `app=${name}`,
+        container: 'web',
+        restart: async () => {},
+      }),
+      {
+        roots: [{ local: root, remote: '/app/catchup' }],
+        exclude: [],
+        debounceMs: 50,
+        batchSize: 100,
+        batchBytes: 8 << 20,
+        concurrency: 5,
+        mirror: false,
+      },
     );
     try {
       // The tree has been walked once the engine says it is syncing: these writes come after that.
@@ -101,8 +142,15 @@ describe('sync engine on the sandbox', function () {
       writeFileSync(join(root, 'dir-after', 'x.txt'), 'created right after start');
       rmSync(join(root, 'gone.txt'));
       await inEveryPod(async (pod) => {
-        const r = await cluster.exec(pod, 'web', ['sh', '-c', 'cd /app/catchup && cat f0.txt new-during.txt dir-after/x.txt && ls gone.txt 2>/dev/null; ls | wc -l']);
-        return r.stdout.toString() === 'edited during the initial synccreated during the initial synccreated right after start302\n';
+        const r = await cluster.exec(pod, 'web', [
+          'sh',
+          '-c',
+          'cd /app/catchup && cat f0.txt new-during.txt dir-after/x.txt && ls gone.txt 2>/dev/null; ls | wc -l',
+        ]);
+        return (
+          r.stdout.toString() ===
+          'edited during the initial synccreated during the initial synccreated right after start302\n'
+        );
       }, 'the changes made during and right after the initial sync');
     } finally {
       await catchUp.dispose();
@@ -111,7 +159,7 @@ describe('sync engine on the sandbox', function () {
   });
 
   it('create, edit, nested dir, chmod +x, symlink, hostile name, rename and delete reach both pods', async () => {
-    const hostile = "-rf it's \"quoted\" näme\nnewline.txt";
+    const hostile = '-rf it\'s "quoted" näme\nnewline.txt';
     mkdirSync(join(local, 'a/b/c'), { recursive: true });
     writeFileSync(join(local, 'a/b/c/deep.txt'), 'deep');
     writeFileSync(join(local, 'run.sh'), '#!/bin/sh\necho hi\n');
@@ -122,18 +170,33 @@ describe('sync engine on the sandbox', function () {
     writeFileSync(join(local, 'old-name.txt'), 'moving');
     writeFileSync(join(local, 'doomed.txt'), 'bye');
     writeFileSync(join(local, 'debug.log'), 'ignored by .gitignore');
-    await inEveryPod(async (pod) => (await remoteHash(pod, 'doomed.txt')) === sha('bye') && (await remoteHash(pod, 'old-name.txt')) === sha('moving'), 'first batch');
+    await inEveryPod(
+      async (pod) =>
+        (await remoteHash(pod, 'doomed.txt')) === sha('bye') &&
+        (await remoteHash(pod, 'old-name.txt')) === sha('moving'),
+      'first batch',
+    );
     renameSync(join(local, 'old-name.txt'), join(local, 'new-name.txt'));
     rmSync(join(local, 'doomed.txt'));
     writeFileSync(join(local, 'server.js'), 'edited');
-    await inEveryPod(async (pod) => (await remoteHash(pod, 'server.js')) === sha('edited') && (await remoteHash(pod, 'doomed.txt')) === 'missing' && (await remoteHash(pod, 'old-name.txt')) === 'missing', 'edits, rename and delete');
+    await inEveryPod(
+      async (pod) =>
+        (await remoteHash(pod, 'server.js')) === sha('edited') &&
+        (await remoteHash(pod, 'doomed.txt')) === 'missing' &&
+        (await remoteHash(pod, 'old-name.txt')) === 'missing',
+      'edits, rename and delete',
+    );
     for (const pod of await podNames(sandbox, name)) {
       assert.equal(await remoteHash(pod, 'a/b/c/deep.txt'), sha('deep'));
       assert.equal(await remoteHash(pod, 'new-name.txt'), sha('moving'));
       assert.equal(await remoteHash(pod, hostile), sha('hostile'));
       assert.equal(await remoteHash(pod, 'empty.txt'), sha(''));
       assert.equal(await remoteHash(pod, 'debug.log'), 'missing');
-      const meta = await cluster.exec(pod, 'web', ['sh', '-c', 'test -x /app/run.sh && echo exec; readlink /app/link.txt']);
+      const meta = await cluster.exec(pod, 'web', [
+        'sh',
+        '-c',
+        'test -x /app/run.sh && echo exec; readlink /app/link.txt',
+      ]);
       assert.equal(meta.stdout.toString(), 'exec\na/b/c/deep.txt\n');
     }
   });
@@ -146,7 +209,13 @@ describe('sync engine on the sandbox', function () {
       return r.stdout.toString().trim() === '2000';
     }, '2,000 files');
     rmSync(join(local, 'many'), { recursive: true });
-    await inEveryPod(async (pod) => (await cluster.exec(pod, 'web', ['sh', '-c', 'test -e /app/many && echo yes || echo no'])).stdout.toString().trim() === 'no', 'the folder deleted');
+    await inEveryPod(
+      async (pod) =>
+        (await cluster.exec(pod, 'web', ['sh', '-c', 'test -e /app/many && echo yes || echo no'])).stdout
+          .toString()
+          .trim() === 'no',
+      'the folder deleted',
+    );
   });
 
   it('10 saves in 100 ms cause one restart per pod', async () => {
@@ -166,11 +235,18 @@ describe('sync engine on the sandbox', function () {
     engine.pause();
     for (const f of ['p1.txt', 'p2.txt', 'p3.txt']) writeFileSync(join(local, f), f);
     await new Promise((r) => setTimeout(r, 600));
-    for (const pod of await podNames(sandbox, name)) assert.equal(await remoteHash(pod, 'p1.txt'), 'missing', 'nothing is sent while paused');
+    for (const pod of await podNames(sandbox, name))
+      assert.equal(await remoteHash(pod, 'p1.txt'), 'missing', 'nothing is sent while paused');
     assert.equal(engine.snapshot().state, 'paused');
     restarts.length = 0;
     engine.resume();
-    await inEveryPod(async (pod) => (await Promise.all(['p1.txt', 'p2.txt', 'p3.txt'].map((f) => remoteHash(pod, f)))).every((h, i) => h === sha(`p${i + 1}.txt`)), 'the three files');
+    await inEveryPod(
+      async (pod) =>
+        (await Promise.all(['p1.txt', 'p2.txt', 'p3.txt'].map((f) => remoteHash(pod, f)))).every(
+          (h, i) => h === sha(`p${i + 1}.txt`),
+        ),
+      'the three files',
+    );
     await waitFor(() => engine.snapshot().state === 'idle', 20_000, 'idle');
     assert.equal(restarts.length, 2, 'one batch: one restart per pod');
   });
@@ -183,27 +259,48 @@ describe('sync engine on the sandbox', function () {
     writeFileSync(join(local, 'retry.txt'), 'after failures');
     engine.notify(join(local, 'retry.txt'));
     await engine.flush();
-    assert.ok(logs.some((l) => /\(500\).*retrying/.test(l)), `the injected failures were met and retried: ${logs.join(' | ')}`);
-    await inEveryPod(async (pod) => (await remoteHash(pod, 'retry.txt')) === sha('after failures'), 'the retried change');
+    assert.ok(
+      logs.some((l) => /\(500\).*retrying/.test(l)),
+      `the injected failures were met and retried: ${logs.join(' | ')}`,
+    );
+    await inEveryPod(
+      async (pod) => (await remoteHash(pod, 'retry.txt')) === sha('after failures'),
+      'the retried change',
+    );
   });
 
   it('connections that went silent without closing (a laptop that slept) are replaced and the change arrives', async () => {
-    assert.ok(sandbox.faults.silenceExecs() >= 2, 'each pod\'s sync shell went silent');
+    assert.ok(sandbox.faults.silenceExecs() >= 2, "each pod's sync shell went silent");
     logs.length = 0;
     writeFileSync(join(local, 'after-sleep.txt'), 'after sleep');
     engine.notify(join(local, 'after-sleep.txt'));
     await engine.flush();
-    assert.ok(logs.some((l) => /did not answer within 5 s.*retrying/.test(l)), `the silent shells were given up: ${logs.join(' | ')}`);
-    await inEveryPod(async (pod) => (await remoteHash(pod, 'after-sleep.txt')) === sha('after sleep'), 'the change sent through new shells');
+    assert.ok(
+      logs.some((l) => /did not answer within 5 s.*retrying/.test(l)),
+      `the silent shells were given up: ${logs.join(' | ')}`,
+    );
+    await inEveryPod(
+      async (pod) => (await remoteHash(pod, 'after-sleep.txt')) === sha('after sleep'),
+      'the change sent through new shells',
+    );
   });
 
   it('a pod deleted mid-session is replaced and its replacement gets a full sync', async () => {
     const [victim] = await podNames(sandbox, name);
     await cluster.deletePod(victim, { namespace: 'demo' });
-    await waitFor(async () => {
-      const pods = await podNames(sandbox, name);
-      return pods.length === 2 && !pods.includes(victim);
-    }, 30_000, 'a replacement pod');
-    await inEveryPod(async (pod) => (await remoteHash(pod, 'server.js')) === sha('edited') && (await remoteHash(pod, 'a/b/c/deep.txt')) === sha('deep'), 'the full sync of the replacement');
+    await waitFor(
+      async () => {
+        const pods = await podNames(sandbox, name);
+        return pods.length === 2 && !pods.includes(victim);
+      },
+      30_000,
+      'a replacement pod',
+    );
+    await inEveryPod(
+      async (pod) =>
+        (await remoteHash(pod, 'server.js')) === sha('edited') &&
+        (await remoteHash(pod, 'a/b/c/deep.txt')) === sha('deep'),
+      'the full sync of the replacement',
+    );
   });
 });

@@ -27,8 +27,14 @@ describe('config: fuzz', () => {
           assert.ok(result.errors.length > 0, `document ${i}: refused without an error`);
           for (const e of result.errors) {
             assert.equal(typeof e.message, 'string');
-            assert.ok(e.message.length > 0 && e.message.length < 2000, `document ${i}: message length ${e.message.length}`);
-            assert.ok(Number.isInteger(e.line) && e.line >= 1 && Number.isInteger(e.column) && e.column >= 1, `document ${i}: ${JSON.stringify(e)}`);
+            assert.ok(
+              e.message.length > 0 && e.message.length < 2000,
+              `document ${i}: message length ${e.message.length}`,
+            );
+            assert.ok(
+              Number.isInteger(e.line) && e.line >= 1 && Number.isInteger(e.column) && e.column >= 1,
+              `document ${i}: ${JSON.stringify(e)}`,
+            );
             assert.ok(e.range.start.line <= e.range.end.line);
             codes.add(e.code);
           }
@@ -38,7 +44,8 @@ describe('config: fuzz', () => {
       project.cleanup();
     }
     // The generator must reach the guards it exists for, or this test proves little.
-    for (const code of ['yaml-syntax', 'too-deep', 'alias-limit', 'unknown-key', 'wrong-type', 'empty-file']) assert.ok(codes.has(code), `no document produced ${code}; saw ${[...codes].join(', ')}`);
+    for (const code of ['yaml-syntax', 'too-deep', 'alias-limit', 'unknown-key', 'wrong-type', 'empty-file'])
+      assert.ok(codes.has(code), `no document produced ${code}; saw ${[...codes].join(', ')}`);
     assert.ok(accepted > 0, 'some mutated documents should still be valid');
   });
 });

@@ -18,15 +18,100 @@ const VALID = [
   'context: kind-dev\nnamespace: demo\ndeployment: web\ncontainer: app\nsync:\n  - local: .\n    remote: /app\nexclude:\n  - node_modules/\n  - "*.log"\nrun: [node, server.js]\nrestart: process\ndebounce: 500ms\nbatchSize: 100\nconcurrency: 3\nlogs:\n  tail: 100\n  buffer: 5000\ndevMode:\n  keepProbes: true\n  replicas: 2\n',
   'deployment: api\nsync: [{ local: ./a, remote: /srv }, { local: ./b, remote: /srv/b }]\nrestart: command\nrestartCommand: kill -HUP 1\n',
 ];
-const TOKENS = [':', '- ', '[', ']', '{', '}', '&a ', '*a', '!!str ', '!!binary ', '|', '>', '"', "'", '#', '\n', '\t', '  ', '? ', '---\n', '...\n', '%YAML 1.2\n', '\\u0000', '\u2028', '\uFEFF', '😀', 'null', '~', '-1', '1e309', '0x1F', '.inf', 'namespace', 'sync', 'local', 'remote', 'debounce: ', '<<: *a\n'];
-const KEYS = ['context', 'namespace', 'deployment', 'container', 'sync', 'exclude', 'run', 'restart', 'restartCommand', 'debounce', 'batchSize', 'batchBytes', 'concurrency', 'mirror', 'allowSystemPath', 'logs', 'devMode', 'kubeconfig', 'logLevel', 'namspace', 'Deployment', ''];
+const TOKENS = [
+  ':',
+  '- ',
+  '[',
+  ']',
+  '{',
+  '}',
+  '&a ',
+  '*a',
+  '!!str ',
+  '!!binary ',
+  '|',
+  '>',
+  '"',
+  "'",
+  '#',
+  '\n',
+  '\t',
+  '  ',
+  '? ',
+  '---\n',
+  '...\n',
+  '%YAML 1.2\n',
+  '\\u0000',
+  '\u2028',
+  '\uFEFF',
+  '😀',
+  'null',
+  '~',
+  '-1',
+  '1e309',
+  '0x1F',
+  '.inf',
+  'namespace',
+  'sync',
+  'local',
+  'remote',
+  'debounce: ',
+  '<<: *a\n',
+];
+const KEYS = [
+  'context',
+  'namespace',
+  'deployment',
+  'container',
+  'sync',
+  'exclude',
+  'run',
+  'restart',
+  'restartCommand',
+  'debounce',
+  'batchSize',
+  'batchBytes',
+  'concurrency',
+  'mirror',
+  'allowSystemPath',
+  'logs',
+  'devMode',
+  'kubeconfig',
+  'logLevel',
+  'namspace',
+  'Deployment',
+  '',
+];
 
 function pick<T>(rand: () => number, items: readonly T[]): T {
   return items[Math.floor(rand() * items.length)];
 }
 
 function randomScalar(rand: () => number): string {
-  return pick(rand, ['web', '"quoted"', "'single'", '500ms', 'fast', '-1', '0', '99999999999', 'true', 'null', '~', '/app', '../x', '/etc', '[]', '{}', '""', '*nope', '&x 1', 'C:\\x', '#c', `"${'x'.repeat(Math.floor(rand() * 200))}"`]);
+  return pick(rand, [
+    'web',
+    '"quoted"',
+    "'single'",
+    '500ms',
+    'fast',
+    '-1',
+    '0',
+    '99999999999',
+    'true',
+    'null',
+    '~',
+    '/app',
+    '../x',
+    '/etc',
+    '[]',
+    '{}',
+    '""',
+    '*nope',
+    '&x 1',
+    'C:\\x',
+    '#c',
+    `"${'x'.repeat(Math.floor(rand() * 200))}"`,
+  ]);
 }
 
 function randomStructure(rand: () => number, depth: number): string {
@@ -36,8 +121,22 @@ function randomStructure(rand: () => number, depth: number): string {
     const key = pick(rand, KEYS);
     const roll = rand();
     if (roll < 0.5 || depth > 3) lines.push(`${key}: ${randomScalar(rand)}`);
-    else if (roll < 0.75) lines.push(`${key}:`, ...randomStructure(rand, depth + 1).split('\n').map((l) => `  ${l}`));
-    else lines.push(`${key}:`, ...Array.from({ length: 1 + Math.floor(rand() * 3) }, () => `  - ${rand() < 0.5 ? randomScalar(rand) : `local: ${randomScalar(rand)}\n    remote: ${randomScalar(rand)}`}`));
+    else if (roll < 0.75)
+      lines.push(
+        `${key}:`,
+        ...randomStructure(rand, depth + 1)
+          .split('\n')
+          .map((l) => `  ${l}`),
+      );
+    else
+      lines.push(
+        `${key}:`,
+        ...Array.from(
+          { length: 1 + Math.floor(rand() * 3) },
+          () =>
+            `  - ${rand() < 0.5 ? randomScalar(rand) : `local: ${randomScalar(rand)}\n    remote: ${randomScalar(rand)}`}`,
+        ),
+      );
   }
   return lines.join('\n');
 }
@@ -45,7 +144,12 @@ function randomStructure(rand: () => number, depth: number): string {
 function aliasBomb(rand: () => number): string {
   const levels = 5 + Math.floor(rand() * 6);
   const out = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-  for (let i = 1; i < levels; i++) out.push(`a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(',')}]`);
+  for (let i = 1; i < levels; i++)
+    out.push(
+      `a${i}: &a${i} [${Array(9)
+        .fill(`*a${i - 1}`)
+        .join(',')}]`,
+    );
   if (rand() < 0.5) out.push(`deployment: *a${levels - 1}`);
   return out.join('\n');
 }

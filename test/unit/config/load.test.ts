@@ -1,7 +1,14 @@
 import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { configToYaml, loadConfig, settingsFromSeedConfig, validateDocument, type ConfigError, type LoadResult } from '../../../src/core/config';
+import {
+  configToYaml,
+  loadConfig,
+  settingsFromSeedConfig,
+  validateDocument,
+  type ConfigError,
+  type LoadResult,
+} from '../../../src/core/config';
 import { tempProject } from './helpers';
 
 const THREE_LINES = 'namespace: demo\ndeployment: web\nsync: [{ local: ./src, remote: /app }]\n';
@@ -54,12 +61,29 @@ describe('config: loadConfig', () => {
 
   it('normalises every written value: durations, paths, run forms', () => {
     const text = [
-      'context: kind-dev', 'namespace: demo', 'deployment: web', 'container: app',
-      'sync:', '  - local: .', '    remote: /srv/app/', '  - local: web', '    remote: /www',
-      'exclude: [node_modules/, "*.log"]', 'run: npm run dev', 'restart: command', 'restartCommand: kill -HUP 1',
-      'debounce: 1s', 'batchSize: 50', 'batchBytes: 2048', 'concurrency: 2', 'mirror: true', 'allowSystemPath: true',
-      'logs: { tail: 10, buffer: 2000 }', 'devMode: { keepProbes: true, replicas: 1, rolloutTimeout: 30 }',
-      'kubeconfig: ./kube.yaml', 'logLevel: debug',
+      'context: kind-dev',
+      'namespace: demo',
+      'deployment: web',
+      'container: app',
+      'sync:',
+      '  - local: .',
+      '    remote: /srv/app/',
+      '  - local: web',
+      '    remote: /www',
+      'exclude: [node_modules/, "*.log"]',
+      'run: npm run dev',
+      'restart: command',
+      'restartCommand: kill -HUP 1',
+      'debounce: 1s',
+      'batchSize: 50',
+      'batchBytes: 2048',
+      'concurrency: 2',
+      'mirror: true',
+      'allowSystemPath: true',
+      'logs: { tail: 10, buffer: 2000 }',
+      'devMode: { keepProbes: true, replicas: 1, rolloutTimeout: 30 }',
+      'kubeconfig: ./kube.yaml',
+      'logLevel: debug',
     ].join('\n');
     const result = load(text);
     assert.ok(result.ok, JSON.stringify(result));
@@ -72,7 +96,10 @@ describe('config: loadConfig', () => {
     assert.equal(c.restart, 'command');
     assert.equal(c.restartCommand, 'kill -HUP 1');
     assert.equal(c.debounceMs, 1000);
-    assert.deepEqual([c.batchSize, c.batchBytes, c.concurrency, c.mirror, c.allowSystemPath], [50, 2048, 2, true, true]);
+    assert.deepEqual(
+      [c.batchSize, c.batchBytes, c.concurrency, c.mirror, c.allowSystemPath],
+      [50, 2048, 2, true, true],
+    );
     assert.deepEqual(c.logs, { tail: 10, buffer: 2000 });
     assert.deepEqual(c.devMode, { keepProbes: true, replicas: 1, rolloutTimeoutSeconds: 30 });
     assert.equal(c.kubeconfig, join(project.dir, 'kube.yaml'));
@@ -87,7 +114,14 @@ describe('config: loadConfig', () => {
   });
 
   it('takes defaults from settings, and the file wins over them', () => {
-    const settings = { debounce: '2s', concurrency: 9, logs: { tail: 5 }, devMode: { keepProbes: true }, namespace: 'from-settings', exclude: ['dist/'] };
+    const settings = {
+      debounce: '2s',
+      concurrency: 9,
+      logs: { tail: 5 },
+      devMode: { keepProbes: true },
+      namespace: 'from-settings',
+      exclude: ['dist/'],
+    };
     const fromSettings = load('deployment: web\nsync: [{ local: src, remote: /app }]\n', settings);
     assert.ok(fromSettings.ok, JSON.stringify(fromSettings));
     assert.equal(fromSettings.config.debounceMs, 2000);
@@ -97,7 +131,10 @@ describe('config: loadConfig', () => {
     assert.equal(fromSettings.config.namespace, 'from-settings');
     assert.deepEqual(fromSettings.config.exclude, ['dist/']);
 
-    const fileWins = load(`${THREE_LINES}debounce: 100\nconcurrency: 1\nlogs: { buffer: 3000 }\ndevMode: { keepProbes: false }\nexclude: []\n`, settings);
+    const fileWins = load(
+      `${THREE_LINES}debounce: 100\nconcurrency: 1\nlogs: { buffer: 3000 }\ndevMode: { keepProbes: false }\nexclude: []\n`,
+      settings,
+    );
     assert.ok(fileWins.ok);
     assert.equal(fileWins.config.debounceMs, 100);
     assert.equal(fileWins.config.concurrency, 1);
@@ -114,29 +151,148 @@ describe('config: loadConfig', () => {
   });
 
   const invalid: [name: string, text: string, code: string, line: number, column: number, message: RegExp][] = [
-    ['a YAML syntax error', 'namespace: demo\ndeployment: web: x\n', 'yaml-syntax', 2, 13, /YAML syntax error: Nested mappings/],
+    [
+      'a YAML syntax error',
+      'namespace: demo\ndeployment: web: x\n',
+      'yaml-syntax',
+      2,
+      13,
+      /YAML syntax error: Nested mappings/,
+    ],
     ['a tab as indentation', 'namespace: demo\n\tdeployment: web\n', 'yaml-syntax', 2, 1, /Tabs are not allowed/],
     ['a duplicate key', `${THREE_LINES}namespace: other\n`, 'yaml-syntax', 4, 1, /unique/],
-    ['a misspelt key', `${THREE_LINES}namepsace: x\n`, 'unknown-key', 4, 1, /Unknown key "namepsace".*Did you mean "namespace"\?/],
+    [
+      'a misspelt key',
+      `${THREE_LINES}namepsace: x\n`,
+      'unknown-key',
+      4,
+      1,
+      /Unknown key "namepsace".*Did you mean "namespace"\?/,
+    ],
     ['a misspelt nested key', `${THREE_LINES}logs:\n  tial: 3\n`, 'unknown-key', 5, 3, /Did you mean "tail"/],
     ['a key nothing resembles', `${THREE_LINES}colour: red\n`, 'unknown-key', 4, 1, /Known keys: context, namespace/],
-    ['a debounce of "fast"', `${THREE_LINES}debounce: fast\n`, 'wrong-type', 4, 11, /"debounce" must be .*"500ms".*not "fast"/],
-    ['a negative concurrency', `${THREE_LINES}concurrency: -1\n`, 'out-of-range', 4, 14, /"concurrency" must be a whole number from 1 to 100, not -1/],
+    [
+      'a debounce of "fast"',
+      `${THREE_LINES}debounce: fast\n`,
+      'wrong-type',
+      4,
+      11,
+      /"debounce" must be .*"500ms".*not "fast"/,
+    ],
+    [
+      'a negative concurrency',
+      `${THREE_LINES}concurrency: -1\n`,
+      'out-of-range',
+      4,
+      14,
+      /"concurrency" must be a whole number from 1 to 100, not -1/,
+    ],
     ['a debounce over a minute', `${THREE_LINES}debounce: 90s\n`, 'out-of-range', 4, 11, /too long/],
-    ['a string where a number goes', `${THREE_LINES}batchSize: many\n`, 'wrong-type', 4, 12, /"batchSize" must be a whole number .*not "many"/],
-    ['an unknown restart mode', `${THREE_LINES}restart: always\n`, 'bad-value', 4, 10, /one of "process", "none", "command"/],
-    ['restart: command without its command', `${THREE_LINES}restart: command\n`, 'restart-command-missing', 4, 10, /restartCommand/],
-    ['a bad namespace name', 'namespace: My_NS\ndeployment: web\nsync: [{ local: src, remote: /app }]\n', 'bad-value', 1, 12, /Kubernetes name/],
-    ['a missing deployment', 'namespace: demo\nsync: [{ local: src, remote: /app }]\n', 'missing-key', 1, 1, /Missing required key "deployment"/],
-    ['a sync pair without remote', 'namespace: demo\ndeployment: web\nsync:\n  - local: src\n', 'missing-key', 4, 5, /"sync\[0\]" is missing the required key "remote"/],
+    [
+      'a string where a number goes',
+      `${THREE_LINES}batchSize: many\n`,
+      'wrong-type',
+      4,
+      12,
+      /"batchSize" must be a whole number .*not "many"/,
+    ],
+    [
+      'an unknown restart mode',
+      `${THREE_LINES}restart: always\n`,
+      'bad-value',
+      4,
+      10,
+      /one of "process", "none", "command"/,
+    ],
+    [
+      'restart: command without its command',
+      `${THREE_LINES}restart: command\n`,
+      'restart-command-missing',
+      4,
+      10,
+      /restartCommand/,
+    ],
+    [
+      'a bad namespace name',
+      'namespace: My_NS\ndeployment: web\nsync: [{ local: src, remote: /app }]\n',
+      'bad-value',
+      1,
+      12,
+      /Kubernetes name/,
+    ],
+    [
+      'a missing deployment',
+      'namespace: demo\nsync: [{ local: src, remote: /app }]\n',
+      'missing-key',
+      1,
+      1,
+      /Missing required key "deployment"/,
+    ],
+    [
+      'a sync pair without remote',
+      'namespace: demo\ndeployment: web\nsync:\n  - local: src\n',
+      'missing-key',
+      4,
+      5,
+      /"sync\[0\]" is missing the required key "remote"/,
+    ],
     ['an empty sync list', 'namespace: demo\ndeployment: web\nsync: []\n', 'bad-value', 3, 1, /at least one pair/],
-    ['a run list holding a number', `${THREE_LINES}run: [node, 1]\n`, 'wrong-type', 4, 1, /"run" must be a command string or a list of strings/],
-    ['a local folder that does not exist', 'namespace: demo\ndeployment: web\nsync:\n  - local: ./nope\n    remote: /app\n', 'local-missing', 4, 12, /"\.\/nope" does not exist/],
-    ['a local path that is a file', 'namespace: demo\ndeployment: web\nsync:\n  - local: ./file.txt\n    remote: /app\n', 'local-not-folder', 4, 12, /is a file/],
-    ['a relative remote path', 'namespace: demo\ndeployment: web\nsync:\n  - local: src\n    remote: app\n', 'remote-not-absolute', 5, 13, /must be absolute/],
-    ['a remote path with ..', 'namespace: demo\ndeployment: web\nsync:\n  - local: src\n    remote: /app/../etc\n', 'remote-not-absolute', 5, 13, /must not contain "\.\."/],
-    ['the root as remote path', 'namespace: demo\ndeployment: web\nsync:\n  - local: src\n    remote: /\n', 'remote-system-dir', 5, 13, /system directory/],
-    ['/proc below as remote path', 'namespace: demo\ndeployment: web\nsync:\n  - local: src\n    remote: /proc/1/x\n', 'remote-system-dir', 5, 13, /system directory/],
+    [
+      'a run list holding a number',
+      `${THREE_LINES}run: [node, 1]\n`,
+      'wrong-type',
+      4,
+      1,
+      /"run" must be a command string or a list of strings/,
+    ],
+    [
+      'a local folder that does not exist',
+      'namespace: demo\ndeployment: web\nsync:\n  - local: ./nope\n    remote: /app\n',
+      'local-missing',
+      4,
+      12,
+      /"\.\/nope" does not exist/,
+    ],
+    [
+      'a local path that is a file',
+      'namespace: demo\ndeployment: web\nsync:\n  - local: ./file.txt\n    remote: /app\n',
+      'local-not-folder',
+      4,
+      12,
+      /is a file/,
+    ],
+    [
+      'a relative remote path',
+      'namespace: demo\ndeployment: web\nsync:\n  - local: src\n    remote: app\n',
+      'remote-not-absolute',
+      5,
+      13,
+      /must be absolute/,
+    ],
+    [
+      'a remote path with ..',
+      'namespace: demo\ndeployment: web\nsync:\n  - local: src\n    remote: /app/../etc\n',
+      'remote-not-absolute',
+      5,
+      13,
+      /must not contain "\.\."/,
+    ],
+    [
+      'the root as remote path',
+      'namespace: demo\ndeployment: web\nsync:\n  - local: src\n    remote: /\n',
+      'remote-system-dir',
+      5,
+      13,
+      /system directory/,
+    ],
+    [
+      '/proc below as remote path',
+      'namespace: demo\ndeployment: web\nsync:\n  - local: src\n    remote: /proc/1/x\n',
+      'remote-system-dir',
+      5,
+      13,
+      /system directory/,
+    ],
     ['an empty file', '', 'empty-file', 1, 1, /empty/],
     ['a comment-only file', '# nothing yet\n', 'empty-file', 1, 1, /empty/],
     ['a list at the top', '- a\n- b\n', 'not-a-mapping', 1, 1, /must be a mapping/],
@@ -152,27 +308,52 @@ describe('config: loadConfig', () => {
   }
 
   it('allows a system remote path with allowSystemPath', () => {
-    assert.ok(load('namespace: demo\ndeployment: web\nallowSystemPath: true\nsync: [{ local: src, remote: /etc }]\n').ok);
+    assert.ok(
+      load('namespace: demo\ndeployment: web\nallowSystemPath: true\nsync: [{ local: src, remote: /etc }]\n').ok,
+    );
   });
 
   it('reports every problem at once, in file order', () => {
-    const errors = errorsOf(load('deployment: web\nsync: [{ local: nope, remote: app }]\nconcurrency: 0\nnamspace: x\n'));
-    assert.deepEqual(errors.map((e) => [e.code, e.line]), [['local-missing', 2], ['remote-not-absolute', 2], ['out-of-range', 3], ['unknown-key', 4]]);
+    const errors = errorsOf(
+      load('deployment: web\nsync: [{ local: nope, remote: app }]\nconcurrency: 0\nnamspace: x\n'),
+    );
+    assert.deepEqual(
+      errors.map((e) => [e.code, e.line]),
+      [
+        ['local-missing', 2],
+        ['remote-not-absolute', 2],
+        ['out-of-range', 3],
+        ['unknown-key', 4],
+      ],
+    );
   });
 
   it('loads with warnings for exclude patterns that can never match', () => {
-    const result = load(`${THREE_LINES}exclude:\n  - ../other\n  - ${project.dir}/src/x\n  - "# not a comment"\n  - C:\\build\n  - build/\n`);
+    const result = load(
+      `${THREE_LINES}exclude:\n  - ../other\n  - ${project.dir}/src/x\n  - "# not a comment"\n  - C:\\build\n  - build/\n`,
+    );
     assert.ok(result.ok, JSON.stringify(result));
-    assert.deepEqual(result.warnings.map((w) => [w.code, w.line, w.column]), [
-      ['exclude-never-matches', 5, 5], ['exclude-never-matches', 6, 5], ['exclude-never-matches', 7, 5], ['exclude-never-matches', 8, 5],
-    ]);
+    assert.deepEqual(
+      result.warnings.map((w) => [w.code, w.line, w.column]),
+      [
+        ['exclude-never-matches', 5, 5],
+        ['exclude-never-matches', 6, 5],
+        ['exclude-never-matches', 7, 5],
+        ['exclude-never-matches', 8, 5],
+      ],
+    );
     assert.match(result.warnings[0].message, /contains "\.\."/);
     assert.match(result.warnings[1].message, /absolute path on this machine/);
   });
 
   it('refuses an alias bomb quickly instead of expanding it', () => {
     const bomb = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-    for (let i = 1; i < 9; i++) bomb.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    for (let i = 1; i < 9; i++)
+      bomb.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(',')}]`,
+      );
     const error = only(load(bomb.join('\n')));
     assert.equal(error.code, 'alias-limit');
     assert.equal(error.line, 2);
@@ -199,14 +380,25 @@ describe('config: configToYaml', () => {
   afterEach(() => project.cleanup());
 
   it('writes quick-pick answers as a loadable truva.yaml', () => {
-    const text = configToYaml({ namespace: 'demo', deployment: 'web', container: 'app', sync: [{ local: './src', remote: '/app' }], run: 'npm start' });
-    assert.equal(text, '# Truva dev session: see the truva.yaml reference in the README.\n\nnamespace: demo\ndeployment: web\ncontainer: app\nsync:\n  - local: ./src\n    remote: /app\nrun: npm start\n');
+    const text = configToYaml({
+      namespace: 'demo',
+      deployment: 'web',
+      container: 'app',
+      sync: [{ local: './src', remote: '/app' }],
+      run: 'npm start',
+    });
+    assert.equal(
+      text,
+      '# Truva dev session: see the truva.yaml reference in the README.\n\nnamespace: demo\ndeployment: web\ncontainer: app\nsync:\n  - local: ./src\n    remote: /app\nrun: npm start\n',
+    );
     const loaded = loadConfig(text, { filePath: project.file });
     assert.ok(loaded.ok, JSON.stringify(loaded));
   });
 
   it('round-trips a resolved config, leaving defaults out', () => {
-    const first = loadConfig(`${THREE_LINES}debounce: 1s\nrun: [node, app.js]\nlogs: { tail: 7 }\n`, { filePath: project.file });
+    const first = loadConfig(`${THREE_LINES}debounce: 1s\nrun: [node, app.js]\nlogs: { tail: 7 }\n`, {
+      filePath: project.file,
+    });
     assert.ok(first.ok);
     const text = configToYaml(first.config);
     assert.doesNotMatch(text, /batchSize|concurrency|restart|buffer/);
@@ -218,7 +410,8 @@ describe('config: configToYaml', () => {
 
 describe('config: seed config.yaml mapping', () => {
   it('maps debounce_duration, batch_size, config_path and logging.level', () => {
-    const seed = 'sync:\n  debounce_duration: 750ms\n  batch_size: 20\nkubernetes:\n  config_path: ~/.kube/dev\nlogging:\n  level: WARNING\nother: ignored\n';
+    const seed =
+      'sync:\n  debounce_duration: 750ms\n  batch_size: 20\nkubernetes:\n  config_path: ~/.kube/dev\nlogging:\n  level: WARNING\nother: ignored\n';
     const { settings, errors } = settingsFromSeedConfig(seed, '/etc/truva/config.yaml');
     assert.deepEqual(errors, []);
     assert.equal(settings.debounce, 750);
@@ -229,7 +422,10 @@ describe('config: seed config.yaml mapping', () => {
   });
 
   it('resolves a relative config_path against the seed file and feeds loadConfig', () => {
-    const { settings } = settingsFromSeedConfig('kubernetes:\n  config_path: kube/config\nsync:\n  debounce_duration: 2s\n', '/opt/seed/config.yaml');
+    const { settings } = settingsFromSeedConfig(
+      'kubernetes:\n  config_path: kube/config\nsync:\n  debounce_duration: 2s\n',
+      '/opt/seed/config.yaml',
+    );
     assert.equal(settings.kubeconfig, '/opt/seed/kube/config');
     const project = tempProject();
     try {
@@ -243,7 +439,10 @@ describe('config: seed config.yaml mapping', () => {
   });
 
   it('names values it cannot map and keeps the rest', () => {
-    const { settings, errors } = settingsFromSeedConfig('sync:\n  debounce_duration: soon\n  batch_size: 0\nlogging:\n  level: loud\n', 'config.yaml');
+    const { settings, errors } = settingsFromSeedConfig(
+      'sync:\n  debounce_duration: soon\n  batch_size: 0\nlogging:\n  level: loud\n',
+      'config.yaml',
+    );
     assert.deepEqual(settings, {});
     assert.equal(errors.length, 3);
     assert.match(errors[0].message, /debounce_duration "soon"/);

@@ -5,7 +5,14 @@ const template = {
   metadata: { labels: { app: 'web' } },
   spec: {
     containers: [
-      { name: 'web', image: 'web', command: ['node'], args: ['server.js', '--name', 'a b'], readinessProbe: { httpGet: { path: '/healthz', port: 8080 } }, env: [{ name: 'A', value: '1' }] },
+      {
+        name: 'web',
+        image: 'web',
+        command: ['node'],
+        args: ['server.js', '--name', 'a b'],
+        readinessProbe: { httpGet: { path: '/healthz', port: 8080 } },
+        env: [{ name: 'A', value: '1' }],
+      },
       { name: 'sidecar', image: 'proxy', command: ['proxy'], livenessProbe: { exec: { command: ['true'] } } },
     ],
   },
@@ -33,7 +40,10 @@ describe('dev-mode template', () => {
 
   it('a container with no command and no run is refused with what to do', () => {
     const bare = { spec: { containers: [{ name: 'web', image: 'web' }] } };
-    assert.throws(() => devTemplate(bare as any, 'web', {}), (e: Error) => e instanceof PreflightError && /Set "run" in truva.yaml/.test(e.message));
+    assert.throws(
+      () => devTemplate(bare as any, 'web', {}),
+      (e: Error) => e instanceof PreflightError && /Set "run" in truva.yaml/.test(e.message),
+    );
   });
 
   it('the template hash ignores key order and changes with content', () => {
@@ -46,7 +56,8 @@ describe('dev-mode template', () => {
     assert.equal(remotePathProblem('/srv/app/src'), undefined);
     assert.match(remotePathProblem('app')!, /not absolute/);
     assert.match(remotePathProblem('/app/../etc')!, /\.\./);
-    for (const p of ['/', '/etc', '/usr', '/bin', '/proc/1', '/sys', '/dev/']) assert.match(remotePathProblem(p)!, /system directory/, p);
+    for (const p of ['/', '/etc', '/usr', '/bin', '/proc/1', '/sys', '/dev/'])
+      assert.match(remotePathProblem(p)!, /system directory/, p);
     assert.equal(remotePathProblem('/etc', true), undefined);
   });
 });

@@ -4,7 +4,15 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parsePid, readPidCommand, restartCommand, runToArgv, supervisedArgv, supervisorCommand, isSupervisorCommand } from '../../../src/core/devmode/supervisor';
+import {
+  parsePid,
+  readPidCommand,
+  restartCommand,
+  runToArgv,
+  supervisedArgv,
+  supervisorCommand,
+  isSupervisorCommand,
+} from '../../../src/core/devmode/supervisor';
 
 interface Running {
   proc: ChildProcess;
@@ -68,7 +76,10 @@ describe('supervisor script (real sh)', function () {
 
   it('starts the command, records its PID and prints a start line', async () => {
     running = startSupervisor(['sleep', '300'], dir);
-    const line = await until('start line', () => /\[truva\] started pid (\d+): sleep 300/.exec(running!.out()) ?? undefined);
+    const line = await until(
+      'start line',
+      () => /\[truva\] started pid (\d+): sleep 300/.exec(running!.out()) ?? undefined,
+    );
     const pid = Number(line[1]);
     assert.equal(await until('pid file', () => readPid(dir)), pid);
     assert.ok(alive(pid));
@@ -102,7 +113,10 @@ describe('supervisor script (real sh)', function () {
   it('restarts the command after it crashes, with a back-off line', async () => {
     const counter = join(dir, 'runs');
     // Crashes on the first run, stays up on the second.
-    running = startSupervisor(runToArgv(`echo x >> ${counter}; [ $(wc -l < ${counter}) -ge 2 ] && exec sleep 300; exit 3`), dir);
+    running = startSupervisor(
+      runToArgv(`echo x >> ${counter}; [ $(wc -l < ${counter}) -ge 2 ] && exec sleep 300; exit 3`),
+      dir,
+    );
     await until('crash line', () => /\[truva\] exited with code 3; restarting in 1s/.test(running!.out()));
     await until('second start', () => (running!.out().match(/\[truva\] started pid/g) ?? []).length === 2);
     const pid = await until('pid of the second run', () => readPid(dir));
@@ -113,8 +127,23 @@ describe('supervisor script (real sh)', function () {
   it('passes arguments with spaces, quotes and shell characters through untouched', async () => {
     const out = join(dir, 'args.json');
     const script = join(dir, 'args.js');
-    writeFileSync(script, `require('fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(process.argv.slice(2))); setInterval(() => {}, 1000);`);
-    const args = ['two words', "it's", '"double"', '$HOME', '*', 'back\\slash', '', '  lead', 'semi;colon', 'new\nline', '-e'];
+    writeFileSync(
+      script,
+      `require('fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(process.argv.slice(2))); setInterval(() => {}, 1000);`,
+    );
+    const args = [
+      'two words',
+      "it's",
+      '"double"',
+      '$HOME',
+      '*',
+      'back\\slash',
+      '',
+      '  lead',
+      'semi;colon',
+      'new\nline',
+      '-e',
+    ];
     running = startSupervisor([process.execPath, script, ...args], dir);
     const got = await until('args file', () => existsSync(out) && readFileSync(out, 'utf8'));
     assert.deepEqual(JSON.parse(got), args);

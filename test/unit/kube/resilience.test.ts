@@ -3,18 +3,50 @@ import { ApiException } from '@kubernetes/client-node';
 import { Resilience, backoffDelay } from '../../../src/core/kube/resilience';
 import { KubeError, errorFromStatus, isTransient, toKubeError } from '../../../src/core/kube/errors';
 
-const target = { verb: 'patch', resource: 'deployments', name: 'web', namespace: 'demo', context: 'dev', user: 'alice' };
+const target = {
+  verb: 'patch',
+  resource: 'deployments',
+  name: 'web',
+  namespace: 'demo',
+  context: 'dev',
+  user: 'alice',
+};
 
 describe('back-off', () => {
   it('grows exponentially with equal jitter, capped, and honours Retry-After', () => {
     const opts = { initialDelayMs: 100, maxDelayMs: 1000 };
-    assert.equal(backoffDelay(1, opts, () => 0), 50);
-    assert.equal(backoffDelay(1, opts, () => 1), 100);
-    assert.equal(backoffDelay(3, opts, () => 1), 400);
-    assert.equal(backoffDelay(10, opts, () => 1), 1000, 'capped');
-    assert.equal(backoffDelay(10, opts, () => 0), 500, 'half of the cap at least');
-    assert.equal(backoffDelay(1, opts, () => 0, 800), 800, 'Retry-After wins when longer');
-    assert.equal(backoffDelay(1, opts, () => 0, 5000), 1000, 'but stays capped');
+    assert.equal(
+      backoffDelay(1, opts, () => 0),
+      50,
+    );
+    assert.equal(
+      backoffDelay(1, opts, () => 1),
+      100,
+    );
+    assert.equal(
+      backoffDelay(3, opts, () => 1),
+      400,
+    );
+    assert.equal(
+      backoffDelay(10, opts, () => 1),
+      1000,
+      'capped',
+    );
+    assert.equal(
+      backoffDelay(10, opts, () => 0),
+      500,
+      'half of the cap at least',
+    );
+    assert.equal(
+      backoffDelay(1, opts, () => 0, 800),
+      800,
+      'Retry-After wins when longer',
+    );
+    assert.equal(
+      backoffDelay(1, opts, () => 0, 5000),
+      1000,
+      'but stays capped',
+    );
   });
 });
 
@@ -24,10 +56,19 @@ describe('circuit breaker and retries', () => {
   it('retries idempotent calls on transient failures, never writes', async () => {
     const r = new Resilience({ maxAttempts: 3, backoff: { initialDelayMs: 1, maxDelayMs: 2 }, breakerThreshold: 100 });
     let reads = 0;
-    assert.equal(await r.call(target, { idempotent: true }, async () => (++reads < 3 ? Promise.reject(serverError()) : 'ok')), 'ok');
+    assert.equal(
+      await r.call(target, { idempotent: true }, async () => (++reads < 3 ? Promise.reject(serverError()) : 'ok')),
+      'ok',
+    );
     assert.equal(reads, 3);
     let writes = 0;
-    await assert.rejects(r.call(target, { idempotent: false }, async () => { writes++; throw serverError(); }), (e: KubeError) => e.kind === 'server');
+    await assert.rejects(
+      r.call(target, { idempotent: false }, async () => {
+        writes++;
+        throw serverError();
+      }),
+      (e: KubeError) => e.kind === 'server',
+    );
     assert.equal(writes, 1, 'a write is tried once');
   });
 
@@ -35,10 +76,20 @@ describe('circuit breaker and retries', () => {
     const r = new Resilience({ maxAttempts: 1, breakerThreshold: 3, breakerCooldownMs: 50 });
     const states: string[] = [];
     r.onStateChange((s) => states.push(s));
-    for (let i = 0; i < 3; i++) await r.call(target, { idempotent: false }, async () => { throw serverError(); }).catch(() => undefined);
+    for (let i = 0; i < 3; i++)
+      await r
+        .call(target, { idempotent: false }, async () => {
+          throw serverError();
+        })
+        .catch(() => undefined);
     assert.equal(r.state, 'open');
     let called = false;
-    await assert.rejects(r.call(target, { idempotent: false }, async () => { called = true; return 1; }));
+    await assert.rejects(
+      r.call(target, { idempotent: false }, async () => {
+        called = true;
+        return 1;
+      }),
+    );
     assert.equal(called, false, 'an open circuit fails fast');
     await new Promise((res) => setTimeout(res, 80));
     assert.equal(await r.call(target, { idempotent: false }, async () => 'back'), 'back');
@@ -48,13 +99,25 @@ describe('circuit breaker and retries', () => {
 
   it('user errors (403, 404, 409) never open the circuit', async () => {
     const r = new Resilience({ maxAttempts: 1, breakerThreshold: 2 });
-    for (const status of [403, 404, 409, 403]) await r.call(target, { idempotent: false }, async () => { throw errorFromStatus(status, {}, target); }).catch(() => undefined);
+    for (const status of [403, 404, 409, 403])
+      await r
+        .call(target, { idempotent: false }, async () => {
+          throw errorFromStatus(status, {}, target);
+        })
+        .catch(() => undefined);
     assert.equal(r.state, 'closed');
   });
 
   it('times out a call that never answers, with a clear message', async () => {
     const r = new Resilience({ timeoutMs: 30, maxAttempts: 1 });
-    await assert.rejects(r.call(target, { idempotent: false }, (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted'))))), (e: KubeError) => e.kind === 'timeout');
+    await assert.rejects(
+      r.call(
+        target,
+        { idempotent: false },
+        (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error('aborted')))),
+      ),
+      (e: KubeError) => e.kind === 'timeout',
+    );
   });
 });
 
@@ -74,10 +137,18 @@ describe('error mapping', () => {
   });
 
   it('maps client-node ApiExceptions and network errors, without leaking headers', () => {
-    const fromApi = toKubeError(new ApiException(403, 'Forbidden', JSON.stringify({ kind: 'Status', message: 'no', code: 403 }), { authorization: 'Bearer secret-token' }), target);
+    const fromApi = toKubeError(
+      new ApiException(403, 'Forbidden', JSON.stringify({ kind: 'Status', message: 'no', code: 403 }), {
+        authorization: 'Bearer secret-token',
+      }),
+      target,
+    );
     assert.equal(fromApi.kind, 'forbidden');
     assert.ok(!fromApi.message.includes('secret-token'));
-    const refused = toKubeError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }), { ...target, server: 'https://127.0.0.1:6443' });
+    const refused = toKubeError(
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }),
+      { ...target, server: 'https://127.0.0.1:6443' },
+    );
     assert.equal(refused.kind, 'unreachable');
     assert.ok(isTransient(refused));
   });

@@ -12,7 +12,9 @@ async function until(what: string, cond: () => boolean, timeoutMs = 5_000): Prom
 }
 
 const texts = (lines: LogLine[], pod?: string, container?: string) =>
-  lines.filter((l) => l.kind === 'log' && (!pod || l.pod === pod) && (!container || l.container === container)).map((l) => l.text);
+  lines
+    .filter((l) => l.kind === 'log' && (!pod || l.pod === pod) && (!container || l.container === container))
+    .map((l) => l.text);
 
 describe('logs: LogAggregator (fake source)', () => {
   let agg: LogAggregator | undefined;
@@ -28,7 +30,10 @@ describe('logs: LogAggregator (fake source)', () => {
     agg = new LogAggregator({ source: src, namespace: 'ns', labelSelector: 'app=web', tailLines: 200 });
     agg.start();
     await until('history', () => texts(agg!.lines()).length === 202);
-    assert.deepEqual(texts(agg.lines(), 'web-a'), Array.from({ length: 200 }, (_, i) => `old ${i + 100}`));
+    assert.deepEqual(
+      texts(agg.lines(), 'web-a'),
+      Array.from({ length: 200 }, (_, i) => `old ${i + 100}`),
+    );
     src.write('web-a', 'app', 'INFO live');
     await until('live line', () => texts(agg!.lines(), 'web-a').includes('INFO live'));
     const byText = new Map(agg.lines().map((l) => [l.text, l]));
@@ -37,7 +42,13 @@ describe('logs: LogAggregator (fake source)', () => {
     assert.equal(byText.get('{"level":"warn","msg":"x"}')?.container, 'sidecar');
     assert.equal(byText.get('INFO live')?.level, 'info');
     assert.match(byText.get('INFO live')?.timestamp ?? '', /^2026-11-28T10:00:\d\d/);
-    assert.deepEqual(agg.podSummaries().map((p) => [p.name, p.containers]), [['web-a', ['app']], ['worker-a', ['main', 'sidecar']]]);
+    assert.deepEqual(
+      agg.podSummaries().map((p) => [p.name, p.containers]),
+      [
+        ['web-a', ['app']],
+        ['worker-a', ['main', 'sidecar']],
+      ],
+    );
     assert.ok(src.requests.every((r) => r.options.tailLines === 200 && r.options.timestamps));
   });
 
@@ -46,7 +57,13 @@ describe('logs: LogAggregator (fake source)', () => {
     src.chunkBytes = 5; // splits timestamps, text and the multi-byte characters below
     src.addPod('p1', ['c']);
     src.addPod('p2', ['c']);
-    agg = new LogAggregator({ source: src, namespace: 'ns', labelSelector: 'app=x', backoffInitialMs: 2, backoffMaxMs: 10 });
+    agg = new LogAggregator({
+      source: src,
+      namespace: 'ns',
+      labelSelector: 'app=x',
+      backoffInitialMs: 2,
+      backoffMaxMs: 10,
+    });
     agg.start();
     await until('both streams', () => src.openStreams() === 2);
     let drops = 0;
@@ -61,7 +78,10 @@ describe('logs: LogAggregator (fake source)', () => {
     }
     assert.equal(drops, 20);
     const expected = Array.from({ length: 2000 }, (_, i) => `line ${i} ü€`);
-    await until('all lines', () => texts(agg!.lines(), 'p1').length >= 2000 && texts(agg!.lines(), 'p2').length >= 2000);
+    await until(
+      'all lines',
+      () => texts(agg!.lines(), 'p1').length >= 2000 && texts(agg!.lines(), 'p2').length >= 2000,
+    );
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(texts(agg.lines(), 'p1'), expected);
     assert.deepEqual(texts(agg.lines(), 'p2'), expected);
@@ -79,15 +99,27 @@ describe('logs: LogAggregator (fake source)', () => {
     src.restart('p', 'app', 'Error', 137);
     src.write('p', 'app', 'after');
     await until('after', () => texts(agg!.lines()).includes('after'));
-    const events = agg.lines().filter((l) => l.kind === 'event').map((l) => l.text);
-    assert.ok(events.some((e) => /container app restarted \(restart count 1, last exit: Error, exit code 137\)/.test(e)), events.join('\n'));
+    const events = agg
+      .lines()
+      .filter((l) => l.kind === 'event')
+      .map((l) => l.text);
+    assert.ok(
+      events.some((e) => /container app restarted \(restart count 1, last exit: Error, exit code 137\)/.test(e)),
+      events.join('\n'),
+    );
     assert.deepEqual(texts(agg.lines()), ['before', 'after']);
   });
 
   it('attaches pods that appear later (whole log, no tail) and detaches deleted ones', async () => {
     const src = new FakeSource();
     src.addPod('a', ['app']);
-    agg = new LogAggregator({ source: src, namespace: 'ns', labelSelector: 'app=x', backoffInitialMs: 2, backoffMaxMs: 10 });
+    agg = new LogAggregator({
+      source: src,
+      namespace: 'ns',
+      labelSelector: 'app=x',
+      backoffInitialMs: 2,
+      backoffMaxMs: 10,
+    });
     const podLists: string[][] = [];
     agg.subscribe({ pods: (pods) => podLists.push(pods.map((p) => p.name)) });
     agg.start();
@@ -98,7 +130,10 @@ describe('logs: LogAggregator (fake source)', () => {
     assert.equal(src.requests.find((r) => r.pod === 'b')?.options.tailLines, undefined);
     src.deletePod('a');
     await until('a gone', () => agg!.podSummaries().every((p) => p.name !== 'a'));
-    const events = agg.lines().filter((l) => l.kind === 'event').map((l) => l.text);
+    const events = agg
+      .lines()
+      .filter((l) => l.kind === 'event')
+      .map((l) => l.text);
     assert.ok(events.includes('pod b started'), events.join('\n'));
     assert.ok(events.includes('pod a deleted'), events.join('\n'));
     assert.deepEqual(podLists.at(-1), ['b']);
@@ -116,11 +151,20 @@ describe('logs: LogAggregator (fake source)', () => {
     await until('lines', () => texts(agg!.lines()).includes('n24'));
     assert.equal(agg.size, 10);
     assert.ok(agg.dropped >= 15);
-    assert.deepEqual(texts(agg.lines()), Array.from({ length: 10 }, (_, i) => `n${i + 15}`));
-    assert.deepEqual(agg.linesAfter(agg.lastSeq - 2).map((l) => l.text), ['n23', 'n24']);
+    assert.deepEqual(
+      texts(agg.lines()),
+      Array.from({ length: 10 }, (_, i) => `n${i + 15}`),
+    );
+    assert.deepEqual(
+      agg.linesAfter(agg.lastSeq - 2).map((l) => l.text),
+      ['n23', 'n24'],
+    );
   });
 
   it('refuses to start without a selector or a pod', () => {
-    assert.throws(() => new LogAggregator({ source: new FakeSource(), namespace: 'ns' }), /labelSelector .* or a podName/);
+    assert.throws(
+      () => new LogAggregator({ source: new FakeSource(), namespace: 'ns' }),
+      /labelSelector .* or a podName/,
+    );
   });
 });

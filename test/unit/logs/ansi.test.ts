@@ -15,7 +15,12 @@ describe('logs: ANSI escapes', () => {
   it('removes cursor movement, OSC 8 hyperlinks (keeping their text) and other controls', () => {
     const line = 'a\x1b[2K\x1b[1Gb \x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\ c\x07\x1b]0;title\x07d\re';
     assert.equal(stripAnsi(line), 'ab link cde');
-    assert.equal(parseAnsi(line).map((s) => s.text).join(''), 'ab link cde');
+    assert.equal(
+      parseAnsi(line)
+        .map((s) => s.text)
+        .join(''),
+      'ab link cde',
+    );
   });
 
   it('leaves text without escapes alone, tabs included', () => {

@@ -4,9 +4,18 @@
 import { PassThrough } from 'node:stream';
 import type { FollowOptions, LogSource, PodEventType, PodLike } from '../../../src/core/logs/source';
 
-interface Written { ts: string; text: string; instance: number }
+interface Written {
+  ts: string;
+  text: string;
+  instance: number;
+}
 
-interface OpenStream { pod: string; container: string; out: PassThrough; instance: number }
+interface OpenStream {
+  pod: string;
+  container: string;
+  out: PassThrough;
+  instance: number;
+}
 
 export class FakeSource implements LogSource {
   readonly pods = new Map<string, PodLike>();
@@ -21,7 +30,11 @@ export class FakeSource implements LogSource {
   watchPods(_ns: string, _sel: string | undefined, onEvent: (type: PodEventType, pod: PodLike) => void) {
     this.watchers.add(onEvent);
     for (const pod of this.pods.values()) onEvent('ADDED', pod);
-    return { stop: () => { this.watchers.delete(onEvent); } };
+    return {
+      stop: () => {
+        this.watchers.delete(onEvent);
+      },
+    };
   }
 
   async followLogs(_ns: string, pod: string, container: string, options: FollowOptions, signal: AbortSignal) {
@@ -41,7 +54,14 @@ export class FakeSource implements LogSource {
     this.send(out, backlog.map((w) => `${w.ts} ${w.text}\n`).join(''));
     if (status.state?.terminated) out.end();
     else this.open.add(stream);
-    signal.addEventListener('abort', () => { this.open.delete(stream); out.destroy(); }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        this.open.delete(stream);
+        out.destroy();
+      },
+      { once: true },
+    );
     return out;
   }
 
@@ -57,7 +77,15 @@ export class FakeSource implements LogSource {
     const pod: PodLike = {
       metadata: { name, uid: `uid-${name}`, creationTimestamp: created },
       spec: { containers: containers.map((c) => ({ name: c })) },
-      status: { phase: 'Running', containerStatuses: containers.map((c) => ({ name: c, restartCount: 0, containerID: `id-${name}-${c}-0`, state: { running: {} } })) },
+      status: {
+        phase: 'Running',
+        containerStatuses: containers.map((c) => ({
+          name: c,
+          restartCount: 0,
+          containerID: `id-${name}-${c}-0`,
+          state: { running: {} },
+        })),
+      },
     };
     this.pods.set(name, pod);
     this.notify(this.watchers.size && 'ADDED', pod);
@@ -67,7 +95,11 @@ export class FakeSource implements LogSource {
     const pod = this.pods.get(name);
     if (!pod) return;
     this.pods.delete(name);
-    for (const s of [...this.open]) if (s.pod === name) { this.open.delete(s); s.out.end(); }
+    for (const s of [...this.open])
+      if (s.pod === name) {
+        this.open.delete(s);
+        s.out.end();
+      }
     this.notify('DELETED', pod);
   }
 
@@ -78,12 +110,15 @@ export class FakeSource implements LogSource {
     const instance = status?.restartCount ?? 0;
     const ms = this.clockMs;
     // RFC3339Nano with trailing zeros trimmed, as Go writes it.
-    const ts = new Date(ms).toISOString().replace(/\.(\d{3})Z$/, (_m, f: string) => (f === '000' ? 'Z' : `.${f}123`.replace(/0+$/, '') + 'Z'));
+    const ts = new Date(ms)
+      .toISOString()
+      .replace(/\.(\d{3})Z$/, (_m, f: string) => (f === '000' ? 'Z' : `.${f}123`.replace(/0+$/, '') + 'Z'));
     const key = `${pod}/${container}`;
     const list = this.logs.get(key) ?? [];
     list.push({ ts, text, instance });
     this.logs.set(key, list);
-    for (const s of this.open) if (s.pod === pod && s.container === container && s.instance === instance) this.send(s.out, `${ts} ${text}\n`);
+    for (const s of this.open)
+      if (s.pod === pod && s.container === container && s.instance === instance) this.send(s.out, `${ts} ${text}\n`);
   }
 
   /** Sends a line of raw bytes (e.g. invalid UTF-8) to the open streams, split into chunkBytes pieces; it is not kept for replay. */
@@ -100,14 +135,21 @@ export class FakeSource implements LogSource {
   /** Ends every open follow stream as a broken connection would (containers keep running). */
   dropStreams(): number {
     const n = this.open.size;
-    for (const s of [...this.open]) { this.open.delete(s); s.out.destroy(new Error('connection reset')); }
+    for (const s of [...this.open]) {
+      this.open.delete(s);
+      s.out.destroy(new Error('connection reset'));
+    }
     return n;
   }
 
   /** Kills a container; the next instance is running immediately after the watch hears of it. */
   restart(pod: string, container: string, reason = 'Error', exitCode = 137): void {
     const p = this.pods.get(pod)!;
-    for (const s of [...this.open]) if (s.pod === pod && s.container === container) { this.open.delete(s); s.out.end(); }
+    for (const s of [...this.open])
+      if (s.pod === pod && s.container === container) {
+        this.open.delete(s);
+        s.out.end();
+      }
     const statuses = p.status!.containerStatuses!;
     const old = statuses.find((s) => s.name === container)!;
     const next = {
@@ -117,7 +159,10 @@ export class FakeSource implements LogSource {
       state: { running: {} },
       lastState: { terminated: { exitCode, reason } },
     };
-    const updated: PodLike = { ...p, status: { ...p.status, containerStatuses: statuses.map((s) => (s.name === container ? next : s)) } };
+    const updated: PodLike = {
+      ...p,
+      status: { ...p.status, containerStatuses: statuses.map((s) => (s.name === container ? next : s)) },
+    };
     this.pods.set(pod, updated);
     this.notify('MODIFIED', updated);
   }

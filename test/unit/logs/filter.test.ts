@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict';
-import { applyFilter, compileFilter, EMPTY_FILTER, sanitizeFilterState, type FilterableLine, type FilterState } from '../../../src/core/logs/filter';
+import {
+  applyFilter,
+  compileFilter,
+  EMPTY_FILTER,
+  sanitizeFilterState,
+  type FilterableLine,
+  type FilterState,
+} from '../../../src/core/logs/filter';
 
 const lines: FilterableLine[] = [
   { pod: 'web-a', container: 'app', level: 'error', plain: 'Connection refused to db:5432' },
@@ -10,7 +17,8 @@ const lines: FilterableLine[] = [
   { pod: 'web-c', container: 'app', level: 'debug', plain: 'cache miss key=a.b' },
 ];
 
-const visible = (state: Partial<FilterState>) => applyFilter(lines, compileFilter({ ...EMPTY_FILTER, ...state })).visible;
+const visible = (state: Partial<FilterState>) =>
+  applyFilter(lines, compileFilter({ ...EMPTY_FILTER, ...state })).visible;
 
 describe('logs: filter engine', () => {
   it('shows everything with no criteria', () => {
@@ -39,24 +47,36 @@ describe('logs: filter engine', () => {
     assert.deepEqual(visible({ hiddenLevels: ['info', 'debug'] }), [0, 2, 4]);
     assert.deepEqual(visible({ hiddenPods: ['web-a'] }), [2, 3, 4, 5]);
     assert.deepEqual(visible({ hiddenContainers: ['app'] }), [3]);
-    assert.deepEqual(visible({ text: 'o', hiddenPods: ['web-c'], hiddenLevels: ['other'], hiddenContainers: ['sidecar'] }), [0, 2]);
+    assert.deepEqual(
+      visible({ text: 'o', hiddenPods: ['web-c'], hiddenLevels: ['other'], hiddenContainers: ['sidecar'] }),
+      [0, 2],
+    );
   });
 
   it('counts levels over the lines passing the other criteria', () => {
-    const { levelCounts } = applyFilter(lines, compileFilter({ ...EMPTY_FILTER, hiddenPods: ['web-c'], hiddenLevels: ['error'] }));
+    const { levelCounts } = applyFilter(
+      lines,
+      compileFilter({ ...EMPTY_FILTER, hiddenPods: ['web-c'], hiddenLevels: ['error'] }),
+    );
     assert.deepEqual(levelCounts, { error: 1, warn: 1, info: 2, debug: 0, other: 1 });
   });
 
   it('returns highlight ranges for every match, and survives empty regex matches', () => {
     const f = compileFilter({ ...EMPTY_FILTER, text: 'o' });
-    assert.deepEqual(f.highlights('foo bOx'), [[1, 2], [2, 3], [5, 6]]);
+    assert.deepEqual(f.highlights('foo bOx'), [
+      [1, 2],
+      [2, 3],
+      [5, 6],
+    ]);
     const empty = compileFilter({ ...EMPTY_FILTER, text: 'x*', regex: true });
     assert.deepEqual(empty.highlights('axxb'), [[1, 3]]);
   });
 
   it('sanitizes stored or posted state', () => {
     assert.deepEqual(sanitizeFilterState(null), EMPTY_FILTER);
-    assert.deepEqual(sanitizeFilterState({ text: 5, regex: 'yes', hiddenLevels: ['error', 'bogus', 3], hiddenPods: ['p', {}] }),
-      { ...EMPTY_FILTER, hiddenLevels: ['error'], hiddenPods: ['p'] });
+    assert.deepEqual(
+      sanitizeFilterState({ text: 5, regex: 'yes', hiddenLevels: ['error', 'bogus', 3], hiddenPods: ['p', {}] }),
+      { ...EMPTY_FILTER, hiddenLevels: ['error'], hiddenPods: ['p'] },
+    );
   });
 });

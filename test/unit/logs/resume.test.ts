@@ -4,7 +4,10 @@ import { parseInstant, sinceTimeFor, splitTimestamp } from '../../../src/core/lo
 
 describe('logs: timestamps', () => {
   it('splits the RFC 3339 prefix the API adds, with trimmed or full nanoseconds', () => {
-    assert.deepEqual(splitTimestamp('2026-11-28T17:54:03.123456789Z hello world'), { timestamp: '2026-11-28T17:54:03.123456789Z', text: 'hello world' });
+    assert.deepEqual(splitTimestamp('2026-11-28T17:54:03.123456789Z hello world'), {
+      timestamp: '2026-11-28T17:54:03.123456789Z',
+      text: 'hello world',
+    });
     assert.deepEqual(splitTimestamp('2026-11-28T17:54:03.5Z x'), { timestamp: '2026-11-28T17:54:03.5Z', text: 'x' });
     assert.deepEqual(splitTimestamp('2026-11-28T17:54:03Z '), { timestamp: '2026-11-28T17:54:03Z', text: '' });
     assert.deepEqual(splitTimestamp('no timestamp here'), { timestamp: '', text: 'no timestamp here' });
@@ -24,11 +27,20 @@ describe('logs: resume de-duplication', () => {
   it('drops the replayed second and older lines after a reconnect, keeps the new ones', () => {
     const r = new ResumeTracker();
     r.streamOpened();
-    const first = [[t('1.1'), 'a'], [t('2.1'), 'b'], [t('2.2'), 'c']].map(([ts, x]) => r.accept(ts, x));
+    const first = [
+      [t('1.1'), 'a'],
+      [t('2.1'), 'b'],
+      [t('2.2'), 'c'],
+    ].map(([ts, x]) => r.accept(ts, x));
     assert.deepEqual(first, [true, true, true]);
     assert.equal(r.sinceTime, '2026-11-28T17:54:02Z');
     r.streamOpened(); // the server replays everything from 17:54:02
-    const replay = [[t('2.1'), 'b'], [t('2.2'), 'c'], [t('2.7'), 'd'], [t('3.0'), 'e']].map(([ts, x]) => r.accept(ts, x));
+    const replay = [
+      [t('2.1'), 'b'],
+      [t('2.2'), 'c'],
+      [t('2.7'), 'd'],
+      [t('3.0'), 'e'],
+    ].map(([ts, x]) => r.accept(ts, x));
     assert.deepEqual(replay, [false, false, true, true]);
   });
 

@@ -12,7 +12,10 @@ function recordingParts(failAt?: string, hooks: { onEnter?: () => void } = {}) {
   const parts: SessionParts = {
     devMode: {
       preflight: async () => maybeFail('preflight'),
-      enter: async () => { hooks.onEnter?.(); maybeFail('enter'); },
+      enter: async () => {
+        hooks.onEnter?.();
+        maybeFail('enter');
+      },
       restore: async (o) => maybeFail(o?.force ? 'restore(force)' : 'restore'),
     },
     sync: {
@@ -61,7 +64,10 @@ describe('Session', () => {
     const cancel = new AbortController();
     const { parts, calls } = recordingParts(undefined, { onEnter: () => cancel.abort() });
     const session = new Session('s', parts);
-    await assert.rejects(session.start(() => {}, cancel.signal), SessionCancelledError);
+    await assert.rejects(
+      session.start(() => {}, cancel.signal),
+      SessionCancelledError,
+    );
     assert.ok(calls.includes('restore'));
     assert.ok(!calls.includes('restartAll'));
   });
@@ -91,6 +97,9 @@ describe('SessionManager', () => {
     manager.create('c/n/api', recordingParts().parts);
     assert.equal(manager.list().length, 2);
     await first.stop();
-    assert.deepEqual(manager.list().map((s) => s.id), ['c/n/api']);
+    assert.deepEqual(
+      manager.list().map((s) => s.id),
+      ['c/n/api'],
+    );
   });
 });

@@ -36,7 +36,10 @@ describe('fanOut', () => {
         yield chunk;
       }
     }
-    const failed = await fanOut(new Map(Object.entries(sinks).map(([pod, sink]) => [pod, Promise.resolve(sink)])), counted());
+    const failed = await fanOut(
+      new Map(Object.entries(sinks).map(([pod, sink]) => [pod, Promise.resolve(sink)])),
+      counted(),
+    );
     assert.equal(failed.size, 0);
     assert.equal(reads, 3);
     for (const sink of Object.values(sinks)) {
@@ -68,14 +71,20 @@ describe('fanOut', () => {
     assert.ok(!badWrite.ended);
   });
 
-  it('a source that fails midway aborts every pod\'s batch instead of ending it half-sent', async () => {
+  it("a source that fails midway aborts every pod's batch instead of ending it half-sent", async () => {
     const a = new FakeSink();
     const b = new FakeSink();
     async function* broken() {
       yield Buffer.from('1');
       throw new Error('a local file could not be read');
     }
-    const failed = await fanOut(new Map([['a', Promise.resolve(a)], ['b', Promise.resolve(b)]]), broken());
+    const failed = await fanOut(
+      new Map([
+        ['a', Promise.resolve(a)],
+        ['b', Promise.resolve(b)],
+      ]),
+      broken(),
+    );
     assert.deepEqual([...failed.keys()].sort(), ['a', 'b']);
     assert.match(String(failed.get('a')), /could not be read/);
     for (const sink of [a, b]) {

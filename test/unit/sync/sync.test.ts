@@ -1,10 +1,31 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  createWriteStream,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { ChangeSet, IgnoreRules, SaveEchoes, batches, coalesce, fileSignature, insideRoot, relativePathProblem, symlinkStaysInside, tarOf } from '../../../src/core/sync';
+import {
+  ChangeSet,
+  IgnoreRules,
+  SaveEchoes,
+  batches,
+  coalesce,
+  fileSignature,
+  insideRoot,
+  relativePathProblem,
+  symlinkStaysInside,
+  tarOf,
+} from '../../../src/core/sync';
 
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
 
@@ -51,11 +72,17 @@ describe('batching', () => {
   const files = (sizes: number[]) => sizes.map((size, i) => ({ path: `f${i}`, size }));
 
   it('bounds batches by file count', () => {
-    assert.deepEqual(batches(files([1, 1, 1, 1, 1]), 2, 1000).map((b) => b.length), [2, 2, 1]);
+    assert.deepEqual(
+      batches(files([1, 1, 1, 1, 1]), 2, 1000).map((b) => b.length),
+      [2, 2, 1],
+    );
   });
 
   it('bounds batches by bytes; a file bigger than the bound goes alone', () => {
-    assert.deepEqual(batches(files([40, 40, 40, 500, 10]), 100, 100).map((b) => b.map((f) => f.size)), [[40, 40], [40], [500], [10]]);
+    assert.deepEqual(
+      batches(files([40, 40, 40, 500, 10]), 100, 100).map((b) => b.map((f) => f.size)),
+      [[40, 40], [40], [500], [10]],
+    );
   });
 });
 
@@ -116,12 +143,23 @@ describe('tar stream', () => {
     writeFileSync(join(root, 'run.sh'), '#!/bin/sh\n');
     chmodSync(join(root, 'run.sh'), 0o755);
     writeFileSync(join(root, 'empty'), '');
-    const weird = "it's a \"name\"\nwith newline";
+    const weird = 'it\'s a "name"\nwith newline';
     writeFileSync(join(root, weird), 'weird');
     writeFileSync(join(root, 'big.bin'), Buffer.alloc(3 << 20, 7));
     symlinkSync('dir/nested/file.txt', join(root, 'link'));
     symlinkSync('/etc/passwd', join(root, 'escape'));
-    const { stream, skipped } = tarOf(root, ['dir', 'dir/nested/file.txt', 'run.sh', 'empty', weird, 'big.bin', 'link', 'escape', '../evil', 'missing']);
+    const { stream, skipped } = tarOf(root, [
+      'dir',
+      'dir/nested/file.txt',
+      'run.sh',
+      'empty',
+      weird,
+      'big.bin',
+      'link',
+      'escape',
+      '../evil',
+      'missing',
+    ]);
     const archive = join(tmp('truva-tar-out-'), 'batch.tar');
     await pipeline(stream, createWriteStream(archive));
     const out = tmp('truva-tar-x-');
@@ -154,13 +192,19 @@ describe('tar output chunks', () => {
 
   it('joins small chunks into pieces of at least the size, keeping every byte in order', async () => {
     const out = await collect(coalesce(chunks(3, 3, 3, 3, 3), 8));
-    assert.deepEqual(out.map((b) => b.length), [9, 6]);
+    assert.deepEqual(
+      out.map((b) => b.length),
+      [9, 6],
+    );
     assert.deepEqual([...Buffer.concat(out)], [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
   });
 
   it('passes a big chunk on as it is, and yields nothing for an empty stream', async () => {
     const out = await collect(coalesce(chunks(20, 1), 8));
-    assert.deepEqual(out.map((b) => b.length), [20, 1]);
+    assert.deepEqual(
+      out.map((b) => b.length),
+      [20, 1],
+    );
     assert.deepEqual(await collect(coalesce(chunks(), 8)), []);
   });
 });
@@ -169,18 +213,34 @@ describe('save echoes', () => {
   it('the watcher event repeating a notified save is an echo, once', () => {
     const echoes = new SaveEchoes();
     echoes.remember('a.js', fileSignature({ size: 3, mtimeMs: 1000.5 }));
-    assert.equal(echoes.isEcho('a.js', () => '3:1000.5'), true);
-    assert.equal(echoes.isEcho('a.js', () => '3:1000.5'), false, 'a second event is a real change');
+    assert.equal(
+      echoes.isEcho('a.js', () => '3:1000.5'),
+      true,
+    );
+    assert.equal(
+      echoes.isEcho('a.js', () => '3:1000.5'),
+      false,
+      'a second event is a real change',
+    );
   });
 
   it('a later write (other size or mtime), a deleted file or an unnotified path is not an echo', () => {
     const echoes = new SaveEchoes();
     echoes.remember('a.js', '3:1000');
-    assert.equal(echoes.isEcho('a.js', () => '3:1001'), false);
+    assert.equal(
+      echoes.isEcho('a.js', () => '3:1001'),
+      false,
+    );
     echoes.remember('b.js', '3:1000');
-    assert.equal(echoes.isEcho('b.js', () => undefined), false);
+    assert.equal(
+      echoes.isEcho('b.js', () => undefined),
+      false,
+    );
     let read = false;
-    assert.equal(echoes.isEcho('c.js', () => ((read = true), '1:1')), false);
+    assert.equal(
+      echoes.isEcho('c.js', () => ((read = true), '1:1')),
+      false,
+    );
     assert.equal(read, false, 'no stat for paths that were never notified');
   });
 });

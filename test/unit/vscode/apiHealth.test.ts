@@ -26,7 +26,10 @@ function source(server: string): BreakerSource & { set(state: BreakerState): voi
 describe('API health over several cluster clients', () => {
   it('announces an outage once however often the circuit re-opens, and its end once when every circuit is closed', () => {
     const said: string[] = [];
-    const health = new ApiHealth({ warn: (m) => said.push(`warn ${m}`), info: (m) => said.push(`info ${m}`) }, () => undefined);
+    const health = new ApiHealth(
+      { warn: (m) => said.push(`warn ${m}`), info: (m) => said.push(`info ${m}`) },
+      () => undefined,
+    );
     const sidebar = source('https://a');
     const session = source('https://a');
     health.track(sidebar);
@@ -47,7 +50,10 @@ describe('API health over several cluster clients', () => {
     session.set('closed');
     assert.equal(health.state, 'closed');
     assert.equal(said.length, 2);
-    assert.match(said[0], /^warn The Kubernetes API at https:\/\/a \(context "ctx"\) is down: .*Saved changes wait and are synced when it answers/);
+    assert.match(
+      said[0],
+      /^warn The Kubernetes API at https:\/\/a \(context "ctx"\) is down: .*Saved changes wait and are synced when it answers/,
+    );
     assert.match(said[1], /^info The Kubernetes API at https:\/\/a \(context "ctx"\) answers again/);
   });
 

@@ -2,8 +2,23 @@ import { strict as assert } from 'node:assert';
 import { statusView, type SessionStatus, type StatusInput } from '../../../src/vscode/statusModel';
 
 const now = 1_000_000;
-const session = (over: Partial<SessionStatus> = {}): SessionStatus => ({ id: 'c/demo/web', deployment: 'web', phase: 'running', sync: 'idle', pending: 0, podsReady: 2, podsTotal: 2, ...over });
-const input = (over: Partial<StatusInput> = {}): StatusInput => ({ sessions: [], breaker: 'closed', apiReachable: true, now, ...over });
+const session = (over: Partial<SessionStatus> = {}): SessionStatus => ({
+  id: 'c/demo/web',
+  deployment: 'web',
+  phase: 'running',
+  sync: 'idle',
+  pending: 0,
+  podsReady: 2,
+  podsTotal: 2,
+  ...over,
+});
+const input = (over: Partial<StatusInput> = {}): StatusInput => ({
+  sessions: [],
+  breaker: 'closed',
+  apiReachable: true,
+  now,
+  ...over,
+});
 
 describe('status bar model', () => {
   it('without a session: Truva and health; a click starts a session', () => {
@@ -23,8 +38,14 @@ describe('status bar model', () => {
   });
 
   it('during a session: each sync state, pods ready, and a click toggles sync', () => {
-    assert.equal(statusView(input({ sessions: [session({ sync: 'syncing', pending: 3 })] })).text, 'Truva $(sync~spin) syncing 3 · 2/2 pods');
-    assert.equal(statusView(input({ sessions: [session({ lastSyncAt: now - 5000 })] })).text, 'Truva $(check) synced 5s ago · 2/2 pods');
+    assert.equal(
+      statusView(input({ sessions: [session({ sync: 'syncing', pending: 3 })] })).text,
+      'Truva $(sync~spin) syncing 3 · 2/2 pods',
+    );
+    assert.equal(
+      statusView(input({ sessions: [session({ lastSyncAt: now - 5000 })] })).text,
+      'Truva $(check) synced 5s ago · 2/2 pods',
+    );
     assert.match(statusView(input({ sessions: [session({ sync: 'restarting' })] })).text, /restarting/);
     const paused = statusView(input({ sessions: [session({ sync: 'paused', pending: 2 })] }));
     assert.match(paused.text, /paused \(2 waiting\)/);
@@ -38,7 +59,9 @@ describe('status bar model', () => {
   });
 
   it('several sessions are each named', () => {
-    const v = statusView(input({ sessions: [session(), session({ id: 'c/demo/api', deployment: 'api', sync: 'syncing' })] }));
+    const v = statusView(
+      input({ sessions: [session(), session({ id: 'c/demo/api', deployment: 'api', sync: 'syncing' })] }),
+    );
     assert.match(v.text, /web: .*api: /);
   });
 });

@@ -26,7 +26,8 @@ describe('Cluster view states', function () {
   });
 
   it('no kubeconfig, a refused connection, then the sandbox again', async () => {
-    const welcomes: { when?: string }[] = vscode.extensions.getExtension('truva-dev.truva')!.packageJSON.contributes.viewsWelcome;
+    const welcomes: { when?: string }[] =
+      vscode.extensions.getExtension('truva-dev.truva')!.packageJSON.contributes.viewsWelcome;
     const explained = (state: string) => welcomes.some((w) => w.when === `truva.clusterState == '${state}'`);
 
     await settings().update('kubeconfig', join(dir, 'missing.yaml'), vscode.ConfigurationTarget.Global);
@@ -35,19 +36,34 @@ describe('Cluster view states', function () {
     assert.deepEqual(truva.clusterTree.getChildren(), []);
 
     const refused = join(dir, 'refused.yaml');
-    writeFileSync(refused, [
-      'apiVersion: v1', 'kind: Config', 'current-context: nowhere',
-      'clusters: [{name: nowhere, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]',
-      'users: [{name: someone, user: {token: not-a-real-token}}]',
-      'contexts: [{name: nowhere, context: {cluster: nowhere, user: someone, namespace: demo}}]',
-    ].join('\n'));
+    writeFileSync(
+      refused,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: nowhere',
+        'clusters: [{name: nowhere, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]',
+        'users: [{name: someone, user: {token: not-a-real-token}}]',
+        'contexts: [{name: nowhere, context: {cluster: nowhere, user: someone, namespace: demo}}]',
+      ].join('\n'),
+    );
     await settings().update('kubeconfig', refused, vscode.ConfigurationTarget.Global);
     await until('the unreachable state', () => truva.clusterTree.state === 'unreachable', 30_000);
     assert.ok(explained('unreachable'), 'a welcome text explains it');
-    await until('the status bar saying so', () => truva.statusBar.backgroundColor !== undefined && /unreachable|API/i.test(`${truva.statusBar.text} ${(truva.statusBar.tooltip as vscode.MarkdownString).value}`), 10_000);
+    await until(
+      'the status bar saying so',
+      () =>
+        truva.statusBar.backgroundColor !== undefined &&
+        /unreachable|API/i.test(`${truva.statusBar.text} ${(truva.statusBar.tooltip as vscode.MarkdownString).value}`),
+      10_000,
+    );
 
     await settings().update('kubeconfig', undefined, vscode.ConfigurationTarget.Global);
-    await until('the sandbox deployments again', () => truva.clusterTree.state === 'ok' && truva.clusterTree.deploymentNames().includes('web'), 30_000);
+    await until(
+      'the sandbox deployments again',
+      () => truva.clusterTree.state === 'ok' && truva.clusterTree.deploymentNames().includes('web'),
+      30_000,
+    );
     assert.equal(truva.statusBar.backgroundColor, undefined);
   });
 });

@@ -39,8 +39,12 @@ export function outputLogFile(truva: TruvaContext): string {
 export async function outputLog(truva: TruvaContext): Promise<string> {
   const marker = `flush-marker-${Date.now()}-${Math.random().toString(36).slice(2)}`;
   truva.output.info(marker);
-  return until('the output channel on disk', () => {
-    const text = readFileSync(outputLogFile(truva), 'utf8');
-    return text.includes(marker) ? text : undefined;
-  }, 20_000);
+  return until(
+    'the output channel on disk',
+    () => {
+      const text = readFileSync(outputLogFile(truva), 'utf8');
+      return text.includes(marker) ? text : undefined;
+    },
+    20_000,
+  );
 }

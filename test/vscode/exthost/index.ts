@@ -37,12 +37,22 @@ export async function run(): Promise<void> {
     renameSync(`${config.resultsFile}.tmp`, config.resultsFile);
   };
   try {
-    const mocha = new Mocha({ ui: 'bdd', timeout: config.timeoutMs, grep: config.grep, reporter: recordingReporter(results) });
+    const mocha = new Mocha({
+      ui: 'bdd',
+      timeout: config.timeoutMs,
+      grep: config.grep,
+      reporter: recordingReporter(results),
+    });
     for (const file of config.files) mocha.addFile(join(__dirname, file));
     await new Promise<void>((resolve) => mocha.run(() => resolve()));
   } catch (err) {
     results.failed++;
-    results.tests.push({ title: 'loading the extension-host suites', state: 'failed', durationMs: 0, error: String((err as Error).stack ?? err) });
+    results.tests.push({
+      title: 'loading the extension-host suites',
+      state: 'failed',
+      durationMs: 0,
+      error: String((err as Error).stack ?? err),
+    });
   }
   write();
 }
@@ -57,7 +67,12 @@ function recordingReporter(results: ExtHostResults) {
       });
       runner.on('fail', (test, err: Error) => {
         results.failed++;
-        results.tests.push({ title: test.fullTitle(), state: 'failed', durationMs: test.duration ?? 0, error: String(err.stack ?? err) });
+        results.tests.push({
+          title: test.fullTitle(),
+          state: 'failed',
+          durationMs: test.duration ?? 0,
+          error: String(err.stack ?? err),
+        });
       });
     }
   };

@@ -20,7 +20,10 @@ describe('Truva log panel webview options', () => {
       const options = panel.webview.options;
       assert.equal(options.enableScripts, true);
       assert.ok(!options.enableCommandUris, 'no command: links');
-      assert.deepEqual(options.localResourceRoots?.map((u) => u.toString()), [bundle.toString()]);
+      assert.deepEqual(
+        options.localResourceRoots?.map((u) => u.toString()),
+        [bundle.toString()],
+      );
 
       const html = panel.webview.html;
       const csp = /http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)?.[1] ?? '';
@@ -30,9 +33,21 @@ describe('Truva log panel webview options', () => {
       assert.ok(csp.includes(`script-src 'nonce-${nonce}'`), csp);
       assert.doesNotMatch(csp, /unsafe-/);
       // Styles, fonts and images only from the webview's own resource origin (VS Code's cspSource).
-      const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
-      assert.deepEqual([...directives.keys()].sort(), ['default-src', 'font-src', 'img-src', 'script-src', 'style-src']);
-      for (const d of ['style-src', 'font-src', 'img-src']) assert.deepEqual(directives.get(d), panel.webview.cspSource.split(/\s+/), d);
+      const directives = new Map(
+        csp
+          .split(';')
+          .map((d) => d.trim().split(/\s+/))
+          .map(([name, ...values]) => [name, values]),
+      );
+      assert.deepEqual([...directives.keys()].sort(), [
+        'default-src',
+        'font-src',
+        'img-src',
+        'script-src',
+        'style-src',
+      ]);
+      for (const d of ['style-src', 'font-src', 'img-src'])
+        assert.deepEqual(directives.get(d), panel.webview.cspSource.split(/\s+/), d);
       // Every file the page loads is a webview URI inside the bundle folder.
       const base = panel.webview.asWebviewUri(bundle).toString();
       const loaded = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1].replace(/&amp;/g, '&'));

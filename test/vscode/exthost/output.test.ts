@@ -20,7 +20,10 @@ describe('Truva output channel', () => {
       await settings().update('logLevel', 'info', vscode.ConfigurationTarget.Global);
       truva.output.info(`${mark} info while info`);
       const text = await outputLog(truva);
-      const written = text.split('\n').filter((l) => l.includes(mark)).map((l) => l.slice(l.indexOf(mark) + mark.length + 1));
+      const written = text
+        .split('\n')
+        .filter((l) => l.includes(mark))
+        .map((l) => l.slice(l.indexOf(mark) + mark.length + 1));
       assert.deepEqual(written, ['error while error', 'warn while warn', 'info while info']);
     } finally {
       await settings().update('logLevel', before, vscode.ConfigurationTarget.Global);

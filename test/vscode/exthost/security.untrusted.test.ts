@@ -24,7 +24,7 @@ describe('Truva in an untrusted workspace', () => {
     truva = await activeTruva();
   });
 
-  it('the sidebar uses the user\'s kubeconfig, not the one the workspace settings name', async () => {
+  it("the sidebar uses the user's kubeconfig, not the one the workspace settings name", async () => {
     const settings = JSON.parse(readFileSync(join(folder().fsPath, '.vscode', 'settings.json'), 'utf8'));
     assert.match(settings['truva.kubeconfig'], /hostile-kubeconfig$/, 'the workspace does set truva.kubeconfig');
     // Restricted Mode hides the workspace's value (package.json: restrictedConfigurations).
@@ -32,15 +32,19 @@ describe('Truva in an untrusted workspace', () => {
     assert.ok(truva.cluster, 'a cluster is connected');
     assert.equal(truva.cluster.server, userServer());
     await waitFor('the sandbox deployments in the tree', () => truva.clusterTree.deploymentNames().includes('web'));
-    assert.equal(existsSync(executed()), false, 'the workspace\'s credential plugin ran');
+    assert.equal(existsSync(executed()), false, "the workspace's credential plugin ran");
   });
 
-  it('the language server\'s cluster checks do not read the kubeconfig truva.yaml names', async () => {
+  it("the language server's cluster checks do not read the kubeconfig truva.yaml names", async () => {
     const doc = await vscode.workspace.openTextDocument(truvaYaml());
     await vscode.window.showTextDocument(doc);
     // The extension answers the server's cluster question by saying why it will not use that file.
-    await waitFor('the refusal in the output channel', async () => /Not using the kubeconfig ".*hostile-kubeconfig" that truva\.yaml names: the workspace is not trusted/.test(await outputLog(truva)));
-    assert.equal(existsSync(executed()), false, 'the workspace\'s credential plugin ran');
+    await waitFor('the refusal in the output channel', async () =>
+      /Not using the kubeconfig ".*hostile-kubeconfig" that truva\.yaml names: the workspace is not trusted/.test(
+        await outputLog(truva),
+      ),
+    );
+    assert.equal(existsSync(executed()), false, "the workspace's credential plugin ran");
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
   });
 
@@ -52,13 +56,18 @@ describe('Truva in an untrusted workspace', () => {
     }
     assert.equal(truva.sessions.list().length, 0);
     const log = await outputLog(truva);
-    const refusals = log.split('\n').filter((l) => l.includes('[error] Truva does not start dev sessions in an untrusted workspace'));
+    const refusals = log
+      .split('\n')
+      .filter((l) => l.includes('[error] Truva does not start dev sessions in an untrusted workspace'));
     assert.equal(refusals.length, 2, 'each attempt is refused, with the error shown');
-    assert.match(refusals[0], /runs this workspace's code in your cluster and reads its truva\.yaml\. Trust the workspace \(Manage Workspace Trust\) to use Truva here\./);
+    assert.match(
+      refusals[0],
+      /runs this workspace's code in your cluster and reads its truva\.yaml\. Trust the workspace \(Manage Workspace Trust\) to use Truva here\./,
+    );
     const after = await truva.cluster!.getDeployment('web', 'demo');
     assert.equal(after.metadata?.generation, before.metadata?.generation);
     assert.deepEqual(after.metadata?.annotations, before.metadata?.annotations);
     assert.deepEqual(after.spec, before.spec);
-    assert.equal(existsSync(executed()), false, 'the workspace\'s credential plugin ran');
+    assert.equal(existsSync(executed()), false, "the workspace's credential plugin ran");
   });
 });

@@ -9,15 +9,24 @@ import type { Session } from '../../../src/core/session/session';
 
 const extensionId = 'truva-dev.truva';
 
-
 describe('Truva dev session in VS Code', function () {
   let truva: TruvaContext;
   const folder = () => vscode.workspace.workspaceFolders![0].uri;
 
   async function podContents(file: string): Promise<string[]> {
     const cluster = truva.cluster!;
-    const pods = (await cluster.listPods('app=web', 'demo')).filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
-    return Promise.all(pods.map(async (p) => (await cluster.exec(p.metadata!.name!, 'web', ['sh', '-c', `cat /app/${file} 2>/dev/null || true`], { namespace: 'demo' })).stdout.toString()));
+    const pods = (await cluster.listPods('app=web', 'demo')).filter(
+      (p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp,
+    );
+    return Promise.all(
+      pods.map(async (p) =>
+        (
+          await cluster.exec(p.metadata!.name!, 'web', ['sh', '-c', `cat /app/${file} 2>/dev/null || true`], {
+            namespace: 'demo',
+          })
+        ).stdout.toString(),
+      ),
+    );
   }
 
   async function saveFile(name: string, text: string) {
@@ -33,9 +42,17 @@ describe('Truva dev session in VS Code', function () {
   });
 
   it('the cluster view lists the sandbox deployments and the status bar says Truva', async () => {
-    await waitFor('deployments in the tree', () => truva.clusterTree.deploymentNames().includes('web') && truva.clusterTree.deploymentNames().includes('worker'));
-    const web = truva.clusterTree.getChildren().find((n) => n.kind === 'deployment' && n.deployment.metadata?.name === 'web')!;
-    const pods = await waitFor('web pods', () => (truva.clusterTree.getChildren(web).length === 2 ? truva.clusterTree.getChildren(web) : undefined));
+    await waitFor(
+      'deployments in the tree',
+      () =>
+        truva.clusterTree.deploymentNames().includes('web') && truva.clusterTree.deploymentNames().includes('worker'),
+    );
+    const web = truva.clusterTree
+      .getChildren()
+      .find((n) => n.kind === 'deployment' && n.deployment.metadata?.name === 'web')!;
+    const pods = await waitFor('web pods', () =>
+      truva.clusterTree.getChildren(web).length === 2 ? truva.clusterTree.getChildren(web) : undefined,
+    );
     assert.equal(pods[0].kind, 'pod');
     assert.match(String(truva.clusterTree.getTreeItem(web).description), /^2\/2/);
     assert.match(truva.statusBar.text, /Truva/);
@@ -43,7 +60,10 @@ describe('Truva dev session in VS Code', function () {
   });
 
   it('start, edit and save, pause and resume from the status bar, stop and restore', async () => {
-    const session = (await vscode.commands.executeCommand<Session>('truva.startSession', vscode.Uri.joinPath(folder(), 'truva.yaml')))!;
+    const session = (await vscode.commands.executeCommand<Session>(
+      'truva.startSession',
+      vscode.Uri.joinPath(folder(), 'truva.yaml'),
+    ))!;
     assert.ok(session, 'the session started');
     assert.equal(session.phase, 'running');
     const deployment = await truva.cluster!.getDeployment('web', 'demo');
@@ -53,7 +73,9 @@ describe('Truva dev session in VS Code', function () {
     assert.equal(truva.statusBar.command, 'truva.toggleSync');
 
     await saveFile('version.txt', 'exthost-v2\n');
-    await waitFor('the edit in both pods', async () => (await podContents('version.txt')).every((t) => t === 'exthost-v2\n'));
+    await waitFor('the edit in both pods', async () =>
+      (await podContents('version.txt')).every((t) => t === 'exthost-v2\n'),
+    );
     await waitFor('synced in the status bar', () => /synced/.test(truva.statusBar.text));
 
     await vscode.commands.executeCommand(truva.statusBar.command as string);
@@ -61,9 +83,14 @@ describe('Truva dev session in VS Code', function () {
     assert.match(truva.statusBar.text, /paused/);
     await saveFile('version.txt', 'exthost-paused\n');
     await new Promise((r) => setTimeout(r, 1500));
-    assert.ok((await podContents('version.txt')).every((t) => t === 'exthost-v2\n'), 'nothing reaches the pods while paused');
+    assert.ok(
+      (await podContents('version.txt')).every((t) => t === 'exthost-v2\n'),
+      'nothing reaches the pods while paused',
+    );
     await vscode.commands.executeCommand(truva.statusBar.command as string);
-    await waitFor('the paused edit after resume', async () => (await podContents('version.txt')).every((t) => t === 'exthost-paused\n'));
+    await waitFor('the paused edit after resume', async () =>
+      (await podContents('version.txt')).every((t) => t === 'exthost-paused\n'),
+    );
 
     await vscode.commands.executeCommand('truva.stopSession', session.id);
     const restored = await truva.cluster!.getDeployment('web', 'demo');

@@ -21,7 +21,9 @@ describe('no kubeconfig secret leaks from a real session', () => {
   /** Every secret the user's kubeconfig holds: tokens, client keys, passwords. */
   function secrets(): string[] {
     const kc = loadKubeConfig();
-    const found = kc.users.flatMap((u) => [u.token, u.keyData, u.password, u.keyFile].filter((s): s is string => !!s && s.length >= 8));
+    const found = kc.users.flatMap((u) =>
+      [u.token, u.keyData, u.password, u.keyFile].filter((s): s is string => !!s && s.length >= 8),
+    );
     return found;
   }
 
@@ -31,11 +33,17 @@ describe('no kubeconfig secret leaks from a real session', () => {
 
   it('the token is nowhere in output, storage, user data, the deployment or truva.yaml', async () => {
     const tokens = secrets();
-    assert.ok(tokens.some((t) => t.startsWith('truva-admin-')), 'the sandbox\'s admin token is among the secrets searched for');
+    assert.ok(
+      tokens.some((t) => t.startsWith('truva-admin-')),
+      "the sandbox's admin token is among the secrets searched for",
+    );
     // Any 16-character piece of a secret counts: a message that shows the start of a token
     // ("truva-admin-1a2b...") has leaked part of it.
-    const pieces = [...new Set(tokens.flatMap((t) => Array.from({ length: t.length - 15 }, (_, i) => t.slice(i, i + 16))))];
-    const leaks = (texts: string[], files: string[] = []) => pieces.reduce((n, piece) => n + countLeaks(piece, { texts, files }), 0);
+    const pieces = [
+      ...new Set(tokens.flatMap((t) => Array.from({ length: t.length - 15 }, (_, i) => t.slice(i, i + 16)))),
+    ];
+    const leaks = (texts: string[], files: string[] = []) =>
+      pieces.reduce((n, piece) => n + countLeaks(piece, { texts, files }), 0);
 
     // First a broken kubeconfig with a YAML mistake right after the token: its error reaches the
     // output channel, and a YAML error quotes the lines around the mistake.
@@ -45,14 +53,22 @@ describe('no kubeconfig secret leaks from a real session', () => {
     const settings = vscode.workspace.getConfiguration('truva');
     await settings.update('kubeconfig', broken, vscode.ConfigurationTarget.Global);
     try {
-      await waitFor('the broken kubeconfig reported', async () => (await outputLog(truva)).includes(`The kubeconfig file "${broken}" could not be read`));
+      await waitFor('the broken kubeconfig reported', async () =>
+        (await outputLog(truva)).includes(`The kubeconfig file "${broken}" could not be read`),
+      );
     } finally {
       await settings.update('kubeconfig', undefined, vscode.ConfigurationTarget.Global);
       rmSync(dirname(broken), { recursive: true, force: true });
     }
-    await waitFor('the sandbox connected again', () => truva.cluster?.server === loadKubeConfig().getCurrentCluster()?.server && truva.clusterTree.state === 'ok');
+    await waitFor(
+      'the sandbox connected again',
+      () => truva.cluster?.server === loadKubeConfig().getCurrentCluster()?.server && truva.clusterTree.state === 'ok',
+    );
 
-    const session = (await vscode.commands.executeCommand<Session>('truva.startSession', vscode.Uri.joinPath(folder(), 'truva.yaml')))!;
+    const session = (await vscode.commands.executeCommand<Session>(
+      'truva.startSession',
+      vscode.Uri.joinPath(folder(), 'truva.yaml'),
+    ))!;
     assert.ok(session, 'the session started');
     const inDevMode = await truva.cluster!.getDeployment('web', 'demo');
     assert.ok(inDevMode.metadata?.annotations?.['truva.dev/backup'], 'the deployment carries the backup annotation');
@@ -60,11 +76,21 @@ describe('no kubeconfig secret leaks from a real session', () => {
     const editor = await vscode.window.showTextDocument(doc);
     await editor.edit((e) => e.replace(new vscode.Range(0, 0, doc.lineCount, 0), 'tokens-v1\n'));
     await doc.save();
-    await waitFor('synced', () => session.parts.sync.snapshot().lastSyncAt !== undefined && session.parts.sync.snapshot().pending === 0);
+    await waitFor(
+      'synced',
+      () => session.parts.sync.snapshot().lastSyncAt !== undefined && session.parts.sync.snapshot().pending === 0,
+    );
     const state = (memento: vscode.Memento) => memento.keys().map((k) => `${k}=${JSON.stringify(memento.get(k))}`);
     const globalDuring = state(truva.extension.globalState);
-    assert.ok(globalDuring.some((s) => s.startsWith('backup/')), 'the backup copy is in globalState during the session');
-    assert.equal(leaks([JSON.stringify(inDevMode), ...globalDuring, ...state(truva.extension.workspaceState)]), 0, 'the dev-mode deployment or state during the session');
+    assert.ok(
+      globalDuring.some((s) => s.startsWith('backup/')),
+      'the backup copy is in globalState during the session',
+    );
+    assert.equal(
+      leaks([JSON.stringify(inDevMode), ...globalDuring, ...state(truva.extension.workspaceState)]),
+      0,
+      'the dev-mode deployment or state during the session',
+    );
 
     await vscode.commands.executeCommand('truva.stopSession', session.id);
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
@@ -75,11 +101,25 @@ describe('no kubeconfig secret leaks from a real session', () => {
     assert.match(log, /Dev session for "web" is running/, 'the output channel file holds the session');
     // The extension's folders, and the whole user-data-dir they live in (workbench state, logs).
     const userDataDir = resolve(truva.extension.globalStorageUri.fsPath, '../../..');
-    const places = [userDataDir, truva.extension.logUri.fsPath, truva.extension.globalStorageUri.fsPath, truva.extension.storageUri?.fsPath, folder().fsPath].filter((p): p is string => !!p);
+    const places = [
+      userDataDir,
+      truva.extension.logUri.fsPath,
+      truva.extension.globalStorageUri.fsPath,
+      truva.extension.storageUri?.fsPath,
+      folder().fsPath,
+    ].filter((p): p is string => !!p);
     const files = [...new Set(places.flatMap(filesUnder))];
     assert.ok(files.includes(outputLogFile(truva)), 'the output channel file is among the files searched');
-    assert.ok(files.some((f) => f.endsWith('truva.yaml')), 'truva.yaml is among the files searched');
-    const texts = [log, JSON.stringify(restored), ...state(truva.extension.globalState), ...state(truva.extension.workspaceState)];
+    assert.ok(
+      files.some((f) => f.endsWith('truva.yaml')),
+      'truva.yaml is among the files searched',
+    );
+    const texts = [
+      log,
+      JSON.stringify(restored),
+      ...state(truva.extension.globalState),
+      ...state(truva.extension.workspaceState),
+    ];
     const leaked = files.filter((f) => {
       const bytes = readFileSync(f);
       return pieces.some((piece) => bytes.includes(piece));

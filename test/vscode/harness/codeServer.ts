@@ -12,7 +12,10 @@ export const repoRoot = resolve(__dirname, '../../..');
 
 /** Installs code-server into the cache the first time (about 2 minutes), then only returns its entry script. */
 export function installCodeServer(): string {
-  const out = execFileSync('bash', [join(repoRoot, 'scripts/install-code-server.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync('bash', [join(repoRoot, 'scripts/install-code-server.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const lines = out.trim().split('\n');
   return lines[lines.length - 1];
 }
@@ -82,19 +85,49 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
   mkdirSync(join(userDataDir, 'User'), { recursive: true });
   mkdirSync(extensionsDir, { recursive: true });
   // With trust on, nothing asks: the folder simply opens in Restricted Mode.
-  const trust = options.workspaceTrust ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'never' } : {};
-  writeFileSync(join(userDataDir, 'User', 'settings.json'), JSON.stringify({ ...testSettings, ...trust, ...options.settings }, null, 2));
+  const trust = options.workspaceTrust
+    ? {
+        'security.workspace.trust.enabled': true,
+        'security.workspace.trust.startupPrompt': 'never',
+        'security.workspace.trust.banner': 'never',
+      }
+    : {};
+  writeFileSync(
+    join(userDataDir, 'User', 'settings.json'),
+    JSON.stringify({ ...testSettings, ...trust, ...options.settings }, null, 2),
+  );
 
-  const common = ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--disable-telemetry', '--disable-update-check'];
+  const common = [
+    '--user-data-dir',
+    userDataDir,
+    '--extensions-dir',
+    extensionsDir,
+    '--disable-telemetry',
+    '--disable-update-check',
+  ];
   const env = { ...process.env, ...options.env };
   // code-server refuses to start inside another code-server's terminal session otherwise.
   delete env.VSCODE_IPC_HOOK_CLI;
-  const child = spawn(process.execPath, [entry, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', ...common, ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override', options.workspace], {
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so stop() ends the extension host and every helper with it.
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      entry,
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      ...common,
+      ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
+      '--disable-getting-started-override',
+      options.workspace,
+    ],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so stop() ends the extension host and every helper with it.
+      detached: true,
+    },
+  );
   let output = '';
   const collect = (chunk: Buffer) => {
     const text = chunk.toString();
@@ -118,7 +151,8 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     userDataDir,
     extensionsDir,
     output: () => output,
-    cli: (args) => execFileSync(process.execPath, [entry, ...common, ...args], { encoding: 'utf8', env, timeout: 120_000 }),
+    cli: (args) =>
+      execFileSync(process.execPath, [entry, ...common, ...args], { encoding: 'utf8', env, timeout: 120_000 }),
     workbenchUrl(folder, payload) {
       const query = new URLSearchParams({ folder });
       if (payload) query.set('payload', JSON.stringify(payload));
@@ -139,14 +173,18 @@ export function remoteUri(server: CodeServer, path: string): string {
 async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`it exited (${child.exitCode ?? child.signalCode})`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`it exited (${child.exitCode ?? child.signalCode})`);
     const ok = await new Promise<boolean>((done) => {
       const req = request(url, { timeout: 2000 }, (res) => {
         res.resume();
         done((res.statusCode ?? 500) < 500);
       });
       req.on('error', () => done(false));
-      req.on('timeout', () => { req.destroy(); done(false); });
+      req.on('timeout', () => {
+        req.destroy();
+        done(false);
+      });
       req.end();
     });
     if (ok) return;
@@ -159,11 +197,24 @@ async function waitForHttp(url: string, child: ChildProcess, timeoutMs: number):
 export async function stopProcessGroup(child: ChildProcess): Promise<void> {
   if (child.pid === undefined) return;
   const pid = child.pid;
-  const alive = () => { try { process.kill(-pid, 0); return true; } catch { return false; } };
+  const alive = () => {
+    try {
+      process.kill(-pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   if (!alive()) return;
-  try { process.kill(-pid, 'SIGTERM'); } catch {}
+  try {
+    process.kill(-pid, 'SIGTERM');
+  } catch {}
   const deadline = Date.now() + 5000;
   while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (alive()) { try { process.kill(-pid, 'SIGKILL'); } catch {} }
+  if (alive()) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {}
+  }
   while (alive() && Date.now() < deadline + 2000) await new Promise((r) => setTimeout(r, 100));
 }

@@ -15,7 +15,8 @@ sync:
 
 export function createSampleWorkspace(prefix = 'truva-workspace-'): string {
   const source = join(repoRoot, 'sandbox/images/web');
-  if (!existsSync(source)) throw new Error(`The sample app is missing: ${source} (part of the sandbox). Pull the latest main.`);
+  if (!existsSync(source))
+    throw new Error(`The sample app is missing: ${source} (part of the sandbox). Pull the latest main.`);
   const folder = mkdtempSync(join(tmpdir(), prefix));
   cpSync(source, folder, { recursive: true, filter: (path) => !path.includes('node_modules') });
   writeFileSync(join(folder, 'truva.yaml'), sampleTruvaYaml);
@@ -30,9 +31,19 @@ export function createSampleWorkspace(prefix = 'truva-workspace-'): string {
  */
 export function createHostileWorkspace(): string {
   const folder = createSampleWorkspace('truva-hostile-');
-  const credential = JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: 'from-the-workspace' } });
-  writeFileSync(join(folder, 'credential.sh'), `#!/bin/sh\necho "$$" >> "${join(folder, '.executed')}"\necho '${credential}'\n`, { mode: 0o755 });
-  writeFileSync(join(folder, 'hostile-kubeconfig'), `apiVersion: v1
+  const credential = JSON.stringify({
+    apiVersion: 'client.authentication.k8s.io/v1beta1',
+    kind: 'ExecCredential',
+    status: { token: 'from-the-workspace' },
+  });
+  writeFileSync(
+    join(folder, 'credential.sh'),
+    `#!/bin/sh\necho "$$" >> "${join(folder, '.executed')}"\necho '${credential}'\n`,
+    { mode: 0o755 },
+  );
+  writeFileSync(
+    join(folder, 'hostile-kubeconfig'),
+    `apiVersion: v1
 kind: Config
 clusters:
 - name: hostile
@@ -51,9 +62,16 @@ contexts:
 - name: truva-sandbox
   context: { cluster: hostile, user: hostile, namespace: demo }
 current-context: truva-sandbox
-`);
+`,
+  );
   mkdirSync(join(folder, '.vscode'), { recursive: true });
-  writeFileSync(join(folder, '.vscode', 'settings.json'), JSON.stringify({ 'truva.kubeconfig': join(folder, 'hostile-kubeconfig') }, null, 2));
-  writeFileSync(join(folder, 'truva.yaml'), `kubeconfig: hostile-kubeconfig\nnamespace: demo\ndeployment: web\nsync:\n  - local: .\n    remote: /app\n`);
+  writeFileSync(
+    join(folder, '.vscode', 'settings.json'),
+    JSON.stringify({ 'truva.kubeconfig': join(folder, 'hostile-kubeconfig') }, null, 2),
+  );
+  writeFileSync(
+    join(folder, 'truva.yaml'),
+    `kubeconfig: hostile-kubeconfig\nnamespace: demo\ndeployment: web\nsync:\n  - local: .\n    remote: /app\n`,
+  );
   return folder;
 }

@@ -23,6 +23,7 @@ export function setUiContext(context: UiContext): void {
 
 export function uiContext(): UiContext {
   const context = (globalThis as Record<symbol, unknown>)[key] as UiContext | undefined;
-  if (!context) throw new Error('UI suites run through test/vscode/run.ts: npx tsx scripts/run-tests.ts --suite vscode');
+  if (!context)
+    throw new Error('UI suites run through test/vscode/run.ts: npx tsx scripts/run-tests.ts --suite vscode');
   return context;
 }

@@ -15,7 +15,10 @@ describe('UI: crash recovery at startup', function () {
   after(async () => {
     await wb?.close();
     // Never leave web in dev mode for the suites that follow.
-    if (cluster) await new DevMode(cluster, { namespace: 'demo', deployment: 'web' }).restore({ force: true }).catch(() => undefined);
+    if (cluster)
+      await new DevMode(cluster, { namespace: 'demo', deployment: 'web' })
+        .restore({ force: true })
+        .catch(() => undefined);
     cluster?.dispose();
   });
 
@@ -24,16 +27,23 @@ describe('UI: crash recovery at startup', function () {
     cluster = new Cluster({ kubeconfigPath: uiContext().kubeconfigPath, namespace: 'demo' });
     // An earlier session that entered dev mode and then died without stopping.
     await new DevMode(cluster, { namespace: 'demo', deployment: 'web' }).enter();
-    assert.ok(JSON.parse(await kubectl('get', 'deploy', 'web', '-o', 'json')).metadata.annotations['truva.dev/backup'], 'web is in dev mode');
+    assert.ok(
+      JSON.parse(await kubectl('get', 'deploy', 'web', '-o', 'json')).metadata.annotations['truva.dev/backup'],
+      'web is in dev mode',
+    );
 
     wb = await openWorkbench({ suite: 'crash-recovery' });
     const offer = await wb.notification(/left deployment "web" in dev mode/, 90_000);
     await wb.screenshot('offer');
     await offer.locator('.monaco-button', { hasText: /^Restore$/ }).click();
-    const restored = await until('web restored', async () => {
-      const d = JSON.parse(await kubectl('get', 'deploy', 'web', '-o', 'json'));
-      return d.metadata.annotations?.['truva.dev/backup'] ? undefined : d;
-    }, 90_000);
+    const restored = await until(
+      'web restored',
+      async () => {
+        const d = JSON.parse(await kubectl('get', 'deploy', 'web', '-o', 'json'));
+        return d.metadata.annotations?.['truva.dev/backup'] ? undefined : d;
+      },
+      90_000,
+    );
     await wb.screenshot('restored');
     assert.deepEqual(restored.spec.template, original.spec.template, 'the pod template is the original again');
     assert.equal(restored.spec.replicas, original.spec.replicas);

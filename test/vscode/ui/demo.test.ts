@@ -25,7 +25,11 @@ function descendants(root: number): number[] {
   }
   const found: number[] = [];
   const walk = (pid: number) => {
-    for (const [child, ppid] of parent) if (ppid === pid) { found.push(child); walk(child); }
+    for (const [child, ppid] of parent)
+      if (ppid === pid) {
+        found.push(child);
+        walk(child);
+      }
   };
   walk(root);
   return found;
@@ -46,20 +50,31 @@ describe('UI: npm run demo', function () {
 
   after(() => {
     // Only when the test failed half-way: take the whole group down.
-    if (demo?.exitCode === null && demo.pid) try { process.kill(-demo.pid, 'SIGKILL'); } catch {}
+    if (demo?.exitCode === null && demo.pid)
+      try {
+        process.kill(-demo.pid, 'SIGKILL');
+      } catch {}
   });
 
   it('prints the kubeconfig and URL lines, serves VS Code with Truva, and Ctrl+C leaves nothing running', async () => {
     const ctx = uiContext();
-    demo = spawn('npm', ['run', 'demo', '--', '--port', '0'], { cwd: ctx.repoRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    demo = spawn('npm', ['run', 'demo', '--', '--port', '0'], {
+      cwd: ctx.repoRoot,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     demo.stdout!.on('data', (d) => (output += d));
     demo.stderr!.on('data', (d) => (output += d));
     const exited = new Promise<number | null>((resolve) => demo!.on('exit', (code) => resolve(code)));
 
-    const url = await until('the "demo ready" line', async () => {
-      if (demo!.exitCode !== null) throw new Error(`npm run demo exited early:\n${output}`);
-      return /^demo ready: (http:\/\/127\.0\.0\.1:\d+\/\S+)$/m.exec(output)?.[1];
-    }, 180_000);
+    const url = await until(
+      'the "demo ready" line',
+      async () => {
+        if (demo!.exitCode !== null) throw new Error(`npm run demo exited early:\n${output}`);
+        return /^demo ready: (http:\/\/127\.0\.0\.1:\d+\/\S+)$/m.exec(output)?.[1];
+      },
+      180_000,
+    );
     const kubeconfig = /^sandbox ready: KUBECONFIG=(\S+)$/m.exec(output)?.[1];
     assert.ok(kubeconfig, `the sandbox line comes first:\n${output}`);
     assert.ok(output.indexOf('sandbox ready:') < output.indexOf('demo ready:'));
@@ -73,7 +88,11 @@ describe('UI: npm run demo', function () {
     try {
       await page.goto(url, { timeout: 60_000 });
       const status = page.locator('.statusbar-item[id="truva-dev.truva.truva.status"]');
-      await until('the Truva status bar item in the demo', async () => /Truva/.test((await status.textContent()) ?? ''), 90_000);
+      await until(
+        'the Truva status bar item in the demo',
+        async () => /Truva/.test((await status.textContent()) ?? ''),
+        90_000,
+      );
       await page.screenshot({ path: `${ctx.artifactsDir}/demo.png` }).catch(() => undefined);
     } finally {
       await page.close();
@@ -84,9 +103,16 @@ describe('UI: npm run demo', function () {
     process.kill(-demo.pid!, 'SIGINT');
     const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000))]);
     assert.notEqual(code, 'hung', `npm run demo did not exit within 60 s of Ctrl+C:\n${output}`);
-    await until('every process the demo started to end', async () => started.every((pid) => !alive(pid)), 15_000).catch(() => {
-      throw new Error(`still running after Ctrl+C: ${started.filter(alive).map((pid) => `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`).join('; ')}`);
-    });
+    await until('every process the demo started to end', async () => started.every((pid) => !alive(pid)), 15_000).catch(
+      () => {
+        throw new Error(
+          `still running after Ctrl+C: ${started
+            .filter(alive)
+            .map((pid) => `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`)
+            .join('; ')}`,
+        );
+      },
+    );
     assert.ok(!existsSync(folder), 'the temporary workspace is removed');
   });
 });

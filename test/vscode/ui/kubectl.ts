@@ -15,6 +15,12 @@ export function kubectl(...args: string[]): Promise<string> {
 export function kubectlWith(kubeconfigPath: string, ...args: string[]): Promise<string> {
   const bin = existsSync(SDK_KUBECTL) ? SDK_KUBECTL : 'kubectl';
   return new Promise((resolve, reject) =>
-    execFile(bin, [`--kubeconfig=${kubeconfigPath}`, '-n', 'demo', ...args], { timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout))),
+    execFile(
+      bin,
+      [`--kubeconfig=${kubeconfigPath}`, '-n', 'demo', ...args],
+      { timeout: 30_000 },
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
+    ),
   );
 }

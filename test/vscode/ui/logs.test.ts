@@ -16,11 +16,17 @@ describe('log panel UI', function () {
     await pick.waitFor({ timeout: 15_000 });
     await pick.click();
     const panel = wb.page.frameLocator('iframe.webview').last().frameLocator('iframe#active-frame');
-    await until('lines from both pods', async () => new Set(await panel.locator('.row .pod').allTextContents()).size >= 2);
+    await until(
+      'lines from both pods',
+      async () => new Set(await panel.locator('.row .pod').allTextContents()).size >= 2,
+    );
     await wb.screenshot('both-pods');
 
     // Only a window of rows is in the DOM, however many lines there are.
-    await until('more lines than fit on screen', async () => Number(/of (\d+) lines/.exec((await panel.locator('.status').textContent()) ?? '')?.[1] ?? 0) > 150);
+    await until(
+      'more lines than fit on screen',
+      async () => Number(/of (\d+) lines/.exec((await panel.locator('.status').textContent()) ?? '')?.[1] ?? 0) > 150,
+    );
     const total = Number(/of (\d+) lines/.exec((await panel.locator('.status').textContent()) ?? '')![1]);
     const inDom = await panel.locator('.row').count();
     assert.ok(inDom > 0 && inDom < total, `${inDom} rows in the DOM for ${total} lines`);
@@ -28,17 +34,33 @@ describe('log panel UI', function () {
     // A hostile line from a pod: shown as characters, nothing executed, no element created.
     const pod = (await kubectl('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[0].metadata.name}')).trim();
     // The web app logs each request's raw path: send one whose path is markup.
-    const request = 'GET /<img/src=x/onerror=window.__pwned=1>hostile-marker HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n';
-    await kubectl('exec', pod, '--', 'node', '-e', `const s=require('net').connect(8080,'127.0.0.1',()=>s.write('${request}'));s.on('data',()=>s.end())`);
+    const request =
+      'GET /<img/src=x/onerror=window.__pwned=1>hostile-marker HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n';
+    await kubectl(
+      'exec',
+      pod,
+      '--',
+      'node',
+      '-e',
+      `const s=require('net').connect(8080,'127.0.0.1',()=>s.write('${request}'));s.on('data',()=>s.end())`,
+    );
     const filter = panel.locator('vscode-textfield.filter');
     await filter.click();
     await wb.page.keyboard.type('hostile-marker');
-    await until('the hostile line, alone', async () => {
-      const rows = await panel.locator('.row').allTextContents();
-      return rows.length === 1 && rows[0].includes('<img/src=x/onerror=window.__pwned=1>');
-    }, 30_000);
+    await until(
+      'the hostile line, alone',
+      async () => {
+        const rows = await panel.locator('.row').allTextContents();
+        return rows.length === 1 && rows[0].includes('<img/src=x/onerror=window.__pwned=1>');
+      },
+      30_000,
+    );
     assert.equal(await panel.locator('img').count(), 0, 'no img element was created');
-    assert.equal(await panel.locator('body').evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined, 'no script ran');
+    assert.equal(
+      await panel.locator('body').evaluate(() => (window as unknown as { __pwned?: number }).__pwned),
+      undefined,
+      'no script ran',
+    );
     await wb.screenshot('hostile-line-as-text');
 
     // Level chips: hiding "other" hides the plain-text lines (the hostile line has no level).

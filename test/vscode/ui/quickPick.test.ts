@@ -38,7 +38,17 @@ describe('UI: Start Dev Session without truva.yaml', function () {
     };
     /** Waits for the input box titled `step`, checks its prefilled value and accepts it. */
     const accept = async (step: string, prompt: RegExp, expected: string) => {
-      await until(`the input box "${prompt}"`, async () => prompt.test((await page.locator('.quick-input-widget .quick-input-message, .quick-input-widget').first().textContent()) ?? '') && ((await title.textContent()) ?? '').includes(step), 30_000);
+      await until(
+        `the input box "${prompt}"`,
+        async () =>
+          prompt.test(
+            (await page
+              .locator('.quick-input-widget .quick-input-message, .quick-input-widget')
+              .first()
+              .textContent()) ?? '',
+          ) && ((await title.textContent()) ?? '').includes(step),
+        30_000,
+      );
       assert.equal(await input.inputValue(), expected, `the prefilled answer to "${prompt.source}"`);
       await input.press('Enter');
     };
@@ -57,7 +67,10 @@ describe('UI: Start Dev Session without truva.yaml', function () {
     const saved = join(folder, 'truva.yaml');
     await until('truva.yaml written', async () => existsSync(saved), 15_000);
     const yaml = parse(readFileSync(saved, 'utf8'));
-    assert.deepEqual({ namespace: yaml.namespace, deployment: yaml.deployment, sync: yaml.sync }, { namespace: 'demo', deployment: 'web', sync: [{ local: '.', remote: '/app' }] });
+    assert.deepEqual(
+      { namespace: yaml.namespace, deployment: yaml.deployment, sync: yaml.sync },
+      { namespace: 'demo', deployment: 'web', sync: [{ local: '.', remote: '/app' }] },
+    );
     assert.equal(yaml.run, undefined, 'an unchanged command is not written');
     assert.equal(yaml.context, undefined, 'the current context is not written');
 
@@ -67,6 +80,11 @@ describe('UI: Start Dev Session without truva.yaml', function () {
     await wb.screenshot('session-started');
 
     await wb.runCommand('Truva: Stop Dev Session');
-    await until('the deployment restored', async () => !JSON.parse(await kubectl('get', 'deploy', 'web', '-o', 'json')).metadata.annotations?.['truva.dev/backup'], 90_000);
+    await until(
+      'the deployment restored',
+      async () =>
+        !JSON.parse(await kubectl('get', 'deploy', 'web', '-o', 'json')).metadata.annotations?.['truva.dev/backup'],
+      90_000,
+    );
   });
 });

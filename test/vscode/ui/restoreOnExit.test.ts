@@ -14,17 +14,28 @@ describe('UI: restore on exit', function () {
     await until('the Truva status bar item', async () => /Truva/.test((await wb!.statusItem().textContent()) ?? ''));
     await wb.runCommand('Truva: Start Dev Session');
     await wb!.sessionRunning();
-    assert.ok(JSON.parse(await kubectl('get', 'deploy', 'web', '-o', 'json')).metadata.annotations['truva.dev/backup'], 'web is in dev mode');
+    assert.ok(
+      JSON.parse(await kubectl('get', 'deploy', 'web', '-o', 'json')).metadata.annotations['truva.dev/backup'],
+      'web is in dev mode',
+    );
     await wb.screenshot('session-running');
 
     await wb.runCommand('Developer: Reload Window');
-    const restored = await until('web restored after the window went away', async () => {
-      const d = JSON.parse(await kubectl('get', 'deploy', 'web', '-o', 'json'));
-      return d.metadata.annotations?.['truva.dev/backup'] ? undefined : d;
-    }, 60_000);
+    const restored = await until(
+      'web restored after the window went away',
+      async () => {
+        const d = JSON.parse(await kubectl('get', 'deploy', 'web', '-o', 'json'));
+        return d.metadata.annotations?.['truva.dev/backup'] ? undefined : d;
+      },
+      60_000,
+    );
     assert.deepEqual(restored.spec.template.spec.containers[0].command, ['node', 'server.js']);
     // The reloaded window finds nothing left to recover and shows no session.
-    await until('Truva back in the reloaded window without a session', async () => /^\s*\S*\s*Truva\s*$/.test((await wb!.statusItem().textContent()) ?? ''), 90_000);
+    await until(
+      'Truva back in the reloaded window without a session',
+      async () => /^\s*\S*\s*Truva\s*$/.test((await wb!.statusItem().textContent()) ?? ''),
+      90_000,
+    );
     await wb.screenshot('reloaded');
   });
 });

@@ -23,12 +23,28 @@ describe('packaged .vsix in code-server', function () {
     const out = mkdtempSync(join(tmpdir(), 'truva-vsix-'));
     const version = JSON.parse(readFileSync(join(ctx.repoRoot, 'package.json'), 'utf8')).version;
     const vsix = join(out, `truva-${version}.vsix`);
-    execFileSync(process.execPath, [join(ctx.repoRoot, 'node_modules/@vscode/vsce/vsce'), 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--out', vsix], { cwd: ctx.repoRoot, stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [
+        join(ctx.repoRoot, 'node_modules/@vscode/vsce/vsce'),
+        'package',
+        '--no-dependencies',
+        '--allow-missing-repository',
+        '--skip-license',
+        '--out',
+        vsix,
+      ],
+      { cwd: ctx.repoRoot, stdio: 'pipe' },
+    );
     const installed = ctx.server.cli(['--install-extension', vsix, '--force']);
     assert.match(installed, /truva-dev\.truva.*successfully installed|was successfully installed/i);
 
     wb = await openWorkbench({ suite: 'vsix', extensionDevelopmentPath: null });
-    await until('the installed Truva in the status bar', async () => /Truva/.test((await wb.statusItem().textContent()) ?? ''), 90_000);
+    await until(
+      'the installed Truva in the status bar',
+      async () => /Truva/.test((await wb.statusItem().textContent()) ?? ''),
+      90_000,
+    );
     await wb.runCommand('Truva: Start Dev Session');
     await wb.sessionRunning();
     await wb.screenshot('vsix-session');

@@ -13,7 +13,9 @@ async function webPods(): Promise<string[]> {
 }
 
 async function versionsInPods(): Promise<string[]> {
-  return Promise.all((await webPods()).map((pod) => kubectl('exec', pod, '-c', 'web', '--', 'cat', '/app/version.txt')));
+  return Promise.all(
+    (await webPods()).map((pod) => kubectl('exec', pod, '-c', 'web', '--', 'cat', '/app/version.txt')),
+  );
 }
 
 describe('UI walkthrough', function () {
@@ -35,7 +37,10 @@ describe('UI walkthrough', function () {
           const input = wb.page.locator('.quick-input-widget input');
           await input.waitFor({ state: 'visible', timeout: 10_000 });
           await input.fill('version.txt');
-          await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'version.txt' }).first().waitFor({ timeout: 15_000 });
+          await wb.page
+            .locator('.quick-input-list .monaco-list-row', { hasText: 'version.txt' })
+            .first()
+            .waitFor({ timeout: 15_000 });
           await input.press('Enter');
         }
         await editor.waitFor({ state: 'attached', timeout: 10_000 });
@@ -70,44 +75,81 @@ describe('UI walkthrough', function () {
     assert.ok(deployment.metadata.annotations['truva.dev/backup'], 'web is in dev mode');
 
     await wb.page.locator('.activitybar [aria-label^="Truva"]').first().click();
-    await until('web marked as in a session in the Cluster view', async () => (await wb.page.locator('.monaco-list-row', { hasText: 'web' }).filter({ hasText: 'session' }).count()) > 0, 30_000);
+    await until(
+      'web marked as in a session in the Cluster view',
+      async () =>
+        (await wb.page.locator('.monaco-list-row', { hasText: 'web' }).filter({ hasText: 'session' }).count()) > 0,
+      30_000,
+    );
     await wb.screenshot('tree-shows-session');
 
     await saveVersion('walkthrough-v2');
-    await until('the edit in both pods', async () => (await versionsInPods()).every((v) => v.trim() === 'walkthrough-v2'));
+    await until('the edit in both pods', async () =>
+      (await versionsInPods()).every((v) => v.trim() === 'walkthrough-v2'),
+    );
     await wb.screenshot('edit-synced');
 
     // The editor took the panel's place; showing it again proves a hidden panel kept collecting.
     await wb.runCommand('Truva: Show Logs');
     const panel = logPanel();
-    await until('the restart line in the log panel', async () => (await panel.locator('.row', { hasText: '[truva] started pid' }).count()) > 0, 90_000);
+    await until(
+      'the restart line in the log panel',
+      async () => (await panel.locator('.row', { hasText: '[truva] started pid' }).count()) > 0,
+      90_000,
+    );
     const podLabels = await panel.locator('.row .pod').allTextContents();
-    assert.ok(new Set(podLabels).size >= 2, `lines from both pods in the panel (saw ${[...new Set(podLabels)].join(', ')})`);
-    await panel.locator('vscode-textfield.filter input').fill('heartbeat').catch(async () => {
-      await panel.locator('vscode-textfield.filter').click();
-      await wb.page.keyboard.type('heartbeat');
-    });
-    await until('only heartbeat rows', async () => {
-      const texts = await panel.locator('.row').allTextContents();
-      return texts.length > 0 && texts.every((t) => t.includes('heartbeat'));
-    }, 20_000);
+    assert.ok(
+      new Set(podLabels).size >= 2,
+      `lines from both pods in the panel (saw ${[...new Set(podLabels)].join(', ')})`,
+    );
+    await panel
+      .locator('vscode-textfield.filter input')
+      .fill('heartbeat')
+      .catch(async () => {
+        await panel.locator('vscode-textfield.filter').click();
+        await wb.page.keyboard.type('heartbeat');
+      });
+    await until(
+      'only heartbeat rows',
+      async () => {
+        const texts = await panel.locator('.row').allTextContents();
+        return texts.length > 0 && texts.every((t) => t.includes('heartbeat'));
+      },
+      20_000,
+    );
     await wb.screenshot('logs-filtered');
 
     await wb.statusItem().click();
-    await until('paused in the status bar', async () => /paused/.test((await wb.statusItem().textContent()) ?? ''), 10_000);
+    await until(
+      'paused in the status bar',
+      async () => /paused/.test((await wb.statusItem().textContent()) ?? ''),
+      10_000,
+    );
     await saveVersion('walkthrough-paused');
     await new Promise((r) => setTimeout(r, 2500));
-    assert.ok((await versionsInPods()).every((v) => v.trim() === 'walkthrough-v2'), 'nothing reaches the pods while paused');
+    assert.ok(
+      (await versionsInPods()).every((v) => v.trim() === 'walkthrough-v2'),
+      'nothing reaches the pods while paused',
+    );
     await wb.screenshot('paused');
     await wb.statusItem().click();
-    await until('the paused edit after resume', async () => (await versionsInPods()).every((v) => v.trim() === 'walkthrough-paused'));
+    await until('the paused edit after resume', async () =>
+      (await versionsInPods()).every((v) => v.trim() === 'walkthrough-paused'),
+    );
     await wb.screenshot('resumed');
 
     await wb.runCommand('Truva: Stop Dev Session');
-    await until('the deployment restored', async () => {
-      const d = JSON.parse(await kubectl('get', 'deploy', 'web', '-o', 'json'));
-      return !d.metadata.annotations?.['truva.dev/backup'] && JSON.stringify(d.spec.template.spec.containers[0].command) === '["node","server.js"]';
-    }, 90_000);
+    await until(
+      'the deployment restored',
+      async () => {
+        const d = JSON.parse(await kubectl('get', 'deploy', 'web', '-o', 'json'));
+        return (
+          !d.metadata.annotations?.['truva.dev/backup'] &&
+          JSON.stringify(d.spec.template.spec.containers[0].command) === '["node","server.js"]'
+        );
+      },
+      90_000,
+    );
     await wb.screenshot('stopped');
   });
 });

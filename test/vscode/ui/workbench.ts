@@ -41,7 +41,9 @@ export async function openWorkbench(options: OpenOptions): Promise<Workbench> {
   mkdirSync(shots, { recursive: true });
   let step = 0;
   const devPath = options.extensionDevelopmentPath === undefined ? ctx.repoRoot : options.extensionDevelopmentPath;
-  const payload: [string, string][] | undefined = devPath ? [['extensionDevelopmentPath', remoteUri(ctx.server, devPath)]] : undefined;
+  const payload: [string, string][] | undefined = devPath
+    ? [['extensionDevelopmentPath', remoteUri(ctx.server, devPath)]]
+    : undefined;
   const browserContext: BrowserContext = await ctx.browser.newContext({ viewport: { width: 1400, height: 900 } });
   const page = await browserContext.newPage();
   await page.goto(ctx.server.workbenchUrl(options.folder ?? ctx.workspace, payload), { timeout: 60_000 });
@@ -75,13 +77,19 @@ export async function openWorkbench(options: OpenOptions): Promise<Workbench> {
     },
     statusItem: () => page.locator('.statusbar-item[id="truva-dev.truva.truva.status"]'),
     async sessionRunning(timeoutMs = 120_000) {
-      await until('a running session in the status bar', async () => {
-        const text = (await workbench.statusItem().textContent()) ?? '';
-        return /pods/.test(text) && !/starting|restoring/.test(text);
-      }, timeoutMs);
+      await until(
+        'a running session in the status bar',
+        async () => {
+          const text = (await workbench.statusItem().textContent()) ?? '';
+          return /pods/.test(text) && !/starting|restoring/.test(text);
+        },
+        timeoutMs,
+      );
     },
     async notification(text, timeoutMs = 60_000) {
-      const toast = page.locator('.notification-toast, .notifications-center .notification-list-item', { hasText: text }).first();
+      const toast = page
+        .locator('.notification-toast, .notifications-center .notification-list-item', { hasText: text })
+        .first();
       await toast.waitFor({ timeout: timeoutMs });
       return toast;
     },
@@ -96,7 +104,9 @@ export async function openWorkbench(options: OpenOptions): Promise<Workbench> {
     },
     async screenshot(name) {
       step++;
-      await page.screenshot({ path: join(shots, `${String(step).padStart(2, '0')}-${name}.png`) }).catch(() => undefined);
+      await page
+        .screenshot({ path: join(shots, `${String(step).padStart(2, '0')}-${name}.png`) })
+        .catch(() => undefined);
     },
     async close() {
       await browserContext.close().catch(() => undefined);
