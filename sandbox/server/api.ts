@@ -3,8 +3,9 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import { RuntimeError, type PodRuntime } from '../runtime/types';
+import { EXEC_PROTOCOLS, bridgeExec, refuseUpgrade } from '../streaming/execBridge';
 import { Controllers } from './controllers';
 import { APPS_V1, AUTHZ_V1, CORE_V1, GROUPS, VERSION, coreVersions, groupDocument } from './discovery';
 import { Faults } from './faults';
@@ -39,7 +40,6 @@ const KIND_INFO: Record<Kind, { kind: string; apiVersion: string; listKind: stri
   replicasets: { kind: 'ReplicaSet', apiVersion: 'apps/v1', listKind: 'ReplicaSetList' },
 };
 
-const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io'];
 const READ_VERBS = new Set(['get', 'list', 'watch']);
 
 function parseRoute(path: string): Route | undefined {
@@ -613,10 +613,7 @@ export class ApiServer {
     const refuse = (err: unknown) => {
       const e =
         err instanceof ApiError ? err : new ApiError(500, 'InternalError', String((err as Error)?.message ?? err));
-      const body = JSON.stringify(statusBody(e.code, e.reason, e.message, e.details));
-      socket.end(
-        `HTTP/1.1 ${e.code} ${e.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
+      refuseUpgrade(socket, e.code, e.reason, statusBody(e.code, e.reason, e.message, e.details));
     };
     try {
       const url = new URL(req.url ?? '/', 'https://sandbox');
@@ -644,59 +641,17 @@ export class ApiServer {
           );
         throw err;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) =>
-        this.bridgeExec(ws, proc, command, url.searchParams.get('stdin') === 'true'),
-      );
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        this.track({ destroy: () => ws.terminate() }, ws);
+        bridgeExec(ws, proc, {
+          command,
+          stdin: url.searchParams.get('stdin') === 'true',
+          silencers: this.execSilencers,
+        });
+      });
     } catch (err) {
       refuse(err);
     }
-  }
-
-  /** Channels: 0 stdin, 1 stdout, 2 stderr, 3 the final Status, 4 resize; v5 adds 255 = close stdin. */
-  private bridgeExec(ws: WebSocket, proc: ReturnType<PodRuntime['exec']>, command: string[], stdin: boolean) {
-    const v5 = ws.protocol === 'v5.channel.k8s.io';
-    if (!stdin) proc.stdin.end();
-    proc.stdin.on('error', () => {});
-    let silent = false; // faults.silenceExecs(): nothing passes either way, nothing closes
-    const silence = () => (silent = true);
-    this.execSilencers.add(silence);
-    ws.once('close', () => this.execSilencers.delete(silence));
-    const frame = (channel: number, data: Buffer) => silent || ws.send(Buffer.concat([Buffer.from([channel]), data]));
-    proc.stdout.on('data', (d: Buffer) => frame(1, d));
-    proc.stderr.on('data', (d: Buffer) => frame(2, d));
-    ws.on('ping', (data: Buffer) => silent || ws.pong(data)); // a silent connection answers no ping either
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (silent) return;
-      const buf = isBinary ? data : Buffer.from(data.toString(), 'utf8');
-      if (buf.length === 0) return;
-      if (buf[0] === 0 && stdin) proc.stdin.write(buf.subarray(1));
-      else if (v5 && buf[0] === 255 && buf[1] === 0) proc.stdin.end();
-    });
-    const ended = (s: Readable) =>
-      new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : s.once('close', () => r())));
-    let finished = false;
-    ws.on('close', () => {
-      if (!finished) proc.kill('SIGKILL');
-    });
-    this.track({ destroy: () => ws.terminate() }, ws);
-    void proc.exited.then(async (code) => {
-      await Promise.all([ended(proc.stdout), ended(proc.stderr)]);
-      finished = true;
-      const status =
-        code === 0
-          ? { metadata: {}, status: 'Success' }
-          : {
-              metadata: {},
-              status: 'Failure',
-              message: `command terminated with non-zero exit code: error executing command [${command.join(' ')}], exit code ${code}`,
-              reason: 'NonZeroExitCode',
-              details: { causes: [{ reason: 'ExitCode', message: String(code) }] },
-            };
-      if (ws.readyState === ws.OPEN) {
-        frame(3, Buffer.from(JSON.stringify(status)));
-        ws.close(1000);
-      }
-    });
   }
 }
 
