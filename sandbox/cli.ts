@@ -23,17 +23,19 @@ function parseArgs(argv: string[]) {
 }
 
 async function main() {
-  const sandbox = await startSandbox(parseArgs(process.argv.slice(2)));
-  console.log(`sandbox ready: KUBECONFIG=${sandbox.kubeconfigPath}`);
+  // Handled from the start: a signal while the pods are still starting waits for them and stops
+  // them, instead of ending this process and leaving them running.
+  const sandbox = startSandbox(parseArgs(process.argv.slice(2)));
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    await sandbox.stop();
+    await sandbox.then((s) => s.stop()).catch(() => undefined);
     process.exit(0);
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  console.log(`sandbox ready: KUBECONFIG=${(await sandbox).kubeconfigPath}`);
 }
 
 main().catch((err) => {

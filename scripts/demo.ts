@@ -2,7 +2,7 @@
 // with the extension, opens a copy of the sample workspace, and prints
 //   sandbox ready: KUBECONFIG=<path>
 //   demo ready: http://127.0.0.1:PORT/?folder=<workspace>&payload=...
-// Ctrl+C stops code-server, the sandbox and every pod process.
+// Ctrl+C, or SIGTERM to npm, stops code-server, the sandbox and every pod process.
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,9 +26,6 @@ function parsePort(argv: string[]): number | undefined {
 
 async function main() {
   const port = parsePort(process.argv.slice(2));
-  console.log('building Truva...');
-  execFileSync(process.execPath, [join(repoRoot, 'scripts/build.mjs')], { stdio: 'inherit', cwd: repoRoot });
-  installCodeServer();
   // Kept as promises so a Ctrl+C while either is still starting waits for it and then stops it,
   // instead of leaving pod processes or code-server behind.
   let sandbox: Promise<Sandbox> | undefined;
@@ -47,6 +44,9 @@ async function main() {
   process.on('SIGINT', () => void stop(0));
   process.on('SIGTERM', () => void stop(0));
   try {
+    console.log('building Truva...');
+    execFileSync(process.execPath, [join(repoRoot, 'scripts/build.mjs')], { stdio: 'inherit', cwd: repoRoot });
+    installCodeServer();
     sandbox = startSandbox();
     const { kubeconfigPath } = await sandbox;
     console.log(`sandbox ready: KUBECONFIG=${kubeconfigPath}`);

@@ -1,48 +1,15 @@
 // `npm run demo -- --port 0` exactly as the README tells a new user: it prints the sandbox's
 // kubeconfig line (a second client can use the same cluster) and the workbench URL, the URL
-// opens VS Code with Truva in it, and Ctrl+C (SIGINT to the terminal's process group) stops
-// everything it started: no process of its tree is left, and its temporary workspace is gone.
+// opens VS Code with Truva in it, and SIGTERM to the npm process itself (what a process manager
+// sends; npm passes it on to the script's one process) stops everything it started: no process
+// of its tree is left, and its temporary workspace is gone.
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { alive, commandLine, descendants } from '../../helpers/processes';
 import { uiContext } from './context';
 import { kubectlWith } from './kubectl';
 import { until } from './workbench';
-
-/** Every live process whose parent chain leads to `root` (read from /proc). */
-function descendants(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // The command name may hold spaces or parentheses: the fields after the last ')' are fixed.
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] !== 'Z') parent.set(Number(entry), Number(fields[1]));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  const found: number[] = [];
-  const walk = (pid: number) => {
-    for (const [child, ppid] of parent)
-      if (ppid === pid) {
-        found.push(child);
-        walk(child);
-      }
-  };
-  walk(root);
-  return found;
-}
-
-const alive = (pid: number) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-};
 
 describe('UI: npm run demo', function () {
   let demo: ChildProcess | undefined;
@@ -56,7 +23,7 @@ describe('UI: npm run demo', function () {
       } catch {}
   });
 
-  it('prints the kubeconfig and URL lines, serves VS Code with Truva, and Ctrl+C leaves nothing running', async () => {
+  it('prints the kubeconfig and URL lines, serves VS Code with Truva, and SIGTERM to npm leaves nothing running', async () => {
     const ctx = uiContext();
     demo = spawn('npm', ['run', 'demo', '--', '--port', '0'], {
       cwd: ctx.repoRoot,
@@ -100,15 +67,15 @@ describe('UI: npm run demo', function () {
 
     const started = descendants(demo.pid!);
     assert.ok(started.length >= 3, `the demo runs code-server and pod processes (saw ${started.length} processes)`);
-    process.kill(-demo.pid!, 'SIGINT');
+    process.kill(demo.pid!, 'SIGTERM');
     const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 60_000))]);
-    assert.notEqual(code, 'hung', `npm run demo did not exit within 60 s of Ctrl+C:\n${output}`);
+    assert.notEqual(code, 'hung', `npm run demo did not exit within 60 s of SIGTERM:\n${output}`);
     await until('every process the demo started to end', async () => started.every((pid) => !alive(pid)), 15_000).catch(
       () => {
         throw new Error(
-          `still running after Ctrl+C: ${started
+          `still running after SIGTERM: ${started
             .filter(alive)
-            .map((pid) => `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`)
+            .map((pid) => `${pid} ${commandLine(pid).slice(0, 120)}`)
             .join('; ')}`,
         );
       },
