@@ -2,11 +2,9 @@
 // ready, restarts, age) -> containers. Refreshed by watches, debounced, never by polling.
 import * as vscode from 'vscode';
 import type { Cluster } from '../core/kube/cluster';
-import { KubeError } from '../core/kube/errors';
-import type { Deployment, Pod, Watcher } from '../core/kube/types';
+import type { Deployment, Pod } from '../core/kube/types';
 import { BACKUP_ANNOTATION } from '../core/devmode/devMode';
-
-export type ClusterState = 'ok' | 'noKubeconfig' | 'unreachable' | 'forbidden' | 'loading';
+import { ClusterWatch, type ClusterState } from './clusterWatch';
 
 export type ClusterNode =
   | { kind: 'deployment'; deployment: Deployment }
@@ -28,75 +26,26 @@ const selectorMatches = (d: Deployment, pod: Pod) =>
 export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ClusterNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
-  private deployments = new Map<string, Deployment>();
-  private pods = new Map<string, Pod>();
-  private watchers: Watcher[] = [];
+  private readonly watch: ClusterWatch;
   private timer: NodeJS.Timeout | undefined;
-  private cluster: Cluster | undefined;
-  state: ClusterState = 'loading';
-  private readonly warned = new Set<string>();
 
   constructor(
     private readonly sessionDeployments: () => Set<string>,
-    private readonly log: vscode.LogOutputChannel,
-  ) {}
-
-  /** Points the tree at a cluster (or none) and starts watching its namespace. */
-  setCluster(cluster: Cluster | undefined, state: ClusterState = cluster ? 'loading' : 'noKubeconfig'): void {
-    this.stopWatches();
-    this.cluster = cluster;
-    this.deployments.clear();
-    this.pods.clear();
-    this.setState(state);
-    if (!cluster) return this.refreshSoon();
-    const onError = (err: KubeError, info: { retrying: boolean }) => {
-      // The watches retry for as long as the API is down: each distinct problem is a warning
-      // once (until the cluster answers again), repeats go to the debug level.
-      const message = `cluster view: ${err.message}${info.retrying ? ' (retrying)' : ''}`;
-      if (this.warned.has(message)) this.log.debug(message);
-      else {
-        this.warned.add(message);
-        this.log.warn(message);
-      }
-      if (err.kind === 'forbidden') this.setState('forbidden');
-      else if (err.kind === 'unreachable' || err.kind === 'timeout') this.setState('unreachable');
-    };
-    this.watchers.push(
-      cluster.watchDeployments(
-        undefined,
-        (e) => {
-          const key = e.object.metadata!.name!;
-          if (e.type === 'DELETED') this.deployments.delete(key);
-          else this.deployments.set(key, e.object);
-          this.setState('ok');
-          this.refreshSoon();
-        },
-        onError,
-      ),
-      cluster.watchPods(
-        undefined,
-        (e) => {
-          const key = e.object.metadata!.name!;
-          if (e.type === 'DELETED') this.pods.delete(key);
-          else this.pods.set(key, e.object);
-          this.refreshSoon();
-        },
-        onError,
-      ),
-    );
-    // An empty namespace sends no events: confirm reachability with one list.
-    cluster.listDeployments().then(
-      () => this.setState('ok'),
-      (err: KubeError) => onError(err, { retrying: false }),
-    );
+    log: vscode.LogOutputChannel,
+  ) {
+    this.watch = new ClusterWatch(log, (stateChanged) => {
+      if (stateChanged) void vscode.commands.executeCommand('setContext', 'truva.clusterState', this.state);
+      this.refreshSoon();
+    });
   }
 
-  private setState(state: ClusterState) {
-    if (state === 'ok') this.warned.clear();
-    if (this.state === state) return;
-    this.state = state;
-    void vscode.commands.executeCommand('setContext', 'truva.clusterState', state);
-    this.refreshSoon();
+  get state(): ClusterState {
+    return this.watch.state;
+  }
+
+  /** Points the tree at a cluster (or none) and starts watching its namespace. */
+  setCluster(cluster: Cluster | undefined, state?: ClusterState): void {
+    this.watch.follow(cluster, state);
   }
 
   /** Coalesces bursts of watch events (a rollout sends dozens) into one redraw. */
@@ -106,17 +55,17 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
   }
 
   deploymentNames(): string[] {
-    return [...this.deployments.keys()].sort();
+    return [...this.watch.deployments.keys()].sort();
   }
 
   getDeployment(name: string): Deployment | undefined {
-    return this.deployments.get(name);
+    return this.watch.deployments.get(name);
   }
 
   podsOf(name: string): Pod[] {
-    const d = this.deployments.get(name);
+    const d = this.watch.deployments.get(name);
     return d
-      ? [...this.pods.values()]
+      ? [...this.watch.pods.values()]
           .filter((p) => selectorMatches(d, p))
           .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!))
       : [];
@@ -124,8 +73,8 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
 
   getChildren(node?: ClusterNode): ClusterNode[] {
     if (!node)
-      return this.state === 'ok' || this.deployments.size
-        ? this.deploymentNames().map((n) => ({ kind: 'deployment', deployment: this.deployments.get(n)! }))
+      return this.state === 'ok' || this.watch.deployments.size
+        ? this.deploymentNames().map((n) => ({ kind: 'deployment', deployment: this.watch.deployments.get(n)! }))
         : [];
     if (node.kind === 'deployment')
       return this.podsOf(node.deployment.metadata!.name!).map((pod) => ({
@@ -197,13 +146,8 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
     return item;
   }
 
-  private stopWatches() {
-    for (const w of this.watchers) w.stop();
-    this.watchers = [];
-  }
-
   dispose(): void {
-    this.stopWatches();
+    this.watch.dispose();
     clearTimeout(this.timer);
     this.changed.dispose();
   }
