@@ -1,5 +1,6 @@
-// One voice for the health of the Kubernetes API across every cluster client the extension holds
-// (the sidebar's and each session's): an outage is announced once, when a circuit first opens,
+// One voice for the health of the Kubernetes API across every connection of the cluster pool
+// (the sidebar, sessions, log panels and language-server questions lease from it): an outage is
+// announced once, when a circuit first opens,
 // and its end once, when every circuit is closed again. A failed trial while still down
 // (half-open -> open) says nothing new, so a long outage is one message, not one per retry.
 import type { BreakerState } from '../core/kube/resilience';

@@ -1,7 +1,6 @@
 // Answers the language server's cluster questions (contexts, namespaces, deployments) with the
 // kube layer, for the context and namespace a truva.yaml names.
 import * as vscode from 'vscode';
-import { Cluster } from '../core/kube/cluster';
 import { listContexts } from '../core/kube/kubeconfig';
 import type { ClusterInfoProvider } from './languageClient';
 import type { TruvaContext } from './truvaContext';
@@ -21,11 +20,12 @@ export function clusterInfoProvider(truva: TruvaContext): ClusterInfoProvider {
         }
         return null;
       }
-      const cluster = new Cluster({
+      // Typing must not wait on the API: one brief attempt, on the connection everyone shares.
+      const cluster = truva.pool.acquire({
         kubeconfigPath: params.kubeconfig,
         context: params.context,
         namespace: params.namespace,
-        resilience: { timeoutMs: 5_000, maxAttempts: 1 },
+        calls: { timeoutMs: 5_000, maxAttempts: 1 },
       });
       try {
         const namespace = params.namespace ?? cluster.namespace;

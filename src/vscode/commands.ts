@@ -161,11 +161,7 @@ export async function startSession(truva: TruvaContext, arg?: ClusterNode | vsco
     return undefined;
   }
   // A failed session of the same deployment is replaced: its cluster client goes with it.
-  const replaced = truva.sessionInfo.get(id);
-  if (replaced) {
-    truva.health.untrack(replaced.cluster);
-    replaced.cluster.dispose();
-  }
+  truva.sessionInfo.get(id)?.cluster.dispose();
   truva.sessionInfo.set(id, {
     deployment: config.deployment,
     namespace,
@@ -181,7 +177,6 @@ export async function startSession(truva: TruvaContext, arg?: ClusterNode | vsco
       };
     },
   });
-  truva.health.track(cluster);
   truva.output.info(
     `Starting a dev session for deployment "${config.deployment}" in namespace "${namespace}" (context "${cluster.contextName}").`,
   );

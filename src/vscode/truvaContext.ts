@@ -2,7 +2,8 @@
 // views, the status bar and the language client. extension.ts builds it; commands act on it.
 import * as vscode from 'vscode';
 import { readFileSync } from 'node:fs';
-import { Cluster } from '../core/kube/cluster';
+import type { Cluster } from '../core/kube/cluster';
+import { ClusterPool } from '../core/kube/clusterPool';
 import { KubeError } from '../core/kube/errors';
 import { loadKubeConfig, listContexts } from '../core/kube/kubeconfig';
 import { loadConfig, type TruvaConfig } from '../core/config';
@@ -24,8 +25,11 @@ export class TruvaContext implements vscode.Disposable {
   readonly sessionsTree: SessionsTree;
   readonly statusBar: vscode.StatusBarItem;
   readonly logPanels: LogPanels;
+  /** Every Cluster of the extension is leased from here: one connection and breaker per server and user. */
+  readonly pool = new ClusterPool();
+  /** The sidebar's lease. */
   cluster: Cluster | undefined;
-  /** The API's health over the sidebar's and every session's cluster client, for status bar and output. */
+  /** The API's health over every connection of the pool, for status bar and output. */
   readonly health: ApiHealth;
   private readonly disposables: vscode.Disposable[] = [];
   private statusTimer: NodeJS.Timeout | undefined;
@@ -40,6 +44,10 @@ export class TruvaContext implements vscode.Disposable {
     this.statusBar = vscode.window.createStatusBarItem('truva.status', vscode.StatusBarAlignment.Left, 10);
     this.statusBar.name = 'Truva';
     this.health = new ApiHealth(output, () => this.updateStatusBar());
+    this.pool.subscribe({
+      opened: (connection) => this.health.track(connection),
+      closed: (connection) => this.health.untrack(connection),
+    });
     this.disposables.push(
       this.statusBar,
       this.clusterTree,
@@ -50,7 +58,7 @@ export class TruvaContext implements vscode.Disposable {
     this.logPanels = this.own(
       new LogPanels(extension.extensionUri, {
         clusterFor: (t) =>
-          new Cluster({
+          this.pool.acquire({
             kubeconfigPath: this.settings().get<string>('kubeconfig') || undefined,
             context: t.context,
             namespace: t.namespace,
@@ -76,17 +84,15 @@ export class TruvaContext implements vscode.Disposable {
 
   /** (Re)connects the sidebar to the context and namespace the settings name. */
   connect(): void {
-    if (this.cluster) this.health.untrack(this.cluster);
     this.cluster?.dispose();
     this.cluster = undefined;
     const kubeconfigPath = this.settings().get<string>('kubeconfig') || undefined;
     try {
-      this.cluster = new Cluster({
+      this.cluster = this.pool.acquire({
         kubeconfigPath,
         context: this.settings().get<string>('context') || undefined,
         namespace: this.settings().get<string>('namespace') || undefined,
       });
-      this.health.track(this.cluster);
       this.output.info(
         `Using context "${this.cluster.contextName}", namespace "${this.cluster.namespace}" (${this.cluster.server}).`,
       );
@@ -113,7 +119,7 @@ export class TruvaContext implements vscode.Disposable {
 
   /** A cluster client for a session's truva.yaml (its own context, namespace, kubeconfig). */
   clusterFor(config: TruvaConfig): Cluster {
-    return new Cluster({
+    return this.pool.acquire({
       kubeconfigPath: config.kubeconfig ?? (this.settings().get<string>('kubeconfig') || undefined),
       context: config.context ?? (this.settings().get<string>('context') || undefined),
       namespace: config.namespace ?? (this.settings().get<string>('namespace') || undefined),
@@ -154,7 +160,6 @@ export class TruvaContext implements vscode.Disposable {
     for (const [id, info] of [...this.sessionInfo]) {
       if (this.sessions.get(id)) continue;
       this.sessionInfo.delete(id);
-      this.health.untrack(info.cluster);
       info.cluster.dispose();
     }
     this.sessionsTree.refresh();
@@ -233,5 +238,6 @@ export class TruvaContext implements vscode.Disposable {
     for (const d of this.disposables.reverse()) d.dispose();
     this.cluster?.dispose();
     for (const info of this.sessionInfo.values()) info.cluster.dispose();
+    this.pool.dispose();
   }
 }

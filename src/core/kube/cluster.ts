@@ -1,12 +1,15 @@
-// The facade the rest of Truva uses for one kubeconfig context: every call goes through the same
-// timeout / retry / circuit-breaker gate and fails with a typed, readable KubeError.
+// The facade the rest of Truva uses for one kubeconfig context: every call goes through the
+// timeout / retry / circuit-breaker gate of its connection (connection.ts) and fails with a
+// typed, readable KubeError. Made on its own, a Cluster opens a connection of its own; from a
+// ClusterPool, it shares one with every other Cluster of the same server and user.
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Readable } from 'node:stream';
+import { ClusterConnection } from './connection';
 import type { CallTarget, KubeError } from './errors';
 import { execInContainer, openExec, type ExecOptions, type ExecPlace, type ExecResult, type ExecStream } from './exec';
-import { HttpTransport, errorFromResponse } from './http';
+import { errorFromResponse } from './http';
 import { loadKubeConfig, withContext } from './kubeconfig';
-import { Resilience, type BreakerState, type ResilienceOptions } from './resilience';
+import type { BreakerState, CallOptions, ResilienceOptions } from './resilience';
 import {
   PATCH_CONTENT_TYPES,
   type Deployment,
@@ -28,7 +31,16 @@ export interface ClusterOptions {
   context?: string;
   /** Namespace to use instead of the context's. */
   namespace?: string;
+  /** The policy of a connection of its own (a Cluster from a pool shares the pool's). */
   resilience?: ResilienceOptions;
+  /** Per-call timeout and attempts for this Cluster's request/response calls (the language server asks briefly). */
+  calls?: Pick<CallOptions, 'timeoutMs' | 'maxAttempts'>;
+}
+
+/** The connection a ClusterPool lends a Cluster, and how the Cluster gives it back. */
+export interface Lease {
+  connection: ClusterConnection;
+  release(): void;
 }
 
 export interface WriteOptions {
@@ -57,6 +69,9 @@ export interface LogStreamOptions {
 
 const FIELD_MANAGER = 'truva';
 
+type WatchErrorHandler = (error: KubeError, info: { retrying: boolean }) => void;
+type WatchOptions = { namespace?: string; fieldSelector?: string };
+
 export class Cluster {
   readonly kubeConfig: KubeConfig;
   /** The kubeconfig context this object talks to. */
@@ -65,43 +80,44 @@ export class Cluster {
   readonly namespace: string;
   /** The kubeconfig user of the context (for messages). */
   readonly userName: string;
-  private readonly transport: HttpTransport;
-  private readonly resilience: Resilience;
+  private readonly connection: ClusterConnection;
+  private readonly calls: ClusterOptions['calls'];
+  private release: (() => void) | undefined;
 
-  constructor(opts: ClusterOptions = {}) {
+  constructor(opts: ClusterOptions = {}, lease?: Lease) {
     const base = opts.kubeConfig ?? loadKubeConfig({ path: opts.kubeconfigPath });
     this.kubeConfig = withContext(base, opts.context, opts.namespace);
     const ctx = this.kubeConfig.getContextObject(this.kubeConfig.getCurrentContext())!;
     this.contextName = ctx.name;
     this.namespace = ctx.namespace || 'default';
     this.userName = ctx.user;
-    this.transport = new HttpTransport(this.kubeConfig);
-    this.resilience = new Resilience(opts.resilience);
+    this.calls = opts.calls;
+    const own = lease ? undefined : new ClusterConnection(this.kubeConfig, this.contextName, opts.resilience);
+    this.connection = lease?.connection ?? own!;
+    this.release = lease?.release ?? (() => own!.dispose());
+  }
+
+  private get transport() {
+    return this.connection.transport;
+  }
+
+  private get resilience() {
+    return this.connection.resilience;
   }
 
   /** The API server URL. */
   get server(): string {
-    return this.transport.server;
+    return this.connection.server;
   }
 
-  /** Circuit breaker state: closed (healthy), open (calls fail fast), half-open (trying again). */
+  /** Circuit breaker state of the connection: closed (healthy), open (calls fail fast), half-open (trying again). */
   get breakerState(): BreakerState {
-    return this.resilience.state;
+    return this.connection.breakerState;
   }
 
-  /** Subscribes to circuit state changes (for the status bar). */
+  /** Subscribes to the connection's circuit state changes. */
   onBreakerStateChange(listener: (state: BreakerState) => void): { dispose(): void } {
-    return this.resilience.onStateChange(listener);
-  }
-
-  /** A Cluster for the same kubeconfig with another context and/or namespace. */
-  withContext(context?: string, namespace?: string, resilience?: ResilienceOptions): Cluster {
-    return new Cluster({
-      kubeConfig: this.kubeConfig,
-      context: context ?? this.contextName,
-      namespace: namespace ?? (context ? undefined : this.namespace),
-      resilience,
-    });
+    return this.connection.onBreakerStateChange(listener);
   }
 
   private target(verb: string, resource: string, name?: string, namespace?: string): CallTarget {
@@ -114,7 +130,7 @@ export class Cluster {
     path: string,
     query?: Record<string, string | number | boolean | undefined>,
   ): Promise<T> {
-    return this.resilience.call(target, { idempotent: true }, (signal) =>
+    return this.resilience.call(target, { ...this.calls, idempotent: true }, (signal) =>
       this.transport.json<T>({ method: 'GET', path, query, signal }, target),
     );
   }
@@ -136,7 +152,7 @@ export class Cluster {
       dryRun: opts.dryRun ? 'All' : undefined,
       fieldManager: method === 'DELETE' ? undefined : FIELD_MANAGER,
     };
-    return this.resilience.call(target, { idempotent: opts.safeToRetry ?? false }, (signal) =>
+    return this.resilience.call(target, { ...this.calls, idempotent: opts.safeToRetry ?? false }, (signal) =>
       this.transport.json<T>({ method, path, query, body, contentType: opts.contentType, signal }, target),
     );
   }
@@ -154,7 +170,7 @@ export class Cluster {
     } = {},
   ): Promise<T> {
     const t = this.target(target.verb, target.resource, target.name, target.namespace);
-    return this.resilience.call(t, { idempotent: opts.idempotent ?? method === 'GET' }, (signal) =>
+    return this.resilience.call(t, { ...this.calls, idempotent: opts.idempotent ?? method === 'GET' }, (signal) =>
       this.transport.json<T>({ method, path, query: opts.query, body, contentType: opts.contentType, signal }, t),
     );
   }
@@ -172,7 +188,6 @@ export class Cluster {
     return `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/deployments${name ? `/${encodeURIComponent(name)}` : ''}`;
   }
 
-  /** Reads one deployment. */
   getDeployment(name: string, namespace = this.namespace): Promise<Deployment> {
     return this.read(this.target('get', 'deployments', name, namespace), this.deploymentsPath(namespace, name));
   }
@@ -243,15 +258,27 @@ export class Cluster {
   watchDeployments(
     labelSelector: string | undefined,
     onEvent: (event: WatchEvent<Deployment>) => void,
-    onError: (error: KubeError, info: { retrying: boolean }) => void,
-    opts: { namespace?: string; fieldSelector?: string } = {},
+    onError: WatchErrorHandler,
+    opts: WatchOptions = {},
   ): Watcher {
     const ns = opts.namespace ?? this.namespace;
-    return startWatch<Deployment>(this.transport, this.resilience, {
-      path: this.deploymentsPath(ns),
+    return this.watchCollection('deployments', this.deploymentsPath(ns), ns, labelSelector, onEvent, onError, opts);
+  }
+
+  private watchCollection<T extends Deployment | Pod>(
+    resource: string,
+    path: string,
+    namespace: string,
+    labelSelector: string | undefined,
+    onEvent: (event: WatchEvent<T>) => void,
+    onError: WatchErrorHandler,
+    opts: WatchOptions,
+  ): Watcher {
+    return startWatch<T>(this.transport, this.resilience, {
+      path,
       labelSelector,
       fieldSelector: opts.fieldSelector,
-      target: this.target('watch', 'deployments', undefined, ns),
+      target: this.target('watch', resource, undefined, namespace),
       onEvent,
       onError,
     });
@@ -273,7 +300,6 @@ export class Cluster {
     return list.items;
   }
 
-  /** Reads one pod. */
   getPod(name: string, namespace = this.namespace): Promise<Pod> {
     return this.read(this.target('get', 'pods', name, namespace), this.podsPath(namespace, name));
   }
@@ -290,18 +316,11 @@ export class Cluster {
   watchPods(
     labelSelector: string | undefined,
     onEvent: (event: WatchEvent<Pod>) => void,
-    onError: (error: KubeError, info: { retrying: boolean }) => void,
-    opts: { namespace?: string; fieldSelector?: string } = {},
+    onError: WatchErrorHandler,
+    opts: WatchOptions = {},
   ): Watcher {
     const ns = opts.namespace ?? this.namespace;
-    return startWatch<Pod>(this.transport, this.resilience, {
-      path: this.podsPath(ns),
-      labelSelector,
-      fieldSelector: opts.fieldSelector,
-      target: this.target('watch', 'pods', undefined, ns),
-      onEvent,
-      onError,
-    });
+    return this.watchCollection('pods', this.podsPath(ns), ns, labelSelector, onEvent, onError, opts);
   }
 
   /** Runs a command in a container; stdin is streamed; resolves with exit code and output (non-zero exits resolve too). */
@@ -321,7 +340,7 @@ export class Cluster {
 
   private execPlace(pod: string, container: string, namespace: string): ExecPlace {
     return {
-      kc: this.kubeConfig,
+      kc: this.connection.kubeConfig,
       resilience: this.resilience,
       target: this.target('create', 'pods/exec', pod, namespace),
       namespace,
@@ -392,7 +411,7 @@ export class Cluster {
     };
     try {
       // A review changes nothing, so it may be retried.
-      const res = await this.resilience.call(target, { idempotent: true }, (signal) =>
+      const res = await this.resilience.call(target, { ...this.calls, idempotent: true }, (signal) =>
         this.transport.json<{ status?: { allowed?: boolean; denied?: boolean; reason?: string } }>(
           { method: 'POST', path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', body, signal },
           target,
@@ -408,8 +427,9 @@ export class Cluster {
     }
   }
 
-  /** Closes pooled connections. */
+  /** Gives the connection back: a Cluster of its own closes it, a pooled one leaves it to the pool. */
   dispose(): void {
-    this.transport.dispose();
+    this.release?.();
+    this.release = undefined;
   }
 }

@@ -66,6 +66,8 @@ export interface CallOptions {
   idempotent: boolean;
   /** Overrides the default per-call timeout; 0 disables it (streams). */
   timeoutMs?: number;
+  /** Overrides the attempts of an idempotent call (1: no retry). */
+  maxAttempts?: number;
   /** Cancels the call (and its retries) from outside. */
   signal?: AbortSignal;
 }
@@ -136,9 +138,10 @@ export class Resilience {
       }
     };
     const outerSignal = opts.signal ?? new AbortController().signal;
-    if (!opts.idempotent || this.maxAttempts === 1) return once(outerSignal);
+    const attempts = Math.max(1, opts.maxAttempts ?? this.maxAttempts);
+    if (!opts.idempotent || attempts === 1) return once(outerSignal);
     const policy = retry(handleWhen(isTransient), {
-      maxAttempts: this.maxAttempts - 1,
+      maxAttempts: attempts - 1,
       backoff: new DelegateBackoff((ctx: any) => {
         const err = ctx.result && 'error' in ctx.result ? ctx.result.error : undefined;
         const retryAfterMs = err?.retryAfterSeconds ? err.retryAfterSeconds * 1000 : undefined;
