@@ -19,7 +19,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ truv
   const output = createOutput(() =>
     outputThreshold(
       vscode.workspace.getConfiguration('truva').get<LogLevel>('logLevel', 'info'),
-      [...(truva?.sessionInfo.values() ?? [])].map((info) => info.config.logLevel),
+      (truva?.sessions.list() ?? []).map((s) => s.config.logLevel),
     ),
   );
   const ctx = (truva = new TruvaContext(context, output));
@@ -37,7 +37,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ truv
   // A save reaches the pods without waiting for the file-system watcher.
   ctx.own(
     vscode.workspace.onDidSaveTextDocument((doc) => {
-      for (const s of ctx.sessions.list()) s.parts.sync.notify(doc.uri.fsPath);
+      for (const s of ctx.sessions.list()) s.sync?.notify(doc.uri.fsPath);
     }),
   );
   const client = await startLanguageClient(context, clusterInfoProvider(ctx));

@@ -1,57 +1,35 @@
-// The Sessions view: each running session with its sync state, last sync latency, files sent and
-// pods; actions hang off the `session` context value.
+// The Sessions view: each session with its sync state, last sync, files sent and pods (the lines
+// come from statusModel.ts); actions hang off the `session` context value.
 import * as vscode from 'vscode';
-import type { Session, SyncSnapshot } from '../core/session/session';
+import type { DevSession } from '../core/session/devSession';
 import type { SessionManager } from '../core/session/sessionManager';
+import { sessionDetails } from './statusModel';
 
-export interface SessionInfo {
-  deployment: string;
-  namespace: string;
-  pods: () => { ready: number; total: number };
-}
-
-type Node = { session: Session } | { detail: string; icon: string };
+type Node = { session: DevSession } | { detail: string; icon: string };
 
 export class SessionsTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
 
-  constructor(
-    private readonly manager: SessionManager,
-    private readonly info: (session: Session) => SessionInfo | undefined,
-  ) {}
+  constructor(private readonly sessions: SessionManager<DevSession>) {}
 
   refresh(): void {
     this.changed.fire(undefined);
   }
 
   getChildren(node?: Node): Node[] {
-    if (!node) return this.manager.list().map((session) => ({ session }));
-    if (!('session' in node)) return [];
-    const snap: SyncSnapshot = node.session.parts.sync.snapshot();
-    const pods = this.info(node.session)?.pods() ?? { ready: 0, total: 0 };
-    return [
-      { detail: `sync: ${snap.state}${snap.pending ? ` (${snap.pending} pending)` : ''}`, icon: 'sync' },
-      {
-        detail: `last sync: ${snap.lastLatencyMs !== undefined ? `${snap.lastLatencyMs} ms` : 'not yet'}`,
-        icon: 'watch',
-      },
-      { detail: `files sent: ${snap.filesSent}`, icon: 'files' },
-      { detail: `pods ready: ${pods.ready}/${pods.total}`, icon: 'server' },
-      ...(snap.error || node.session.error
-        ? [{ detail: snap.error ?? node.session.error!.message, icon: 'error' }]
-        : []),
-    ];
+    if (!node) return this.sessions.list().map((session) => ({ session }));
+    return 'session' in node ? sessionDetails(node.session.status()) : [];
   }
 
   getTreeItem(node: Node): vscode.TreeItem {
     if ('session' in node) {
-      const info = this.info(node.session);
-      const item = new vscode.TreeItem(info?.deployment ?? node.session.id, vscode.TreeItemCollapsibleState.Expanded);
-      item.description = `${node.session.phase} · ${info?.namespace ?? ''}`;
+      const { session } = node;
+      const item = new vscode.TreeItem(session.deployment, vscode.TreeItemCollapsibleState.Expanded);
+      item.description = `${session.phase} · ${session.namespace}`;
       item.contextValue = 'session';
-      item.iconPath = new vscode.ThemeIcon(node.session.phase === 'failed' ? 'error' : 'debug-alt');
-      item.id = `session/${node.session.id}`;
+      item.iconPath = new vscode.ThemeIcon(session.phase === 'failed' ? 'error' : 'debug-alt');
+      item.id = `session/${session.id}`;
       return item;
     }
     const item = new vscode.TreeItem(node.detail, vscode.TreeItemCollapsibleState.None);

@@ -1,20 +1,8 @@
-// One pure function from what Truva knows to what the status bar shows, so the status bar can be
-// tested without VS Code and always tells the same truth as the tree.
+// Pure functions from what Truva knows to what the status bar and the Sessions view show, so both
+// can be tested without VS Code and always tell the same truth.
+import type { SessionStatus } from '../core/session/session';
 
-export type SyncState = 'idle' | 'syncing' | 'restarting' | 'paused' | 'error';
-
-export interface SessionStatus {
-  id: string;
-  deployment: string;
-  phase: 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
-  sync: SyncState;
-  pending: number;
-  lastSyncAt?: number;
-  lastLatencyMs?: number;
-  error?: string;
-  podsReady: number;
-  podsTotal: number;
-}
+export type { SessionStatus } from '../core/session/session';
 
 export interface StatusInput {
   sessions: SessionStatus[];
@@ -122,4 +110,20 @@ export function statusView(input: StatusInput): StatusView {
     background: problem,
     command: 'truva.toggleSync',
   };
+}
+
+/** A session's detail lines in the Sessions view. */
+export function sessionDetails(s: SessionStatus): { detail: string; icon: string }[] {
+  // The initial sync counts as a sync: it is what put the files sent into the pods. Latency is
+  // save-to-synced, so only a batch of changes has one.
+  const lastSync = s.lastSyncAt
+    ? `at ${new Date(s.lastSyncAt).toLocaleTimeString()}${s.lastLatencyMs !== undefined ? `, ${s.lastLatencyMs} ms after the save` : ''}`
+    : 'not yet';
+  return [
+    { detail: `sync: ${s.sync}${s.pending ? ` (${s.pending} pending)` : ''}`, icon: 'sync' },
+    { detail: `last sync: ${lastSync}`, icon: 'watch' },
+    { detail: `files sent: ${s.filesSent}`, icon: 'files' },
+    { detail: `pods ready: ${s.podsReady}/${s.podsTotal}`, icon: 'server' },
+    ...(s.error ? [{ detail: s.error, icon: 'error' }] : []),
+  ];
 }

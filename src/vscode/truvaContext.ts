@@ -8,19 +8,18 @@ import { KubeError } from '../core/kube/errors';
 import { loadKubeConfig, listContexts } from '../core/kube/kubeconfig';
 import { loadConfig, type TruvaConfig } from '../core/config';
 import type { LogLevel } from '../core/config/types';
-import type { Session } from '../core/session/session';
+import type { DevSession } from '../core/session/devSession';
 import { SessionManager } from '../core/session/sessionManager';
 import { ClusterTree } from './clusterTree';
 import { LogPanels } from './logs/logPanels';
 import type { LogPanelTarget } from '../core/logs/protocol';
-import { SessionsTree, type SessionInfo } from './sessionsTree';
-import { statusView, type SessionStatus } from './statusModel';
+import { SessionsTree } from './sessionsTree';
+import { statusView } from './statusModel';
 import { ApiHealth } from './apiHealth';
 
 export class TruvaContext implements vscode.Disposable {
   readonly output: vscode.LogOutputChannel;
-  readonly sessions = new SessionManager();
-  readonly sessionInfo = new Map<string, SessionInfo & { config: TruvaConfig; cluster: Cluster }>();
+  readonly sessions = new SessionManager<DevSession>();
   readonly clusterTree: ClusterTree;
   readonly sessionsTree: SessionsTree;
   readonly statusBar: vscode.StatusBarItem;
@@ -39,8 +38,8 @@ export class TruvaContext implements vscode.Disposable {
     output: vscode.LogOutputChannel,
   ) {
     this.output = output;
-    this.clusterTree = new ClusterTree(() => new Set([...this.sessionInfo.values()].map((i) => i.deployment)), output);
-    this.sessionsTree = new SessionsTree(this.sessions, (s) => this.sessionInfo.get(s.id));
+    this.clusterTree = new ClusterTree(() => this.sessionDeployments(), output);
+    this.sessionsTree = new SessionsTree(this.sessions);
     this.statusBar = vscode.window.createStatusBarItem('truva.status', vscode.StatusBarAlignment.Left, 10);
     this.statusBar.name = 'Truva';
     this.health = new ApiHealth(output, () => this.updateStatusBar());
@@ -57,9 +56,9 @@ export class TruvaContext implements vscode.Disposable {
     );
     this.logPanels = this.own(
       new LogPanels(extension.extensionUri, {
-        clusterFor: (t) =>
+        clusterFor: (t, kubeconfig) =>
           this.pool.acquire({
-            kubeconfigPath: this.settings().get<string>('kubeconfig') || undefined,
+            kubeconfigPath: kubeconfig ?? (this.settings().get<string>('kubeconfig') || undefined),
             context: t.context,
             namespace: t.namespace,
           }),
@@ -152,25 +151,31 @@ export class TruvaContext implements vscode.Disposable {
     return result.config;
   }
 
+  /** Deployments of the sidebar's context and namespace that are in a session of this window. */
+  private sessionDeployments(): Set<string> {
+    const here = this.cluster;
+    return new Set(
+      this.sessions
+        .list()
+        .filter((s) => s.contextName === here?.contextName && s.namespace === here?.namespace)
+        .map((s) => s.deployment),
+    );
+  }
+
   private sessionsChanged() {
     const active = this.sessions.list().some((s) => s.phase === 'running' || s.phase === 'starting');
-    const paused = this.sessions.list().some((s) => s.parts.sync.snapshot().state === 'paused');
+    const paused = this.sessions.list().some((s) => s.snapshot().state === 'paused');
     void vscode.commands.executeCommand('setContext', 'truva.sessionActive', active);
     void vscode.commands.executeCommand('setContext', 'truva.syncPaused', paused);
-    for (const [id, info] of [...this.sessionInfo]) {
-      if (this.sessions.get(id)) continue;
-      this.sessionInfo.delete(id);
-      info.cluster.dispose();
-    }
     this.sessionsTree.refresh();
     this.clusterTree.refreshSoon();
     this.updateStatusBar();
   }
 
-  /** Opens (or reveals) the log panel of a deployment or pod. */
-  async showLogs(target: LogPanelTarget): Promise<void> {
+  /** Opens (or reveals) the log panel of a deployment or pod (of a truva.yaml's own kubeconfig, when it names one). */
+  async showLogs(target: LogPanelTarget, kubeconfig?: string): Promise<void> {
     try {
-      await this.logPanels.show(target);
+      await this.logPanels.show(target, kubeconfig);
     } catch (err) {
       this.output.error(`Cannot show the logs: ${(err as Error).message}`);
       void vscode.window
@@ -184,27 +189,9 @@ export class TruvaContext implements vscode.Disposable {
     this.sessionsChanged();
   }
 
-  sessionStatus(session: Session): SessionStatus {
-    const info = this.sessionInfo.get(session.id);
-    const snap = session.parts.sync.snapshot();
-    const pods = info?.pods() ?? { ready: 0, total: 0 };
-    return {
-      id: session.id,
-      deployment: info?.deployment ?? session.id,
-      phase: session.phase,
-      sync: snap.state,
-      pending: snap.pending,
-      lastSyncAt: snap.lastSyncAt,
-      lastLatencyMs: snap.lastLatencyMs,
-      error: snap.error ?? session.error?.message,
-      podsReady: pods.ready,
-      podsTotal: pods.total,
-    };
-  }
-
   updateStatusBar(): void {
     const view = statusView({
-      sessions: this.sessions.list().map((s) => this.sessionStatus(s)),
+      sessions: this.sessions.list().map((s) => s.status()),
       breaker: this.health.state,
       apiReachable:
         this.clusterTree.state === 'unreachable' ? false : this.clusterTree.state === 'ok' ? true : undefined,
@@ -237,7 +224,7 @@ export class TruvaContext implements vscode.Disposable {
     clearInterval(this.statusTimer);
     for (const d of this.disposables.reverse()) d.dispose();
     this.cluster?.dispose();
-    for (const info of this.sessionInfo.values()) info.cluster.dispose();
+    this.sessions.dispose();
     this.pool.dispose();
   }
 }

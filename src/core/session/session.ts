@@ -1,11 +1,7 @@
-// One dev session: preflight -> back up and switch the deployment to dev mode -> wait for the
-// rollout -> initial sync into every pod -> start the process; then sync and logs run until
-// stop(), which restores the deployment. Cancelling at any step restores what was changed.
-// The parts are injected, so this file holds only the order of things and the state machine.
-import { EventEmitter } from 'node:events';
+// The words a dev session is described in, shared by the session (devSession.ts), the sync
+// engine that implements SyncPart, and the views that show a session (status bar, Sessions view).
 
 export type SessionStep = 'preflight' | 'backup' | 'rollout' | 'initial-sync' | 'start';
-export const SESSION_STEPS: readonly SessionStep[] = ['preflight', 'backup', 'rollout', 'initial-sync', 'start'];
 
 export type SessionPhase = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -14,28 +10,20 @@ export interface SessionProgress {
   message: string;
 }
 
-/** The deployment side: what dev mode offers (src/core/devmode). */
-export interface DevModePart {
-  preflight(): Promise<void>;
-  /** Backs up (once) and modifies the deployment; resolves when the dev-mode rollout is complete. */
-  enter(report: (message: string) => void, signal: AbortSignal): Promise<void>;
-  /** Puts the original template back; `force` overwrites someone else's changes. */
-  restore(options?: { force?: boolean }): Promise<void>;
-}
-
 /** What the UI shows of the sync side. */
 export interface SyncSnapshot {
   state: 'idle' | 'syncing' | 'restarting' | 'paused' | 'error';
   /** Changes waiting (debounce, pause or in flight). */
   pending: number;
   filesSent: number;
+  /** When the last sync into the pods (the initial one included) finished. */
   lastSyncAt?: number;
-  /** Save-to-synced latency of the last batch. */
+  /** Save-to-synced latency of the last batch of changes (none after the initial sync alone). */
   lastLatencyMs?: number;
   error?: string;
 }
 
-/** The files side: what the sync engine offers (src/core/sync). */
+/** The files side of a session: what the sync engine offers (src/core/sync). */
 export interface SyncPart {
   snapshot(): SyncSnapshot;
   /** Called whenever the snapshot changes; returns an unsubscribe function. */
@@ -52,102 +40,24 @@ export interface SyncPart {
   dispose(): Promise<void>;
 }
 
-/** The logs side: an aggregator that follows every pod of the deployment. */
-export interface LogsPart {
-  start(): void;
-  stop(): void;
-}
-
-export interface SessionParts {
-  devMode: DevModePart;
-  sync: SyncPart;
-  logs?: LogsPart;
+/** One session as the status bar and the Sessions view show it. */
+export interface SessionStatus {
+  id: string;
+  deployment: string;
+  namespace: string;
+  phase: SessionPhase;
+  sync: SyncSnapshot['state'];
+  pending: number;
+  filesSent: number;
+  lastSyncAt?: number;
+  lastLatencyMs?: number;
+  error?: string;
+  podsReady: number;
+  podsTotal: number;
 }
 
 export class SessionCancelledError extends Error {
   constructor() {
     super('The dev session was cancelled; the deployment was restored.');
-  }
-}
-
-export class Session extends EventEmitter {
-  phase: SessionPhase = 'stopped';
-  error?: Error;
-  private abort = new AbortController();
-  private entered = false;
-
-  constructor(
-    /** A stable key: context/namespace/deployment. */
-    readonly id: string,
-    readonly parts: SessionParts,
-  ) {
-    super();
-  }
-
-  private setPhase(phase: SessionPhase) {
-    this.phase = phase;
-    this.emit('phase', phase);
-  }
-
-  /**
-   * Runs every step in order; on failure or cancel, undoes what was done (restore) and rethrows.
-   * `onProgress` receives each step as it begins, for a progress notification.
-   */
-  async start(onProgress: (p: SessionProgress) => void = () => {}, cancel?: AbortSignal): Promise<void> {
-    if (this.phase === 'starting' || this.phase === 'running')
-      throw new Error(`Session ${this.id} is already ${this.phase}.`);
-    this.abort = new AbortController();
-    const signal = this.abort.signal;
-    cancel?.addEventListener('abort', () => this.abort.abort(), { once: true });
-    this.setPhase('starting');
-    const step = (name: SessionStep, message: string) => {
-      if (signal.aborted) throw new SessionCancelledError();
-      onProgress({ step: name, message });
-    };
-    try {
-      step('preflight', 'Checking the deployment, the container and your permissions');
-      await this.parts.devMode.preflight();
-      step('backup', 'Backing up the deployment and switching it to dev mode');
-      this.entered = true;
-      await this.parts.devMode.enter((message) => onProgress({ step: 'rollout', message }), signal);
-      step('initial-sync', 'Copying your files into every pod');
-      await this.parts.sync.start((message) => onProgress({ step: 'initial-sync', message }), signal);
-      step('start', 'Starting the process');
-      await this.parts.sync.restartAll();
-      this.parts.logs?.start();
-      if (signal.aborted) throw new SessionCancelledError();
-      this.setPhase('running');
-    } catch (err) {
-      const cause = signal.aborted ? new SessionCancelledError() : (err as Error);
-      await this.teardown().catch((restoreErr) => {
-        cause.message += ` Restoring the deployment also failed: ${(restoreErr as Error).message}`;
-      });
-      this.error = cause;
-      this.setPhase('failed');
-      throw cause;
-    }
-  }
-
-  /** Stops sync and logs and restores the deployment. A restore conflict is rethrown for the UI to ask about. */
-  async stop(options: { force?: boolean } = {}): Promise<void> {
-    this.abort.abort();
-    this.setPhase('stopping');
-    try {
-      await this.teardown(options);
-      this.setPhase('stopped');
-    } catch (err) {
-      this.error = err as Error;
-      this.setPhase('failed');
-      throw err;
-    }
-  }
-
-  private async teardown(options: { force?: boolean } = {}) {
-    this.parts.logs?.stop();
-    await this.parts.sync.dispose();
-    if (this.entered) {
-      await this.parts.devMode.restore(options);
-      this.entered = false;
-    }
   }
 }

@@ -1,34 +1,44 @@
 // Several sessions at once (different deployments, or folders of a multi-root workspace), each
-// keyed by context/namespace/deployment so the same deployment is never taken twice.
+// keyed by context/namespace/deployment so the same deployment is never taken twice. The manager
+// owns the sessions it holds: one that stopped leaves the list and is disposed (its cluster
+// lease given back); a failed one stays, so the UI can show why and offer a restore, until it is
+// stopped or replaced.
 import { EventEmitter } from 'node:events';
-import { Session, type SessionParts } from './session';
+import type { SessionPhase } from './session';
 
-export function sessionId(context: string, namespace: string, deployment: string): string {
-  return `${context}/${namespace}/${deployment}`;
+export interface ManagedSession {
+  readonly id: string;
+  readonly phase: SessionPhase;
+  onDidChange(listener: () => void): () => void;
+  stop(): Promise<void>;
+  dispose(): void;
 }
 
-export class SessionManager extends EventEmitter {
-  private readonly sessions = new Map<string, Session>();
+export class SessionManager<S extends ManagedSession> extends EventEmitter {
+  private readonly sessions = new Map<string, S>();
 
-  list(): Session[] {
+  list(): S[] {
     return [...this.sessions.values()];
   }
 
-  get(id: string): Session | undefined {
+  get(id: string): S | undefined {
     return this.sessions.get(id);
   }
 
-  /** Creates a session; refuses a second one on the same deployment. */
-  create(id: string, parts: SessionParts): Session {
-    const existing = this.sessions.get(id);
+  /** Takes the session over; refuses (and disposes) it while another one of the same deployment is live. */
+  add(session: S): S {
+    const existing = this.sessions.get(session.id);
     if (existing && existing.phase !== 'stopped' && existing.phase !== 'failed') {
-      throw new Error(`A dev session for ${id} is already ${existing.phase}. Stop it first.`);
+      session.dispose();
+      throw new Error(`A dev session for ${session.id} is already ${existing.phase}. Stop it first.`);
     }
-    const session = new Session(id, parts);
-    this.sessions.set(id, session);
-    // A stopped session leaves the list; a failed one stays, so the UI can show why and offer a restore.
-    session.on('phase', (phase) => {
-      if (phase === 'stopped' && this.sessions.get(id) === session) this.sessions.delete(id);
+    existing?.dispose();
+    this.sessions.set(session.id, session);
+    session.onDidChange(() => {
+      if (session.phase === 'stopped' && this.sessions.get(session.id) === session) {
+        this.sessions.delete(session.id);
+        session.dispose();
+      }
       this.emit('changed');
     });
     this.emit('changed');
@@ -39,5 +49,11 @@ export class SessionManager extends EventEmitter {
   async stopAll(): Promise<Error[]> {
     const results = await Promise.allSettled(this.list().map((s) => s.stop()));
     return results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
+  }
+
+  /** Disposes every session left (failed ones, or all of them when restoring on exit is off). */
+  dispose(): void {
+    for (const s of this.list()) s.dispose();
+    this.sessions.clear();
   }
 }

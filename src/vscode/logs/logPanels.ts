@@ -25,8 +25,8 @@ function panelOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vs
 }
 
 export interface LogPanelDeps {
-  /** A cluster client for the panel's context (the caller owns nothing: the panel disposes it). */
-  clusterFor(target: LogPanelTarget): Cluster;
+  /** A lease for the panel's context, from `kubeconfig` or the settings' (the panel gives it back when it closes). */
+  clusterFor(target: LogPanelTarget, kubeconfig?: string): Cluster;
   tailLines(): number;
   bufferLines(): number;
   log: vscode.LogOutputChannel;
@@ -198,7 +198,7 @@ export class LogPanels implements vscode.Disposable {
   }
 
   /** Opens the panel for a deployment or pod, or reveals the one already open. */
-  async show(target: LogPanelTarget): Promise<void> {
+  async show(target: LogPanelTarget, kubeconfig?: string): Promise<void> {
     const existing = this.panels.get(this.key(target));
     if (existing) return existing.panel.reveal(undefined, true);
     const panel = vscode.window.createWebviewPanel(
@@ -207,12 +207,12 @@ export class LogPanels implements vscode.Disposable {
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
       panelOptions(this.extensionUri),
     );
-    await this.attach(panel, target);
+    await this.attach(panel, target, kubeconfig);
   }
 
-  private async attach(panel: vscode.WebviewPanel, target: LogPanelTarget) {
+  private async attach(panel: vscode.WebviewPanel, target: LogPanelTarget, kubeconfig?: string) {
     const key = this.key(target);
-    const cluster = this.deps.clusterFor(target);
+    const cluster = this.deps.clusterFor(target, kubeconfig);
     let selector: string | undefined;
     try {
       if (target.deployment) {

@@ -1,13 +1,15 @@
 import { strict as assert } from 'node:assert';
-import { statusView, type SessionStatus, type StatusInput } from '../../../src/vscode/statusModel';
+import { sessionDetails, statusView, type SessionStatus, type StatusInput } from '../../../src/vscode/statusModel';
 
 const now = 1_000_000;
 const session = (over: Partial<SessionStatus> = {}): SessionStatus => ({
   id: 'c/demo/web',
   deployment: 'web',
+  namespace: 'demo',
   phase: 'running',
   sync: 'idle',
   pending: 0,
+  filesSent: 0,
   podsReady: 2,
   podsTotal: 2,
   ...over,
@@ -63,5 +65,23 @@ describe('status bar model', () => {
       input({ sessions: [session(), session({ id: 'c/demo/api', deployment: 'api', sync: 'syncing' })] }),
     );
     assert.match(v.text, /web: .*api: /);
+  });
+});
+
+describe('Sessions view lines', () => {
+  const line = (s: SessionStatus, icon: string) => sessionDetails(s).find((d) => d.icon === icon)?.detail;
+
+  it('after the initial sync alone: a last sync with its time, beside the files it sent', () => {
+    const at = new Date(2026, 11, 1, 9, 41, 7).getTime();
+    const s = session({ filesSent: 8, lastSyncAt: at });
+    assert.equal(line(s, 'files'), 'files sent: 8');
+    assert.equal(line(s, 'watch'), `last sync: at ${new Date(at).toLocaleTimeString()}`);
+  });
+
+  it('after a save: the latency too; before any sync: not yet; an error as its own line', () => {
+    assert.match(line(session({ lastSyncAt: now, lastLatencyMs: 140 }), 'watch')!, /, 140 ms after the save$/);
+    assert.equal(line(session(), 'watch'), 'last sync: not yet');
+    assert.equal(line(session({ error: 'Sync failed in web-1' }), 'error'), 'Sync failed in web-1');
+    assert.equal(line(session({ sync: 'paused', pending: 3 }), 'sync'), 'sync: paused (3 pending)');
   });
 });

@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as https from 'node:https';
 import * as vscode from 'vscode';
 import { loadKubeConfig } from '../../../src/core/kube/kubeconfig';
-import type { Session } from '../../../src/core/session/session';
+import type { DevSession } from '../../../src/core/session/devSession';
 import type { TruvaContext } from '../../../src/vscode/truvaContext';
 import { activeTruva, outputLog, waitFor } from './helpers';
 
@@ -46,7 +46,7 @@ describe('Truva while the Kubernetes API is down', () => {
 
   it('says so once, opens, half-opens and closes, then delivers the edit saved meanwhile', async () => {
     await waitFor('the cluster view', () => truva.clusterTree.state === 'ok');
-    const session = (await vscode.commands.executeCommand<Session>(
+    const session = (await vscode.commands.executeCommand<DevSession>(
       'truva.startSession',
       vscode.Uri.joinPath(folder(), 'truva.yaml'),
     ))!;

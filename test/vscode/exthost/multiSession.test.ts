@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { until } from '../../helpers/poll';
 import { activeTruva } from './helpers';
-import type { Session } from '../../../src/core/session/session';
+import type { DevSession } from '../../../src/core/session/devSession';
 import type { TruvaContext } from '../../../src/vscode/truvaContext';
 
 describe('Several dev sessions in one window', function () {
@@ -45,11 +45,11 @@ describe('Several dev sessions in one window', function () {
   });
 
   it('web and worker each sync their own folder; stopping worker leaves web running', async () => {
-    const web = await vscode.commands.executeCommand<Session>(
+    const web = await vscode.commands.executeCommand<DevSession>(
       'truva.startSession',
       vscode.Uri.file(join(root(), 'truva.yaml')),
     );
-    const worker = await vscode.commands.executeCommand<Session>(
+    const worker = await vscode.commands.executeCommand<DevSession>(
       'truva.startSession',
       vscode.Uri.file(join(workerDir(), 'truva.yaml')),
     );

@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { until as waitFor } from '../../helpers/poll';
 import type { TruvaContext } from '../../../src/vscode/truvaContext';
-import type { Session } from '../../../src/core/session/session';
+import type { DevSession } from '../../../src/core/session/devSession';
 
 const extensionId = 'truva-dev.truva';
 
@@ -60,7 +60,7 @@ describe('Truva dev session in VS Code', function () {
   });
 
   it('start, edit and save, pause and resume from the status bar, stop and restore', async () => {
-    const session = (await vscode.commands.executeCommand<Session>(
+    const session = (await vscode.commands.executeCommand<DevSession>(
       'truva.startSession',
       vscode.Uri.joinPath(folder(), 'truva.yaml'),
     ))!;
@@ -71,6 +71,12 @@ describe('Truva dev session in VS Code', function () {
     const item = truva.clusterTree.getTreeItem({ kind: 'deployment', deployment });
     assert.equal(item.contextValue, 'deployment.session');
     assert.equal(truva.statusBar.command, 'truva.toggleSync');
+    // The initial sync sent the files: the Sessions view says when, not "not yet".
+    const details = truva.sessionsTree.getChildren({ session }).map((n) => ('detail' in n ? n.detail : ''));
+    assert.ok(
+      details.some((d) => /^files sent: [1-9]/.test(d)) && details.some((d) => /^last sync: at /.test(d)),
+      details.join('; '),
+    );
 
     await saveFile('version.txt', 'exthost-v2\n');
     await waitFor('the edit in both pods', async () =>
@@ -79,7 +85,7 @@ describe('Truva dev session in VS Code', function () {
     await waitFor('synced in the status bar', () => /synced/.test(truva.statusBar.text));
 
     await vscode.commands.executeCommand(truva.statusBar.command as string);
-    assert.equal(session.parts.sync.snapshot().state, 'paused');
+    assert.equal(session.snapshot().state, 'paused');
     assert.match(truva.statusBar.text, /paused/);
     await saveFile('version.txt', 'exthost-paused\n');
     await new Promise((r) => setTimeout(r, 1500));

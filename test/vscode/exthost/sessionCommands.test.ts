@@ -4,14 +4,14 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { DevMode } from '../../../src/core/devmode/devMode';
-import type { Session } from '../../../src/core/session/session';
+import type { DevSession } from '../../../src/core/session/devSession';
 import type { TruvaContext } from '../../../src/vscode/truvaContext';
 import { until } from '../../helpers/poll';
 import { activeTruva } from './helpers';
 
 describe('Session commands', function () {
   let truva: TruvaContext;
-  let session: Session | undefined;
+  let session: DevSession | undefined;
   const folder = () => vscode.workspace.workspaceFolders![0].uri;
 
   const webPods = async () =>
@@ -27,7 +27,7 @@ describe('Session commands', function () {
 
   before(async () => {
     truva = await activeTruva();
-    session = await vscode.commands.executeCommand<Session>(
+    session = await vscode.commands.executeCommand<DevSession>(
       'truva.startSession',
       vscode.Uri.joinPath(folder(), 'truva.yaml'),
     );

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import { loadKubeConfig } from '../../../src/core/kube/kubeconfig';
-import type { Session } from '../../../src/core/session/session';
+import type { DevSession } from '../../../src/core/session/devSession';
 import type { TruvaContext } from '../../../src/vscode/truvaContext';
 import { countLeaks } from '../../../reliability/probes';
 import { activeTruva, filesUnder, outputLog, outputLogFile, waitFor } from './helpers';
@@ -65,7 +65,7 @@ describe('no kubeconfig secret leaks from a real session', () => {
       () => truva.cluster?.server === loadKubeConfig().getCurrentCluster()?.server && truva.clusterTree.state === 'ok',
     );
 
-    const session = (await vscode.commands.executeCommand<Session>(
+    const session = (await vscode.commands.executeCommand<DevSession>(
       'truva.startSession',
       vscode.Uri.joinPath(folder(), 'truva.yaml'),
     ))!;
@@ -78,7 +78,7 @@ describe('no kubeconfig secret leaks from a real session', () => {
     await doc.save();
     await waitFor(
       'synced',
-      () => session.parts.sync.snapshot().lastSyncAt !== undefined && session.parts.sync.snapshot().pending === 0,
+      () => session.snapshot().lastSyncAt !== undefined && session.snapshot().pending === 0,
     );
     const state = (memento: vscode.Memento) => memento.keys().map((k) => `${k}=${JSON.stringify(memento.get(k))}`);
     const globalDuring = state(truva.extension.globalState);

@@ -1,0 +1,328 @@
+// One dev session and everything it knows: its resolved truva.yaml, its lease on a cluster
+// connection, the namespace, the deployment as preflight read it, the container and pod
+// selector, its pods, dev mode and the sync engine. start() is a typed pipeline in which each
+// step returns what the next one needs (preflight -> enter dev mode -> initial sync -> restart);
+// a failure or a cancel at any step restores what was changed. stop() restores the deployment.
+// No vscode here: the VS Code layer builds a session from a config and a lease and shows it.
+import { EventEmitter } from 'node:events';
+import type { TruvaConfig } from '../config';
+import { DevMode, type Backup } from '../devmode/devMode';
+import type { Cluster } from '../kube/cluster';
+import type { Deployment, Pod, Watcher } from '../kube/types';
+import { SyncEngine, clusterSyncTarget } from '../sync';
+import {
+  SessionCancelledError,
+  type SessionPhase,
+  type SessionProgress,
+  type SessionStatus,
+  type SessionStep,
+  type SyncPart,
+  type SyncSnapshot,
+} from './session';
+
+/** What preflight found, which entering dev mode and syncing need. */
+export interface Preflighted {
+  deployment: Deployment;
+  container: string;
+  /** The deployment's pod selector. */
+  selector: string;
+}
+
+/** Dev mode is on: the backup made (or reused from an earlier session). */
+export interface Entered extends Preflighted {
+  backup: Backup;
+}
+
+/** The initial sync is done: the engine that keeps syncing. */
+export interface Synced extends Entered {
+  engine: SyncPart;
+}
+
+/** What the session needs of dev mode (src/core/devmode/devMode.ts). */
+export type DevModePort = Pick<DevMode, 'preflight' | 'selectorOf' | 'enter' | 'restore' | 'restartProcess'>;
+
+/** Where a copy of the backup is kept besides the deployment's annotation (VS Code's globalState). */
+export interface BackupStore {
+  save(key: string, backup: Backup | undefined): PromiseLike<void>;
+}
+
+export interface DevSessionOptions {
+  config: TruvaConfig;
+  /** A lease: the session gives it back on dispose(). */
+  cluster: Cluster;
+  log?: (message: string) => void;
+  backups?: BackupStore;
+  /** The parts, replaceable for the unit tests; by default dev mode and the sync engine on `cluster`. */
+  parts?: {
+    devMode?: DevModePort;
+    engine?: (target: Preflighted, restart: (pod: string) => Promise<void>) => SyncPart;
+  };
+}
+
+const IDLE: SyncSnapshot = { state: 'idle', pending: 0, filesSent: 0 };
+
+/** context/namespace/deployment: one session per deployment. */
+export function sessionId(context: string, namespace: string, deployment: string): string {
+  return `${context}/${namespace}/${deployment}`;
+}
+
+export class DevSession {
+  readonly id: string;
+  readonly config: TruvaConfig;
+  readonly namespace: string;
+  phase: SessionPhase = 'stopped';
+  error?: Error;
+  private readonly cluster: Cluster;
+  private readonly devMode: DevModePort;
+  private readonly events = new EventEmitter();
+  private readonly log: (message: string) => void;
+  private abort = new AbortController();
+  private entered = false;
+  private engineOf?: SyncPart;
+  private unsubscribeEngine?: () => void;
+  private readonly pods = new Map<string, Pod>();
+  private podWatch?: Watcher;
+
+  constructor(private readonly options: DevSessionOptions) {
+    const { config } = options;
+    this.config = config;
+    this.cluster = options.cluster;
+    this.namespace = config.namespace ?? this.cluster.namespace;
+    this.id = sessionId(this.cluster.contextName, this.namespace, config.deployment);
+    this.log = options.log ?? (() => {});
+    this.devMode =
+      options.parts?.devMode ??
+      new DevMode(this.cluster, {
+        namespace: this.namespace,
+        deployment: config.deployment,
+        container: config.container,
+        run: config.run
+          ? config.run.kind === 'shell'
+            ? ['sh', '-c', config.run.command]
+            : config.run.argv
+          : undefined,
+        keepProbes: config.devMode.keepProbes,
+        replicas: config.devMode.replicas,
+        rolloutTimeoutSeconds: config.devMode.rolloutTimeoutSeconds,
+        remotePaths: config.sync.map((s) => s.remote),
+        allowSystemPath: config.allowSystemPath,
+      });
+  }
+
+  get deployment(): string {
+    return this.config.deployment;
+  }
+
+  get contextName(): string {
+    return this.cluster.contextName;
+  }
+
+  /** The sync engine, from the initial sync on (undefined before). */
+  get sync(): SyncPart | undefined {
+    return this.engineOf;
+  }
+
+  snapshot(): SyncSnapshot {
+    return this.engineOf?.snapshot() ?? IDLE;
+  }
+
+  /** The deployment's pods now: ready (running, every container ready) and in total, terminating ones left out. */
+  podCounts(): { ready: number; total: number } {
+    const live = [...this.pods.values()].filter((p) => !p.metadata?.deletionTimestamp);
+    const ready = live.filter(
+      (p) => p.status?.phase === 'Running' && (p.status.containerStatuses ?? []).every((c) => c.ready),
+    );
+    return { ready: ready.length, total: live.length };
+  }
+
+  status(): SessionStatus {
+    const snap = this.snapshot();
+    const pods = this.podCounts();
+    return {
+      id: this.id,
+      deployment: this.deployment,
+      namespace: this.namespace,
+      phase: this.phase,
+      sync: snap.state,
+      pending: snap.pending,
+      filesSent: snap.filesSent,
+      lastSyncAt: snap.lastSyncAt,
+      lastLatencyMs: snap.lastLatencyMs,
+      error: snap.error ?? this.error?.message,
+      podsReady: pods.ready,
+      podsTotal: pods.total,
+    };
+  }
+
+  /** Called on every change of phase, sync state or pods. */
+  onDidChange(listener: () => void): () => void {
+    this.events.on('change', listener);
+    return () => this.events.off('change', listener);
+  }
+
+  private changed() {
+    this.events.emit('change');
+  }
+
+  private setPhase(phase: SessionPhase) {
+    this.phase = phase;
+    this.changed();
+  }
+
+  /**
+   * Runs every step in order; on failure or cancel, undoes what was done (restore) and rethrows.
+   * `onProgress` receives each step as it begins, for a progress notification.
+   */
+  async start(onProgress: (p: SessionProgress) => void = () => {}, cancel?: AbortSignal): Promise<void> {
+    if (this.phase === 'starting' || this.phase === 'running')
+      throw new Error(`Session ${this.id} is already ${this.phase}.`);
+    this.abort = new AbortController();
+    const signal = this.abort.signal;
+    cancel?.addEventListener('abort', () => this.abort.abort(), { once: true });
+    this.error = undefined;
+    this.setPhase('starting');
+    const step = (name: SessionStep, message: string) => {
+      if (signal.aborted) throw new SessionCancelledError();
+      onProgress({ step: name, message });
+    };
+    const report = (name: SessionStep) => (message: string) => onProgress({ step: name, message });
+    try {
+      step('preflight', 'Checking the deployment, the container and your permissions');
+      const preflighted = await this.preflight();
+      step('backup', 'Backing up the deployment and switching it to dev mode');
+      const entered = await this.enter(preflighted, report('rollout'), signal);
+      step('initial-sync', 'Copying your files into every pod');
+      const synced = await this.initialSync(entered, report('initial-sync'), signal);
+      step('start', 'Starting the process');
+      await this.restart(synced);
+      if (signal.aborted) throw new SessionCancelledError();
+      this.setPhase('running');
+    } catch (err) {
+      const cause = signal.aborted ? new SessionCancelledError() : (err as Error);
+      await this.teardown().catch((restoreErr) => {
+        cause.message += ` Restoring the deployment also failed: ${(restoreErr as Error).message}`;
+      });
+      this.error = cause;
+      this.setPhase('failed');
+      throw cause;
+    }
+  }
+
+  /** Reads the deployment and checks everything the session needs; changes nothing. */
+  private async preflight(): Promise<Preflighted> {
+    const { deployment, container } = await this.devMode.preflight();
+    const preflighted = { deployment, container, selector: this.devMode.selectorOf(deployment) };
+    this.watchPods(preflighted.selector);
+    return preflighted;
+  }
+
+  /** Backs up (once) and switches the deployment to dev mode; resolves when its rollout is done. */
+  private async enter(preflighted: Preflighted, report: (m: string) => void, signal: AbortSignal): Promise<Entered> {
+    this.entered = true;
+    const backup = await this.devMode.enter(report, signal);
+    // A copy of the backup outside the cluster, in case the annotation is ever lost.
+    await this.options.backups?.save(this.backupKey, backup);
+    return { ...preflighted, backup };
+  }
+
+  /** Copies the files into every pod of the preflighted selector and container, then keeps syncing. */
+  private async initialSync(entered: Entered, report: (m: string) => void, signal: AbortSignal): Promise<Synced> {
+    const engine = (this.options.parts?.engine ?? ((p, restart) => this.syncEngine(p, restart)))(entered, (pod) =>
+      this.restartPod(entered.container, pod),
+    );
+    this.engineOf = engine;
+    this.unsubscribeEngine = engine.onDidChange(() => this.changed());
+    await engine.start(report, signal);
+    return { ...entered, engine };
+  }
+
+  private async restart(synced: Synced): Promise<Synced> {
+    await synced.engine.restartAll();
+    return synced;
+  }
+
+  private syncEngine(target: Preflighted, restart: (pod: string) => Promise<void>): SyncPart {
+    const c = this.config;
+    return new SyncEngine(
+      clusterSyncTarget(this.cluster, {
+        namespace: this.namespace,
+        labelSelector: target.selector,
+        container: target.container,
+        restart,
+      }),
+      {
+        roots: c.sync.map((s) => ({ local: s.local, remote: s.remote })),
+        exclude: c.exclude,
+        debounceMs: c.debounceMs,
+        batchSize: c.batchSize,
+        batchBytes: c.batchBytes,
+        concurrency: c.concurrency,
+        mirror: c.mirror,
+        log: this.log,
+      },
+    );
+  }
+
+  /** After a sync, the app restarts as truva.yaml's `restart` says. */
+  private async restartPod(container: string, pod: string): Promise<void> {
+    if (this.config.restart === 'process') await this.devMode.restartProcess(pod);
+    else if (this.config.restart === 'command') {
+      const r = await this.cluster.exec(pod, container, ['sh', '-c', this.config.restartCommand!], {
+        namespace: this.namespace,
+      });
+      if (r.exitCode !== 0) throw new Error(`restartCommand exited with ${r.exitCode}: ${r.stderr.toString().trim()}`);
+    }
+  }
+
+  private watchPods(selector: string) {
+    this.podWatch?.stop();
+    this.pods.clear();
+    this.podWatch = this.cluster.watchPods(
+      selector,
+      (e) => {
+        const name = e.object.metadata!.name!;
+        if (e.type === 'DELETED') this.pods.delete(name);
+        else this.pods.set(name, e.object);
+        this.changed();
+      },
+      // The sync engine's own pod watch reports what matters to the sync; these counts just wait.
+      () => {},
+      { namespace: this.namespace },
+    );
+  }
+
+  /** Stops sync and restores the deployment. A restore conflict is rethrown for the UI to ask about. */
+  async stop(options: { force?: boolean } = {}): Promise<void> {
+    this.abort.abort();
+    this.setPhase('stopping');
+    try {
+      await this.teardown(options);
+      this.setPhase('stopped');
+    } catch (err) {
+      this.error = err as Error;
+      this.setPhase('failed');
+      throw err;
+    }
+  }
+
+  private get backupKey() {
+    return `backup/${this.cluster.contextName}/${this.namespace}/${this.deployment}`;
+  }
+
+  private async teardown(options: { force?: boolean } = {}) {
+    this.unsubscribeEngine?.();
+    await this.engineOf?.dispose();
+    if (this.entered) {
+      await this.devMode.restore(options, this.log);
+      this.entered = false;
+      await this.options.backups?.save(this.backupKey, undefined);
+    }
+  }
+
+  /** Gives the cluster lease back and stops watching the pods (the session is done with). */
+  dispose(): void {
+    this.podWatch?.stop();
+    this.events.removeAllListeners();
+    this.cluster.dispose();
+  }
+}
