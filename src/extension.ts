@@ -1,13 +1,12 @@
 // Composition root: builds the one TruvaContext that owns every disposable, registers commands,
 // starts the truva.yaml language client, and restores deployments when the window closes.
 import * as vscode from 'vscode';
-import { DevMode, findDevModeDeployments } from './core/devmode/devMode';
-import { registerCommands, restoreWithConflictPrompt } from './vscode/commands';
+import { offerCrashRecovery, registerCommands } from './vscode/commands';
 import { clusterInfoProvider } from './vscode/clusterInfo';
 import { startLanguageClient } from './vscode/languageClient';
-import type { LogLevel } from './core/config/types';
 import { outputThreshold } from './vscode/logLevel';
 import { createOutput, errorMessage } from './vscode/output';
+import { Settings } from './vscode/settings';
 import { TruvaContext } from './vscode/truvaContext';
 
 let truva: TruvaContext | undefined;
@@ -15,10 +14,11 @@ let truva: TruvaContext | undefined;
 declare const __truvaLoadStart: number | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<{ truva: TruvaContext }> {
+  const settings = new Settings();
   // Read at each message, so a changed setting or a session's truva.yaml `logLevel` applies at once.
   const output = createOutput(() =>
     outputThreshold(
-      vscode.workspace.getConfiguration('truva').get<LogLevel>('logLevel', 'info'),
+      settings.logLevel(),
       (truva?.sessions.list() ?? []).map((s) => s.config.logLevel),
     ),
   );
@@ -30,8 +30,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ truv
   ctx.connect();
   ctx.own(
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (['truva.kubeconfig', 'truva.context', 'truva.namespace'].some((k) => e.affectsConfiguration(k)))
-        ctx.connect();
+      if (ctx.settings.affectsConnection(e)) ctx.connect();
     }),
   );
   // A save reaches the pods without waiting for the file-system watcher.
@@ -50,7 +49,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ truv
       client.clusterChanged();
     }),
   );
-  void offerCrashRecovery(ctx);
+  void offerCrashRecovery(ctx).catch((err) =>
+    ctx.output.warn(`Could not look for deployments left in dev mode: ${errorMessage(err)}`),
+  );
   // Read by the ext.activation_ms benchmark, and useful to anyone who wonders what Truva costs at startup.
   const loadStart = typeof __truvaLoadStart === 'number' ? __truvaLoadStart : undefined;
   if (loadStart !== undefined)
@@ -58,32 +59,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ truv
   return { truva: ctx };
 }
 
-/** Deployments left in dev mode by an earlier window (a crash, a killed VS Code) are offered for restore. */
-async function offerCrashRecovery(ctx: TruvaContext): Promise<void> {
-  const cluster = ctx.cluster;
-  if (!cluster) return;
-  try {
-    const left = await findDevModeDeployments(cluster);
-    if (left.length === 0) return;
-    const names = left.map((b) => `"${b.deployment}"`).join(', ');
-    const choice = await vscode.window.showWarningMessage(
-      `Truva left ${left.length === 1 ? 'deployment' : 'deployments'} ${names} in dev mode (an earlier session did not stop cleanly).`,
-      'Restore',
-      'Later',
-    );
-    if (choice !== 'Restore') return;
-    for (const b of left)
-      await restoreWithConflictPrompt(ctx, new DevMode(cluster, { namespace: b.namespace, deployment: b.deployment }));
-  } catch (err) {
-    ctx.output.warn(`Could not look for deployments left in dev mode: ${errorMessage(err)}`);
-  }
-}
-
 export async function deactivate(): Promise<void> {
   const ctx = truva;
   truva = undefined;
   if (!ctx) return;
-  if (vscode.workspace.getConfiguration('truva').get<boolean>('restoreOnExit', true)) {
+  if (ctx.settings.restoreOnExit()) {
     for (const err of await ctx.sessions.stopAll()) ctx.output.error(`Restoring on exit failed: ${errorMessage(err)}`);
   }
   ctx.dispose();

@@ -32,9 +32,14 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
   constructor(
     private readonly sessionDeployments: () => Set<string>,
     log: vscode.LogOutputChannel,
+    /** The state changed (the status bar says whether the API is reachable). */
+    onStateChange: () => void,
   ) {
     this.watch = new ClusterWatch(log, (stateChanged) => {
-      if (stateChanged) void vscode.commands.executeCommand('setContext', 'truva.clusterState', this.state);
+      if (stateChanged) {
+        void vscode.commands.executeCommand('setContext', 'truva.clusterState', this.state);
+        onStateChange();
+      }
       this.refreshSoon();
     });
   }

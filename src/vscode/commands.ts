@@ -1,12 +1,88 @@
-// Every Truva command. Each one is thin: it asks what it must, then calls the core.
+// Every Truva command, in one map keyed by the command ids package.json contributes, registered in
+// one loop that gives each the same error handling: a failure is written to the output and shown
+// as "<title> failed: <why>", never left as an unhandled rejection. Each command is thin: it asks
+// what it must, then acts on the sessions or the core.
 import * as vscode from 'vscode';
 import { configToYaml } from '../core/config';
 import { DevMode, RestoreConflictError, findDevModeDeployments } from '../core/devmode/devMode';
+import { listContexts, loadKubeConfig } from '../core/kube/kubeconfig';
 import type { DevSession } from '../core/session/devSession';
 import type { ClusterNode } from './clusterTree';
 import { errorMessage, showError } from './output';
 import { pickConfigFile, startSession } from './startSession';
 import type { TruvaContext } from './truvaContext';
+
+export type TruvaCommandId =
+  | 'truva.startSession'
+  | 'truva.stopSession'
+  | 'truva.syncNow'
+  | 'truva.restartProcess'
+  | 'truva.pauseSync'
+  | 'truva.resumeSync'
+  | 'truva.toggleSync'
+  | 'truva.showLogs'
+  | 'truva.restoreDeployment'
+  | 'truva.selectContext'
+  | 'truva.selectNamespace'
+  | 'truva.refresh'
+  | 'truva.openConfig'
+  | 'truva.showOutput'
+  | 'truva.copyName';
+
+/** Commands are called from the palette (no argument), tree items, status bar links and tests (a session id). */
+type Command = (truva: TruvaContext, arg?: unknown) => unknown;
+
+const COMMANDS: Record<TruvaCommandId, Command> = {
+  'truva.startSession': (truva, arg) => startSession(truva, arg as ClusterNode | vscode.Uri | undefined),
+  'truva.stopSession': (truva, arg) => stopSession(truva, arg),
+  'truva.syncNow': (truva, arg) => forSession(truva, arg, (s) => s.sync?.fullSync()),
+  'truva.restartProcess': (truva, arg) => forSession(truva, arg, (s) => s.sync?.restartAll()),
+  'truva.pauseSync': (truva, arg) => forSession(truva, arg, (s) => s.sync?.pause()),
+  'truva.resumeSync': (truva, arg) => forSession(truva, arg, (s) => s.sync?.resume()),
+  // The status bar's click: toggles every session (one click, one meaning).
+  'truva.toggleSync': (truva) => {
+    for (const s of truva.sessions.list()) {
+      if (s.snapshot().state === 'paused') s.sync?.resume();
+      else s.sync?.pause();
+    }
+  },
+  'truva.showLogs': (truva, arg) => showLogs(truva, arg),
+  'truva.restoreDeployment': (truva, arg) => restoreDeployment(truva, arg as ClusterNode | undefined),
+  'truva.selectContext': (truva) => selectContext(truva),
+  'truva.selectNamespace': (truva) => selectNamespace(truva),
+  'truva.refresh': (truva) => truva.connect(),
+  'truva.openConfig': (truva) => openConfig(truva),
+  'truva.showOutput': (truva) => truva.output.show(true),
+  'truva.copyName': (_truva, arg) => {
+    const node = arg as ClusterNode | undefined;
+    const name =
+      node?.kind === 'deployment'
+        ? node.deployment.metadata?.name
+        : node?.kind === 'pod'
+          ? node.pod.metadata?.name
+          : node?.name;
+    if (name) void vscode.env.clipboard.writeText(name);
+  },
+};
+
+export function registerCommands(truva: TruvaContext): vscode.Disposable[] {
+  const titles = new Map<string, string>(
+    (truva.extension.extension.packageJSON.contributes.commands as { command: string; title: string }[]).map((c) => [
+      c.command,
+      c.title,
+    ]),
+  );
+  return Object.entries(COMMANDS).map(([id, command]) =>
+    vscode.commands.registerCommand(id, async (arg?: unknown) => {
+      try {
+        return await command(truva, arg);
+      } catch (err) {
+        void showError(truva.output, `${titles.get(id) ?? id} failed: ${errorMessage(err)}`);
+        return undefined;
+      }
+    }),
+  );
+}
 
 async function pickSession(truva: TruvaContext, arg?: unknown): Promise<DevSession | undefined> {
   if (typeof arg === 'string') return truva.sessions.get(arg);
@@ -25,7 +101,13 @@ async function pickSession(truva: TruvaContext, arg?: unknown): Promise<DevSessi
   return pick?.s;
 }
 
-export async function stopSession(truva: TruvaContext, arg?: unknown, force = false): Promise<void> {
+async function forSession(truva: TruvaContext, arg: unknown, act: (s: DevSession) => unknown): Promise<void> {
+  const session = await pickSession(truva, arg);
+  if (!session) return void vscode.window.showInformationMessage('No dev session is running.');
+  await act(session);
+}
+
+async function stopSession(truva: TruvaContext, arg?: unknown, force = false): Promise<void> {
   const session = await pickSession(truva, arg);
   if (!session) return;
   const name = session.deployment;
@@ -36,27 +118,41 @@ export async function stopSession(truva: TruvaContext, arg?: unknown, force = fa
     );
     truva.output.info(`Dev session for "${name}" stopped; the deployment is restored.`);
   } catch (err) {
-    if (err instanceof RestoreConflictError) {
-      const choice = await vscode.window.showWarningMessage(
-        err.message,
-        { modal: true },
-        'Restore Anyway',
-        'Keep Current Deployment',
+    if (!(err instanceof RestoreConflictError)) throw err;
+    const choice = await vscode.window.showWarningMessage(
+      err.message,
+      { modal: true },
+      'Restore Anyway',
+      'Keep Current Deployment',
+    );
+    if (choice === 'Restore Anyway') return stopSession(truva, session.id, true);
+    if (choice === 'Keep Current Deployment')
+      truva.output.warn(
+        `Kept "${name}" as someone else changed it; it still carries Truva's backup annotation (Restore Deployment can put the original back later).`,
       );
-      if (choice === 'Restore Anyway') return stopSession(truva, session.id, true);
-      if (choice === 'Keep Current Deployment')
-        truva.output.warn(
-          `Kept "${name}" as someone else changed it; it still carries Truva's backup annotation (Restore Deployment can put the original back later).`,
-        );
-      return;
-    }
-    void showError(truva.output, `Stopping the dev session for "${name}" failed: ${errorMessage(err)}`);
   }
+}
+
+/** Deployments left in dev mode by an earlier window (a crash, a killed VS Code) are offered for restore. */
+export async function offerCrashRecovery(truva: TruvaContext): Promise<void> {
+  const cluster = truva.cluster;
+  if (!cluster) return;
+  const left = await findDevModeDeployments(cluster);
+  if (left.length === 0) return;
+  const names = left.map((b) => `"${b.deployment}"`).join(', ');
+  const choice = await vscode.window.showWarningMessage(
+    `Truva left ${left.length === 1 ? 'deployment' : 'deployments'} ${names} in dev mode (an earlier session did not stop cleanly).`,
+    'Restore',
+    'Later',
+  );
+  if (choice !== 'Restore') return;
+  for (const b of left)
+    await restoreWithConflictPrompt(truva, new DevMode(cluster, { namespace: b.namespace, deployment: b.deployment }));
 }
 
 async function restoreDeployment(truva: TruvaContext, node?: ClusterNode): Promise<void> {
   const cluster = truva.cluster;
-  if (!cluster) return void showError(truva.output, 'No cluster is connected: select a context first.');
+  if (!cluster) throw new Error('No cluster is connected: select a context first.');
   let target: { namespace: string; deployment: string } | undefined;
   if (node?.kind === 'deployment')
     target = { namespace: node.deployment.metadata!.namespace!, deployment: node.deployment.metadata!.name! };
@@ -81,7 +177,7 @@ async function restoreDeployment(truva: TruvaContext, node?: ClusterNode): Promi
 }
 
 /** Restores a deployment left in dev mode, asking before overwriting someone else's changes. */
-export async function restoreWithConflictPrompt(truva: TruvaContext, devMode: DevMode, force = false): Promise<void> {
+async function restoreWithConflictPrompt(truva: TruvaContext, devMode: DevMode, force = false): Promise<void> {
   const name = devMode.options.deployment;
   try {
     await vscode.window.withProgress(
@@ -90,62 +186,43 @@ export async function restoreWithConflictPrompt(truva: TruvaContext, devMode: De
     );
     void vscode.window.showInformationMessage(`Deployment "${name}" is restored.`);
   } catch (err) {
-    if (err instanceof RestoreConflictError && !force) {
-      const choice = await vscode.window.showWarningMessage(err.message, { modal: true }, 'Restore Anyway');
-      if (choice === 'Restore Anyway') await restoreWithConflictPrompt(truva, devMode, true);
-      return;
-    }
-    void showError(truva.output, `Restoring "${name}" failed: ${errorMessage(err)}`);
+    if (!(err instanceof RestoreConflictError) || force) throw err;
+    const choice = await vscode.window.showWarningMessage(err.message, { modal: true }, 'Restore Anyway');
+    if (choice === 'Restore Anyway') await restoreWithConflictPrompt(truva, devMode, true);
   }
 }
 
 async function selectContext(truva: TruvaContext): Promise<void> {
-  try {
-    const contexts = truva.contexts();
-    const pick = await vscode.window.showQuickPick(
-      contexts.map((c) => ({
-        label: c.name,
-        description: c.current ? 'current in kubeconfig' : c.namespace,
-        detail: c.server,
-      })),
-      { placeHolder: 'Kubernetes context for the Truva sidebar and new sessions' },
-    );
-    if (!pick) return;
-    await vscode.workspace
-      .getConfiguration('truva')
-      .update('context', pick.label, vscode.ConfigurationTarget.Workspace);
-    await vscode.workspace
-      .getConfiguration('truva')
-      .update('namespace', undefined, vscode.ConfigurationTarget.Workspace);
-  } catch (err) {
-    void showError(truva.output, errorMessage(err));
-  }
+  const contexts = listContexts(loadKubeConfig({ path: truva.settings.kubeconfig() }));
+  const pick = await vscode.window.showQuickPick(
+    contexts.map((c) => ({
+      label: c.name,
+      description: c.current ? 'current in kubeconfig' : c.namespace,
+      detail: c.server,
+    })),
+    { placeHolder: 'Kubernetes context for the Truva sidebar and new sessions' },
+  );
+  if (!pick) return;
+  await truva.settings.setForWorkspace('context', pick.label);
+  await truva.settings.setForWorkspace('namespace', undefined);
 }
 
 async function selectNamespace(truva: TruvaContext): Promise<void> {
   const cluster = truva.cluster;
-  if (!cluster) return void showError(truva.output, 'No cluster is connected: select a context first.');
-  try {
-    const names = (await cluster.listNamespaces()).map((n) => n.metadata!.name!);
-    const pick = await vscode.window.showQuickPick(
-      names.map((n) => ({ label: n, description: n === cluster.namespace ? 'current' : undefined })),
-      { placeHolder: 'Namespace' },
-    );
-    if (pick)
-      await vscode.workspace
-        .getConfiguration('truva')
-        .update('namespace', pick.label, vscode.ConfigurationTarget.Workspace);
-  } catch (err) {
-    void showError(truva.output, `Cannot list namespaces: ${errorMessage(err)}`);
-  }
+  if (!cluster) throw new Error('No cluster is connected: select a context first.');
+  const names = (await cluster.listNamespaces()).map((n) => n.metadata!.name!);
+  const pick = await vscode.window.showQuickPick(
+    names.map((n) => ({ label: n, description: n === cluster.namespace ? 'current' : undefined })),
+    { placeHolder: 'Namespace' },
+  );
+  if (pick) await truva.settings.setForWorkspace('namespace', pick.label);
 }
 
 async function openConfig(truva: TruvaContext): Promise<void> {
   const file = await pickConfigFile();
   if (file) return void vscode.window.showTextDocument(file);
   const folder = vscode.workspace.workspaceFolders?.[0];
-  if (!folder)
-    return void vscode.window.showErrorMessage("Open a folder first: truva.yaml lives in your service's folder.");
+  if (!folder) throw new Error("Open a folder first: truva.yaml lives in your service's folder.");
   const config = truva.sessions.list()[0]?.config;
   const text = config
     ? configToYaml(config)
@@ -155,83 +232,31 @@ async function openConfig(truva: TruvaContext): Promise<void> {
   await vscode.window.showTextDocument(uri);
 }
 
-async function forSession(
-  truva: TruvaContext,
-  arg: unknown,
-  what: string,
-  act: (s: DevSession) => unknown,
-): Promise<void> {
-  const session = await pickSession(truva, arg);
-  if (!session) return void vscode.window.showInformationMessage('No dev session is running.');
-  try {
-    await act(session);
-    truva.syncChanged();
-  } catch (err) {
-    void showError(truva.output, `${what} failed: ${errorMessage(err)}`);
-  }
-}
-
 /** Show Logs from the palette (a session or a deployment), the tree (deployment, pod) or a session. */
 async function showLogs(truva: TruvaContext, arg?: unknown): Promise<void> {
   const node = arg as ClusterNode | undefined;
   const namespace = truva.cluster?.namespace ?? 'default';
   const context = truva.cluster?.contextName;
   if (node?.kind === 'deployment')
-    return truva.showLogs({
+    return truva.logPanels.show({
       namespace: node.deployment.metadata!.namespace ?? namespace,
       deployment: node.deployment.metadata!.name!,
       context,
     });
   if (node?.kind === 'pod')
-    return truva.showLogs({
+    return truva.logPanels.show({
       namespace: node.pod.metadata!.namespace ?? namespace,
       pod: node.pod.metadata!.name!,
       context,
     });
   const session = truva.sessions.list().length ? await pickSession(truva, arg) : undefined;
   if (session)
-    return truva.showLogs(
+    return truva.logPanels.show(
       { namespace: session.namespace, deployment: session.deployment, context: session.contextName },
       session.config.kubeconfig,
     );
   const name = await vscode.window.showQuickPick(truva.clusterTree.deploymentNames(), {
     placeHolder: 'Show the logs of which deployment?',
   });
-  if (name) return truva.showLogs({ namespace, deployment: name, context });
-}
-
-export function registerCommands(truva: TruvaContext): vscode.Disposable[] {
-  const register = (id: string, fn: (...args: any[]) => unknown) => vscode.commands.registerCommand(id, fn);
-  const toggle = (s: DevSession) => (s.snapshot().state === 'paused' ? s.sync?.resume() : s.sync?.pause());
-  return [
-    register('truva.startSession', (arg?: ClusterNode | vscode.Uri) => startSession(truva, arg)),
-    register('truva.stopSession', (arg?: unknown) => stopSession(truva, arg)),
-    register('truva.syncNow', (arg?: unknown) => forSession(truva, arg, 'Sync Now', (s) => s.sync?.fullSync())),
-    register('truva.restartProcess', (arg?: unknown) =>
-      forSession(truva, arg, 'Restart Process', (s) => s.sync?.restartAll()),
-    ),
-    register('truva.pauseSync', (arg?: unknown) => forSession(truva, arg, 'Pause Sync', (s) => s.sync?.pause())),
-    register('truva.resumeSync', (arg?: unknown) => forSession(truva, arg, 'Resume Sync', (s) => s.sync?.resume())),
-    // The status bar's click: toggles every session (one click, one meaning).
-    register('truva.toggleSync', async () => {
-      for (const s of truva.sessions.list()) toggle(s);
-      truva.syncChanged();
-    }),
-    register('truva.showLogs', (arg?: unknown) => showLogs(truva, arg)),
-    register('truva.restoreDeployment', (node?: ClusterNode) => restoreDeployment(truva, node)),
-    register('truva.selectContext', () => selectContext(truva)),
-    register('truva.selectNamespace', () => selectNamespace(truva)),
-    register('truva.refresh', () => truva.connect()),
-    register('truva.openConfig', () => openConfig(truva)),
-    register('truva.showOutput', () => truva.output.show(true)),
-    register('truva.copyName', (node?: ClusterNode) => {
-      const name =
-        node?.kind === 'deployment'
-          ? node.deployment.metadata?.name
-          : node?.kind === 'pod'
-            ? node.pod.metadata?.name
-            : node?.name;
-      if (name) void vscode.env.clipboard.writeText(name);
-    }),
-  ];
+  if (name) return truva.logPanels.show({ namespace, deployment: name, context });
 }

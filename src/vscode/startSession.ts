@@ -1,9 +1,10 @@
 // Start Dev Session: find or ask for the truva.yaml, build the session on a lease from the pool,
 // run its steps under a progress notification, then open its log panel.
 import * as vscode from 'vscode';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { configToYaml, type TruvaConfig } from '../core/config';
+import { configToYaml, loadConfig, type TruvaConfig } from '../core/config';
+import { listContexts, loadKubeConfig } from '../core/kube/kubeconfig';
 import { DevSession } from '../core/session/devSession';
 import { SessionCancelledError } from '../core/session/session';
 import type { ClusterNode } from './clusterTree';
@@ -12,6 +13,18 @@ import type { TruvaContext } from './truvaContext';
 
 const UNTRUSTED =
   "Truva does not start dev sessions in an untrusted workspace: a session runs this workspace's code in your cluster and reads its truva.yaml. Trust the workspace (Manage Workspace Trust) to use Truva here.";
+
+/** Loads a truva.yaml with the VS Code settings as defaults; errors name line and column. */
+function loadConfigText(truva: TruvaContext, text: string, uri: vscode.Uri): TruvaConfig {
+  const result = loadConfig(text, { filePath: uri.fsPath, settings: truva.settings.configDefaults() });
+  if (!result.ok) {
+    const first = result.errors[0];
+    const more =
+      result.errors.length > 1 ? ` (and ${result.errors.length - 1} more problems; see the Problems view)` : '';
+    throw new Error(`${vscode.workspace.asRelativePath(uri)}:${first.line}:${first.column}: ${first.message}${more}`);
+  }
+  return result.config;
+}
 
 export async function pickConfigFile(): Promise<vscode.Uri | undefined> {
   const files = await vscode.workspace.findFiles('**/truva.yaml', '**/node_modules/**', 20);
@@ -32,7 +45,7 @@ async function askForConfig(truva: TruvaContext, preset?: string): Promise<Truva
     );
     return undefined;
   }
-  const contexts = truva.contexts();
+  const contexts = listContexts(loadKubeConfig({ path: truva.settings.kubeconfig() }));
   const context =
     contexts.length === 1
       ? contexts[0]
@@ -43,7 +56,7 @@ async function askForConfig(truva: TruvaContext, preset?: string): Promise<Truva
           )
           .then((p) => p?.ctx);
   if (!context) return undefined;
-  const cluster = truva.clusterFor({ context: context.name } as TruvaConfig);
+  const cluster = truva.clusterFor({ context: context.name });
   try {
     let namespace = context.namespace;
     try {
@@ -113,16 +126,17 @@ async function askForConfig(truva: TruvaContext, preset?: string): Promise<Truva
     };
     const file = join(folder.uri.fsPath, 'truva.yaml');
     const text = configToYaml(yaml);
-    const config = truva.loadConfigText(text, vscode.Uri.file(file));
+    const config = loadConfigText(truva, text, vscode.Uri.file(file));
     if (!existsSync(file)) {
       void vscode.window
         .showInformationMessage(
           'Save these answers as truva.yaml, so the next start needs no questions?',
           'Save truva.yaml',
         )
-        .then((choice) => {
-          if (choice) writeFileSync(file, text);
-        });
+        .then(async (choice) => {
+          if (choice) await vscode.workspace.fs.writeFile(vscode.Uri.file(file), Buffer.from(text));
+        })
+        .then(undefined, (err) => showError(truva.output, `Saving truva.yaml failed: ${errorMessage(err)}`));
     }
     return config;
   } finally {
@@ -144,7 +158,7 @@ export async function startSession(
   try {
     const preset = node?.kind === 'deployment' ? node.deployment.metadata!.name! : undefined;
     const file = arg instanceof vscode.Uri ? arg : await pickConfigFile();
-    config = file ? truva.loadConfigFile(file) : undefined;
+    config = file ? loadConfigText(truva, readFileSync(file.fsPath, 'utf8'), file) : undefined;
     if (!config || (preset && config.deployment !== preset)) config = await askForConfig(truva, preset);
   } catch (err) {
     void showError(truva.output, `Cannot start a dev session: ${errorMessage(err)}`);
@@ -191,9 +205,8 @@ export async function startSession(
   }
   truva.output.info(`Dev session for "${name}" is running.`);
   // The panel owns its aggregator: it outlives the session, so the logs of the restore stay readable.
-  void truva.showLogs(
-    { namespace: session.namespace, deployment: name, context: session.contextName },
-    config.kubeconfig,
-  );
+  truva.logPanels
+    .show({ namespace: session.namespace, deployment: name, context: session.contextName }, config.kubeconfig)
+    .catch((err) => showError(truva.output, `Show Logs failed: ${errorMessage(err)}`));
   return session;
 }

@@ -64,7 +64,7 @@ describe('Truva while the Kubernetes API is down', () => {
       const editor = await vscode.window.showTextDocument(doc);
       await editor.edit((e) => e.replace(new vscode.Range(0, 0, doc.lineCount, 0), 'saved-while-down\n'));
       await doc.save();
-      await waitFor('"API down" in the status bar', () => /API down/.test(truva.statusBar.text));
+      await waitFor('"API down" in the status bar', () => /API down/.test(truva.statusBar.item.text));
       // Two failed trials while down: open -> half-open -> open, twice.
       await waitFor(
         'the circuit to re-open twice',
@@ -76,7 +76,7 @@ describe('Truva while the Kubernetes API is down', () => {
       await fault({ action: 'clear' });
       await waitFor(
         'the status bar without the outage',
-        () => !/API (down|retrying)/.test(truva.statusBar.text),
+        () => !/API (down|retrying)/.test(truva.statusBar.item.text),
         90_000,
       );
       const cluster = truva.cluster!;

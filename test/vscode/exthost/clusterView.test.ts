@@ -1,7 +1,8 @@
 // The Cluster view follows the truva.kubeconfig setting: a kubeconfig that is missing and a
 // cluster that refuses connections each put the view in the state its welcome text explains
 // (package.json viewsWelcome, keyed on truva.clusterState), with the status bar saying the API is
-// unreachable; pointing back at the sandbox brings the deployments back.
+// unreachable, and a command that needs the cluster fails with a message; pointing back at the
+// sandbox brings the deployments back.
 import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { TruvaContext } from '../../../src/vscode/truvaContext';
 import { until } from '../../helpers/poll';
-import { activeTruva } from './helpers';
+import { activeTruva, outputLog } from './helpers';
 
 describe('Cluster view states', function () {
   let truva: TruvaContext;
@@ -53,9 +54,19 @@ describe('Cluster view states', function () {
     await until(
       'the status bar saying so',
       () =>
-        truva.statusBar.backgroundColor !== undefined &&
-        /unreachable|API/i.test(`${truva.statusBar.text} ${(truva.statusBar.tooltip as vscode.MarkdownString).value}`),
+        truva.statusBar.item.backgroundColor !== undefined &&
+        /unreachable|API/i.test(
+          `${truva.statusBar.item.text} ${(truva.statusBar.item.tooltip as vscode.MarkdownString).value}`,
+        ),
       10_000,
+    );
+    // A command whose cluster call fails says so (it used to leave an unhandled rejection).
+    const logBefore = (await outputLog(truva)).length;
+    await vscode.commands.executeCommand('truva.restoreDeployment');
+    await until('the failure in the output', async () =>
+      /\[error\] Restore Deployment failed: .*Kubernetes API at https:\/\/127\.0\.0\.1:1/.test(
+        (await outputLog(truva)).slice(logBefore),
+      ),
     );
 
     await settings().update('kubeconfig', undefined, vscode.ConfigurationTarget.Global);
@@ -64,6 +75,6 @@ describe('Cluster view states', function () {
       () => truva.clusterTree.state === 'ok' && truva.clusterTree.deploymentNames().includes('web'),
       30_000,
     );
-    assert.equal(truva.statusBar.backgroundColor, undefined);
+    assert.equal(truva.statusBar.item.backgroundColor, undefined);
   });
 });

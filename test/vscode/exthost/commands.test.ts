@@ -1,5 +1,6 @@
 // The manifest and the extension agree: every command the manifest contributes is registered
-// once the extension is active, and the extension under test is the one from this repo.
+// once the extension is active, and nothing else is, and the extension under test is the one
+// from this repo.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 
@@ -15,5 +16,10 @@ describe('Truva commands', () => {
     const registered = new Set(await vscode.commands.getCommands(true));
     const missing = contributed.map((c) => c.command).filter((id) => !registered.has(id));
     assert.deepEqual(missing, [], 'contributed but not registered');
+    // truva.<name> only: VS Code registers truva.cluster.focus and the like for the views.
+    const extra = [...registered].filter(
+      (id) => /^truva\.[^.]+$/.test(id) && !contributed.some((c) => c.command === id),
+    );
+    assert.deepEqual(extra, [], 'registered but not contributed');
   });
 });

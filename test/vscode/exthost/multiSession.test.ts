@@ -59,9 +59,9 @@ describe('Several dev sessions in one window', function () {
       ['running', 'running'],
     );
     assert.match(
-      truva.statusBar.text,
+      truva.statusBar.item.text,
       /2 sessions|web.*worker|worker.*web/,
-      `the status bar names both: ${truva.statusBar.text}`,
+      `the status bar names both: ${truva.statusBar.item.text}`,
     );
     assert.equal(truva.sessionsTree.getChildren().length, 2, 'the Sessions view lists both');
 

@@ -55,8 +55,8 @@ describe('Truva dev session in VS Code', function () {
     );
     assert.equal(pods[0].kind, 'pod');
     assert.match(String(truva.clusterTree.getTreeItem(web).description), /^2\/2/);
-    assert.match(truva.statusBar.text, /Truva/);
-    assert.equal(truva.statusBar.command, 'truva.startSession');
+    assert.match(truva.statusBar.item.text, /Truva/);
+    assert.equal(truva.statusBar.item.command, 'truva.startSession');
   });
 
   it('start, edit and save, pause and resume from the status bar, stop and restore', async () => {
@@ -70,7 +70,7 @@ describe('Truva dev session in VS Code', function () {
     assert.ok(deployment.metadata?.annotations?.['truva.dev/backup'], 'the deployment is in dev mode');
     const item = truva.clusterTree.getTreeItem({ kind: 'deployment', deployment });
     assert.equal(item.contextValue, 'deployment.session');
-    assert.equal(truva.statusBar.command, 'truva.toggleSync');
+    assert.equal(truva.statusBar.item.command, 'truva.toggleSync');
     // The initial sync sent the files: the Sessions view says when, not "not yet".
     const details = truva.sessionsTree.getChildren({ session }).map((n) => ('detail' in n ? n.detail : ''));
     assert.ok(
@@ -82,18 +82,18 @@ describe('Truva dev session in VS Code', function () {
     await waitFor('the edit in both pods', async () =>
       (await podContents('version.txt')).every((t) => t === 'exthost-v2\n'),
     );
-    await waitFor('synced in the status bar', () => /synced/.test(truva.statusBar.text));
+    await waitFor('synced in the status bar', () => /synced/.test(truva.statusBar.item.text));
 
-    await vscode.commands.executeCommand(truva.statusBar.command as string);
+    await vscode.commands.executeCommand(truva.statusBar.item.command as string);
     assert.equal(session.snapshot().state, 'paused');
-    assert.match(truva.statusBar.text, /paused/);
+    assert.match(truva.statusBar.item.text, /paused/);
     await saveFile('version.txt', 'exthost-paused\n');
     await new Promise((r) => setTimeout(r, 1500));
     assert.ok(
       (await podContents('version.txt')).every((t) => t === 'exthost-v2\n'),
       'nothing reaches the pods while paused',
     );
-    await vscode.commands.executeCommand(truva.statusBar.command as string);
+    await vscode.commands.executeCommand(truva.statusBar.item.command as string);
     await waitFor('the paused edit after resume', async () =>
       (await podContents('version.txt')).every((t) => t === 'exthost-paused\n'),
     );

@@ -76,10 +76,7 @@ describe('no kubeconfig secret leaks from a real session', () => {
     const editor = await vscode.window.showTextDocument(doc);
     await editor.edit((e) => e.replace(new vscode.Range(0, 0, doc.lineCount, 0), 'tokens-v1\n'));
     await doc.save();
-    await waitFor(
-      'synced',
-      () => session.snapshot().lastSyncAt !== undefined && session.snapshot().pending === 0,
-    );
+    await waitFor('synced', () => session.snapshot().lastSyncAt !== undefined && session.snapshot().pending === 0);
     const state = (memento: vscode.Memento) => memento.keys().map((k) => `${k}=${JSON.stringify(memento.get(k))}`);
     const globalDuring = state(truva.extension.globalState);
     assert.ok(
