@@ -1,10 +1,9 @@
-// truva.yaml: loading, validation, writing, and the seed config mapping. No `vscode` import.
+// truva.yaml: loading, validation, writing. No `vscode` import.
 export { loadConfig, resolveConfig, toConfigError, toTruvaYaml, type LoadOptions } from './load';
 export {
   analyzeDocument,
   validateDocument,
   excludePatternProblem,
-  remotePathProblem,
   REQUIRED_KEYS,
   MAX_ALIAS_COUNT,
   MAX_DEPTH,
@@ -13,7 +12,7 @@ export {
   type AnalyzeOptions,
 } from './validate';
 export { configToYaml } from './toYaml';
-export { settingsFromSeedConfig, type SeedMapping } from './seed';
+export { remotePathProblem } from './paths';
 export { durationToMs } from './duration';
 export { keyDocumentation, keysAt, schemaAt, schemaDefault, truvaSchema } from './schema';
 export * from './types';

@@ -13,14 +13,8 @@ import {
   type TruvaConfig,
   type TruvaYaml,
 } from './types';
-import {
-  analyzeDocument,
-  expandHome,
-  normaliseRemote,
-  resolveLocal,
-  validateSettingsValue,
-  type AnalyzeOptions,
-} from './validate';
+import { expandHome, normaliseRemote, resolveLocal } from './paths';
+import { analyzeDocument, validateSettingsValue, type AnalyzeOptions } from './validate';
 
 export interface LoadOptions extends AnalyzeOptions {
   /** Absolute path of truva.yaml; relative paths in it are resolved against its folder. */

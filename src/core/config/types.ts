@@ -99,7 +99,7 @@ export interface TruvaYaml {
 }
 
 /**
- * Defaults that come from outside the file (VS Code settings, the seed CLI's config.yaml).
+ * Defaults that come from outside the file (the VS Code settings).
  * Same key names and value forms as truva.yaml; the file wins over these.
  */
 export type ConfigSettings = Omit<TruvaYaml, 'deployment' | 'sync' | 'container' | 'run' | 'restartCommand'>;

@@ -1,13 +1,14 @@
 // One validator for truva.yaml, shared by the loader and the language server so the two can never
 // disagree: YAML syntax, the JSON Schema (through ajv), then checks a schema cannot express
-// (folders that exist, safe remote paths, exclude patterns that can match).
+// (folders that exist, safe remote paths, exclude patterns that can match). The path rules
+// themselves are in paths.ts, which dev mode's preflight applies too.
 import Ajv, { type ErrorObject } from 'ajv';
 import { statSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, isAbsolute, posix, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument, type Document } from 'yaml';
 import { durationToMs } from './duration';
 import { LineIndex } from './lineIndex';
+import { remotePathProblem, resolveLocal } from './paths';
 import { keysAt, schemaAt, truvaSchema, type SchemaNode } from './schema';
 import { closestMatch } from './suggest';
 import { Severity, type ConfigDiagnostic, type DiagnosticCode, type DiagnosticData, type Range } from './types';
@@ -25,32 +26,6 @@ const MAX_SYNTAX_ERRORS = 20;
 
 export const REQUIRED_KEYS = ['namespace', 'deployment', 'sync'] as const;
 
-const SYSTEM_DIRS = new Set([
-  '/',
-  '/bin',
-  '/boot',
-  '/dev',
-  '/etc',
-  '/lib',
-  '/lib32',
-  '/lib64',
-  '/proc',
-  '/root',
-  '/run',
-  '/sbin',
-  '/sys',
-  '/usr',
-  '/usr/bin',
-  '/usr/lib',
-  '/usr/sbin',
-  '/usr/local',
-  '/usr/local/bin',
-  '/var',
-  '/var/lib',
-  '/var/run',
-]);
-/** Anything below these is the kernel's or the device tree's, never an app folder. */
-const SYSTEM_TREES = ['/proc/', '/sys/', '/dev/'];
 /** First segments that mark an exclude pattern as an absolute path on this machine. */
 const MACHINE_ROOTS = new Set([
   'home',
@@ -476,47 +451,6 @@ function schemaError(
 
 // ---------------------------------------------------------------------------------------------
 // Checks the schema cannot express
-
-/** Returns the absolute local folder for a sync `local` value. */
-export function resolveLocal(rootDir: string, local: string): string {
-  return resolve(rootDir, expandHome(local));
-}
-
-export function expandHome(path: string): string {
-  return path === '~' ? homedir() : path.startsWith('~/') ? `${homedir()}${path.slice(1)}` : path;
-}
-
-/** Why a remote path is unsafe or unusable, or undefined when it is fine. */
-export function remotePathProblem(
-  remote: string,
-  allowSystemPath: boolean,
-): { code: DiagnosticCode; message: string } | undefined {
-  if (!posix.isAbsolute(remote)) {
-    return {
-      code: 'remote-not-absolute',
-      message: `Remote path ${quote(remote)} must be absolute, for example "/app".`,
-    };
-  }
-  if (remote.split('/').includes('..')) {
-    return {
-      code: 'remote-not-absolute',
-      message: `Remote path ${quote(remote)} must not contain "..": write the folder it means.`,
-    };
-  }
-  const normal = normaliseRemote(remote);
-  if (!allowSystemPath && (SYSTEM_DIRS.has(normal) || SYSTEM_TREES.some((tree) => `${normal}/`.startsWith(tree)))) {
-    return {
-      code: 'remote-system-dir',
-      message: `Remote path ${quote(remote)} is a system directory; syncing into it could break the container. Choose an app folder such as "/app", or set \`allowSystemPath: true\` if you really mean it.`,
-    };
-  }
-  return undefined;
-}
-
-export function normaliseRemote(remote: string): string {
-  const normal = posix.normalize(remote).replace(/\/+$/, '');
-  return normal === '' ? '/' : normal;
-}
 
 /** Why an exclude pattern can never match a synced path, or undefined. */
 export function excludePatternProblem(pattern: string, rootDir: string): string | undefined {

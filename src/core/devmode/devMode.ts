@@ -3,6 +3,7 @@
 // replace only the chosen container's command with the supervisor; restore exactly, and refuse
 // to overwrite silently when someone else changed the deployment meanwhile.
 import { createHash } from 'node:crypto';
+import { remotePathProblem } from '../config/paths';
 import type { Cluster } from '../kube/cluster';
 import { ConflictError, ExecError, KubeError, NotFoundError } from '../kube/errors';
 import type { Container, Deployment, Pod, PodTemplate } from '../kube/types';
@@ -12,8 +13,6 @@ import { isSupervisorCommand, parsePid, readPidCommand, restartCommand, supervis
 export const BACKUP_ANNOTATION = 'truva.dev/backup';
 /** Hash of the dev-mode template Truva applied: a different live template means someone else changed it. */
 export const DEV_TEMPLATE_ANNOTATION = 'truva.dev/dev-template-hash';
-
-const SYSTEM_DIRS = ['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/sbin', '/sys', '/usr', '/var'];
 
 export interface Backup {
   namespace: string;
@@ -90,23 +89,6 @@ export function readBackup(deployment: Deployment): Backup | undefined {
       `The Truva backup on deployment "${deployment.metadata?.name}" is not valid JSON; it was edited by hand. Remove the ${BACKUP_ANNOTATION} annotation and restore the deployment from your own manifests.`,
     );
   }
-}
-
-/** Problems with a remote sync path, or undefined when it is fine. */
-export function remotePathProblem(path: string, allowSystemPath = false): string | undefined {
-  if (!path.startsWith('/')) return `Remote path "${path}" is not absolute; use a path such as /app.`;
-  if (path.split('/').includes('..')) return `Remote path "${path}" contains "..".`;
-  const normal = path.replace(/\/+$/, '') || '/';
-  if (
-    !allowSystemPath &&
-    SYSTEM_DIRS.some(
-      (dir) =>
-        normal === dir || (dir !== '/' && normal.startsWith(dir + '/') && ['/proc', '/sys', '/dev'].includes(dir)),
-    )
-  ) {
-    return `Remote path "${path}" is a system directory; syncing there could break the container. Pick the app's folder (e.g. /app), or set allowSystemPath: true in truva.yaml if you really mean it.`;
-  }
-  return undefined;
 }
 
 /** The dev-mode pod template: only the chosen container changes. */
@@ -203,8 +185,8 @@ export class DevMode {
     });
     const container = this.containerOf(deployment);
     for (const path of this.options.remotePaths ?? []) {
-      const problem = remotePathProblem(path, this.options.allowSystemPath);
-      if (problem) throw new PreflightError(problem);
+      const problem = remotePathProblem(path, this.options.allowSystemPath ?? false);
+      if (problem) throw new PreflightError(problem.message);
     }
     for (const [verb, resource, group, sub] of [
       ['patch', 'deployments', 'apps', undefined],

@@ -4,6 +4,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { expandHome } from '../config/paths';
 import { KubeConfigError } from './errors';
 
 export interface KubeConfigSource {
@@ -34,11 +35,6 @@ export function kubeconfigFiles(source: KubeConfigSource = {}): string[] {
       .filter(Boolean);
   const home = env.HOME ?? env.USERPROFILE ?? homedir();
   return [join(home, '.kube', 'config')];
-}
-
-function expandHome(p: string, env: NodeJS.ProcessEnv): string {
-  if (p === '~' || p.startsWith('~/')) return join(env.HOME ?? homedir(), p.slice(1));
-  return p;
 }
 
 /**

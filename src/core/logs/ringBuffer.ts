@@ -10,7 +10,7 @@ export class RingBuffer<T> {
   constructor(readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(
-        `Ring buffer capacity must be a positive integer, got ${capacity}; set truva.logs.bufferLines to 1 or more.`,
+        `Ring buffer capacity must be a positive integer, got ${capacity}; set truva.logs.bufferSize (or logs.buffer in truva.yaml) to 1 or more.`,
       );
     }
     this.items = new Array(capacity);

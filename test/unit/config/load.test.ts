@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import {
   configToYaml,
   loadConfig,
-  settingsFromSeedConfig,
   validateDocument,
   type ConfigError,
   type LoadResult,
@@ -405,54 +404,5 @@ describe('config: configToYaml', () => {
     const second = loadConfig(text, { filePath: project.file });
     assert.ok(second.ok, text);
     assert.deepEqual(second.config, first.config);
-  });
-});
-
-describe('config: seed config.yaml mapping', () => {
-  it('maps debounce_duration, batch_size, config_path and logging.level', () => {
-    const seed =
-      'sync:\n  debounce_duration: 750ms\n  batch_size: 20\nkubernetes:\n  config_path: ~/.kube/dev\nlogging:\n  level: WARNING\nother: ignored\n';
-    const { settings, errors } = settingsFromSeedConfig(seed, '/etc/truva/config.yaml');
-    assert.deepEqual(errors, []);
-    assert.equal(settings.debounce, 750);
-    assert.equal(settings.batchSize, 20);
-    assert.match(settings.kubeconfig ?? '', /\/\.kube\/dev$/);
-    assert.doesNotMatch(settings.kubeconfig ?? '', /~/);
-    assert.equal(settings.logLevel, 'warn');
-  });
-
-  it('resolves a relative config_path against the seed file and feeds loadConfig', () => {
-    const { settings } = settingsFromSeedConfig(
-      'kubernetes:\n  config_path: kube/config\nsync:\n  debounce_duration: 2s\n',
-      '/opt/seed/config.yaml',
-    );
-    assert.equal(settings.kubeconfig, '/opt/seed/kube/config');
-    const project = tempProject();
-    try {
-      const loaded = loadConfig(THREE_LINES, { filePath: project.file, settings });
-      assert.ok(loaded.ok);
-      assert.equal(loaded.config.debounceMs, 2000);
-      assert.equal(loaded.config.kubeconfig, '/opt/seed/kube/config');
-    } finally {
-      project.cleanup();
-    }
-  });
-
-  it('names values it cannot map and keeps the rest', () => {
-    const { settings, errors } = settingsFromSeedConfig(
-      'sync:\n  debounce_duration: soon\n  batch_size: 0\nlogging:\n  level: loud\n',
-      'config.yaml',
-    );
-    assert.deepEqual(settings, {});
-    assert.equal(errors.length, 3);
-    assert.match(errors[0].message, /debounce_duration "soon"/);
-    assert.match(errors[1].message, /batch_size/);
-    assert.match(errors[2].message, /logging\.level "loud"/);
-  });
-
-  it('reports a broken seed file with its line', () => {
-    const { errors } = settingsFromSeedConfig('sync:\n  batch_size: [1\n', 'config.yaml');
-    assert.equal(errors.length, 1);
-    assert.match(errors[0].message, /YAML syntax error/);
   });
 });

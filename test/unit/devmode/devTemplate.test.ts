@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { PreflightError, devTemplate, remotePathProblem, templateHash } from '../../../src/core/devmode/devMode';
+import { remotePathProblem } from '../../../src/core/config/paths';
+import { DevMode, PreflightError, devTemplate, templateHash } from '../../../src/core/devmode/devMode';
+import type { Cluster } from '../../../src/core/kube/cluster';
 
 const template = {
   metadata: { labels: { app: 'web' } },
@@ -51,13 +53,20 @@ describe('dev-mode template', () => {
     assert.notEqual(templateHash({ a: 1 }), templateHash({ a: 2 }));
   });
 
-  it('remote paths: relative, "..", / and system directories are refused unless allowed', () => {
-    assert.equal(remotePathProblem('/app'), undefined);
-    assert.equal(remotePathProblem('/srv/app/src'), undefined);
-    assert.match(remotePathProblem('app')!, /not absolute/);
-    assert.match(remotePathProblem('/app/../etc')!, /\.\./);
-    for (const p of ['/', '/etc', '/usr', '/bin', '/proc/1', '/sys', '/dev/'])
-      assert.match(remotePathProblem(p)!, /system directory/, p);
-    assert.equal(remotePathProblem('/etc', true), undefined);
+  it('preflight refuses the remote paths truva.yaml refuses, with the same words (one rule)', async () => {
+    const deployment = {
+      metadata: { name: 'web' },
+      spec: { selector: { matchLabels: { app: 'web' } }, template: { spec: { containers: [{ name: 'web' }] } } },
+    };
+    const cluster = { getDeployment: async () => deployment } as unknown as Cluster;
+    // /usr/local and /var/lib were accepted by preflight while truva.yaml's diagnostics refused them.
+    for (const remote of ['/usr/local', '/var/lib', '/root', '/etc', '/proc/1', 'app', '/app/../etc']) {
+      const said = remotePathProblem(remote, false)!.message;
+      await assert.rejects(
+        new DevMode(cluster, { namespace: 'demo', deployment: 'web', remotePaths: [remote] }).preflight(),
+        (e: Error) => e instanceof PreflightError && e.message === said,
+        remote,
+      );
+    }
   });
 });

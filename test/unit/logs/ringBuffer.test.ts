@@ -48,6 +48,6 @@ describe('logs: RingBuffer', () => {
   });
 
   it('refuses a capacity that is not a positive integer, naming the setting', () => {
-    assert.throws(() => new RingBuffer(0), /truva\.logs\.bufferLines/);
+    assert.throws(() => new RingBuffer(0), /truva\.logs\.bufferSize/);
   });
 });
