@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { remotePathProblem } from '../config/paths';
 import type { Cluster } from '../kube/cluster';
 import { ConflictError, ExecError, KubeError, NotFoundError } from '../kube/errors';
+import { backoffDelay, sleep } from '../kube/resilience';
 import type { Container, Deployment, Pod, PodTemplate } from '../kube/types';
 import { isSupervisorCommand, parsePid, readPidCommand, restartCommand, supervisorCommand } from './supervisor';
 
@@ -139,8 +140,6 @@ function templateChanges(applied: PodTemplate, live: PodTemplate): string[] {
   }
   return changes;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class DevMode {
   private containerName: string | undefined;
@@ -358,7 +357,7 @@ export class DevMode {
     return this.containerName;
   }
 
-  /** A write that lost a race (409) is redone on a fresh read, a few times. */
+  /** A write that lost a race (409) is redone on a fresh read, a few times, backing off so two writers part. */
   private async retryOnConflict(write: () => Promise<void>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -366,6 +365,7 @@ export class DevMode {
       } catch (err) {
         if (!(err instanceof ConflictError) || attempt >= 5) throw err;
       }
+      await sleep(backoffDelay(attempt, { initialDelayMs: 50, maxDelayMs: 1_000 }));
     }
   }
 
@@ -396,7 +396,7 @@ export class DevMode {
       const problems = await this.podProblems(d);
       if (/CrashLoopBackOff|ImagePullBackOff|ErrImagePull|CreateContainerConfigError/.test(problems))
         throw new RolloutError(`The rollout of deployment "${this.name}" is stuck: ${problems}`);
-      await sleep(250);
+      await sleep(250, signal);
     }
   }
 

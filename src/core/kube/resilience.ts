@@ -13,6 +13,7 @@ import {
   retry,
   timeout,
 } from 'cockatiel';
+import { setTimeout as delay } from 'node:timers/promises';
 import { CallTarget, isServerFailure, isTransient, toKubeError } from './errors';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -53,6 +54,11 @@ export function backoffDelay(
   const jittered = exp / 2 + random() * (exp / 2);
   const wanted = retryAfterMs !== undefined ? Math.max(jittered, retryAfterMs) : jittered;
   return Math.round(Math.min(opts.maxDelayMs, wanted));
+}
+
+/** The one pause between attempts: resolves after `ms`, or at once when `signal` aborts (never rejects). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return delay(ms, undefined, { signal }).catch(() => undefined);
 }
 
 function mapState(s: CircuitState): BreakerState {

@@ -4,7 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import { KubeError, isTransient, toKubeError, type CallTarget } from './errors';
 import { errorFromResponse, type HttpTransport } from './http';
-import { backoffDelay, type Resilience } from './resilience';
+import { backoffDelay, sleep, type Resilience } from './resilience';
 import type { ObjectList, WatchEvent, Watcher } from './types';
 
 interface Meta {
@@ -26,19 +26,6 @@ export interface WatchSpec<T> {
 
 function keyOf(o: Meta): string {
   return o.metadata?.uid ?? `${o.metadata?.namespace}/${o.metadata?.name}`;
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** Starts the loop: ADDED for every object that exists now, then live events. */
@@ -176,7 +163,7 @@ export function startWatch<T extends Meta>(
         spec.onError(err, { retrying });
         if (!retrying) return;
         failures++;
-        await delay(backoffDelay(failures, { initialDelayMs: 500, maxDelayMs: 10_000 }), ctl.signal);
+        await sleep(backoffDelay(failures, { initialDelayMs: 500, maxDelayMs: 10_000 }), ctl.signal);
       }
     }
   };

@@ -3,6 +3,7 @@
 // with back-off and resumes from the last timestamp seen, dropping replayed lines, so no line is
 // lost or repeated; a stream that ends because the container ended waits for the next instance
 // instead of counting as an error.
+import { backoffDelay, sleep } from '../kube/resilience';
 import { LineSplitter } from './lineSplitter';
 import { detectLevel, type Level } from './levels';
 import { ResumeTracker } from './resume';
@@ -79,17 +80,6 @@ interface PodState {
   streams: Map<string, StreamState>;
   deleted: boolean;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 
 function statusOf(pod: PodLike, container: string): ContainerStatusLike | undefined {
   return pod.status?.containerStatuses?.find((s) => s.name === container);
@@ -216,9 +206,9 @@ export class LogAggregator {
     }
   }
 
+  /** Before retry number attempts + 1. */
   private backoff(attempts: number): number {
-    const base = Math.min(this.backoffMaxMs, this.backoffInitialMs * 2 ** Math.min(attempts, 16));
-    return base / 2 + Math.random() * (base / 2);
+    return backoffDelay(attempts + 1, { initialDelayMs: this.backoffInitialMs, maxDelayMs: this.backoffMaxMs });
   }
 
   private onPodEvent(type: PodEventType, pod: PodLike): void {

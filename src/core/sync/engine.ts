@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { watch, type FSWatcher } from 'chokidar';
 import pLimit from 'p-limit';
 import type { ExecStream } from '../kube/exec';
+import { backoffDelay, sleep } from '../kube/resilience';
 import type { SyncSnapshot, SyncPart } from '../session/session';
 import { batches, ChangeSet } from './changeSet';
 import { fileSignature, SaveEchoes } from './echoes';
@@ -449,7 +450,7 @@ export class SyncEngine implements SyncPart {
               return;
             }
             this.log(`pod ${pod}: ${errorText(err)}; retrying (${attempt}/${attempts - 1})`);
-            await new Promise((r) => setTimeout(r, (this.options.retryDelayMs ?? 250) * 2 ** (attempt - 1)));
+            await sleep(backoffDelay(attempt, { initialDelayMs: this.options.retryDelayMs ?? 250, maxDelayMs: 5_000 }));
             err = (await send([pod])).get(pod);
           }
           this.podErrors.delete(pod);

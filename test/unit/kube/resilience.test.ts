@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { ApiException } from '@kubernetes/client-node';
-import { Resilience, backoffDelay } from '../../../src/core/kube/resilience';
+import { Resilience, backoffDelay, sleep } from '../../../src/core/kube/resilience';
 import { KubeError, errorFromStatus, isTransient, toKubeError } from '../../../src/core/kube/errors';
 
 const target = {
@@ -13,6 +13,15 @@ const target = {
 };
 
 describe('back-off', () => {
+  it('sleep ends early, without an error, when its signal aborts (also when it already has)', async () => {
+    const stop = new AbortController();
+    const slept = sleep(60_000, stop.signal);
+    stop.abort();
+    await slept;
+    await sleep(60_000, stop.signal);
+    await sleep(1);
+  });
+
   it('grows exponentially with equal jitter, capped, and honours Retry-After', () => {
     const opts = { initialDelayMs: 100, maxDelayMs: 1000 };
     assert.equal(
