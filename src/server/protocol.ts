@@ -1,10 +1,13 @@
-// The custom LSP messages between the truva.yaml language server and the VS Code client.
-// Plain types and method names only, so both bundles can import it without pulling the other side in.
+// The custom LSP messages between the truva.yaml language server and the VS Code client, typed
+// once: client.onRequest and connection.sendRequest are both checked against these. Only
+// vscode-jsonrpc's message types are imported, so both bundles can use this file without pulling
+// the other side in.
+import { NotificationType0, RequestType } from 'vscode-jsonrpc';
 
 /** Server -> client request: what the cluster holds, asked for the context and namespace a truva.yaml names. */
-export const ClusterInfoRequestMethod = 'truva/clusterInfo';
+export const ClusterInfoRequest = new RequestType<ClusterInfoParams, ClusterInfo | null, void>('truva/clusterInfo');
 /** Client -> server notification: the kubeconfig or cluster changed; forget cached cluster answers. */
-export const ClusterChangedNotificationMethod = 'truva/clusterChanged';
+export const ClusterChangedNotification = new NotificationType0('truva/clusterChanged');
 /** Command the server executes: create a missing local sync folder. Argument: the absolute path. */
 export const CreateFolderCommand = 'truva.server.createFolder';
 

@@ -8,13 +8,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import {
-  ClusterChangedNotificationMethod,
-  ClusterInfoRequestMethod,
-  type ClusterInfo,
-  type ClusterInfoParams,
-  type ClusterInfoProvider,
-} from '../server/protocol';
+import { ClusterChangedNotification, ClusterInfoRequest, type ClusterInfoProvider } from '../server/protocol';
 
 export type { ClusterInfo, ClusterInfoParams, ClusterInfoProvider } from '../server/protocol';
 
@@ -57,7 +51,7 @@ export async function startLanguageClient(
   const start = (): Promise<void> => {
     if (starting || disposed) return starting ?? Promise.resolve();
     client = new LanguageClient('truva', 'Truva truva.yaml', serverOptions, clientOptions);
-    client.onRequest(ClusterInfoRequestMethod, async (params: ClusterInfoParams): Promise<ClusterInfo | null> => {
+    client.onRequest(ClusterInfoRequest, async (params) => {
       try {
         return await clusterInfo.getClusterInfo(params);
       } catch {
@@ -79,7 +73,7 @@ export async function startLanguageClient(
       return starting !== undefined;
     },
     clusterChanged() {
-      if (client?.isRunning()) void client.sendNotification(ClusterChangedNotificationMethod);
+      if (client?.isRunning()) void client.sendNotification(ClusterChangedNotification);
     },
     async stop() {
       disposed = true;

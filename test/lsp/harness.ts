@@ -8,7 +8,7 @@ import {
 } from 'vscode-jsonrpc/node';
 import { createConnection } from 'vscode-languageserver/node';
 import type { Diagnostic } from 'vscode-languageserver';
-import { ClusterInfoRequestMethod, type ClusterInfo, type ClusterInfoParams } from '../../src/server/protocol';
+import { ClusterInfoRequest, type ClusterInfo, type ClusterInfoParams } from '../../src/server/protocol';
 import { startServer } from '../../src/server/truvaServer';
 
 export interface Published {
@@ -43,7 +43,7 @@ export class LspHarness {
       harness.waiters.splice(0).forEach((wake) => wake());
     });
     if (clusterInfo) {
-      client.onRequest(ClusterInfoRequestMethod, (params: ClusterInfoParams) => {
+      client.onRequest(ClusterInfoRequest, (params) => {
         harness.clusterRequests.push(params);
         return clusterInfo(params);
       });

@@ -4,6 +4,7 @@ export {
   analyzeDocument,
   validateDocument,
   excludePatternProblem,
+  valueRange,
   REQUIRED_KEYS,
   MAX_ALIAS_COUNT,
   MAX_DEPTH,

@@ -334,8 +334,8 @@ function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
   return current;
 }
 
-/** Range of the value at `path`; for collections and missing values, the key instead. */
-function valueRange(document: Document, lines: LineIndex, path: readonly (string | number)[]): Range {
+/** Range of the value at `path`; for collections and missing values, the key instead (also the language server's cluster warnings). */
+export function valueRange(document: Document, lines: LineIndex, path: readonly (string | number)[]): Range {
   const found = locate(document, path);
   const valueSpan = nodeSpan(found.value);
   const isCollection = found.value && typeof found.value === 'object' && 'items' in found.value;
