@@ -345,4 +345,30 @@ describe('log panel webview (Chromium, real bundle)', function () {
     await untilStatus(/^0 of 0 lines/);
     assert.equal(await w.page.locator('.row').count(), 0);
   });
+
+  it('draws each pod of the panel in its own colour, the chips as the rows', async () => {
+    // Two pods of one deployment that the old name hash coloured alike.
+    const pods = ['web-7d9f8c6b5-x2k4p', 'web-7d9f8c6b5-q8r2m', 'web-0', 'web-1', 'web-2', 'web-3', 'web-4', 'web-5'];
+    await w.post(
+      init(
+        pods.map((pod, i) => line(i + 1, `hello from ${pod}`, { pod })),
+        50_000,
+        pods.map((name) => ({ name, phase: 'Running', containers: ['web'] })),
+      ),
+    );
+    await untilStatus(/^8 of 8 lines/);
+    const colourOf = (selector: string) =>
+      w.page
+        .locator(selector)
+        .evaluateAll((els) =>
+          els.map((e): [string, string] => [
+            e.textContent ?? '',
+            [...e.classList].find((c) => c.startsWith('pod-colour-')) ?? '',
+          ]),
+        );
+    const rows = new Map(await colourOf('.row .pod'));
+    const chips = new Map(await colourOf('.chips.pods button.chip'));
+    assert.equal(new Set(rows.values()).size, 8, JSON.stringify([...rows]));
+    for (const pod of pods) assert.equal(chips.get(pod), rows.get(pod), pod);
+  });
 });

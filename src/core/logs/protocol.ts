@@ -1,7 +1,7 @@
 // The one message protocol between the log panel's host (extension) and its webview. Both
 // bundles import this file; everything arriving from the webview goes through
-// parseWebviewMessage, which drops anything malformed or unknown.
-import { sanitizeFilterState, type FilterState } from './filter';
+// parseWebviewMessage, which drops anything malformed or unknown. What the webview keeps for
+// itself (filter and view options, webview/logs/state.ts) is not part of it.
 import type { LogLine } from './types';
 import type { PodSummary } from './aggregator';
 
@@ -16,22 +16,6 @@ export interface LogPanelTarget {
   context?: string;
 }
 
-export interface ViewOptions {
-  wrap: boolean;
-  timestamps: boolean;
-  /** 'color' renders SGR codes as colours, 'strip' removes them. */
-  ansi: 'color' | 'strip';
-}
-
-export const DEFAULT_VIEW: ViewOptions = { wrap: false, timestamps: false, ansi: 'color' };
-
-/** What the webview keeps with vscode.setState. */
-export interface PanelState {
-  target: LogPanelTarget;
-  filter: FilterState;
-  view: ViewOptions;
-}
-
 export type HostMessage =
   | {
       type: 'init';
@@ -44,15 +28,13 @@ export type HostMessage =
     }
   | { type: 'lines'; lines: LogLine[]; dropped: number }
   | { type: 'pods'; pods: PodSummary[] }
-  | { type: 'notice'; message: string }
   | { type: 'cleared' };
 
 export type WebviewMessage =
   | { type: 'ready' }
   | { type: 'clear' }
   | { type: 'copy'; text: string }
-  | { type: 'export'; text: string; suggestedName: string }
-  | { type: 'state'; state: PanelState };
+  | { type: 'export'; text: string; suggestedName: string };
 
 const MAX_TEXT = 256 * 1024 * 1024;
 
@@ -74,8 +56,6 @@ export function isHostMessage(value: unknown): value is HostMessage {
       return Array.isArray(v.lines);
     case 'pods':
       return Array.isArray(v.pods);
-    case 'notice':
-      return typeof v.message === 'string';
     case 'cleared':
       return true;
     default:
@@ -101,19 +81,6 @@ export function sanitizeTarget(value: unknown): LogPanelTarget | undefined {
   return target;
 }
 
-export function sanitizeView(value: unknown): ViewOptions {
-  const v = (value && typeof value === 'object' ? value : {}) as Record<string, unknown>;
-  return { wrap: v.wrap === true, timestamps: v.timestamps === true, ansi: v.ansi === 'strip' ? 'strip' : 'color' };
-}
-
-export function sanitizePanelState(value: unknown): PanelState | undefined {
-  if (!value || typeof value !== 'object') return undefined;
-  const v = value as Record<string, unknown>;
-  const target = sanitizeTarget(v.target);
-  if (!target) return undefined;
-  return { target, filter: sanitizeFilterState(v.filter), view: sanitizeView(v.view) };
-}
-
 /** The webview is not trusted: returns a well-formed message or undefined. */
 export function parseWebviewMessage(value: unknown): WebviewMessage | undefined {
   if (!value || typeof value !== 'object') return undefined;
@@ -133,10 +100,6 @@ export function parseWebviewMessage(value: unknown): WebviewMessage | undefined 
       // Only a plain file name is accepted as a suggestion, never a path.
       const suggestedName = name && /^[\w.-]+$/.test(name) ? name : 'logs.txt';
       return { type: 'export', text, suggestedName };
-    }
-    case 'state': {
-      const state = sanitizePanelState(v.state);
-      return state ? { type: 'state', state } : undefined;
     }
     default:
       return undefined;

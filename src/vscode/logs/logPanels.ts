@@ -9,7 +9,7 @@ import { clusterLogSource } from '../../core/logs/clusterSource';
 import {
   LOG_PANEL_VIEW_TYPE,
   parseWebviewMessage,
-  sanitizePanelState,
+  sanitizeTarget,
   type HostMessage,
   type LogPanelTarget,
 } from '../../core/logs/protocol';
@@ -170,8 +170,6 @@ class LogPanel {
         if (uri) await writeFile(uri.fsPath, message.text);
         return;
       }
-      case 'state':
-        return; // the webview keeps its own state (setState), which the serializer receives
     }
   }
 }
@@ -186,9 +184,10 @@ export class LogPanels implements vscode.Disposable {
   ) {
     this.registration = vscode.window.registerWebviewPanelSerializer(LOG_PANEL_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel, state) => {
-        const saved = sanitizePanelState(state);
-        if (!saved) return panel.dispose();
-        await this.attach(panel, saved.target);
+        // The webview's saved state (webview/logs/state.ts); only its target matters here.
+        const target = sanitizeTarget((state as { target?: unknown } | undefined)?.target);
+        if (!target) return panel.dispose();
+        await this.attach(panel, target);
       },
     });
   }

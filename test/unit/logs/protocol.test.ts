@@ -5,19 +5,6 @@ import assert from 'node:assert/strict';
 import { isHostMessage, parseWebviewMessage } from '../../../src/core/logs/protocol';
 import { buildPanelHtml, contentSecurityPolicy, createNonce } from '../../../src/vscode/logs/panelHtml';
 
-const state = {
-  target: { namespace: 'demo', deployment: 'web' },
-  filter: {
-    text: 'x',
-    regex: true,
-    caseSensitive: false,
-    hiddenLevels: ['debug'],
-    hiddenPods: [],
-    hiddenContainers: [],
-  },
-  view: { wrap: true, timestamps: false, ansi: 'strip' },
-};
-
 describe('logs: webview messages and CSP', () => {
   it('accepts each well-formed webview message unchanged', () => {
     for (const m of [
@@ -25,7 +12,6 @@ describe('logs: webview messages and CSP', () => {
       { type: 'clear' },
       { type: 'copy', text: 'a\nb' },
       { type: 'export', text: 'lines\n', suggestedName: 'web.log' },
-      { type: 'state', state },
     ]) {
       assert.deepEqual(parseWebviewMessage(m), m);
     }
@@ -48,10 +34,8 @@ describe('logs: webview messages and CSP', () => {
       { type: 'copy', text: { toString: () => 'x' } },
       { type: 'export', suggestedName: 'a.log' },
       { type: 'export', text: ['a'] },
-      { type: 'state' },
-      { type: 'state', state: { target: { namespace: 'demo' } } },
-      { type: 'state', state: { target: { deployment: 'web' } } },
-      { type: 'state', state: { target: { namespace: 'x'.repeat(254), deployment: 'web' } } },
+      // The webview keeps its state with vscode.setState; it is no message to the host.
+      { type: 'state', state: { target: { namespace: 'demo', deployment: 'web' } } },
     ];
     for (const m of bad) assert.equal(parseWebviewMessage(m), undefined, JSON.stringify(m));
   });
@@ -66,30 +50,6 @@ describe('logs: webview messages and CSP', () => {
         String(name),
       );
     }
-    const parsed = parseWebviewMessage({
-      type: 'state',
-      state: {
-        ...state,
-        filter: { text: 7, hiddenLevels: ['fatal', 'error'], regex: 'yes' },
-        view: { wrap: 1, ansi: 'html' },
-        extra: 1,
-      },
-    });
-    assert.deepEqual(parsed, {
-      type: 'state',
-      state: {
-        target: state.target,
-        filter: {
-          text: '',
-          regex: false,
-          caseSensitive: false,
-          hiddenLevels: ['error'],
-          hiddenPods: [],
-          hiddenContainers: [],
-        },
-        view: { wrap: false, timestamps: false, ansi: 'color' },
-      },
-    });
   });
 
   it('lets the webview act only on the host message shapes', () => {
@@ -102,13 +62,7 @@ describe('logs: webview messages and CSP', () => {
       pods: [],
       maxLines: 50_000,
     };
-    for (const m of [
-      init,
-      { type: 'lines', lines: [], dropped: 0 },
-      { type: 'pods', pods: [] },
-      { type: 'notice', message: 'x' },
-      { type: 'cleared' },
-    ])
+    for (const m of [init, { type: 'lines', lines: [], dropped: 0 }, { type: 'pods', pods: [] }, { type: 'cleared' }])
       assert.equal(isHostMessage(m), true, m.type);
     for (const m of [
       null,
@@ -117,7 +71,7 @@ describe('logs: webview messages and CSP', () => {
       { type: 'lines' },
       { type: 'lines', lines: 'x' },
       { type: 'pods', pods: {} },
-      { type: 'notice' },
+      { type: 'notice', message: 'never sent' },
       { ...init, lines: undefined },
       { ...init, maxLines: 0 },
       { ...init, target: {} },

@@ -6,7 +6,7 @@ import {
   sanitizeFilterState,
   type FilterableLine,
   type FilterState,
-} from '../../../src/core/logs/filter';
+} from '../../../webview/logs/filter';
 
 const lines: FilterableLine[] = [
   { pod: 'web-a', container: 'app', level: 'error', plain: 'Connection refused to db:5432' },

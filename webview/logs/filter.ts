@@ -1,7 +1,7 @@
 // The panel's filter, in a pure module so the webview and Node unit tests run the same code.
 // Every criterion is combined with AND; hidden pods/containers/levels are listed (rather than
 // shown ones) so that a pod appearing later is visible by default.
-import { LEVELS, type Level } from './levels';
+import { LEVELS, type Level } from '../../src/core/logs/levels';
 
 export interface FilterState {
   text: string;
