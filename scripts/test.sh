@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
-echo "== lint"; npx eslint . && npx prettier --check --log-level warn .
+echo "== lint"; npx eslint . && npx prettier --check --log-level warn . && npx knip
 echo "== typecheck"; npx tsc --noEmit -p .
 echo "== build"; node scripts/build.mjs
 echo "== tests"; npx tsx scripts/run-tests.ts "$@"

@@ -29,10 +29,6 @@ export class InstanceLog {
     private readonly maxBytes: number,
   ) {}
 
-  get isEnded(): boolean {
-    return this.ended;
-  }
-
   /** Feeds raw output of one stream ('stdout' or 'stderr'); complete lines become entries. */
   write(stream: string, chunk: Buffer): void {
     let buf = this.pending.has(stream) ? Buffer.concat([this.pending.get(stream)!, chunk]) : chunk;

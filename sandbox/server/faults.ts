@@ -28,8 +28,6 @@ export class Faults {
   private execFailures = 0;
   private execFraction = 0;
   private hangUntil = 0;
-  /** Requests failed on purpose so far (tests report it). */
-  injected = 0;
 
   constructor(private readonly streams: StreamCloser) {}
 
@@ -90,7 +88,6 @@ export class Faults {
         if (rule.count <= 0) continue;
         rule.count--;
       } else if (Math.random() >= (rule.fraction ?? 1)) continue;
-      this.injected++;
       return rule.status;
     }
     return undefined;
@@ -99,11 +96,9 @@ export class Faults {
   execShouldFail(): boolean {
     if (this.execFailures > 0) {
       this.execFailures--;
-      this.injected++;
       return true;
     }
     if (this.execFraction > 0 && Math.random() < this.execFraction) {
-      this.injected++;
       return true;
     }
     return false;

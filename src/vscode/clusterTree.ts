@@ -63,10 +63,6 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
     return [...this.watch.deployments.keys()].sort();
   }
 
-  getDeployment(name: string): Deployment | undefined {
-    return this.watch.deployments.get(name);
-  }
-
   podsOf(name: string): Pod[] {
     const d = this.watch.deployments.get(name);
     return d

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { webDeployment } from '../../sandbox/seed';
-import { Cluster } from '../../src/core/kube';
+import { Cluster } from '../../src/core/kube/cluster';
 import { until } from './poll';
 
 let shared: Promise<Sandbox> | undefined;

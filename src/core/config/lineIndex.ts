@@ -12,10 +12,6 @@ export class LineIndex {
     }
   }
 
-  get lineCount(): number {
-    return this.starts.length;
-  }
-
   positionAt(offset: number): Position {
     const clamped = Math.max(0, Math.min(offset, this.text.length));
     let low = 0;

@@ -44,10 +44,6 @@ export function keysAt(path: SchemaPath): string[] {
   return Object.keys(schemaAt(path)?.properties ?? {});
 }
 
-export function isMappingKey(path: SchemaPath): boolean {
-  return schemaAt(path)?.type === 'object';
-}
-
 /** Markdown documentation of a key: its description, allowed values and default. */
 export function keyDocumentation(path: SchemaPath): string | undefined {
   const node = schemaAt(path);

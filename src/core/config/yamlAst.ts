@@ -1,8 +1,6 @@
 // Finding nodes in a parsed truva.yaml by path, so every problem points at the exact key or value.
 import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type Node, type Pair } from 'yaml';
 
-export type YamlPath = (string | number)[];
-
 export interface Located {
   /** The key node of the pair holding the value (absent for sequence items and the root). */
   key?: Node;

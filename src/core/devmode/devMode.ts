@@ -8,7 +8,7 @@ import type { Cluster } from '../kube/cluster';
 import { ConflictError, ExecError, KubeError, NotFoundError } from '../kube/errors';
 import { backoffDelay, sleep } from '../kube/resilience';
 import type { Container, Deployment, Pod, PodTemplate } from '../kube/types';
-import { isSupervisorCommand, parsePid, readPidCommand, restartCommand, supervisorCommand } from './supervisor';
+import { parsePid, readPidCommand, restartCommand, supervisorCommand } from './supervisor';
 
 /** The backup of the original template and replicas (JSON), stored on the deployment. */
 export const BACKUP_ANNOTATION = 'truva.dev/backup';
@@ -442,9 +442,4 @@ export async function findDevModeDeployments(cluster: Cluster): Promise<Backup[]
       return [];
     }
   });
-}
-
-/** True when the container currently runs under Truva's supervisor. */
-export function runsSupervisor(container: Container | undefined): boolean {
-  return isSupervisorCommand(container?.command);
 }

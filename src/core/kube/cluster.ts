@@ -157,24 +157,6 @@ export class Cluster {
     );
   }
 
-  /** Sends any API request through the same gate (escape hatch for rarely used endpoints). */
-  request<T>(
-    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
-    path: string,
-    target: { verb: string; resource: string; name?: string; namespace?: string },
-    body?: unknown,
-    opts: {
-      contentType?: string;
-      idempotent?: boolean;
-      query?: Record<string, string | number | boolean | undefined>;
-    } = {},
-  ): Promise<T> {
-    const t = this.target(target.verb, target.resource, target.name, target.namespace);
-    return this.resilience.call(t, { ...this.calls, idempotent: opts.idempotent ?? method === 'GET' }, (signal) =>
-      this.transport.json<T>({ method, path, query: opts.query, body, contentType: opts.contentType, signal }, t),
-    );
-  }
-
   // ---- namespaces ----
 
   /** Lists namespaces (needs cluster-wide list permission). */

@@ -1,13 +1,6 @@
 // Kubernetes objects as the API sends them (plain JSON). client-node's model types describe the
 // fields; Raw<> turns their Date fields back into the RFC 3339 strings that are really there.
-import type {
-  V1Deployment,
-  V1Pod,
-  V1PodTemplateSpec,
-  V1Container,
-  V1Status,
-  V1Namespace,
-} from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod, V1PodTemplateSpec, V1Container, V1Namespace } from '@kubernetes/client-node';
 
 export type Raw<T> = T extends Date
   ? string
@@ -21,7 +14,6 @@ export type Deployment = Raw<V1Deployment>;
 export type Pod = Raw<V1Pod>;
 export type PodTemplate = Raw<V1PodTemplateSpec>;
 export type Container = Raw<V1Container>;
-export type Status = Raw<V1Status>;
 export type Namespace = Raw<V1Namespace>;
 
 export interface ObjectList<T> {

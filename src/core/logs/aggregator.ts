@@ -28,16 +28,6 @@ export interface LogAggregatorOptions {
   backoffMaxMs?: number;
 }
 
-export type StreamStateName = 'connecting' | 'live' | 'reconnecting' | 'waiting' | 'stopped';
-
-export interface StreamStatus {
-  pod: string;
-  container: string;
-  state: StreamStateName;
-  /** Why the last attempt failed, when it did. */
-  error?: string;
-}
-
 export interface PodSummary {
   name: string;
   phase: string;
@@ -49,7 +39,6 @@ export interface AggregatorListener {
   lines?(lines: LogLine[]): void;
   /** The set of pods (and their containers) changed. */
   pods?(pods: PodSummary[]): void;
-  stream?(status: StreamStatus): void;
   /** A problem worth showing (the pod watch failed and is being retried). */
   warning?(message: string): void;
 }
@@ -66,7 +55,6 @@ interface StreamState {
   endedInstance?: string;
   attempts: number;
   everConnected: boolean;
-  state: StreamStateName;
 }
 
 interface PodState {
@@ -126,11 +114,6 @@ export class LogAggregator {
     return this.buffer.toArray();
   }
 
-  /** Buffered lines with a sequence number above `seq`. */
-  linesAfter(seq: number): LogLine[] {
-    return this.buffer.tailFrom((l) => l.seq > seq);
-  }
-
   get size(): number {
     return this.buffer.size;
   }
@@ -138,10 +121,6 @@ export class LogAggregator {
   /** Lines evicted from the buffer to respect its bound. */
   get dropped(): number {
     return this.buffer.dropped;
-  }
-
-  get lastSeq(): number {
-    return this.seq;
   }
 
   podSummaries(): PodSummary[] {
@@ -281,7 +260,6 @@ export class LogAggregator {
           stopped: false,
           attempts: 0,
           everConnected: false,
-          state: 'waiting',
         };
         state.streams.set(container, stream);
         containersChanged = true;
@@ -333,20 +311,17 @@ export class LogAggregator {
       else if (!stream.everConnected && !stream.pod.isNew) options.tailLines = this.tailLines;
       stream.tracker.streamOpened();
       stream.splitter = new LineSplitter();
-      this.setStreamState(stream, stream.everConnected ? 'reconnecting' : 'connecting');
-      let failure: string | undefined;
       const instanceAtStart = instanceKey(statusOf(stream.pod.pod, stream.container));
       try {
         const body = await source.followLogs(namespace, pod, stream.container, options, abort.signal);
         stream.everConnected = true;
-        this.setStreamState(stream, 'live');
         for await (const chunk of body) {
           if (stream.stopped) break;
           stream.attempts = 0;
           this.ingest(stream, stream.splitter.push(chunk));
         }
-      } catch (err) {
-        failure = errorText(err);
+      } catch {
+        // A failed or dropped stream: the code below tells why and whether to go on.
       }
       if (stream.stopped || this.stopped) break;
       // Give the pod watch a moment to report why the stream ended.
@@ -359,16 +334,13 @@ export class LogAggregator {
         this.ingest(stream, stream.splitter.end());
         if (!this.hasLogsAfterEnd(stream, status, instanceAtStart)) {
           stream.endedInstance = instanceKey(status);
-          this.setStreamState(stream, 'waiting');
           return;
         }
       } else {
         // A dropped connection: the replay from sinceTime brings the unfinished line back whole.
         stream.splitter.discard();
-        this.setStreamState(stream, 'reconnecting', failure);
       }
     }
-    this.setStreamState(stream, 'stopped');
   }
 
   /** After an instance ended, is there already a newer one to read? */
@@ -418,13 +390,6 @@ export class LogAggregator {
 
   private warn(message: string): void {
     for (const listener of this.listeners) listener.warning?.(message);
-  }
-
-  private setStreamState(stream: StreamState, state: StreamStateName, error?: string): void {
-    if (stream.state === state && !error) return;
-    stream.state = state;
-    for (const listener of this.listeners)
-      listener.stream?.({ pod: stream.pod.name, container: stream.container, state, error });
   }
 
   private stopStream(stream: StreamState): void {

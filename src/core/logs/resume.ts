@@ -17,10 +17,6 @@ export class ResumeTracker {
     return this.last ? sinceTimeFor(this.last) : undefined;
   }
 
-  get lastInstant(): Instant | undefined {
-    return this.last;
-  }
-
   /** Call when a new stream is opened, before feeding it any line. */
   streamOpened(): void {
     this.seenThisStream.clear();

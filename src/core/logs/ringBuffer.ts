@@ -48,20 +48,6 @@ export class RingBuffer<T> {
     return out;
   }
 
-  /** Items from the first one satisfying `pred` onwards, assuming `pred` is monotonic (false...true). */
-  tailFrom(pred: (item: T) => boolean): T[] {
-    let lo = 0;
-    let hi = this.count;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (pred(this.at(mid) as T)) hi = mid;
-      else lo = mid + 1;
-    }
-    const out: T[] = [];
-    for (let i = lo; i < this.count; i++) out.push(this.at(i) as T);
-    return out;
-  }
-
   clear(): void {
     this.items.fill(undefined);
     this.start = 0;

@@ -4,7 +4,7 @@ import type { Level } from './levels';
 export type LineKind = 'log' | 'event';
 
 export interface LogLine {
-  /** Increasing per aggregator; the webview uses it to ask for what it missed. */
+  /** Increasing per aggregator: the order in which lines entered its buffer. */
   seq: number;
   pod: string;
   container: string;

@@ -138,8 +138,6 @@ export class SyncEngine implements SyncPart {
   private state: SyncSnapshot = { state: 'idle', pending: 0, filesSent: 0 };
   private paused = false;
   private starting = false;
-  /** Per pod: the last failure, for the UI. */
-  readonly podErrors = new Map<string, string>();
 
   constructor(
     private readonly target: SyncTarget,
@@ -330,18 +328,6 @@ export class SyncEngine implements SyncPart {
     return failed;
   }
 
-  /** Remote files a mirror-mode initial sync would delete in one pod (nothing is changed). */
-  async mirrorDryRun(pod: string): Promise<string[]> {
-    const out: string[] = [];
-    for (let i = 0; i < this.options.roots.length; i++) {
-      const remote = parseManifest((await this.target.exec(pod, sh(MANIFEST, this.options.roots[i].remote))).stdout);
-      const localSet = new Set(this.localTree(i).files.map((f) => f.path));
-      for (const p of remote.keys())
-        if (!localSet.has(p) && !this.rules[i].ignores(p)) out.push(`${this.options.roots[i].remote}/${p}`);
-    }
-    return out;
-  }
-
   /** The pod's sync shell for a root: opened on first use, and again after it ended. */
   private shellFor(pod: string, rootIndex: number): Promise<PodShell | undefined> {
     const key = `${pod}\0${rootIndex}`;
@@ -446,14 +432,12 @@ export class SyncEngine implements SyncPart {
             if (this.target.isGone(err)) return;
             if (attempt >= attempts) {
               failures.set(pod, errorText(err));
-              this.podErrors.set(pod, errorText(err));
               return;
             }
             this.log(`pod ${pod}: ${errorText(err)}; retrying (${attempt}/${attempts - 1})`);
             await sleep(backoffDelay(attempt, { initialDelayMs: this.options.retryDelayMs ?? 250, maxDelayMs: 5_000 }));
             err = (await send([pod])).get(pod);
           }
-          this.podErrors.delete(pod);
           done(pod);
         }),
       );

@@ -13,6 +13,7 @@ import {
   supervisorCommand,
   isSupervisorCommand,
 } from '../../../src/core/devmode/supervisor';
+import { until as poll } from '../../helpers/poll';
 
 interface Running {
   proc: ChildProcess;
@@ -29,15 +30,9 @@ function startSupervisor(argv: string[], dir: string, backoffSeconds = 1): Runni
   return { proc, out: () => out, dir };
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false, timeoutMs = 8000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** The suites' polling helper, polling the supervisor's files often. */
+const until = <T>(what: string, fn: () => T | undefined | false, timeoutMs = 8000) =>
+  poll(what, fn, timeoutMs, 25) as Promise<T>;
 
 function alive(pid: number): boolean {
   try {

@@ -20,23 +20,6 @@ describe('logs: RingBuffer', () => {
     assert.equal(b.at(3), undefined);
   });
 
-  it('returns the tail from the first item matching a monotonic predicate', () => {
-    const b = new RingBuffer<number>(5);
-    for (let i = 1; i <= 8; i++) b.push(i);
-    assert.deepEqual(
-      b.tailFrom((n) => n > 5),
-      [6, 7, 8],
-    );
-    assert.deepEqual(
-      b.tailFrom((n) => n > 100),
-      [],
-    );
-    assert.deepEqual(
-      b.tailFrom(() => true),
-      [4, 5, 6, 7, 8],
-    );
-  });
-
   it('clear() empties it and resets the dropped count', () => {
     const b = new RingBuffer<number>(2);
     for (let i = 0; i < 5; i++) b.push(i);
