@@ -1,6 +1,6 @@
 // `npm run bench [-- --json PATH] [--only PREFIX]`: runs every benchmark module in bench/
 // (files named *.bench.ts, each exporting a default `Benchmark`), prints a table of figures,
-// and writes them as one flat JSON object of numbers with --json. See ../shared/notes/bench.md.
+// and writes them as one flat JSON object of numbers with --json (README: the two commands).
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Benchmark } from './types';

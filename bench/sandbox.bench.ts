@@ -1,5 +1,5 @@
 // The sandbox cluster's own figures: how fast a pod starts, an exec round trip through
-// client-node, and how many concurrent follow streams it holds (targets in issue 2).
+// client-node, and how many concurrent follow streams it holds.
 import { performance } from 'node:perf_hooks';
 import { PassThrough, Writable } from 'node:stream';
 import {

@@ -1,6 +1,6 @@
 // `npm run reliability [-- --soak] [--json PATH]`: runs every fault scenario against a fresh
 // sandbox and prints one row per fault. The short version also runs in `npm test`
-// (test/integration/reliability); --soak uses the issue's full counts (200 edits, 50 drops, 20
+// (test/integration/reliability); --soak uses the full counts (200 edits, 50 drops, 20
 // pod churn and crash trials, a 30 s hang, 2,000 fuzzed documents).
 import { writeFileSync } from 'node:fs';
 import { startSandbox } from '../sandbox';

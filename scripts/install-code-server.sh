@@ -2,8 +2,9 @@
 # Installs code-server 4.100.3 (VS Code 1.100.3 with a Node extension host) into a cache folder
 # outside the clone, for the extension-host tests, the UI walkthrough and `npm run demo`.
 # Idempotent: a marker file records a complete install, and then this is a fast no-op.
-# The sequence follows ../shared/notes/vscode-in-code-server.md: a plain `npm install code-server`
-# fails here (ripgrep's postinstall downloads from GitHub; native modules need explicit rebuilds).
+# A plain `npm install code-server` fails on such a machine: @vscode/ripgrep's postinstall
+# downloads rg from GitHub, the native modules (kerberos needs libkrb5-dev) need explicit
+# rebuilds, and node-pty's build runs `npx node-gyp`, which asks first unless npm_config_yes is set.
 # Prints the path of the code-server launcher on its last line.
 set -euo pipefail
 

@@ -39,7 +39,7 @@ async function main() {
   const totals = await runMocha();
   const vscodeRunner = join(process.cwd(), 'test/vscode/run.ts');
   if (wanted('vscode') && existsSync(vscodeRunner)) {
-    // Resolved at run time: the code-server harness is optional while it is being built.
+    // Loaded only when these suites run: the harness pulls in esbuild and playwright.
     const { runVsCodeSuites } = await import(vscodeRunner);
     const result = await runVsCodeSuites({ grep });
     totals.passed += result.passed;

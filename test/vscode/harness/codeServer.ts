@@ -1,6 +1,6 @@
 // Starts code-server (real VS Code 1.100 with a Node extension host, served to a browser) for the
 // extension-host suites, the UI walkthrough, the .vsix test and `npm run demo`.
-// Recipe: ../shared/notes/vscode-in-code-server.md.
+// scripts/install-code-server.sh installs it; test/vscode/README.md says how the suites run in it.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';

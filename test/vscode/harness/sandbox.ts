@@ -1,18 +1,7 @@
-// The sandbox cluster for the real-VS-Code suites and the demo, loaded at run time so this harness
-// type-checks on its own (sandbox/index.ts exports `startSandbox`, see issue 2).
-import { join } from 'node:path';
-import { repoRoot } from './codeServer';
+// The sandbox cluster for the real-VS-Code suites and the benchmarks, seeded with demo/web and
+// demo/worker unless asked not to be.
+import { startSandbox as start, type Sandbox } from '../../../sandbox';
 
-export interface RunningSandbox {
-  kubeconfigPath: string;
-  url: string;
-  /** The fault endpoint's own token (POST /truva-admin/faults). */
-  tokens: { faults: string };
-  stop(): Promise<void>;
-}
-
-export async function startSandbox(options: { seed?: boolean } = {}): Promise<RunningSandbox> {
-  const modulePath = join(repoRoot, 'sandbox/index.ts');
-  const sandbox = (await import(modulePath)) as { startSandbox(options: object): Promise<RunningSandbox> };
-  return sandbox.startSandbox({ seed: options.seed ?? true });
+export function startSandbox(options: { seed?: boolean } = {}): Promise<Sandbox> {
+  return start({ seed: options.seed ?? true });
 }
