@@ -306,7 +306,7 @@ export async function apiDown(sandbox: Sandbox, outages: number): Promise<Reliab
   });
   const session = await syncSession(sandbox, cluster, uniqueName('down'));
   const states: string[] = [];
-  const listener = cluster.onBreakerStateChange((s) => states.push(s));
+  const listener = cluster.connection.onBreakerStateChange((s) => states.push(s));
   const stall = watchEventLoop();
   try {
     for (let t = 0; t < outages; t++) {
@@ -325,7 +325,7 @@ export async function apiDown(sandbox: Sandbox, outages: number): Promise<Reliab
       );
       sandbox.faults.clear();
       const closed = await waitFor(
-        () => cluster.breakerState === 'closed' && states.at(-1) === 'closed',
+        () => cluster.connection.breakerState === 'closed' && states.at(-1) === 'closed',
         30_000,
         'the circuit to close',
       ).then(

@@ -88,41 +88,19 @@ export class LogView {
     this.filterError.setAttribute('role', 'alert');
     const clearButton = el('button', 'action', 'Clear');
     const exportButton = el('button', 'action', 'Export');
-    toolbar.append(
-      this.filterField,
-      this.toggle(
-        '.*',
-        'Use regular expression',
-        () => state.regex,
-        (v) => (state.regex = v),
-      ),
-      this.toggle(
-        'Aa',
-        'Match case',
-        () => state.caseSensitive,
-        (v) => (state.caseSensitive = v),
-      ),
-      this.toggle(
-        'Wrap',
-        'Wrap long lines',
-        () => options.wrap,
-        (v) => (options.wrap = v),
-      ),
-      this.toggle(
-        'Time',
-        'Show timestamps',
-        () => options.timestamps,
-        (v) => (options.timestamps = v),
-      ),
-      this.toggle(
+    const toggles: [string, string, () => boolean, (on: boolean) => void][] = [
+      ['.*', 'Use regular expression', () => state.regex, (on) => (state.regex = on)],
+      ['Aa', 'Match case', () => state.caseSensitive, (on) => (state.caseSensitive = on)],
+      ['Wrap', 'Wrap long lines', () => options.wrap, (on) => (options.wrap = on)],
+      ['Time', 'Show timestamps', () => options.timestamps, (on) => (options.timestamps = on)],
+      [
         'Colour',
         'Render ANSI colours (off: strip them)',
         () => options.ansi === 'color',
-        (v) => (options.ansi = v ? 'color' : 'strip'),
-      ),
-      clearButton,
-      exportButton,
-    );
+        (on) => (options.ansi = on ? 'color' : 'strip'),
+      ],
+    ];
+    toolbar.append(this.filterField, ...toggles.map((t) => this.toggle(...t)), clearButton, exportButton);
     this.list.tabIndex = 0;
     this.list.setAttribute('role', 'log');
     this.list.setAttribute('aria-label', 'Log lines');

@@ -9,7 +9,7 @@ import type { CallTarget, KubeError } from './errors';
 import { execInContainer, openExec, type ExecOptions, type ExecPlace, type ExecResult, type ExecStream } from './exec';
 import { errorFromResponse } from './http';
 import { loadKubeConfig, withContext } from './kubeconfig';
-import type { BreakerState, CallOptions, ResilienceOptions } from './resilience';
+import type { CallOptions, ResilienceOptions } from './resilience';
 import {
   PATCH_CONTENT_TYPES,
   type Deployment,
@@ -80,7 +80,8 @@ export class Cluster {
   readonly namespace: string;
   /** The kubeconfig user of the context (for messages). */
   readonly userName: string;
-  private readonly connection: ClusterConnection;
+  /** Its transport and circuit breaker, shared with every Cluster of the same server and user when pooled. */
+  readonly connection: ClusterConnection;
   private readonly calls: ClusterOptions['calls'];
   private release: (() => void) | undefined;
 
@@ -108,16 +109,6 @@ export class Cluster {
   /** The API server URL. */
   get server(): string {
     return this.connection.server;
-  }
-
-  /** Circuit breaker state of the connection: closed (healthy), open (calls fail fast), half-open (trying again). */
-  get breakerState(): BreakerState {
-    return this.connection.breakerState;
-  }
-
-  /** Subscribes to the connection's circuit state changes. */
-  onBreakerStateChange(listener: (state: BreakerState) => void): { dispose(): void } {
-    return this.connection.onBreakerStateChange(listener);
   }
 
   private target(verb: string, resource: string, name?: string, namespace?: string): CallTarget {

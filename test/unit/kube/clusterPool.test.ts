@@ -76,12 +76,12 @@ describe('ClusterPool', () => {
     const session = pool.acquire({ kubeConfig: kc, context: 'a-other-ns' });
     const readonly = pool.acquire({ kubeConfig: kc, context: 'a-readonly' });
     const seen: string[] = [];
-    session.onBreakerStateChange((s) => seen.push(s));
+    session.connection.onBreakerStateChange((s) => seen.push(s));
     try {
       for (let i = 0; i < 3; i++) await assert.rejects(sidebar.listNamespaces());
-      assert.equal(session.breakerState, 'open');
+      assert.equal(session.connection.breakerState, 'open');
       assert.deepEqual(seen, ['open']);
-      assert.equal(readonly.breakerState, 'closed', 'another user has a breaker of its own');
+      assert.equal(readonly.connection.breakerState, 'closed', 'another user has a breaker of its own');
       await assert.rejects(session.listDeployments(), /paused calls/);
       assert.equal(api.requests(), 3, 'the open circuit held the session’s call back');
     } finally {

@@ -55,7 +55,7 @@ describe('Truva while the Kubernetes API is down', () => {
       // The sidebar, the session and its log panel lease one connection: one breaker for the server.
       assert.equal(truva.pool.connections().length, 1, 'one connection to the sandbox');
       const transitions: string[] = [];
-      const subscription = truva.cluster!.onBreakerStateChange((s) => transitions.push(s));
+      const subscription = truva.cluster!.connection.onBreakerStateChange((s) => transitions.push(s));
       const logBefore = (await outputLog(truva)).length;
 
       await fault({ action: 'fail', status: 503 });
