@@ -138,6 +138,13 @@ export class SyncEngine implements SyncPart {
   private state: SyncSnapshot = { state: 'idle', pending: 0, filesSent: 0 };
   private paused = false;
   private starting = false;
+  /**
+   * While pods get a full sync after start (new or restarted ones): per root, what each flush
+   * sent meanwhile. Those flushes went only to the pods synced before, and the full sync sends
+   * the tree as it was walked when it began, so these changes are sent again once it is done.
+   */
+  private missedByFullSync: Map<string, 'change' | 'delete'>[] | undefined;
+  private fullSyncsRunning = 0;
 
   constructor(
     private readonly target: SyncTarget,
@@ -512,6 +519,10 @@ export class SyncEngine implements SyncPart {
     const taken = this.changes.map((c) => c.take());
     const total = taken.reduce((n, t) => n + t.upserts.length + t.deletes.length, 0);
     if (total === 0) return;
+    taken.forEach((t, i) => {
+      for (const p of t.upserts) this.missedByFullSync?.[i].set(p, 'change');
+      for (const p of t.deletes) this.missedByFullSync?.[i].set(p, 'delete');
+    });
     const firstAt = Math.min(...taken.map((t) => t.firstAt ?? Date.now()));
     this.set({ state: 'syncing', error: undefined });
     // The pods that had their full sync. No list call here (a round trip per save): the pod
@@ -601,10 +612,25 @@ export class SyncEngine implements SyncPart {
       this.log(
         `full sync for new or restarted pod${fresh.length > 1 ? 's' : ''}: ${fresh.map((p) => p.name).join(', ')}`,
       );
-      const synced = await this.syncPods(fresh);
+      const synced = await this.fullSyncAfterStart(fresh);
       await this.restartPods(synced);
     } catch (err) {
       this.set({ state: 'error', error: errorText(err) });
+    }
+  }
+
+  private async fullSyncAfterStart(pods: PodRef[]): Promise<string[]> {
+    this.fullSyncsRunning++;
+    this.missedByFullSync ??= this.options.roots.map(() => new Map());
+    try {
+      return await this.syncPods(pods);
+    } finally {
+      if (--this.fullSyncsRunning === 0) {
+        const missed = this.missedByFullSync;
+        this.missedByFullSync = undefined;
+        missed.forEach((paths, i) => paths.forEach((kind, path) => this.changes[i].record(path, kind)));
+        if (missed.some((paths) => paths.size > 0)) this.schedule();
+      }
     }
   }
 

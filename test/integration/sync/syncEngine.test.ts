@@ -303,4 +303,43 @@ describe('sync engine on the sandbox', function () {
       'the full sync of the replacement',
     );
   });
+
+  it('a file saved and one deleted while a replacement pod gets its full sync reach that pod too', async () => {
+    writeFileSync(join(local, 'gone-soon.txt'), 'delete me');
+    await inEveryPod(
+      async (pod) => (await remoteHash(pod, 'gone-soon.txt')) === sha('delete me'),
+      'the file to delete',
+    );
+    const [victim, survivor] = await podNames(sandbox, name);
+    const logged = logs.length;
+    // Every new exec is held, so the replacement's full sync (its manifest, its shell) is still
+    // running when the change is flushed; the survivor's shell is open and takes it at once.
+    sandbox.faults.latency(2_000, /\/exec$/);
+    try {
+      await cluster.deletePod(victim, { namespace: 'demo', gracePeriodSeconds: 0 });
+      await waitFor(
+        () => logs.slice(logged).some((l) => l.startsWith('full sync for new or restarted pod')),
+        30_000,
+        'the full sync of the replacement to begin',
+      );
+      writeFileSync(join(local, 'during-full-sync.txt'), 'saved meanwhile');
+      engine.notify(join(local, 'during-full-sync.txt'));
+      rmSync(join(local, 'gone-soon.txt'));
+      await waitFor(
+        async () =>
+          (await remoteHash(survivor, 'during-full-sync.txt')) === sha('saved meanwhile') &&
+          (await remoteHash(survivor, 'gone-soon.txt')) === 'missing',
+        30_000,
+        'the change in the pod that had its full sync',
+      );
+    } finally {
+      sandbox.faults.latency(0);
+    }
+    await inEveryPod(
+      async (pod) =>
+        (await remoteHash(pod, 'during-full-sync.txt')) === sha('saved meanwhile') &&
+        (await remoteHash(pod, 'gone-soon.txt')) === 'missing',
+      'the change in the replacement as well',
+    );
+  });
 });
