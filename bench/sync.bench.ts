@@ -66,7 +66,7 @@ function engineFor(
 ) {
   const restart = restartApp ? (pod: string) => devMode.restartProcess(pod).then(() => undefined) : async () => {};
   return new SyncEngine(
-    clusterSyncTarget(cluster, { namespace: 'demo', labelSelector: `app=${name}`, container: 'web', restart }),
+    clusterSyncTarget(cluster, { namespace: 'demo', deployment: name, container: 'web', restart }),
     {
       roots: [{ local, remote }],
       exclude: [],
@@ -198,7 +198,7 @@ const bench: Benchmark = {
       const child = await engineInChild(work, [
         sandbox.kubeconfigPath,
         'demo',
-        `app=${name}`,
+        name,
         'web',
         tree,
         '/app/tree',

@@ -29,7 +29,7 @@ async function syncSession(sandbox: Sandbox, cluster: Cluster, name: string) {
   const engine = new SyncEngine(
     clusterSyncTarget(cluster, {
       namespace: 'demo',
-      labelSelector: `app=${name}`,
+      deployment: name,
       container: 'web',
       restart: (pod) => devMode.restartProcess(pod).then(() => undefined),
     }),

@@ -8,6 +8,7 @@ import { createPodRuntime } from './runtime';
 import type { PodRuntime } from './runtime/types';
 import { ApiServer } from './server/api';
 import type { Faults } from './server/faults';
+import type { PolicyRule } from './server/rbac';
 import { generateTls } from './server/tls';
 import { SEED_NAMESPACES, webDeployment, workerDeployment } from './seed';
 
@@ -35,6 +36,11 @@ export interface Sandbox {
   faults: Faults;
   /** The runtime, for leak checks (livePids) in tests. */
   runtime: PodRuntime;
+  /**
+   * A new user bound to these rules (a Role's rules, in every namespace), and a kubeconfig of
+   * its own whose current context is that user's; resolves with the kubeconfig's path.
+   */
+  addUser(name: string, rules: PolicyRule[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -127,6 +133,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     caCertPem: tls.caCertPem,
     faults: server.faults,
     runtime,
+    async addUser(name, rules) {
+      if (!/^[a-z0-9][a-z0-9-]*$/.test(name))
+        throw new Error(`user name "${name}" must be lowercase letters, digits and -`);
+      const userToken = `truva-user-${token()}`;
+      server.authorizer.add(userToken, name, rules);
+      const path = join(stateDir, `kubeconfig-${name}`);
+      const yaml = kubeconfigYaml(url, tls.caCertPem, { admin: userToken, readonly: tokens.readonly });
+      writeFileSync(path, yaml, { mode: 0o600 });
+      return path;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

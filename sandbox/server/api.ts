@@ -11,6 +11,7 @@ import { APPS_V1, AUTHZ_V1, CORE_V1, GROUPS, VERSION, coreVersions, groupDocumen
 import { Faults } from './faults';
 import { applyPatch } from './patch';
 import { fieldMatcher, labelMatcher } from './selectors';
+import { ADMIN_RULES, Authorizer, VIEW_RULES, type RequestAttributes } from './rbac';
 import { ApiError, badRequest, invalid, statusBody } from './status';
 import { RESOURCE, Store, type Kind, type StoreEvent } from './store';
 import type { SandboxTls } from './tls';
@@ -24,7 +25,7 @@ export interface ApiUsers {
   faults: string;
 }
 
-type User = 'admin' | 'readonly';
+type User = string;
 
 interface Route {
   kind: Kind;
@@ -39,8 +40,6 @@ const KIND_INFO: Record<Kind, { kind: string; apiVersion: string; listKind: stri
   deployments: { kind: 'Deployment', apiVersion: 'apps/v1', listKind: 'DeploymentList' },
   replicasets: { kind: 'ReplicaSet', apiVersion: 'apps/v1', listKind: 'ReplicaSetList' },
 };
-
-const READ_VERBS = new Set(['get', 'list', 'watch']);
 
 function parseRoute(path: string): Route | undefined {
   const parts = path.split('/').filter(Boolean);
@@ -71,19 +70,6 @@ function verbOf(method: string, route: Route, query: URLSearchParams): string {
   );
 }
 
-function forbidden(user: User, verb: string, route: Route): ApiError {
-  const group = RESOURCE[route.kind].group;
-  const resource = route.subresource ? `${route.kind}/${route.subresource}` : route.kind;
-  const subject = `${route.kind}${group ? '.' + group : ''}${route.name ? ` "${route.name}"` : ''}`;
-  const where = route.namespace ? ` in the namespace "${route.namespace}"` : ' at the cluster scope';
-  return new ApiError(
-    403,
-    'Forbidden',
-    `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${group}"${where}`,
-    { name: route.name, group, kind: route.kind },
-  );
-}
-
 const readBody = (req: IncomingMessage) =>
   new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -106,6 +92,8 @@ export class ApiServer {
   readonly store = new Store();
   readonly controllers: Controllers;
   readonly faults: Faults;
+  /** Users and their rules; tests bind more users with `authorizer.add`. */
+  readonly authorizer = new Authorizer();
   private readonly server: https.Server;
   private readonly wss = new WebSocketServer({
     noServer: true,
@@ -122,6 +110,8 @@ export class ApiServer {
     private readonly runtime: PodRuntime,
   ) {
     this.controllers = new Controllers(this.store, runtime);
+    this.authorizer.add(users.admin, 'admin', ADMIN_RULES);
+    this.authorizer.add(users.readonly, 'readonly', VIEW_RULES);
     this.faults = new Faults({
       closeStreams: () => this.closeStreams(),
       silenceExecs: () => {
@@ -169,10 +159,7 @@ export class ApiServer {
   }
 
   private authenticate(req: IncomingMessage): User {
-    const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    if (match?.[1] === this.users.admin) return 'admin';
-    if (match?.[1] === this.users.readonly) return 'readonly';
-    throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    return this.authorizer.authenticate(req.headers.authorization);
   }
 
   private send(res: ServerResponse, code: number, body: unknown) {
@@ -227,8 +214,7 @@ export class ApiServer {
       const route = parseRoute(path);
       if (!route) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       const verb = verbOf(req.method ?? 'GET', route, url.searchParams);
-      const subVerb = route.subresource === 'log' ? 'get' : verb;
-      if (user === 'readonly' && !READ_VERBS.has(subVerb)) throw forbidden(user, verb, route);
+      this.authorizer.authorize(user, attributesOf(verb, route));
       await this.resource(req, res, url.searchParams, route, verb);
     } catch (err) {
       this.sendError(res, err);
@@ -269,15 +255,20 @@ export class ApiServer {
 
   private accessReview(user: User, body: any) {
     const attrs = body?.spec?.resourceAttributes ?? {};
-    const allowed = user === 'admin' || READ_VERBS.has(attrs.verb);
+    const allowed = this.authorizer.allows(user, {
+      verb: attrs.verb ?? '',
+      group: attrs.group ?? '',
+      resource: attrs.resource ?? '',
+      subresource: attrs.subresource || undefined,
+      namespace: attrs.namespace,
+    });
     return {
       kind: 'SelfSubjectAccessReview',
       apiVersion: 'authorization.k8s.io/v1',
       metadata: { creationTimestamp: null },
       spec: body?.spec ?? {},
-      status: allowed
-        ? { allowed: true, reason: `sandbox: user "${user}" may ${attrs.verb}` }
-        : { allowed: false, reason: `sandbox: user "${user}" is read-only` },
+      // As the RBAC authorizer answers: a reason when a rule allowed it, nothing when none did.
+      status: allowed ? { allowed: true, reason: `sandbox: a rule of user "${user}" allows it` } : { allowed: false },
     };
   }
 
@@ -624,7 +615,10 @@ export class ApiServer {
       const route = parseRoute(url.pathname);
       if (!route || route.kind !== 'pods' || route.subresource !== 'exec' || !route.name || !route.namespace)
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-      if (user === 'readonly') throw forbidden(user, 'create', route);
+      // A WebSocket exec is a GET, authorised as get; since 1.35
+      // (AuthorizePodWebsocketUpgradeCreatePermission) the server also requires create.
+      this.authorizer.authorize(user, attributesOf('get', route));
+      this.authorizer.authorize(user, attributesOf('create', route));
       const { pod, container } = this.podContainer(route.namespace, route.name, url.searchParams.get('container'));
       const command = url.searchParams.getAll('command');
       if (command.length === 0) throw badRequest('you must specify at least 1 command');
@@ -653,6 +647,17 @@ export class ApiServer {
       refuse(err);
     }
   }
+}
+
+function attributesOf(verb: string, route: Route): RequestAttributes {
+  return {
+    verb,
+    group: RESOURCE[route.kind].group,
+    resource: route.kind,
+    subresource: route.subresource,
+    namespace: route.namespace,
+    name: route.name,
+  };
 }
 
 function withKind(kind: Kind, obj: any) {

@@ -3,7 +3,8 @@
 import * as vscode from 'vscode';
 import type { Cluster } from '../core/kube/cluster';
 import { KubeError } from '../core/kube/errors';
-import type { Deployment, Pod, Watcher } from '../core/kube/types';
+import type { Deployment, Pod, ReplicaSet, Watcher } from '../core/kube/types';
+import { podsOwnedBy } from '../core/kube/deploymentPods';
 import { BACKUP_ANNOTATION } from '../core/devmode/devMode';
 
 export type ClusterState = 'ok' | 'noKubeconfig' | 'unreachable' | 'forbidden' | 'loading';
@@ -22,14 +23,13 @@ function age(timestamp: string | undefined, now = Date.now()): string {
   return `${Math.round(s / 86400)}d`;
 }
 
-const selectorMatches = (d: Deployment, pod: Pod) =>
-  Object.entries(d.spec?.selector?.matchLabels ?? {}).every(([k, v]) => pod.metadata?.labels?.[k] === v);
-
 export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ClusterNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private deployments = new Map<string, Deployment>();
   private pods = new Map<string, Pod>();
+  /** A deployment's pods are those of its ReplicaSets, not every pod its selector matches. */
+  private replicaSets = new Map<string, ReplicaSet>();
   private watchers: Watcher[] = [];
   private timer: NodeJS.Timeout | undefined;
   private cluster: Cluster | undefined;
@@ -47,6 +47,7 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
     this.cluster = cluster;
     this.deployments.clear();
     this.pods.clear();
+    this.replicaSets.clear();
     this.setState(state);
     if (!cluster) return this.refreshSoon();
     const onError = (err: KubeError, info: { retrying: boolean }) => {
@@ -83,6 +84,16 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
         },
         onError,
       ),
+      cluster.watchReplicaSets(
+        undefined,
+        (e) => {
+          const key = e.object.metadata!.name!;
+          if (e.type === 'DELETED') this.replicaSets.delete(key);
+          else this.replicaSets.set(key, e.object);
+          this.refreshSoon();
+        },
+        onError,
+      ),
     );
     // An empty namespace sends no events: confirm reachability with one list.
     cluster.listDeployments().then(
@@ -115,11 +126,14 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
 
   podsOf(name: string): Pod[] {
     const d = this.deployments.get(name);
-    return d
-      ? [...this.pods.values()]
-          .filter((p) => selectorMatches(d, p))
-          .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!))
-      : [];
+    if (!d) return [];
+    try {
+      return podsOwnedBy(d, [...this.replicaSets.values()], [...this.pods.values()]).sort((a, b) =>
+        a.metadata!.name!.localeCompare(b.metadata!.name!),
+      );
+    } catch {
+      return []; // an empty or malformed selector: no pod is shown as the deployment's
+    }
   }
 
   getChildren(node?: ClusterNode): ClusterNode[] {

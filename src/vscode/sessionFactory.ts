@@ -42,19 +42,16 @@ export function createSessionParts(
             throw new Error(`restartCommand exited with ${r.exitCode}: ${r.stderr.toString().trim()}`);
         }
       };
-      engine = new SyncEngine(
-        clusterSyncTarget(cluster, { namespace, labelSelector: devMode.selectorOf(deployment), container, restart }),
-        {
-          roots: config.sync.map((s) => ({ local: s.local, remote: s.remote })),
-          exclude: config.exclude,
-          debounceMs: config.debounceMs,
-          batchSize: config.batchSize,
-          batchBytes: config.batchBytes,
-          concurrency: config.concurrency,
-          mirror: config.mirror,
-          log,
-        },
-      );
+      engine = new SyncEngine(clusterSyncTarget(cluster, { namespace, deployment, container, restart }), {
+        roots: config.sync.map((s) => ({ local: s.local, remote: s.remote })),
+        exclude: config.exclude,
+        debounceMs: config.debounceMs,
+        batchSize: config.batchSize,
+        batchBytes: config.batchBytes,
+        concurrency: config.concurrency,
+        mirror: config.mirror,
+        log,
+      });
       engine.onDidChange(() => truva.syncChanged());
       await engine.start(report, signal);
     },

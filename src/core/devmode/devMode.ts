@@ -4,7 +4,9 @@
 // to overwrite silently when someone else changed the deployment meanwhile.
 import { createHash } from 'node:crypto';
 import type { Cluster } from '../kube/cluster';
+import { DeploymentPods } from '../kube/deploymentPods';
 import { ConflictError, ExecError, KubeError, NotFoundError } from '../kube/errors';
+import { SelectorError } from '../kube/selectors';
 import type { Container, Deployment, Pod, PodTemplate } from '../kube/types';
 import { isSupervisorCommand, parsePid, readPidCommand, restartCommand, supervisorCommand } from './supervisor';
 
@@ -12,6 +14,8 @@ import { isSupervisorCommand, parsePid, readPidCommand, restartCommand, supervis
 export const BACKUP_ANNOTATION = 'truva.dev/backup';
 /** Hash of the dev-mode template Truva applied: a different live template means someone else changed it. */
 export const DEV_TEMPLATE_ANNOTATION = 'truva.dev/dev-template-hash';
+/** The pod template annotation kubectl reads for the container to exec into, log and attach to. */
+export const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
 
 const SYSTEM_DIRS = ['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/sbin', '/sys', '/usr', '/var'];
 
@@ -109,6 +113,24 @@ export function remotePathProblem(path: string, allowSystemPath = false): string
   return undefined;
 }
 
+/**
+ * The argv the container runs, when its spec says it. With no `command` the image's ENTRYPOINT
+ * runs, which the API never shows: `args` alone are only its arguments, so running `args[0]`
+ * as the program would start the wrong thing. Then the user has to say what to run.
+ */
+export function originalArgv(container: Container): string[] {
+  const command = container.command ?? [];
+  const args = container.args ?? [];
+  if (command.length > 0) return [...command, ...args];
+  const what =
+    args.length > 0
+      ? `has args (${JSON.stringify(args)}) but no command, so the image's entrypoint runs with them, and the API does not say what that entrypoint is`
+      : `has no command in its spec (the image's entrypoint runs)`;
+  throw new PreflightError(
+    `Container "${container.name}" ${what}; Truva cannot tell what to run and restart. Set "run" in truva.yaml to the command that starts your app (for example run: ["node", "server.js"]).`,
+  );
+}
+
 /** The dev-mode pod template: only the chosen container changes. */
 export function devTemplate(
   original: PodTemplate,
@@ -117,12 +139,7 @@ export function devTemplate(
 ): PodTemplate {
   const template = structuredClone(original);
   const container = template.spec!.containers.find((c) => c.name === containerName)!;
-  const argv = opts.run ?? [...(container.command ?? []), ...(container.args ?? [])];
-  if (argv.length === 0) {
-    throw new PreflightError(
-      `Container "${containerName}" has no command in its spec (the image's entrypoint runs), so Truva cannot tell what to restart. Set "run" in truva.yaml to the command that starts your app.`,
-    );
-  }
+  const argv = opts.run ?? originalArgv(container);
   container.command = supervisorCommand(argv);
   // Kubernetes expands $(VAR) in command and turns $$ into $; escape the script so the shell
   // sees it exactly as written ($$ is its own PID). The user's argv keeps Kubernetes semantics,
@@ -160,6 +177,33 @@ function templateChanges(applied: PodTemplate, live: PodTemplate): string[] {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** One permission a dev session uses, and what for (the README's Role manifest lists the same rules). */
+export interface AccessNeed {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  why: string;
+}
+
+/** Every permission a session uses, as the API authorises Truva's requests. */
+export const REQUIRED_ACCESS: readonly AccessNeed[] = [
+  { verb: 'get', group: 'apps', resource: 'deployments', why: 'read the deployment' },
+  { verb: 'update', group: 'apps', resource: 'deployments', why: 'enter and restore replace it with a PUT' },
+  { verb: 'list', group: 'apps', resource: 'replicasets', why: "tell the deployment's pods from others" },
+  { verb: 'watch', group: 'apps', resource: 'replicasets', why: "tell the deployment's pods from others" },
+  { verb: 'list', group: '', resource: 'pods', why: "find the deployment's pods" },
+  { verb: 'watch', group: '', resource: 'pods', why: 'follow pods as they come and go' },
+  // A WebSocket exec is a GET, authorised as get; servers from 1.35 also require create.
+  { verb: 'get', group: '', resource: 'pods', subresource: 'exec', why: 'exec over WebSocket' },
+  { verb: 'create', group: '', resource: 'pods', subresource: 'exec', why: 'exec over WebSocket on 1.35+' },
+  { verb: 'get', group: '', resource: 'pods', subresource: 'log', why: 'follow the logs' },
+];
+
+function accessName(need: AccessNeed): string {
+  return need.subresource ? `${need.resource}/${need.subresource}` : need.resource;
+}
+
 export class DevMode {
   private containerName: string | undefined;
 
@@ -176,10 +220,19 @@ export class DevMode {
     return this.options.namespace;
   }
 
-  /** The container dev mode works on: the configured one, else the first. */
+  /**
+   * The container dev mode works on, as kubectl picks one: the configured one, else the one the
+   * pod template's kubectl.kubernetes.io/default-container annotation names, else the first.
+   */
   containerOf(deployment: Deployment): Container {
     const containers = deployment.spec?.template?.spec?.containers ?? [];
-    const wanted = this.options.container;
+    const annotated = deployment.spec?.template?.metadata?.annotations?.[DEFAULT_CONTAINER_ANNOTATION];
+    if (!this.options.container && annotated && !containers.some((c) => c.name === annotated)) {
+      throw new PreflightError(
+        `The ${DEFAULT_CONTAINER_ANNOTATION} annotation of deployment "${this.name}" names container "${annotated}", which is not in its pod template (it has ${containers.map((c) => `"${c.name}"`).join(', ')}). Set "container" in truva.yaml, or fix the annotation.`,
+      );
+    }
+    const wanted = this.options.container ?? annotated;
     const container = wanted ? containers.find((c) => c.name === wanted) : containers[0];
     if (!container) {
       throw new PreflightError(
@@ -189,11 +242,13 @@ export class DevMode {
     return container;
   }
 
-  /** Label selector of the deployment's pods. */
-  selectorOf(deployment: Deployment): string {
-    return Object.entries(deployment.spec?.selector?.matchLabels ?? {})
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
+  /** The deployment's own pods (selector and ReplicaSet ownership); an empty selector is a PreflightError. */
+  podsOf(deployment: Deployment): DeploymentPods {
+    try {
+      return new DeploymentPods(this.cluster, deployment);
+    } catch (err) {
+      throw err instanceof SelectorError ? new PreflightError(err.message) : err;
+    }
   }
 
   /** Checks everything a session needs, changing nothing. Throws PreflightError or a KubeError. */
@@ -206,24 +261,37 @@ export class DevMode {
       const problem = remotePathProblem(path, this.options.allowSystemPath);
       if (problem) throw new PreflightError(problem);
     }
-    for (const [verb, resource, group, sub] of [
-      ['patch', 'deployments', 'apps', undefined],
-      ['create', 'pods', '', 'exec'],
-    ] as const) {
-      const review = await this.cluster.selfSubjectAccessReview(verb, resource, group, this.namespace, sub);
-      if (review.allowed === false) {
-        const what = sub ? `${resource}/${sub}` : resource;
-        throw new PreflightError(
-          `Your Kubernetes user may not ${verb} ${what} in namespace "${this.namespace}" (RBAC), which a dev session needs. Ask a cluster admin for that permission, or switch to a context that has it.`,
-        );
-      }
-    }
+    const pods = this.podsOf(deployment); // refuses an empty selector before anything else
+    await this.checkAccess();
     if (!readBackup(deployment)) devTemplate(deployment.spec!.template!, container.name, this.options); // throws when there is no command to run
-    const pod = (await this.cluster.listPods(this.selectorOf(deployment), this.namespace)).find(
-      (p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp,
-    );
+    const pod = (await pods.list()).find((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
     if (pod) await this.probeTools(pod, container);
     return { deployment, container: container.name };
+  }
+
+  /**
+   * Asks the API (SelfSubjectAccessReview) for every permission a session uses, and refuses
+   * with all the missing ones at once. A server that cannot answer reviews is not a refusal.
+   */
+  private async checkAccess(): Promise<void> {
+    const reviews = await Promise.all(
+      REQUIRED_ACCESS.map(async (need) => ({
+        need,
+        review: await this.cluster.selfSubjectAccessReview(
+          need.verb,
+          need.resource,
+          need.group,
+          this.namespace,
+          need.subresource,
+        ),
+      })),
+    );
+    const missing = reviews.filter((r) => r.review.allowed === false).map((r) => r.need);
+    if (missing.length === 0) return;
+    const list = missing.map((m) => `${m.verb} ${accessName(m)} (${m.why})`).join('; ');
+    throw new PreflightError(
+      `Your Kubernetes user may not ${list} in namespace "${this.namespace}" (RBAC), which a dev session needs. Nothing was changed. Ask a cluster admin for a Role with these rules (the README has one), or switch to a context that has them.`,
+    );
   }
 
   /**
@@ -421,7 +489,7 @@ export class DevMode {
   /** The waiting/terminated reasons of the deployment's pods, in the pods' own words. */
   private async podProblems(deployment: Deployment): Promise<string> {
     try {
-      const pods = await this.cluster.listPods(this.selectorOf(deployment), this.namespace);
+      const pods = await this.podsOf(deployment).list();
       const problems = pods.flatMap((p) =>
         (p.status?.containerStatuses ?? [])
           .flatMap((c) => {

@@ -14,6 +14,7 @@ import {
   type ObjectList,
   type PatchType,
   type Pod,
+  type ReplicaSet,
   type WatchEvent,
   type Watcher,
 } from './types';
@@ -252,6 +253,39 @@ export class Cluster {
       labelSelector,
       fieldSelector: opts.fieldSelector,
       target: this.target('watch', 'deployments', undefined, ns),
+      onEvent,
+      onError,
+    });
+  }
+
+  // ---- replicasets (to tell a deployment's pods from others its selector also matches) ----
+
+  private replicaSetsPath(namespace: string): string {
+    return `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/replicasets`;
+  }
+
+  /** Lists ReplicaSets matching a label selector. */
+  async listReplicaSets(labelSelector: string | undefined, namespace = this.namespace): Promise<ReplicaSet[]> {
+    const list = await this.read<ObjectList<ReplicaSet>>(
+      this.target('list', 'replicasets', undefined, namespace),
+      this.replicaSetsPath(namespace),
+      { labelSelector },
+    );
+    return list.items;
+  }
+
+  /** Watches ReplicaSets (ADDED for each existing one first); resumes after drops, relists on 410. */
+  watchReplicaSets(
+    labelSelector: string | undefined,
+    onEvent: (event: WatchEvent<ReplicaSet>) => void,
+    onError: (error: KubeError, info: { retrying: boolean }) => void,
+    opts: { namespace?: string } = {},
+  ): Watcher {
+    const ns = opts.namespace ?? this.namespace;
+    return startWatch<ReplicaSet>(this.transport, this.resilience, {
+      path: this.replicaSetsPath(ns),
+      labelSelector,
+      target: this.target('watch', 'replicasets', undefined, ns),
       onEvent,
       onError,
     });

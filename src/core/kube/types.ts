@@ -7,6 +7,7 @@ import type {
   V1Container,
   V1Status,
   V1Namespace,
+  V1ReplicaSet,
 } from '@kubernetes/client-node';
 
 export type Raw<T> = T extends Date
@@ -23,6 +24,7 @@ export type PodTemplate = Raw<V1PodTemplateSpec>;
 export type Container = Raw<V1Container>;
 export type Status = Raw<V1Status>;
 export type Namespace = Raw<V1Namespace>;
+export type ReplicaSet = Raw<V1ReplicaSet>;
 
 export interface ObjectList<T> {
   metadata?: { resourceVersion?: string; continue?: string };

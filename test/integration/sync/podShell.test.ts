@@ -184,7 +184,7 @@ describe('pod sync shell on the sandbox', function () {
       writeFileSync(join(root, 'start.txt'), 'start');
       const target = clusterSyncTarget(cluster, {
         namespace: 'demo',
-        labelSelector: `app=${app}`,
+        deployment: app,
         container: 'web',
         restart: async () => {},
       });
