@@ -4,8 +4,8 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { RuntimeError, type PodRuntime } from '../runtime/types';
-import { EXEC_PROTOCOLS, bridgeExec, refuseUpgrade } from '../streaming/execBridge';
+import { RuntimeError, type ExecProcess, type PodRuntime } from '../runtime/types';
+import { EXEC_PROTOCOLS, bridgeExec, failAfterUpgrade, refuseUpgrade } from '../streaming/execBridge';
 import { Controllers } from './controllers';
 import { APPS_V1, AUTHZ_V1, CORE_V1, GROUPS, VERSION, coreVersions, groupDocument } from './discovery';
 import { Faults } from './faults';
@@ -622,21 +622,26 @@ export class ApiServer {
       const { pod, container } = this.podContainer(route.namespace, route.name, url.searchParams.get('container'));
       const command = url.searchParams.getAll('command');
       if (command.length === 0) throw badRequest('you must specify at least 1 command');
-      if (this.faults.execShouldFail()) throw new ApiError(500, 'InternalError', 'injected exec failure (sandbox)');
-      let proc;
-      try {
-        proc = this.runtime.exec(pod.metadata.uid, container, command);
-      } catch (err) {
-        if (err instanceof RuntimeError)
-          throw new ApiError(
-            err.reason === 'NotFound' ? 404 : 400,
-            err.reason === 'NotFound' ? 'NotFound' : 'BadRequest',
-            err.message,
-          );
-        throw err;
+      const fault = this.faults.execFault(route.name);
+      if (fault === 'refuse') throw new ApiError(500, 'InternalError', 'injected exec failure (sandbox)');
+      // What the kubelet says, after the upgrade, when it cannot run the command.
+      let nodeRefusal: string | undefined =
+        fault === 'afterUpgrade' ? `unable to upgrade connection: container not found ("${container}")` : undefined;
+      let proc: ExecProcess | undefined;
+      if (!nodeRefusal) {
+        try {
+          proc = this.runtime.exec(pod.metadata.uid, container, command);
+        } catch (err) {
+          if (!(err instanceof RuntimeError)) throw err;
+          nodeRefusal =
+            err.reason === 'NotFound'
+              ? 'unable to upgrade connection: pod does not exist'
+              : `unable to upgrade connection: container not found ("${container}")`;
+        }
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         this.track({ destroy: () => ws.terminate() }, ws);
+        if (!proc) return failAfterUpgrade(ws, nodeRefusal!);
         bridgeExec(ws, proc, {
           command,
           stdin: url.searchParams.get('stdin') === 'true',

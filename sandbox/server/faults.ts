@@ -27,6 +27,8 @@ export class Faults {
   private rules: FailRule[] = [];
   private execFailures = 0;
   private execFraction = 0;
+  private execAfterUpgrade = false;
+  private execPod?: string;
   private hangUntil = 0;
   /** Requests failed on purpose so far (tests report it). */
   injected = 0;
@@ -42,9 +44,16 @@ export class Faults {
     this.rules.push({ ...rule });
   }
 
-  failExec(options: { count?: number; fraction?: number }): void {
+  /**
+   * Execs fail: refused before the upgrade (500), or with `afterUpgrade` the way a node refuses
+   * on a 1.30+ server (upgraded, then an InternalError Status on channel 3). `pod` limits it to
+   * one pod.
+   */
+  failExec(options: { count?: number; fraction?: number; afterUpgrade?: boolean; pod?: string }): void {
     this.execFailures = options.count ?? 0;
     this.execFraction = options.fraction ?? 0;
+    this.execAfterUpgrade = options.afterUpgrade ?? false;
+    this.execPod = options.pod;
   }
 
   /** Stop answering any request for `ms` (connections are accepted, nothing is sent). */
@@ -71,6 +80,8 @@ export class Faults {
     this.rules = [];
     this.execFailures = 0;
     this.execFraction = 0;
+    this.execAfterUpgrade = false;
+    this.execPod = undefined;
     this.hangUntil = 0;
   }
 
@@ -96,7 +107,14 @@ export class Faults {
     return undefined;
   }
 
-  execShouldFail(): boolean {
+  /** How an exec into `pod` fails now, if it does. */
+  execFault(pod: string): 'refuse' | 'afterUpgrade' | undefined {
+    if (this.execPod !== undefined && this.execPod !== pod) return undefined;
+    if (!this.execShouldFail()) return undefined;
+    return this.execAfterUpgrade ? 'afterUpgrade' : 'refuse';
+  }
+
+  private execShouldFail(): boolean {
     if (this.execFailures > 0) {
       this.execFailures--;
       this.injected++;

@@ -72,3 +72,25 @@ export function refuseUpgrade(socket: Duplex, code: number, reason: string, stat
     `HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
+
+/**
+ * The Status a 1.30+ API server sends on channel 3 when the node refused the exec: it upgrades
+ * the client's WebSocket first, then dials the kubelet, so a node-side failure (the container
+ * is not running, the pod is gone from the node) arrives after the upgrade as an InternalError.
+ */
+export function internalErrorStatus(cause: string) {
+  return {
+    metadata: {},
+    status: 'Failure',
+    message: `Internal error occurred: ${cause}`,
+    reason: 'InternalError',
+    details: { causes: [{ message: cause }] },
+    code: 500,
+  };
+}
+
+/** Ends an upgraded exec with that Status, as the API server's stream translator does. */
+export function failAfterUpgrade(ws: WebSocket, cause: string): void {
+  ws.send(Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify(internalErrorStatus(cause)))]));
+  ws.close(1000);
+}

@@ -338,7 +338,9 @@ export class DevMode {
         { namespace: this.namespace, timeoutMs: 15_000 },
       );
     } catch (err) {
-      if (err instanceof ExecError) throw missing('sh');
+      // A missing sh is an InternalError too on a real server; a container that stopped is not.
+      if (err instanceof ExecError && !/container not found|not running|does not exist/i.test(err.message))
+        throw missing('sh');
       throw err;
     }
     if (result.exitCode === NO_TAR) throw missing('tar');

@@ -69,9 +69,11 @@ export function clusterSyncTarget(cluster: Cluster, options: ClusterTargetOption
     restart: options.restart,
     isGone(err) {
       if (!(err instanceof KubeError)) return false;
-      return (
-        err.kind === 'notFound' || (err.status === 400 && /not running|waiting to start|not found/i.test(err.message))
-      );
+      if (err.kind === 'notFound') return true;
+      // Refused before the upgrade (400), or after it: a 1.30+ server reports what the node
+      // refused as an InternalError Status on the exec stream ("container not found").
+      const refused = err.status === 400 || (err.kind === 'exec' && err.reason === 'InternalError');
+      return refused && /not running|waiting to start|not found|does not exist/i.test(err.message);
     },
   };
 }
