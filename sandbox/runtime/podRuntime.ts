@@ -1,7 +1,7 @@
 // The sandbox's pod runtime: every container is a real process in its own mount, PID and
 // UTS namespace, every pod has its own network namespace (held by a tiny "pause" shell).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -273,6 +273,8 @@ export class SandboxPodRuntime implements PodRuntime {
 
   /** Resolves image, command, env and folders; returns a waiting state when the container cannot be created. */
   private prepareContainer(pod: Pod, c: Container): ContainerState['waiting'] | undefined {
+    const badReference = imageReferenceProblem(c.spec.image);
+    if (badReference) return { reason: 'InvalidImageName', message: badReference };
     try {
       c.image = this.images.resolve(c.spec.image);
     } catch (err) {
@@ -305,6 +307,14 @@ export class SandboxPodRuntime implements PodRuntime {
       return {
         reason: 'CreateContainerError',
         message: `container "${c.spec.name}": no command specified (neither the pod spec nor image ${c.spec.image} has one)`,
+      };
+    }
+    const program = commandLine(c)[0];
+    if (!program.includes('/') && !DEFAULT_PATH.split(':').some((dir) => existsSync(join(dir, program)))) {
+      // The runtime cannot start a process whose program does not exist: the container never runs.
+      return {
+        reason: 'RunContainerError',
+        message: `failed to start container "${c.spec.name}": exec: "${program}": executable file not found in $PATH`,
       };
     }
     return undefined;
@@ -734,6 +744,17 @@ export class SandboxPodRuntime implements PodRuntime {
       this.options.onStatus(pod.uid, status);
     } catch {}
   }
+}
+
+/** Why an image reference does not parse (as a container runtime says it), or undefined. */
+function imageReferenceProblem(image: string): string | undefined {
+  const name = image.split('@')[0].replace(/:[\w][\w.-]{0,127}$/, '');
+  const repo = name
+    .split('/')
+    .slice(name.includes('.') || name.includes(':') ? 1 : 0)
+    .join('/');
+  if (/^[a-z0-9]+(?:[._-][a-z0-9]+|__)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(repo || name)) return undefined;
+  return `Failed to apply default image tag "${image}": couldn't parse image name "${image}": invalid reference format${/[A-Z]/.test(image) ? `: repository name (${repo || name}) must be lowercase` : ''}`;
 }
 
 /** Kubernetes semantics: command replaces the image's entrypoint, args its cmd; $(VAR) expands from env. */

@@ -109,9 +109,6 @@ export class ApiServer {
     private readonly users: ApiUsers,
     private readonly runtime: PodRuntime,
   ) {
-    this.controllers = new Controllers(this.store, runtime);
-    this.authorizer.add(users.admin, 'admin', ADMIN_RULES);
-    this.authorizer.add(users.readonly, 'readonly', VIEW_RULES);
     this.faults = new Faults({
       closeStreams: () => this.closeStreams(),
       silenceExecs: () => {
@@ -123,6 +120,12 @@ export class ApiServer {
       killContainer: (namespace, pod, container) =>
         this.runtime.killContainer(this.store.get('pods', namespace, pod).metadata.uid, container),
     });
+    this.controllers = new Controllers(this.store, runtime, {
+      refuseCreate: (ns, pod, deployment) => this.faults.refuseCreate(ns, pod, deployment),
+      unschedulable: (ns, deployment) => this.faults.unschedulable(ns, deployment),
+    });
+    this.authorizer.add(users.admin, 'admin', ADMIN_RULES);
+    this.authorizer.add(users.readonly, 'readonly', VIEW_RULES);
     this.server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => void this.handle(req, res));
     this.server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
     this.server.keepAliveTimeout = 30_000;

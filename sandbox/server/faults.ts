@@ -21,7 +21,17 @@ export interface StreamCloser {
   killContainer(namespace: string, pod: string, container: string): void;
 }
 
+/** Pod creates refused by admission, or pods the scheduler cannot place, for one deployment or all. */
+export interface PodAdmissionRule {
+  kind: 'refuseCreate' | 'unschedulable';
+  /** Only the pods of this deployment; all when absent. */
+  deployment?: string;
+  /** The refusal or Unschedulable message; `{pod}` is replaced by the pod's name. */
+  message: string;
+}
+
 export class Faults {
+  private podRules: PodAdmissionRule[] = [];
   private latencyMs = 0;
   private latencyPath?: string | RegExp;
   private rules: FailRule[] = [];
@@ -74,7 +84,26 @@ export class Faults {
     this.streams.killContainer(namespace, pod, container);
   }
 
+  /**
+   * Admission or the scheduler say no, as on a real cluster: a ResourceQuota, PodSecurity or a
+   * webhook refuses the ReplicaSet's pod creates (refuseCreate), or no node fits (unschedulable).
+   */
+  podAdmission(rule: PodAdmissionRule): void {
+    this.podRules.push({ ...rule });
+  }
+
+  refuseCreate(namespace: string, pod: string, deployment: string | undefined): string | undefined {
+    const rule = this.podRules.find((r) => r.kind === 'refuseCreate' && (!r.deployment || r.deployment === deployment));
+    return rule?.message.replace(/\{pod\}/g, pod);
+  }
+
+  unschedulable(_namespace: string, deployment: string | undefined): string | undefined {
+    return this.podRules.find((r) => r.kind === 'unschedulable' && (!r.deployment || r.deployment === deployment))
+      ?.message;
+  }
+
   clear(): void {
+    this.podRules = [];
     this.latencyMs = 0;
     this.latencyPath = undefined;
     this.rules = [];
@@ -146,6 +175,8 @@ export class Faults {
         });
       case 'failExec':
         return this.failExec(body);
+      case 'podAdmission':
+        return this.podAdmission({ kind: body.kind, deployment: body.deployment, message: String(body.message) });
       case 'hang':
         return this.hang(Number(body.ms));
       case 'closeStreams':
@@ -158,7 +189,7 @@ export class Faults {
         return this.clear();
       default:
         throw new Error(
-          `unknown fault action "${body?.action}"; use latency, fail, failExec, hang, closeStreams, silenceExecs, killContainer or clear`,
+          `unknown fault action "${body?.action}"; use latency, fail, failExec, podAdmission, hang, closeStreams, silenceExecs, killContainer or clear`,
         );
     }
   }

@@ -457,7 +457,12 @@ export class DevMode {
     }
   }
 
-  /** Waits until every replica runs the current template, reporting progress and pod problems. */
+  /**
+   * Waits until every replica runs the current template, reporting progress. Fails at once,
+   * quoting the cluster's own reason, when the rollout cannot finish: the deployment is paused,
+   * its progress deadline passed, the ReplicaSet cannot create pods (quota, pod security, an
+   * admission webhook), a pod cannot be scheduled, or a container cannot be created or started.
+   */
   async waitForRollout(report: (message: string) => void = () => {}, signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + (this.options.rolloutTimeoutSeconds ?? 120) * 1000;
     let last = '';
@@ -468,49 +473,69 @@ export class DevMode {
       const want = d.spec?.replicas ?? 1;
       const updated = s.updatedReplicas ?? 0;
       const available = s.availableReplicas ?? 0;
-      if (
-        (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
-        updated === want &&
-        (s.replicas ?? 0) === want &&
-        available === want
-      )
-        return;
+      const observed = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
+      if (observed && updated === want && (s.replicas ?? 0) === want && available === want) return;
+      const stuck = rolloutBlocker(d, observed) ?? (await this.podProblems(d, true));
+      if (stuck) throw new RolloutError(`The rollout of deployment "${this.name}" cannot finish: ${stuck}`);
       const message = `Waiting for the rollout: ${updated} of ${want} pods updated, ${available} available`;
       if (message !== last) report((last = message));
       if (Date.now() > deadline)
         throw new RolloutError(
-          `The rollout of deployment "${this.name}" did not finish in ${this.options.rolloutTimeoutSeconds ?? 120}s. ${await this.podProblems(d)}`.trim(),
+          `The rollout of deployment "${this.name}" did not finish in ${this.options.rolloutTimeoutSeconds ?? 120}s. ${await this.podProblems(d, false)}`.trim(),
         );
-      const problems = await this.podProblems(d);
-      if (/CrashLoopBackOff|ImagePullBackOff|ErrImagePull|CreateContainerConfigError/.test(problems))
-        throw new RolloutError(`The rollout of deployment "${this.name}" is stuck: ${problems}`);
       await sleep(250);
     }
   }
 
-  /** The waiting/terminated reasons of the deployment's pods, in the pods' own words. */
-  private async podProblems(deployment: Deployment): Promise<string> {
+  /**
+   * The pods' own reasons (waiting containers, unschedulable pods). With `fatal`, only those
+   * that will not resolve by waiting, or '' when there is none.
+   */
+  private async podProblems(deployment: Deployment, fatal: boolean): Promise<string> {
     try {
       const pods = await this.podsOf(deployment).list();
-      const problems = pods.flatMap((p) =>
-        (p.status?.containerStatuses ?? [])
-          .flatMap((c) => {
-            const w = c.state?.waiting;
-            if (w && w.reason && w.reason !== 'ContainerCreating')
-              return [`pod ${p.metadata?.name} container ${c.name}: ${w.reason}${w.message ? ` (${w.message})` : ''}`];
-            return [];
-          })
-          .concat(
-            p.status?.phase === 'Pending' && !(p.status?.containerStatuses ?? []).length
-              ? [`pod ${p.metadata?.name} is Pending`]
-              : [],
-          ),
-      );
+      const problems = pods.flatMap((p) => {
+        const name = p.metadata?.name;
+        const waiting = (p.status?.containerStatuses ?? []).flatMap((c) => {
+          const w = c.state?.waiting;
+          if (!w?.reason || w.reason === 'ContainerCreating' || (fatal && !FATAL_WAITING.test(w.reason))) return [];
+          return [`pod ${name} container ${c.name}: ${w.reason}${w.message ? ` (${w.message})` : ''}`];
+        });
+        const unscheduled = (p.status?.conditions ?? []).find(
+          (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
+        );
+        if (unscheduled) waiting.push(`pod ${name} is Unschedulable: ${unscheduled.message ?? 'no node fits it'}`);
+        else if (!fatal && p.status?.phase === 'Pending' && !(p.status?.containerStatuses ?? []).length)
+          waiting.push(`pod ${name} is Pending`);
+        return waiting;
+      });
       return problems.join('; ');
     } catch (err) {
       return err instanceof KubeError ? '' : String(err);
     }
   }
+}
+
+/** Container waiting reasons that do not go away by waiting (kubelet's and the runtime's names). */
+const FATAL_WAITING =
+  /^(CrashLoopBackOff|ImagePullBackOff|ErrImagePull|InvalidImageName|ErrImageNeverPull|CreateContainerConfigError|CreateContainerError|RunContainerError)$/;
+
+/** Why the deployment's status says the rollout cannot finish, in the controller's words; undefined if it can. */
+export function rolloutBlocker(d: Deployment, observed: boolean): string | undefined {
+  if (d.spec?.paused)
+    return (
+      'it is paused (spec.paused), so no new pods are rolled out. Resume it (kubectl rollout resume deployment/' +
+      `${d.metadata?.name}) and start again.`
+    );
+  if (!observed) return undefined; // the conditions are of an older generation
+  const conditions = d.status?.conditions ?? [];
+  const failure = conditions.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+  if (failure)
+    return `${failure.reason ?? 'ReplicaFailure'}: ${failure.message ?? 'the ReplicaSet cannot create pods'}`;
+  const progressing = conditions.find((c) => c.type === 'Progressing');
+  if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded')
+    return `ProgressDeadlineExceeded: ${progressing.message ?? 'the rollout made no progress within spec.progressDeadlineSeconds'}`;
+  return undefined;
 }
 
 /** Every deployment in the context that Truva left in dev mode (after a crash, or from another machine). */
