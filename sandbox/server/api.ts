@@ -101,6 +101,7 @@ export class ApiServer {
     handleProtocols: (protocols) => EXEC_PROTOCOLS.find((p) => protocols.has(p)) ?? false,
   });
   private readonly streams = new Set<{ destroy(): void }>();
+  private readonly dropping = new WeakSet<ServerResponse>();
   private readonly execSilencers = new Set<() => void>();
   private address = '127.0.0.1:0';
 
@@ -166,6 +167,8 @@ export class ApiServer {
   }
 
   private send(res: ServerResponse, code: number, body: unknown) {
+    // The dropResponses fault: the request was carried out, but its answer is lost on the way.
+    if (this.dropping.has(res)) return void res.socket?.destroy();
     const text = JSON.stringify(body);
     res.writeHead(code, {
       'Content-Type': 'application/json',
@@ -196,6 +199,7 @@ export class ApiServer {
     const path = url.pathname.replace(/\/+$/, '') || '/';
     try {
       if (path === '/truva-admin/faults') return await this.admin(req, res);
+      if (this.faults.dropsResponse(req.method ?? 'GET', path)) this.dropping.add(res);
       const failure = await this.injected(req.method ?? 'GET', path);
       if (failure) {
         const reason =
@@ -338,13 +342,35 @@ export class ApiServer {
   private list(route: Route, query: URLSearchParams) {
     const labels = labelMatcher(query.get('labelSelector'));
     const fields = fieldMatcher(query.get('fieldSelector'));
-    const items = this.store.list(route.kind, route.namespace).filter((o) => labels(o.metadata.labels) && fields(o));
+    const all = this.store.list(route.kind, route.namespace).filter((o) => labels(o.metadata.labels) && fields(o));
     const info = KIND_INFO[route.kind];
+    // Pages (limit/continue) as the real server serves them; the token names where the next page starts.
+    const limit = Number(query.get('limit') ?? 0);
+    const token = query.get('continue');
+    let start = 0;
+    let rv = String(this.store.resourceVersion);
+    if (token) {
+      try {
+        ({ start, rv } = JSON.parse(Buffer.from(token, 'base64').toString('utf8')));
+      } catch {
+        throw badRequest('continue key is not valid: illegal base64 data');
+      }
+    }
+    const end = limit > 0 ? Math.min(all.length, start + limit) : all.length;
+    const more = end < all.length;
     return {
       kind: info.listKind,
       apiVersion: info.apiVersion,
-      metadata: { resourceVersion: String(this.store.resourceVersion) },
-      items,
+      metadata: {
+        resourceVersion: rv,
+        ...(more
+          ? {
+              continue: Buffer.from(JSON.stringify({ start: end, rv })).toString('base64'),
+              remainingItemCount: all.length - end,
+            }
+          : {}),
+      },
+      items: all.slice(start, end),
     };
   }
 
@@ -363,7 +389,9 @@ export class ApiServer {
         });
     }
     Object.assign(obj, { kind: KIND_INFO[kind].kind, apiVersion: KIND_INFO[kind].apiVersion });
+    validateAnnotationSize(KIND_INFO[kind].kind, obj.metadata.name, obj.metadata.annotations);
     if (kind === 'deployments') {
+      this.faults.mutateDeployment(obj);
       validateDeployment(obj);
       applyDeploymentDefaults(obj);
       obj.metadata.generation = 1;
@@ -403,11 +431,16 @@ export class ApiServer {
     Object.assign(next, { kind: KIND_INFO[kind].kind, apiVersion: KIND_INFO[kind].apiVersion });
     if (subresource === 'status') next = { ...current, status: next.status };
     else if (kind === 'deployments' || kind === 'replicasets') next.status = current.status; // status is its own subresource
+    validateAnnotationSize(KIND_INFO[kind].kind, name, next.metadata.annotations);
+    if (kind === 'deployments' && subresource !== 'status') this.faults.mutateDeployment(next);
     if (kind === 'deployments') {
       validateDeployment(next);
       applyDeploymentDefaults(next);
-      const specChanged = JSON.stringify(next.spec) !== JSON.stringify(current.spec);
-      next.metadata.generation = (current.metadata.generation ?? 1) + (specChanged ? 1 : 0);
+      // As the registry's PrepareForUpdate: annotation changes bump it too (they are copied to ReplicaSets).
+      const changed =
+        JSON.stringify(next.spec) !== JSON.stringify(current.spec) ||
+        JSON.stringify(next.metadata.annotations ?? {}) !== JSON.stringify(current.metadata.annotations ?? {});
+      next.metadata.generation = (current.metadata.generation ?? 1) + (changed ? 1 : 0);
     }
     if (
       kind === 'pods' &&
@@ -670,6 +703,22 @@ function attributesOf(verb: string, route: Route): RequestAttributes {
 
 function withKind(kind: Kind, obj: any) {
   return { kind: KIND_INFO[kind].kind, apiVersion: KIND_INFO[kind].apiVersion, ...obj };
+}
+
+/** The API's limit on all of an object's annotations together (apimachinery's TotalAnnotationSizeLimitB). */
+const ANNOTATIONS_LIMIT_BYTES = 256 * 1024;
+
+function validateAnnotationSize(kind: string, name: string, annotations: Record<string, string> | undefined) {
+  const total = Object.entries(annotations ?? {}).reduce(
+    (n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(String(v)),
+    0,
+  );
+  if (total > ANNOTATIONS_LIMIT_BYTES)
+    throw invalid(
+      kind === 'Deployment' ? 'Deployment.apps' : kind,
+      name,
+      `metadata.annotations: Too long: may not be more than ${ANNOTATIONS_LIMIT_BYTES} bytes`,
+    );
 }
 
 function validateDeployment(d: any) {

@@ -25,6 +25,16 @@ function stableJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** Deployment annotations the controller does not copy onto ReplicaSets (deployment_util.go annotationsToSkip). */
+const ANNOTATIONS_NOT_COPIED = new Set([
+  'kubectl.kubernetes.io/last-applied-configuration',
+  'deployment.kubernetes.io/revision',
+  'deployment.kubernetes.io/revision-history',
+  'deployment.kubernetes.io/desired-replicas',
+  'deployment.kubernetes.io/max-replicas',
+  'deprecated.deployment.rollback.to',
+]);
+
 const suffix = () => Array.from(randomBytes(5), (b) => SAFE[b % SAFE.length]).join('');
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const owned = (obj: any, owner: any) =>
@@ -154,6 +164,28 @@ export class Controllers {
         },
         status: { replicas: 0, observedGeneration: 1 },
       });
+    }
+    // As the deployment controller: a ReplicaSet the deployment returns to gets the next revision,
+    // and the deployment's annotations (but not the skipped ones) are copied onto its current set.
+    const maxRevision = Math.max(
+      0,
+      ...sets.map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0)),
+    );
+    const currentRevision = Number(current.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
+    const copied = Object.fromEntries(
+      Object.entries(deployment.metadata.annotations ?? {}).filter(([k]) => !ANNOTATIONS_NOT_COPIED.has(k)),
+    );
+    if (
+      currentRevision < maxRevision ||
+      Object.entries(copied).some(([k, v]) => current.metadata.annotations?.[k] !== v)
+    ) {
+      const fresh = this.store.get('replicasets', namespace, current.metadata.name);
+      fresh.metadata.annotations = {
+        ...(fresh.metadata.annotations ?? {}),
+        ...copied,
+        'deployment.kubernetes.io/revision': String(currentRevision < maxRevision ? maxRevision + 1 : currentRevision),
+      };
+      current = this.store.update('replicasets', fresh);
     }
     if (
       deployment.metadata.annotations?.['deployment.kubernetes.io/revision'] !==

@@ -32,6 +32,8 @@ export interface PodAdmissionRule {
 
 export class Faults {
   private podRules: PodAdmissionRule[] = [];
+  private templateAnnotations?: Record<string, string>;
+  private dropRules: { path?: string | RegExp; method?: string; count: number }[] = [];
   private latencyMs = 0;
   private latencyPath?: string | RegExp;
   private rules: FailRule[] = [];
@@ -102,8 +104,43 @@ export class Faults {
       ?.message;
   }
 
+  /**
+   * A mutating admission webhook on Deployments (as Kyverno or Gatekeeper mutation run them):
+   * every create and update gets these annotations added to its pod template.
+   */
+  mutateTemplates(annotations: Record<string, string>): void {
+    this.templateAnnotations = { ...annotations };
+  }
+
+  /** Applies the mutating webhook, if one is set, to a deployment being written. */
+  mutateDeployment(deployment: any): void {
+    if (!this.templateAnnotations || !deployment?.spec?.template) return;
+    const metadata = (deployment.spec.template.metadata ??= {});
+    metadata.annotations = { ...(metadata.annotations ?? {}), ...this.templateAnnotations };
+  }
+
+  /**
+   * The next `count` matching requests are carried out, but their answers are lost: the
+   * connection is reset after the write, as a stale keep-alive socket behind a load balancer does.
+   */
+  dropResponses(rule: { path?: string | RegExp; method?: string; count: number }): void {
+    this.dropRules.push({ ...rule });
+  }
+
+  dropsResponse(method: string, path: string): boolean {
+    const rule = this.dropRules.find(
+      (r) => r.count > 0 && (!r.method || r.method.toUpperCase() === method) && matches(r.path, path),
+    );
+    if (!rule) return false;
+    rule.count--;
+    this.injected++;
+    return true;
+  }
+
   clear(): void {
     this.podRules = [];
+    this.templateAnnotations = undefined;
+    this.dropRules = [];
     this.latencyMs = 0;
     this.latencyPath = undefined;
     this.rules = [];
@@ -175,6 +212,10 @@ export class Faults {
         });
       case 'failExec':
         return this.failExec(body);
+      case 'mutateTemplates':
+        return this.mutateTemplates(body.annotations ?? {});
+      case 'dropResponses':
+        return this.dropResponses({ path: regex(body.path), method: body.method, count: Number(body.count ?? 1) });
       case 'podAdmission':
         return this.podAdmission({ kind: body.kind, deployment: body.deployment, message: String(body.message) });
       case 'hang':
@@ -189,7 +230,7 @@ export class Faults {
         return this.clear();
       default:
         throw new Error(
-          `unknown fault action "${body?.action}"; use latency, fail, failExec, podAdmission, hang, closeStreams, silenceExecs, killContainer or clear`,
+          `unknown fault action "${body?.action}"; use latency, fail, failExec, podAdmission, mutateTemplates, dropResponses, hang, closeStreams, silenceExecs, killContainer or clear`,
         );
     }
   }

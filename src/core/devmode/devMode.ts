@@ -4,7 +4,7 @@
 // to overwrite silently when someone else changed the deployment meanwhile.
 import { createHash } from 'node:crypto';
 import type { Cluster } from '../kube/cluster';
-import { DeploymentPods } from '../kube/deploymentPods';
+import { DeploymentPods, controllerUid } from '../kube/deploymentPods';
 import { ConflictError, ExecError, KubeError, NotFoundError } from '../kube/errors';
 import { SelectorError } from '../kube/selectors';
 import type { Container, Deployment, Pod, PodTemplate } from '../kube/types';
@@ -12,6 +12,10 @@ import { isSupervisorCommand, parsePid, readPidCommand, restartCommand, supervis
 
 /** The backup of the original template and replicas (JSON), stored on the deployment. */
 export const BACKUP_ANNOTATION = 'truva.dev/backup';
+/** On deployments in dev mode, so they are found by a label selector instead of by reading every deployment. */
+export const DEV_MODE_LABEL = 'truva.dev/dev-mode';
+/** Kubernetes' limit on the total size of an object's annotations (keys and values). */
+export const ANNOTATIONS_LIMIT_BYTES = 256 * 1024;
 /** Hash of the dev-mode template Truva applied: a different live template means someone else changed it. */
 export const DEV_TEMPLATE_ANNOTATION = 'truva.dev/dev-template-hash';
 /** The pod template annotation kubectl reads for the container to exec into, log and attach to. */
@@ -94,6 +98,23 @@ export function readBackup(deployment: Deployment): Backup | undefined {
       `The Truva backup on deployment "${deployment.metadata?.name}" is not valid JSON; it was edited by hand. Remove the ${BACKUP_ANNOTATION} annotation and restore the deployment from your own manifests.`,
     );
   }
+}
+
+/** Refuses, readably, annotations the API server would refuse with a 422 for their size. */
+function checkAnnotationSize(deployment: string, annotations: Record<string, string>): void {
+  const size = (k: string, v: string) => Buffer.byteLength(k) + Buffer.byteLength(v);
+  const total = Object.entries(annotations).reduce((n, [k, v]) => n + size(k, v), 0);
+  if (total <= ANNOTATIONS_LIMIT_BYTES) return;
+  const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
+  const others = Object.entries(annotations)
+    .filter(([k, v]) => k !== BACKUP_ANNOTATION && size(k, v) >= 1024)
+    .sort((a, b) => size(...b) - size(...a))
+    .slice(0, 2)
+    .map(([k, v]) => `${k} ${kib(size(k, v))}`)
+    .join(', ');
+  throw new PreflightError(
+    `Deployment "${deployment}" cannot hold Truva's backup: its annotations would total ${kib(total)} (the backup of the pod template ${kib(size(BACKUP_ANNOTATION, annotations[BACKUP_ANNOTATION] ?? ''))}${others ? `, then ${others}` : ''}), over Kubernetes' limit of 256 KiB for all annotations, so the API server would refuse the change. Nothing was changed. Make the pod template smaller (large env values belong in a ConfigMap), or drop the kubectl.kubernetes.io/last-applied-configuration annotation by applying with --server-side.`,
+  );
 }
 
 /** Problems with a remote sync path, or undefined when it is fine. */
@@ -263,7 +284,21 @@ export class DevMode {
     }
     const pods = this.podsOf(deployment); // refuses an empty selector before anything else
     await this.checkAccess();
-    if (!readBackup(deployment)) devTemplate(deployment.spec!.template!, container.name, this.options); // throws when there is no command to run
+    if (!readBackup(deployment)) {
+      devTemplate(deployment.spec!.template!, container.name, this.options); // throws when there is no command to run
+      const backup: Backup = {
+        namespace: this.namespace,
+        deployment: this.name,
+        template: deployment.spec!.template!,
+        replicas: deployment.spec?.replicas ?? 1,
+        createdAt: new Date().toISOString(),
+      };
+      checkAnnotationSize(this.name, {
+        ...(deployment.metadata?.annotations ?? {}),
+        [BACKUP_ANNOTATION]: JSON.stringify(backup),
+        [DEV_TEMPLATE_ANNOTATION]: '0123456789abcdef',
+      });
+    }
     const pod = (await pods.list()).find((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
     if (pod) await this.probeTools(pod, container);
     return { deployment, container: container.name };
@@ -364,11 +399,13 @@ export class DevMode {
       } as Deployment);
       const template = devTemplate(backup.template, container.name, this.options);
       const next = structuredClone(deployment);
+      next.metadata!.labels = { ...(next.metadata!.labels ?? {}), [DEV_MODE_LABEL]: 'true' };
       next.metadata!.annotations = {
         ...(next.metadata!.annotations ?? {}),
         [BACKUP_ANNOTATION]: JSON.stringify(backup),
         [DEV_TEMPLATE_ANNOTATION]: templateHash(template),
       };
+      checkAnnotationSize(this.name, next.metadata!.annotations);
       next.spec!.template = template;
       if (this.options.replicas !== undefined) next.spec!.replicas = this.options.replicas;
       report(
@@ -376,7 +413,15 @@ export class DevMode {
           ? 'Deployment already in dev mode: reusing its first backup'
           : 'Backed up the deployment; switching it to dev mode',
       );
-      await this.cluster.replaceDeployment(next, { namespace: this.namespace });
+      // A PUT carries the resourceVersion, so repeating it after a dropped connection is safe:
+      // if the first one landed, the repeat meets 409 and the write is redone on a fresh read.
+      const stored = await this.cluster.replaceDeployment(next, { namespace: this.namespace, safeToRetry: true });
+      // The hash is of what the server stored: a mutating webhook may have changed the template.
+      const storedHash = templateHash(stored.spec!.template);
+      if (storedHash !== next.metadata!.annotations[DEV_TEMPLATE_ANNOTATION]) {
+        stored.metadata!.annotations = { ...stored.metadata!.annotations, [DEV_TEMPLATE_ANNOTATION]: storedHash };
+        await this.cluster.replaceDeployment(stored, { namespace: this.namespace, safeToRetry: true });
+      }
     });
     await this.waitForRollout(report, signal);
     return backup!;
@@ -389,25 +434,59 @@ export class DevMode {
       const deployment = await this.cluster.getDeployment(this.name, this.namespace);
       const backup = readBackup(deployment);
       if (!backup) return; // not in dev mode (already restored, or never entered)
+      restored = true;
+      const live = deployment.spec!.template!;
+      // GitOps (Argo CD self-heal, Flux) may have put the original back already: nothing to overwrite.
+      const alreadyOriginal = stableJson(live) === stableJson(backup.template);
       const appliedHash = deployment.metadata?.annotations?.[DEV_TEMPLATE_ANNOTATION];
-      if (!opts.force && appliedHash && appliedHash !== templateHash(deployment.spec!.template)) {
+      if (!opts.force && !alreadyOriginal && appliedHash && appliedHash !== templateHash(live)) {
         const applied = devTemplate(
           backup.template,
           this.containerOf({ spec: { template: backup.template } } as Deployment).name,
           this.options,
         );
-        throw new RestoreConflictError(this.name, templateChanges(applied, deployment.spec!.template!));
+        throw new RestoreConflictError(this.name, templateChanges(applied, live));
       }
       const next = structuredClone(deployment);
       delete next.metadata!.annotations![BACKUP_ANNOTATION];
       delete next.metadata!.annotations![DEV_TEMPLATE_ANNOTATION];
+      if (next.metadata!.labels) delete next.metadata!.labels[DEV_MODE_LABEL];
       next.spec!.template = backup.template;
       next.spec!.replicas = backup.replicas;
-      report('Restoring the original deployment');
-      await this.cluster.replaceDeployment(next, { namespace: this.namespace });
-      restored = true;
+      report(
+        alreadyOriginal
+          ? 'The original template is back already; removing the backup'
+          : 'Restoring the original deployment',
+      );
+      await this.cluster.replaceDeployment(next, { namespace: this.namespace, safeToRetry: true });
     });
-    if (restored) await this.waitForRollout(report);
+    if (!restored) return;
+    await this.waitForRollout(report);
+    await this.forgetDevRevisions(report);
+  }
+
+  /**
+   * Deletes the deployment's dev-mode ReplicaSets (scaled to zero by now). They carry the backup
+   * annotation (the controller copies a deployment's annotations onto its ReplicaSets), and
+   * `kubectl rollout undo` to their revision would copy template and annotations back: dev mode
+   * again, with no session. Without permission to delete them, says so and leaves them.
+   */
+  private async forgetDevRevisions(report: (message: string) => void): Promise<void> {
+    try {
+      const deployment = await this.cluster.getDeployment(this.name, this.namespace);
+      const sets = await this.cluster.listReplicaSets(this.podsOf(deployment).selector, this.namespace);
+      for (const rs of sets) {
+        const ours = controllerUid(rs, 'Deployment') === deployment.metadata?.uid;
+        const dev = (rs.spec?.template?.spec?.containers ?? []).some((c) => isSupervisorCommand(c.command));
+        if (ours && dev && (rs.spec?.replicas ?? 0) === 0)
+          await this.cluster.deleteReplicaSet(rs.metadata!.name!, this.namespace);
+      }
+    } catch (err) {
+      if (!(err instanceof KubeError)) throw err;
+      report(
+        `The dev-mode revision of deployment "${this.name}" stays in its rollout history (${err.message}); \`kubectl rollout undo\` to it would bring dev mode back.`,
+      );
+    }
   }
 
   /** Asks the supervisor in one pod to restart the app; resolves with the new PID. */
@@ -538,14 +617,17 @@ export function rolloutBlocker(d: Deployment, observed: boolean): string | undef
   return undefined;
 }
 
-/** Every deployment in the context that Truva left in dev mode (after a crash, or from another machine). */
+/**
+ * Every deployment in the context that Truva left in dev mode (after a crash, or from another
+ * machine): selected by Truva's label, page by page, instead of reading every deployment.
+ */
 export async function findDevModeDeployments(cluster: Cluster): Promise<Backup[]> {
   let deployments: Deployment[];
   try {
-    deployments = await cluster.listDeployments({ allNamespaces: true });
+    deployments = await cluster.listDeployments({ allNamespaces: true, labelSelector: DEV_MODE_LABEL });
   } catch (err) {
     if (!(err instanceof KubeError && err.kind === 'forbidden')) throw err;
-    deployments = await cluster.listDeployments({});
+    deployments = await cluster.listDeployments({ labelSelector: DEV_MODE_LABEL });
   }
   return deployments.flatMap((d) => {
     try {

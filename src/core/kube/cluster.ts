@@ -178,16 +178,27 @@ export class Cluster {
     return this.read(this.target('get', 'deployments', name, namespace), this.deploymentsPath(namespace, name));
   }
 
-  /** Lists deployments in a namespace, or in all namespaces with allNamespaces. */
+  /**
+   * Lists deployments in a namespace, or in all namespaces with allNamespaces, in pages of
+   * `pageSize` (each page a request of its own, so no single answer grows with the cluster).
+   */
   async listDeployments(
-    opts: { namespace?: string; allNamespaces?: boolean; labelSelector?: string } = {},
+    opts: { namespace?: string; allNamespaces?: boolean; labelSelector?: string; pageSize?: number } = {},
   ): Promise<Deployment[]> {
     const ns = opts.allNamespaces ? undefined : (opts.namespace ?? this.namespace);
     const path = ns ? this.deploymentsPath(ns) : '/apis/apps/v1/deployments';
-    const list = await this.read<ObjectList<Deployment>>(this.target('list', 'deployments', undefined, ns), path, {
-      labelSelector: opts.labelSelector,
-    });
-    return list.items;
+    const items: Deployment[] = [];
+    let next: string | undefined;
+    do {
+      const list: ObjectList<Deployment> = await this.read(this.target('list', 'deployments', undefined, ns), path, {
+        labelSelector: opts.labelSelector,
+        limit: opts.pageSize ?? 500,
+        continue: next,
+      });
+      items.push(...list.items);
+      next = list.metadata?.continue || undefined;
+    } while (next);
+    return items;
   }
 
   /** Creates a deployment (never retried: a repeated create would fail with AlreadyExists). */
@@ -272,6 +283,16 @@ export class Cluster {
       { labelSelector },
     );
     return list.items;
+  }
+
+  /** Deletes a ReplicaSet (Truva removes only its own, scaled-down dev-mode revisions). */
+  deleteReplicaSet(name: string, namespace = this.namespace): Promise<unknown> {
+    return this.write(
+      this.target('delete', 'replicasets', name, namespace),
+      'DELETE',
+      `${this.replicaSetsPath(namespace)}/${encodeURIComponent(name)}`,
+      undefined,
+    );
   }
 
   /** Watches ReplicaSets (ADDED for each existing one first); resumes after drops, relists on 410. */
