@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createPodRuntime } from './runtime';
+import { Clock } from './runtime/clock';
 import type { PodRuntime } from './runtime/types';
 import { ApiServer } from './server/api';
 import type { Faults } from './server/faults';
@@ -24,6 +25,8 @@ export interface SandboxOptions {
   restartBackoffMs?: number;
   /** Watch events kept for resuming (default 2000); older resourceVersions get 410 Gone. */
   watchHistory?: number;
+  /** How far the cluster's clock is ahead of this machine's (negative: behind), in ms: timestamps, log times and the Date header. */
+  clockSkewMs?: number;
 }
 
 export interface Sandbox {
@@ -97,7 +100,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const tls = generateTls();
   // The runtime reports pod status to the API server, which needs the runtime: break the cycle late.
   const api: { server?: ApiServer } = {};
+  const clock = new Clock(options.clockSkewMs ?? 0);
   const runtime = createPodRuntime({
+    clock,
     stateDir: join(stateDir, 'pods'),
     imagesDir: resolve(__dirname, 'images'),
     onStatus: (uid, status) => api.server?.controllers.onPodStatus(uid, status),
@@ -105,6 +110,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   const server = (api.server = new ApiServer(tls, tokens, runtime));
   if (options.watchHistory !== undefined) server.store.historySize = options.watchHistory;
+  server.store.clock = clock;
   const url = await server.listen(options.port ?? 0);
 
   for (const name of SEED_NAMESPACES) {

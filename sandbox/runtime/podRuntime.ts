@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isoNow, MonotonicStamp } from './clock';
+import { Clock, MonotonicStamp } from './clock';
 import { copyImageFiles, imageTools, ImageStore, type Image } from './images';
 import { InstanceLog } from './logStore';
 import { networkProbe, probeTiming } from './probes';
@@ -35,6 +35,8 @@ export interface SandboxRuntimeOptions extends PodRuntimeOptions {
   stopAllGraceSeconds?: number;
   /** Put each pod in its own user namespace (default: only when not root, where it is required). */
   userNamespaces?: boolean;
+  /** The node's clock (status and log timestamps); default the machine's. */
+  clock?: Clock;
 }
 
 const INIT_SCRIPT = resolve(__dirname, 'container-init.sh');
@@ -94,6 +96,7 @@ export class SandboxPodRuntime implements PodRuntime {
   private readonly backoffBaseMs: number;
   private readonly backoffCapMs: number;
   private readonly maxLogBytes: number;
+  private readonly clock: Clock;
 
   /** Not root: every namespace hangs under a user namespace per pod where we are mapped to root. */
   private readonly userns: boolean;
@@ -104,6 +107,7 @@ export class SandboxPodRuntime implements PodRuntime {
     this.backoffBaseMs = options.backoffBaseMs ?? 10_000;
     this.backoffCapMs = options.backoffCapMs ?? 300_000;
     this.maxLogBytes = options.maxLogBytesPerInstance ?? 10 * 1024 * 1024;
+    this.clock = options.clock ?? new Clock(0);
     mkdirSync(options.stateDir, { recursive: true });
   }
 
@@ -120,7 +124,7 @@ export class SandboxPodRuntime implements PodRuntime {
       deleting: false,
       deleted: undefined,
       wake: new AbortController(),
-      startTime: isoNow(),
+      startTime: this.clock.iso(),
       podIP: `127.1.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`,
     };
     for (const c of spec.spec.containers) {
@@ -143,7 +147,7 @@ export class SandboxPodRuntime implements PodRuntime {
         backoffCount: 0,
         finished: false,
         everStarted: false,
-        stamp: new MonotonicStamp(),
+        stamp: new MonotonicStamp(this.clock),
       });
     }
     this.pods.set(uid, pod);
@@ -228,7 +232,7 @@ export class SandboxPodRuntime implements PodRuntime {
         return;
       }
       const { code, signal } = await inst.exit;
-      const finishedAt = isoNow();
+      const finishedAt = this.clock.iso();
       c.status.state = {
         terminated: {
           exitCode: code,
@@ -378,7 +382,7 @@ export class SandboxPodRuntime implements PodRuntime {
       exited: false,
       exit: undefined as never,
       log,
-      startedAt: isoNow(),
+      startedAt: this.clock.iso(),
       startedMs: Date.now(),
       abort: new AbortController(),
     };
@@ -416,7 +420,7 @@ export class SandboxPodRuntime implements PodRuntime {
     await Promise.race([readyPromise, inst.exit]);
     if (!inst.exited) {
       inst.running = true;
-      inst.startedAt = isoNow();
+      inst.startedAt = this.clock.iso();
       c.status.restartCount = c.everStarted ? c.status.restartCount + 1 : 0;
       if (c.everStarted && c.status.state.terminated) c.status.lastState = c.status.state;
       if (c.status.state.waiting?.reason === 'CrashLoopBackOff')

@@ -195,6 +195,8 @@ export class ApiServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse) {
+    // The Date header is the cluster's clock, as a real API server's is its host's.
+    res.setHeader('Date', new Date(this.store.clock.nowMs()).toUTCString());
     const url = new URL(req.url ?? '/', 'https://sandbox');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     try {

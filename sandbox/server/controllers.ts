@@ -36,7 +36,6 @@ const ANNOTATIONS_NOT_COPIED = new Set([
 ]);
 
 const suffix = () => Array.from(randomBytes(5), (b) => SAFE[b % SAFE.length]).join('');
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const owned = (obj: any, owner: any) =>
   (obj.metadata.ownerReferences ?? []).some((r: any) => r.uid === owner.metadata.uid);
 const terminating = (pod: any) => Boolean(pod.metadata.deletionTimestamp);
@@ -76,6 +75,7 @@ export interface PodAdmission {
 
 export class Controllers {
   private scheduled = false;
+  private readonly now = () => this.store.clock.iso();
   private podsByUid = new Map<string, { namespace: string; name: string }>();
   /** Per deployment: its last rollout progress (generation, updated, ready, pods) and when it changed. */
   private progress = new Map<string, { key: string; at: number }>();
@@ -281,9 +281,9 @@ export class Controllers {
                 reason: 'Unschedulable',
                 message: unschedulable,
                 lastProbeTime: null,
-                lastTransitionTime: now(),
+                lastTransitionTime: this.now(),
               }
-            : { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now() },
+            : { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: this.now() },
         ],
       },
     });
@@ -302,7 +302,7 @@ export class Controllers {
       conditions: message
         ? [
             ...others,
-            { type: 'ReplicaFailure', status: 'True', lastTransitionTime: now(), reason: 'FailedCreate', message },
+            { type: 'ReplicaFailure', status: 'True', lastTransitionTime: this.now(), reason: 'FailedCreate', message },
           ]
         : others,
     };
@@ -321,7 +321,7 @@ export class Controllers {
     const pod = this.store.get('pods', namespace, name);
     if (terminating(pod)) return pod;
     const grace = gracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
-    pod.metadata.deletionTimestamp = now();
+    pod.metadata.deletionTimestamp = this.now();
     pod.metadata.deletionGracePeriodSeconds = grace;
     const updated = this.store.update('pods', pod);
     this.runtime.deletePod(pod.metadata.uid, grace).finally(() => {
@@ -355,7 +355,7 @@ export class Controllers {
         type,
         status: s,
         lastProbeTime: null,
-        lastTransitionTime: old?.status === s ? old.lastTransitionTime : now(),
+        lastTransitionTime: old?.status === s ? old.lastTransitionTime : this.now(),
       };
     };
     const allReady = status.ready;
@@ -371,7 +371,7 @@ export class Controllers {
       hostIP: '127.0.0.1',
       podIP: status.podIP ?? '127.0.0.1',
       podIPs: [{ ip: status.podIP ?? '127.0.0.1' }],
-      startTime: status.startTime ?? pod.status?.startTime ?? now(),
+      startTime: status.startTime ?? pod.status?.startTime ?? this.now(),
       containerStatuses: status.containerStatuses,
     };
     this.store.update('pods', pod);
@@ -403,8 +403,8 @@ export class Controllers {
       return {
         type,
         status,
-        lastUpdateTime: prev?.reason === reason && same ? prev.lastUpdateTime : now(),
-        lastTransitionTime: same ? prev.lastTransitionTime : now(),
+        lastUpdateTime: prev?.reason === reason && same ? prev.lastUpdateTime : this.now(),
+        lastTransitionTime: same ? prev.lastTransitionTime : this.now(),
         reason,
         message,
       };

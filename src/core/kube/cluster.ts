@@ -85,6 +85,15 @@ export class Cluster {
     return this.transport.server;
   }
 
+  /**
+   * Now by the API server's clock (ms), learned from its answers' Date headers: timestamps the
+   * server wrote (creationTimestamp) are compared with this, not with the local clock, which may
+   * be seconds or minutes off.
+   */
+  serverNow(): number {
+    return this.transport.serverNow();
+  }
+
   /** Circuit breaker state: closed (healthy), open (calls fail fast), half-open (trying again). */
   get breakerState(): BreakerState {
     return this.resilience.state;

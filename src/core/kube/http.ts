@@ -27,8 +27,23 @@ export interface RawResponse {
 /** Sends requests for one kubeconfig context, reusing connections. */
 export class HttpTransport {
   private agent?: http.Agent;
+  /** The API server's clock minus ours, from its Date headers (whole seconds); 0 until one is seen. */
+  private clockOffsetMs = 0;
 
   constructor(private readonly kc: KubeConfig) {}
+
+  /** Now, by the API server's clock (as its Date headers tell it), in ms. */
+  serverNow(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  /** Learns the server's clock from an answer: a Date header is whole seconds, so the middle of that second. */
+  private observeDate(res: IncomingMessage, sentAt: number): void {
+    const date = Date.parse(String(res.headers.date ?? ''));
+    if (!Number.isFinite(date)) return;
+    const local = (sentAt + Date.now()) / 2;
+    this.clockOffsetMs = date + 500 - local;
+  }
 
   /** The cluster's server URL, for messages. */
   get server(): string {
@@ -95,8 +110,12 @@ export class HttpTransport {
     }
     (opts.headers as Record<string, string>).Accept = 'application/json';
     const lib = url.protocol === 'https:' ? https : http;
+    const sentAt = Date.now();
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const r = lib.request({ ...opts, signal: req.signal }, resolve);
+      const r = lib.request({ ...opts, signal: req.signal }, (res) => {
+        this.observeDate(res, sentAt);
+        resolve(res);
+      });
       r.on('error', reject);
       if (payload) r.end(payload);
       else r.end();

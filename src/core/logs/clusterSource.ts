@@ -11,6 +11,7 @@ import type { LogSource } from './source';
 export function clusterLogSource(cluster: Cluster, deployment?: Deployment): LogSource {
   const owned = deployment && new DeploymentPods(cluster, deployment);
   return {
+    serverNow: () => cluster.serverNow(),
     watchPods(namespace, labelSelector, onEvent, onError) {
       const forward = (event: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: unknown }) =>
         onEvent(event.type, event.object as never);
