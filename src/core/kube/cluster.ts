@@ -422,6 +422,7 @@ export class Cluster {
             previous: opts.previous ? 'true' : undefined,
           },
           signal: req.signal,
+          stream: opts.follow !== false,
         });
         policySignal.removeEventListener('abort', onPolicyAbort);
         if (res.statusCode !== 200) throw await errorFromResponse(res, target);
