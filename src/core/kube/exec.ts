@@ -46,6 +46,12 @@ export interface ExecStream {
   readonly protocol: string;
   /** True when the API server answers a WebSocket ping within `timeoutMs` (the connection is alive). */
   ping(timeoutMs: number): Promise<boolean>;
+  /**
+   * True while stdin was written that no answered ping has confirmed. A real API server reads
+   * a ping only after the stdin ahead of it has gone into the container, so with a slow reader
+   * a missing answer then means "busy", not "dead".
+   */
+  hasUnconfirmedInput(): boolean;
 }
 
 /** A Writable that hands every chunk to a listener (client-node writes output into Writables). */
@@ -200,9 +206,12 @@ export async function openExec(
   });
   exited.catch(() => {}); // a caller that only writes learns of the failure from write() or exited
 
+  let written = 0;
+  let confirmed = 0;
   return {
     async write(chunk) {
       if (ws.readyState !== 1) throw new ExecError(`The connection to pod "${pod}" is closed.`, { target });
+      written++;
       stdinProxy!.write(chunk);
       if (ws.bufferedAmount > HIGH_WATER) await waitForDrain(ws);
     },
@@ -213,7 +222,11 @@ export async function openExec(
     ping: (timeoutMs) =>
       new Promise<boolean>((resolve) => {
         if (ws.readyState !== 1) return resolve(false);
-        const answered = () => done(true);
+        const ahead = written;
+        const answered = () => {
+          confirmed = Math.max(confirmed, ahead);
+          done(true);
+        };
         const timer = setTimeout(() => done(false), timeoutMs);
         const done = (alive: boolean) => {
           clearTimeout(timer);
@@ -223,6 +236,7 @@ export async function openExec(
         ws.once('pong', answered);
         ws.ping();
       }),
+    hasUnconfirmedInput: () => written > confirmed,
     close() {
       try {
         ws.close();
