@@ -23,6 +23,7 @@ export function createSessionParts(
     rolloutTimeoutSeconds: config.devMode.rolloutTimeoutSeconds,
     remotePaths: config.sync.map((s) => s.remote),
     allowSystemPath: config.allowSystemPath,
+    emptyDir: config.devMode.emptyDir,
   });
   let engine: SyncEngine | undefined;
   const log = (message: string) => truva.output.info(`[${config.deployment}] ${message}`);

@@ -8,7 +8,14 @@ import { DeploymentPods, controllerUid } from '../kube/deploymentPods';
 import { ConflictError, ExecError, KubeError, NotFoundError } from '../kube/errors';
 import { SelectorError } from '../kube/selectors';
 import type { Container, Deployment, Pod, PodTemplate } from '../kube/types';
-import { isSupervisorCommand, parsePid, readPidCommand, restartCommand, supervisorCommand } from './supervisor';
+import {
+  DEFAULT_STATE_DIR,
+  isSupervisorCommand,
+  parsePid,
+  readPidCommand,
+  restartCommand,
+  supervisorCommand,
+} from './supervisor';
 
 /** The backup of the original template and replicas (JSON), stored on the deployment. */
 export const BACKUP_ANNOTATION = 'truva.dev/backup';
@@ -45,6 +52,8 @@ export interface DevModeOptions {
   /** Remote sync paths, checked in preflight. */
   remotePaths?: string[];
   allowSystemPath?: boolean;
+  /** Mount writable emptyDir volumes at the state folder and the remote paths (hardened pods). */
+  emptyDir?: boolean;
 }
 
 /** Preflight found a reason not to start; the deployment was not touched. */
@@ -156,7 +165,7 @@ export function originalArgv(container: Container): string[] {
 export function devTemplate(
   original: PodTemplate,
   containerName: string,
-  opts: { run?: string[]; keepProbes?: boolean },
+  opts: { run?: string[]; keepProbes?: boolean; emptyDir?: boolean; remotePaths?: string[] },
 ): PodTemplate {
   const template = structuredClone(original);
   const container = template.spec!.containers.find((c) => c.name === containerName)!;
@@ -171,6 +180,16 @@ export function devTemplate(
     delete container.livenessProbe;
     delete container.readinessProbe;
     delete container.startupProbe;
+  }
+  if (opts.emptyDir) {
+    // Hardened pods: a writable place for the supervisor's state and the synced files.
+    const paths = [DEFAULT_STATE_DIR, ...(opts.remotePaths ?? [])];
+    const volumes = paths.map((_, i) => ({ name: `truva-dev-${i}`, emptyDir: {} }));
+    template.spec!.volumes = [...(template.spec!.volumes ?? []), ...volumes];
+    container.volumeMounts = [
+      ...(container.volumeMounts ?? []).filter((m) => !paths.includes(m.mountPath)),
+      ...paths.map((mountPath, i) => ({ name: `truva-dev-${i}`, mountPath })),
+    ];
   }
   return template;
 }
@@ -363,13 +382,23 @@ export class DevMode {
       new PreflightError(
         `Container "${container.name}" (image "${container.image}") has no ${tool}, which Truva needs to copy files into it. Use an image that has sh and tar (for example a -debug or -slim variant), or add them to your dev image.`,
       );
-    const NO_TAR = 42; // an exit code sh itself never uses, so 126/127 still mean "no sh"
+    const NO_TAR = 42; // exit codes sh itself never uses, so 126/127 still mean "no sh"
+    const NOT_WRITABLE = 43;
+    // The folders dev mode writes, checked as the container's own user (an exec runs as it):
+    // a read-only root filesystem or a non-root user cannot write everywhere root can.
+    const folders = this.options.emptyDir ? [] : [DEFAULT_STATE_DIR, ...(this.options.remotePaths ?? [])];
+    const script = `command -v tar >/dev/null 2>&1 || exit ${NO_TAR}
+for d in "$@"; do
+  t="$d/.truva-write-check.$$"
+  # In a subshell: a failed redirection of ":" (a special builtin) would end the shell itself.
+  { mkdir -p "$d" && (: > "$t") && rm -f "$t"; } 2>/dev/null || { echo "$d"; id -u 2>/dev/null; exit ${NOT_WRITABLE}; }
+done`;
     let result;
     try {
       result = await this.cluster.exec(
         pod.metadata!.name!,
         container.name,
-        ['sh', '-c', `command -v tar >/dev/null 2>&1 || exit ${NO_TAR}`],
+        ['sh', '-c', script, 'truva-preflight', ...folders],
         { namespace: this.namespace, timeoutMs: 15_000 },
       );
     } catch (err) {
@@ -379,6 +408,17 @@ export class DevMode {
       throw err;
     }
     if (result.exitCode === NO_TAR) throw missing('tar');
+    if (result.exitCode === NOT_WRITABLE) {
+      const [folder, uid] = result.stdout.toString().trim().split('\n');
+      const who = uid ? `user ${uid}` : "the container's user";
+      const what =
+        folder === DEFAULT_STATE_DIR
+          ? `Truva's state folder ${folder}, where the supervisor keeps its PID files`
+          : `the remote path ${folder}`;
+      throw new PreflightError(
+        `Container "${container.name}", running as ${who}, cannot write ${what} (a read-only root filesystem, or a folder only root may write). Nothing was changed. Set devMode.emptyDir: true in truva.yaml so dev mode mounts a writable emptyDir at ${DEFAULT_STATE_DIR} and at each remote path (the image's files at the remote path are hidden; the initial sync brings yours)${folder === DEFAULT_STATE_DIR ? '' : ', or pick a remote path that user can write'}.`,
+      );
+    }
     if (result.exitCode !== 0) throw missing('sh');
   }
 
