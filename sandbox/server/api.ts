@@ -4,11 +4,14 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { parse as parseYaml } from 'yaml';
 import { RuntimeError, type ExecProcess, type PodRuntime } from '../runtime/types';
 import { EXEC_PROTOCOLS, bridgeExec, failAfterUpgrade, refuseUpgrade } from '../streaming/execBridge';
 import { Controllers } from './controllers';
 import { APPS_V1, AUTHZ_V1, CORE_V1, GROUPS, VERSION, coreVersions, groupDocument } from './discovery';
 import { Faults } from './faults';
+import { managerOf, recordUpdate, serverSideApply } from './managedFields';
+import { modelOf, openApiDocument, openApiIndex, unknownFields } from './openapi';
 import { applyPatch } from './patch';
 import { fieldMatcher, labelMatcher } from './selectors';
 import { ADMIN_RULES, Authorizer, VIEW_RULES, type RequestAttributes } from './rbac';
@@ -215,6 +218,11 @@ export class ApiServer {
       }
       if (path === '/version') return this.send(res, 200, VERSION);
       const user = this.authenticate(req);
+      if (path === '/openapi/v3') return this.send(res, 200, openApiIndex());
+      if (path.startsWith('/openapi/v3/')) {
+        const doc = openApiDocument(path.slice('/openapi/v3/'.length));
+        if (doc) return this.send(res, 200, doc);
+      }
       const discovery = this.discovery(path);
       if (discovery) return this.send(res, 200, discovery);
       if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && req.method === 'POST') {
@@ -296,6 +304,14 @@ export class ApiServer {
     if (subresource && subresource !== 'status')
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const dryRun = query.get('dryRun') === 'All';
+    const who = {
+      manager: managerOf(query.get('fieldManager'), req.headers['user-agent']),
+      force: query.get('force') === 'true',
+    };
+    const validated = (text: string, contentType = 'application/json') => {
+      this.validateFields(res, route.kind, text, contentType, query.get('fieldValidation'));
+      return text;
+    };
     switch (verb) {
       case 'list':
         return this.send(res, 200, this.list(route, query));
@@ -304,9 +320,9 @@ export class ApiServer {
       case 'get':
         return this.send(res, 200, withKind(kind, this.store.get(kind, namespace, name!)));
       case 'create': {
-        const obj = parseJson(await readBody(req));
+        const obj = parseJson(validated(await readBody(req)));
         if (kind === 'pods' || kind === 'deployments' || kind === 'namespaces') {
-          const created = this.create(kind, namespace, obj, dryRun);
+          const created = this.create(kind, namespace, obj, dryRun, who.manager);
           return this.send(res, 201, withKind(kind, created));
         }
         throw new ApiError(405, 'MethodNotAllowed', `create is not supported on ${kind} in the sandbox`);
@@ -315,9 +331,28 @@ export class ApiServer {
         return this.send(
           res,
           200,
-          withKind(kind, this.write(kind, namespace, name!, await readBody(req), 'replace', subresource, dryRun)),
+          withKind(
+            kind,
+            this.write(kind, namespace, name!, validated(await readBody(req)), 'replace', subresource, dryRun, who),
+          ),
         );
-      case 'patch':
+      case 'patch': {
+        const contentType = req.headers['content-type'] ?? '';
+        // Server-side apply creates what does not exist yet.
+        if (contentType.startsWith('application/apply-patch') && !this.store.find(kind, namespace, name!)) {
+          const config = parseApplyConfig(validated(await readBody(req), contentType), who.manager);
+          if (config.metadata?.name !== name)
+            throw badRequest(
+              `the name of the object (${config.metadata?.name}) does not match the name on the URL (${name})`,
+            );
+          const obj = serverSideApply(undefined, config, who.manager, {
+            force: who.force,
+            time: this.store.clock.iso(),
+            resource: kind,
+            name: name!,
+          });
+          return this.send(res, 201, withKind(kind, this.create(kind, namespace, obj, dryRun, who.manager)));
+        }
         return this.send(
           res,
           200,
@@ -327,18 +362,44 @@ export class ApiServer {
               kind,
               namespace,
               name!,
-              await readBody(req),
-              req.headers['content-type'] ?? '',
+              validated(await readBody(req), contentType),
+              contentType,
               subresource,
               dryRun,
+              who,
             ),
           ),
         );
+      }
       case 'delete':
         return this.send(res, 200, this.remove(kind, namespace, name!, parseJson(await readBody(req)), query));
       default:
         throw new ApiError(405, 'MethodNotAllowed', `${verb} is not allowed`);
     }
+  }
+
+  /**
+   * fieldValidation as the API server does it: Strict refuses fields the schema does not
+   * declare (400), Warn (the default) answers with a Warning header per field, Ignore says
+   * nothing. JSON patches are lists of operations, not objects, and are not checked.
+   */
+  private validateFields(res: ServerResponse, kind: Kind, text: string, contentType: string, mode: string | null) {
+    const model = modelOf(kind);
+    if (!model || mode === 'Ignore' || contentType.includes('json-patch')) return;
+    let body: unknown;
+    try {
+      body = contentType.includes('yaml') ? parseYaml(text) : JSON.parse(text || '{}');
+    } catch {
+      return; // the write itself reports the malformed body
+    }
+    const unknown = unknownFields(model, body);
+    if (unknown.length === 0) return;
+    if (mode === 'Strict')
+      throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+    res.setHeader(
+      'Warning',
+      unknown.map((f) => `299 - "unknown field \\"${f}\\""`),
+    );
   }
 
   private list(route: Route, query: URLSearchParams) {
@@ -376,7 +437,7 @@ export class ApiServer {
     };
   }
 
-  private create(kind: Kind, namespace: string | undefined, obj: any, dryRun: boolean): any {
+  private create(kind: Kind, namespace: string | undefined, obj: any, dryRun: boolean, manager = 'unknown'): any {
     if (!obj?.metadata?.name && !obj?.metadata?.generateName)
       throw invalid(KIND_INFO[kind].kind, '', 'metadata.name: Required value: name or generateName is required');
     obj.metadata.name ??= obj.metadata.generateName + Math.random().toString(36).slice(2, 7);
@@ -392,6 +453,9 @@ export class ApiServer {
     }
     Object.assign(obj, { kind: KIND_INFO[kind].kind, apiVersion: KIND_INFO[kind].apiVersion });
     validateAnnotationSize(KIND_INFO[kind].kind, obj.metadata.name, obj.metadata.annotations);
+    // The fields the client set (before defaults) are its manager's; an apply brought its own.
+    if (!obj.metadata.managedFields?.length)
+      obj.metadata.managedFields = recordUpdate(undefined, obj, manager, this.store.clock.iso());
     if (kind === 'deployments') {
       this.faults.mutateDeployment(obj);
       validateDeployment(obj);
@@ -421,10 +485,18 @@ export class ApiServer {
     mode: string,
     subresource: string | undefined,
     dryRun: boolean,
+    who: { manager: string; force: boolean } = { manager: 'unknown', force: false },
   ): any {
     const current = this.store.get(kind, namespace, name);
-    const incoming = parseJson(body);
-    let next = mode === 'replace' ? incoming : applyPatch(mode, current, incoming);
+    const apply = mode.startsWith('application/apply-patch');
+    const incoming = apply ? parseApplyConfig(body, who.manager) : parseJson(body);
+    const time = this.store.clock.iso();
+    let next =
+      mode === 'replace'
+        ? incoming
+        : apply
+          ? serverSideApply(current, incoming, who.manager, { force: who.force, time, resource: kind, name })
+          : applyPatch(mode, current, incoming);
     if (!next || typeof next !== 'object' || !next.metadata) throw badRequest('the object has no metadata');
     if (next.metadata.name !== name)
       throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
@@ -434,6 +506,15 @@ export class ApiServer {
     if (subresource === 'status') next = { ...current, status: next.status };
     else if (kind === 'deployments' || kind === 'replicasets') next.status = current.status; // status is its own subresource
     validateAnnotationSize(KIND_INFO[kind].kind, name, next.metadata.annotations);
+    if (subresource === 'status') next.metadata.managedFields = current.metadata.managedFields;
+    else if (!apply)
+      next.metadata.managedFields = recordUpdate(
+        current,
+        next,
+        who.manager,
+        time,
+        mode === 'replace' ? incoming.metadata?.managedFields : undefined,
+      );
     if (kind === 'deployments' && subresource !== 'status') this.faults.mutateDeployment(next);
     if (kind === 'deployments') {
       validateDeployment(next);
@@ -692,6 +773,19 @@ export class ApiServer {
   }
 }
 
+/** An apply configuration (YAML or JSON); the API server requires a field manager for it. */
+function parseApplyConfig(body: string, manager: string): any {
+  if (!manager || manager === 'unknown')
+    throw invalid('PatchOptions.meta.k8s.io', '', 'fieldManager: Required value: is required for apply patch');
+  try {
+    const config = parseYaml(body);
+    if (!config || typeof config !== 'object') throw new Error('not an object');
+    return config;
+  } catch (err) {
+    throw badRequest(`error decoding YAML: ${(err as Error).message}`);
+  }
+}
+
 function attributesOf(verb: string, route: Route): RequestAttributes {
   return {
     verb,
@@ -754,17 +848,31 @@ function applyDeploymentDefaults(d: any) {
 
 function applyPodSpecDefaults(spec: any) {
   spec.restartPolicy ??= 'Always';
+  spec.enableServiceLinks ??= true;
+  for (const v of spec.volumes ?? []) {
+    if (v.configMap) v.configMap.defaultMode ??= 420;
+    if (v.secret) v.secret.defaultMode ??= 420;
+  }
   spec.terminationGracePeriodSeconds ??= 30;
   spec.dnsPolicy ??= 'ClusterFirst';
   spec.schedulerName ??= 'default-scheduler';
   spec.securityContext ??= {};
   for (const c of spec.containers ?? []) {
-    c.imagePullPolicy ??= 'IfNotPresent';
+    // As pkg/apis/core/v1/defaults.go: an image without a tag or with :latest is pulled always.
+    const tag = /:([\w][\w.-]*)$/.exec(
+      String(c.image ?? '')
+        .split('@')[0]
+        .split('/')
+        .pop() ?? '',
+    )?.[1];
+    c.imagePullPolicy ??= !String(c.image).includes('@') && (!tag || tag === 'latest') ? 'Always' : 'IfNotPresent';
+    for (const port of c.ports ?? []) port.protocol ??= 'TCP';
     c.terminationMessagePath ??= '/dev/termination-log';
     c.terminationMessagePolicy ??= 'File';
     c.resources ??= {};
     for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
       if (!probe) continue;
+      if (probe.httpGet) probe.httpGet.scheme ??= 'HTTP';
       probe.timeoutSeconds ??= 1;
       probe.periodSeconds ??= 10;
       probe.successThreshold ??= 1;

@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import type { Cluster } from '../kube/cluster';
 import { DeploymentPods, controllerUid } from '../kube/deploymentPods';
 import { ConflictError, ExecError, KubeError, NotFoundError } from '../kube/errors';
+import { FIELD_MANAGER } from '../kube/cluster';
+import { handBackFields, type ManagedFieldsEntry } from '../kube/managedFields';
 import { SelectorError } from '../kube/selectors';
 import type { Container, Deployment, Pod, PodTemplate } from '../kube/types';
 import {
@@ -36,6 +38,8 @@ export interface Backup {
   template: PodTemplate;
   replicas: number;
   createdAt: string;
+  /** Who owned which fields before dev mode (metadata.managedFields), handed back on restore. */
+  managedFields?: ManagedFieldsEntry[];
 }
 
 export interface DevModeOptions {
@@ -311,6 +315,7 @@ export class DevMode {
         template: deployment.spec!.template!,
         replicas: deployment.spec?.replicas ?? 1,
         createdAt: new Date().toISOString(),
+        managedFields: deployment.metadata?.managedFields as ManagedFieldsEntry[] | undefined,
       };
       checkAnnotationSize(this.name, {
         ...(deployment.metadata?.annotations ?? {}),
@@ -433,6 +438,7 @@ done`;
         template: structuredClone(deployment.spec!.template!),
         replicas: deployment.spec?.replicas ?? 1,
         createdAt: new Date().toISOString(),
+        managedFields: deployment.metadata?.managedFields as ManagedFieldsEntry[] | undefined,
       };
       const container = this.containerOf({
         spec: { selector: deployment.spec!.selector, template: backup.template },
@@ -470,6 +476,7 @@ done`;
   /** Puts the backed-up template and replicas back and waits for the rollout. */
   async restore(opts: { force?: boolean } = {}, report: (message: string) => void = () => {}): Promise<void> {
     let restored = false;
+    let earlierOwners: ManagedFieldsEntry[] | undefined;
     await this.retryOnConflict(async () => {
       const deployment = await this.cluster.getDeployment(this.name, this.namespace);
       const backup = readBackup(deployment);
@@ -498,11 +505,32 @@ done`;
           ? 'The original template is back already; removing the backup'
           : 'Restoring the original deployment',
       );
+      earlierOwners = backup.managedFields;
       await this.cluster.replaceDeployment(next, { namespace: this.namespace, safeToRetry: true });
     });
     if (!restored) return;
+    if (earlierOwners?.length) await this.handBackFields(earlierOwners);
     await this.waitForRollout(report);
     await this.forgetDevRevisions(report);
+  }
+
+  /**
+   * The restore PUT made Truva the owner of every field it put back: hand them to the managers
+   * that owned them before dev mode, so their next server-side apply neither conflicts on them
+   * nor keeps fields it has dropped. A PUT that changes only managedFields changes nothing else.
+   */
+  private async handBackFields(earlierOwners: ManagedFieldsEntry[]): Promise<void> {
+    await this.retryOnConflict(async () => {
+      const live = await this.cluster.getDeployment(this.name, this.namespace);
+      const fields = handBackFields(
+        live.metadata?.managedFields as ManagedFieldsEntry[] | undefined,
+        earlierOwners,
+        FIELD_MANAGER,
+      );
+      if (!fields || readBackup(live)) return; // nothing of Truva's, or in dev mode again
+      live.metadata!.managedFields = fields as never;
+      await this.cluster.replaceDeployment(live, { namespace: this.namespace, safeToRetry: true });
+    });
   }
 
   /**

@@ -56,7 +56,8 @@ export interface LogStreamOptions {
   previous?: boolean;
 }
 
-const FIELD_MANAGER = 'truva';
+/** The field manager of every write Truva makes (managedFields name it). */
+export const FIELD_MANAGER = 'truva';
 
 export class Cluster {
   readonly kubeConfig: KubeConfig;
