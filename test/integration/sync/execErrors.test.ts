@@ -82,6 +82,49 @@ describe('exec errors as a real API server reports them', function () {
     assert.doesNotMatch(err.message, /create pod/);
   });
 
+  it('a pod that only looked gone (its execs refused after the upgrade, same container) still gets the change', async () => {
+    const name = uniqueName('looked-gone');
+    await createTestDeployment(sandbox, { name, replicas: 2 });
+    const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name });
+    await devMode.enter();
+    const local = mkdtempSync(join(tmpdir(), 'truva-looked-gone-'));
+    const engine = new SyncEngine(
+      clusterSyncTarget(cluster, { namespace: 'demo', deployment: name, container: 'web', restart: async () => {} }),
+      {
+        roots: [{ local, remote: '/app' }],
+        exclude: [],
+        debounceMs: 50,
+        batchSize: 100,
+        batchBytes: 1 << 20,
+        concurrency: 5,
+        mirror: false,
+      },
+    );
+    try {
+      await engine.start();
+      const victim = (await podNames(sandbox, name))[0];
+      // Its sync shell is gone, and the next execs into it fail as a node that lost track of the container says.
+      sandbox.faults.closeStreams();
+      sandbox.faults.failExec({ count: 2, afterUpgrade: true, pod: victim });
+      writeFileSync(join(local, 'late.txt'), 'arrives anyway');
+      engine.notify(join(local, 'late.txt'));
+      await engine.flush();
+      await waitFor(
+        async () =>
+          (await cluster.exec(victim, 'web', ['cat', '/app/late.txt'])).stdout.toString() === 'arrives anyway',
+        30_000,
+        'the change in the pod that looked gone',
+      );
+      assert.equal(engine.podErrors.size, 0);
+    } finally {
+      sandbox.faults.clear();
+      await engine.dispose();
+      await devMode.restore({ force: true }).catch(() => undefined);
+      rmSync(local, { recursive: true, force: true });
+      await cluster.deleteDeployment(name, { namespace: 'demo' });
+    }
+  });
+
   it('a container restarted in the middle of a batch is not reported as a sync failure; it gets its files once back', async () => {
     const name = uniqueName('midbatch');
     await createTestDeployment(sandbox, { name, replicas: 2 });
