@@ -10,12 +10,11 @@ import type { Sandbox } from '../../../sandbox';
 import { webDeployment } from '../../../sandbox/seed';
 import { DevMode, PreflightError } from '../../../src/core/devmode/devMode';
 import type { Cluster } from '../../../src/core/kube/cluster';
-import { SyncEngine, clusterSyncTarget } from '../../../src/core/sync';
 import {
   kubectl,
   podNames,
-  sandboxCluster,
-  sharedSandbox,
+  sandboxSuite,
+  testSyncEngine,
   uniqueName,
   waitFor,
   waitForRollout,
@@ -33,18 +32,11 @@ function hardened(name: string, opts: { readOnlyRoot: boolean }): any {
 
 describe('hardened pods', function () {
   this.timeout(120_000);
+  const suite = sandboxSuite();
   let sandbox: Sandbox;
   let cluster: Cluster;
-  const created: string[] = [];
-
-  before(async () => {
-    sandbox = await sharedSandbox();
-    cluster = sandboxCluster(sandbox);
-  });
-  afterEach(async () => {
-    for (const name of created.splice(0)) await cluster.deleteDeployment(name, { namespace: 'demo' }).catch(() => {});
-  });
-  after(() => cluster.dispose());
+  const created = suite.created;
+  before(() => void ({ sandbox, cluster } = suite));
 
   const create = async (d: any) => {
     created.push(d.metadata.name);
@@ -124,23 +116,9 @@ describe('hardened pods', function () {
     const local = mkdtempSync(join(tmpdir(), 'truva-hardened-'));
     cpSync(join(__dirname, '../../../sandbox/images/web'), local, { recursive: true });
     rmSync(join(local, 'image.json'));
-    const engine = new SyncEngine(
-      clusterSyncTarget(cluster, {
-        namespace: 'demo',
-        deployment: name,
-        container: 'web',
-        restart: (pod) => devMode.restartProcess(pod).then(() => undefined),
-      }),
-      {
-        roots: [{ local, remote: '/app' }],
-        exclude: [],
-        debounceMs: 50,
-        batchSize: 100,
-        batchBytes: 1 << 20,
-        concurrency: 5,
-        mirror: false,
-      },
-    );
+    const engine = testSyncEngine(cluster, name, local, {
+      restart: (pod) => devMode.restartProcess(pod).then(() => undefined),
+    });
     try {
       await engine.start();
       await engine.restartAll();

@@ -14,8 +14,7 @@ import { isSupervisorCommand } from '../../../src/core/devmode/supervisor';
 import { Cluster } from '../../../src/core/kube/cluster';
 import { LogAggregator } from '../../../src/core/logs/aggregator';
 import { clusterLogSource } from '../../../src/core/logs/clusterSource';
-import { SyncEngine, clusterSyncTarget } from '../../../src/core/sync';
-import { kubectl, sandboxCluster, sharedSandbox, uniqueName, waitFor, waitForRollout } from '../../helpers/sandbox';
+import { kubectl, sandboxSuite, testSyncEngine, uniqueName, waitFor, waitForRollout } from '../../helpers/sandbox';
 
 /** A web deployment whose pods carry `labels`, selected by `selector`. */
 function deploymentWith(name: string, labels: Record<string, string>, selector: unknown, replicas = 2): any {
@@ -42,14 +41,10 @@ async function runningPods(cluster: Cluster, labelSelector: string): Promise<str
 
 describe('dev mode on real-cluster shapes', function () {
   this.timeout(180_000);
+  const suite = sandboxSuite();
   let sandbox: Sandbox;
   let cluster: Cluster;
-
-  before(async () => {
-    sandbox = await sharedSandbox();
-    cluster = sandboxCluster(sandbox);
-  });
-  after(() => cluster.dispose());
+  before(() => void ({ sandbox, cluster } = suite));
 
   it('a matchExpressions selector: only the deployment’s own pods are synced, restarted and followed, never an overlapping deployment’s', async () => {
     const app = uniqueName('expr');
@@ -80,26 +75,12 @@ describe('dev mode on real-cluster shapes', function () {
     await devMode.enter();
     const local = mkdtempSync(join(tmpdir(), 'truva-expr-'));
     const restarted: string[] = [];
-    const engine = new SyncEngine(
-      clusterSyncTarget(cluster, {
-        namespace: 'demo',
-        deployment: app,
-        container: 'web',
-        restart: async (pod) => {
-          restarted.push(pod);
-          await devMode.restartProcess(pod);
-        },
-      }),
-      {
-        roots: [{ local, remote: '/app' }],
-        exclude: [],
-        debounceMs: 50,
-        batchSize: 100,
-        batchBytes: 1 << 20,
-        concurrency: 5,
-        mirror: false,
+    const engine = testSyncEngine(cluster, app, local, {
+      restart: async (pod) => {
+        restarted.push(pod);
+        await devMode.restartProcess(pod);
       },
-    );
+    });
     const aggregator = new LogAggregator({
       source: clusterLogSource(cluster, await cluster.getDeployment(app)),
       namespace: 'demo',

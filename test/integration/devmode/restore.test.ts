@@ -13,30 +13,15 @@ import {
 } from '../../../src/core/devmode/devMode';
 import { isSupervisorCommand } from '../../../src/core/devmode/supervisor';
 import type { Cluster } from '../../../src/core/kube/cluster';
-import {
-  createTestDeployment,
-  kubectl,
-  sandboxCluster,
-  sharedSandbox,
-  uniqueName,
-  waitForRollout,
-} from '../../helpers/sandbox';
+import { createTestDeployment, kubectl, sandboxSuite, uniqueName, waitForRollout } from '../../helpers/sandbox';
 
 describe('restore against what the server stored', function () {
   this.timeout(120_000);
+  const suite = sandboxSuite();
   let sandbox: Sandbox;
   let cluster: Cluster;
-  const created: string[] = [];
-
-  before(async () => {
-    sandbox = await sharedSandbox();
-    cluster = sandboxCluster(sandbox);
-  });
-  afterEach(async () => {
-    sandbox.faults.clear();
-    for (const name of created.splice(0)) await cluster.deleteDeployment(name, { namespace: 'demo' }).catch(() => {});
-  });
-  after(() => cluster.dispose());
+  const created = suite.created;
+  before(() => void ({ sandbox, cluster } = suite));
 
   const deployment = async () => {
     const name = uniqueName('restore');

@@ -8,24 +8,16 @@ import type { Sandbox } from '../../../sandbox';
 import { webDeployment } from '../../../sandbox/seed';
 import { DevMode, RolloutError } from '../../../src/core/devmode/devMode';
 import type { Cluster } from '../../../src/core/kube/cluster';
-import { createTestDeployment, kubectl, sandboxCluster, sharedSandbox, uniqueName } from '../../helpers/sandbox';
+import { createTestDeployment, kubectl, sandboxSuite, uniqueName } from '../../helpers/sandbox';
 
 describe('rollout failures are reported at once with the real reason', function () {
   // Far below the rollout timeout given to dev mode: a test passes only when it fails fast.
   this.timeout(45_000);
+  const suite = sandboxSuite();
   let sandbox: Sandbox;
   let cluster: Cluster;
-  const created: string[] = [];
-
-  before(async () => {
-    sandbox = await sharedSandbox();
-    cluster = sandboxCluster(sandbox);
-  });
-  afterEach(async () => {
-    sandbox.faults.clear();
-    for (const name of created.splice(0)) await cluster.deleteDeployment(name, { namespace: 'demo' }).catch(() => {});
-  });
-  after(() => cluster.dispose());
+  const created = suite.created;
+  before(() => void ({ sandbox, cluster } = suite));
 
   const deployment = async (opts: { probes?: boolean } = {}) => {
     const name = uniqueName('rollout');

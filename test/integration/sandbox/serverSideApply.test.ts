@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import type { Sandbox } from '../../../sandbox';
 import { DevMode } from '../../../src/core/devmode/devMode';
 import type { Cluster } from '../../../src/core/kube/cluster';
-import { kubectl, sandboxCluster, sharedSandbox, uniqueName, waitForRollout } from '../../helpers/sandbox';
+import { kubectl, sandboxSuite, uniqueName, waitForRollout } from '../../helpers/sandbox';
 
 function manifest(name: string, opts: { probe?: boolean; command?: string[]; image?: string } = {}): string {
   const probe =
@@ -31,18 +31,11 @@ spec:
 
 describe('sandbox: kubectl apply, server-side apply, defaults and bookkeeping', function () {
   this.timeout(120_000);
+  const suite = sandboxSuite();
   let sandbox: Sandbox;
   let cluster: Cluster;
-  const created: string[] = [];
-
-  before(async () => {
-    sandbox = await sharedSandbox();
-    cluster = sandboxCluster(sandbox);
-  });
-  after(async () => {
-    for (const name of created) await cluster.deleteDeployment(name, { namespace: 'demo' }).catch(() => {});
-    cluster.dispose();
-  });
+  const created = suite.created;
+  before(() => void ({ sandbox, cluster } = suite));
 
   const apply = (text: string, ...flags: string[]) => kubectl(sandbox, ['apply', ...flags, '-f', '-'], { input: text });
 

@@ -9,26 +9,22 @@ import type { Sandbox } from '../../../sandbox';
 import { DevMode } from '../../../src/core/devmode/devMode';
 import type { Cluster } from '../../../src/core/kube/cluster';
 import { ExecError } from '../../../src/core/kube/errors';
-import { SyncEngine, clusterSyncTarget } from '../../../src/core/sync';
+import { clusterSyncTarget } from '../../../src/core/sync';
 import {
   createTestDeployment,
   podNames,
-  sandboxCluster,
-  sharedSandbox,
+  sandboxSuite,
+  testSyncEngine,
   uniqueName,
   waitFor,
 } from '../../helpers/sandbox';
 
 describe('exec errors as a real API server reports them', function () {
   this.timeout(120_000);
+  const suite = sandboxSuite();
   let sandbox: Sandbox;
   let cluster: Cluster;
-
-  before(async () => {
-    sandbox = await sharedSandbox();
-    cluster = sandboxCluster(sandbox);
-  });
-  after(() => cluster.dispose());
+  before(() => void ({ sandbox, cluster } = suite));
 
   it('a container that is not running fails after the upgrade with an InternalError, classified as gone', async () => {
     const name = uniqueName('ended');
@@ -88,18 +84,7 @@ describe('exec errors as a real API server reports them', function () {
     const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name });
     await devMode.enter();
     const local = mkdtempSync(join(tmpdir(), 'truva-looked-gone-'));
-    const engine = new SyncEngine(
-      clusterSyncTarget(cluster, { namespace: 'demo', deployment: name, container: 'web', restart: async () => {} }),
-      {
-        roots: [{ local, remote: '/app' }],
-        exclude: [],
-        debounceMs: 50,
-        batchSize: 100,
-        batchBytes: 1 << 20,
-        concurrency: 5,
-        mirror: false,
-      },
-    );
+    const engine = testSyncEngine(cluster, name, local);
     try {
       await engine.start();
       const victim = (await podNames(sandbox, name))[0];
@@ -131,18 +116,7 @@ describe('exec errors as a real API server reports them', function () {
     const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name });
     await devMode.enter();
     const local = mkdtempSync(join(tmpdir(), 'truva-midbatch-'));
-    const engine = new SyncEngine(
-      clusterSyncTarget(cluster, { namespace: 'demo', deployment: name, container: 'web', restart: async () => {} }),
-      {
-        roots: [{ local, remote: '/app' }],
-        exclude: [],
-        debounceMs: 50,
-        batchSize: 1000,
-        batchBytes: 64 << 20,
-        concurrency: 5,
-        mirror: false,
-      },
-    );
+    const engine = testSyncEngine(cluster, name, local, { batchSize: 1000, batchBytes: 64 << 20 });
     const pods = await waitFor(
       async () => ((await podNames(sandbox, name)).length === 2 ? podNames(sandbox, name) : undefined),
       30_000,

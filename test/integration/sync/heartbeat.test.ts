@@ -9,18 +9,14 @@ import type { Sandbox } from '../../../sandbox';
 import { DevMode } from '../../../src/core/devmode/devMode';
 import type { Cluster } from '../../../src/core/kube/cluster';
 import { SyncEngine, clusterSyncTarget } from '../../../src/core/sync';
-import { createTestDeployment, podNames, sandboxCluster, sharedSandbox, uniqueName } from '../../helpers/sandbox';
+import { createTestDeployment, podNames, sandboxSuite, uniqueName } from '../../helpers/sandbox';
 
 describe('sync shell heartbeat under back-pressure', function () {
   this.timeout(300_000);
+  const suite = sandboxSuite();
   let sandbox: Sandbox;
   let cluster: Cluster;
-
-  before(async () => {
-    sandbox = await sharedSandbox();
-    cluster = sandboxCluster(sandbox);
-  });
-  after(() => cluster.dispose());
+  before(() => void ({ sandbox, cluster } = suite));
 
   it('a 50 MB batch into a container whose tar reads at 1 MB/s arrives once, through one shell', async () => {
     const name = uniqueName('slowtar');
