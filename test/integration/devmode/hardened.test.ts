@@ -67,10 +67,14 @@ describe('hardened pods', function () {
     d.spec.template.spec.securityContext = { runAsNonRoot: true };
     await cluster.createDeployment(d, { namespace: 'demo' });
     const reason = await waitFor(
-      async () => (await cluster.listPods(`app=${name}`, 'demo'))[0]?.status?.containerStatuses?.[0]?.state?.waiting,
+      async () => {
+        const waiting = (await cluster.listPods(`app=${name}`, 'demo'))[0]?.status?.containerStatuses?.[0]?.state
+          ?.waiting;
+        return waiting?.reason === 'CreateContainerConfigError' ? waiting : undefined;
+      },
       20_000,
-      'the waiting reason',
-    ).then((w) => (w.reason === 'CreateContainerConfigError' ? w : undefined));
+      'CreateContainerConfigError',
+    );
     assert.match(String(reason?.message), /container has runAsNonRoot and image will run as root/);
   });
 
