@@ -305,7 +305,7 @@ export function toKubeError(err: unknown, target?: CallTarget): KubeError {
     }
     if (e.name === 'TaskCancelledError' || e.constructor?.name === 'TaskCancelledError') {
       return new TimeoutError(
-        `${capitalize(target ? `${target.verb} ${describeTarget(target)}` : 'The request')} timed out${server}.`,
+        `${capitalize(describeAction(target, 'the request'))} timed out${server}.`,
         {
           target,
           cause: err,
@@ -334,7 +334,7 @@ export function toKubeError(err: unknown, target?: CallTarget): KubeError {
     }
     if (e.name === 'AbortError') {
       return new TimeoutError(
-        `${capitalize(target ? `${target.verb} ${describeTarget(target)}` : 'The request')} was cancelled or timed out.`,
+        `${capitalize(describeAction(target, 'the request'))} was cancelled or timed out.`,
         {
           target,
           cause: err,
