@@ -221,6 +221,7 @@ export class Controllers {
   private reconcileReplicaSet(rs: any): void {
     const pods = this.podsOf(rs);
     const live = pods.filter((p) => !terminating(p));
+    for (const pod of live) this.retrySchedule(pod);
     const desired = rs.spec.replicas ?? 0;
     for (let i = live.length; i < desired; i++) this.createPod(rs);
     if (live.length > desired) {
@@ -288,6 +289,21 @@ export class Controllers {
       },
     });
     if (!unschedulable) this.startPod(pod);
+  }
+
+  /** As the scheduler retries: an Unschedulable pod is placed once nothing stops it any more. */
+  private retrySchedule(pod: any): void {
+    const scheduled = (pod.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled');
+    if (scheduled?.status !== 'False') return;
+    const deployment = this.store
+      .find('replicasets', pod.metadata.namespace, pod.metadata.ownerReferences?.[0]?.name ?? '')
+      ?.metadata.ownerReferences?.find((r: any) => r.kind === 'Deployment')?.name;
+    if (this.admission.unschedulable?.(pod.metadata.namespace, deployment)) return;
+    const fresh = this.store.get('pods', pod.metadata.namespace, pod.metadata.name);
+    fresh.status.conditions = [
+      { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: this.now() },
+    ];
+    this.startPod(this.store.update('pods', fresh));
   }
 
   /** The ReplicaSet's ReplicaFailure condition, as the ReplicaSet controller keeps it after a refused create. */

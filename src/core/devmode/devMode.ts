@@ -4,7 +4,7 @@
 // to overwrite silently when someone else changed the deployment meanwhile.
 import { createHash } from 'node:crypto';
 import type { Cluster } from '../kube/cluster';
-import { DeploymentPods, controllerUid } from '../kube/deploymentPods';
+import { DeploymentPods, REVISION_ANNOTATION, controllerUid } from '../kube/deploymentPods';
 import { ConflictError, ExecError, KubeError, NotFoundError } from '../kube/errors';
 import { FIELD_MANAGER } from '../kube/cluster';
 import { handBackFields, type ManagedFieldsEntry } from '../kube/managedFields';
@@ -622,7 +622,9 @@ done`;
       const available = s.availableReplicas ?? 0;
       const observed = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
       if (observed && updated === want && (s.replicas ?? 0) === want && available === want) return;
-      const stuck = rolloutBlocker(d, observed) ?? (await this.podProblems(d, true));
+      // Pods tell why only once the controller has seen this generation (so its revision is the
+      // current template's), and only those of the current ReplicaSet: the old ones are going.
+      const stuck = rolloutBlocker(d, observed) ?? (observed ? await this.podProblems(d, true) : '');
       if (stuck) throw new RolloutError(`The rollout of deployment "${this.name}" cannot finish: ${stuck}`);
       const message = `Waiting for the rollout: ${updated} of ${want} pods updated, ${available} available`;
       if (message !== last) report((last = message));
@@ -640,7 +642,9 @@ done`;
    */
   private async podProblems(deployment: Deployment, fatal: boolean): Promise<string> {
     try {
-      const pods = await this.podsOf(deployment).list();
+      const pods = await this.podsOf(deployment).list({
+        revision: deployment.metadata?.annotations?.[REVISION_ANNOTATION],
+      });
       const problems = pods.flatMap((p) => {
         const name = p.metadata?.name;
         const waiting = (p.status?.containerStatuses ?? []).flatMap((c) => {

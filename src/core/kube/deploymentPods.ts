@@ -7,6 +7,9 @@ import type { KubeError } from './errors';
 import { selectorMatcher, selectorQuery } from './selectors';
 import type { Deployment, Pod, ReplicaSet, WatchEvent, Watcher } from './types';
 
+/** The deployment controller's revision of a deployment and of each of its ReplicaSets. */
+export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+
 interface Owned {
   metadata?: { ownerReferences?: { uid?: string; kind?: string; controller?: boolean }[] };
 }
@@ -41,12 +44,16 @@ export class DeploymentPods {
   }
 
   /** The deployment's pods now: one list of its ReplicaSets and one of the pods, in parallel. */
-  async list(): Promise<Pod[]> {
+  async list(opts: { revision?: string } = {}): Promise<Pod[]> {
     const [sets, pods] = await Promise.all([
       this.cluster.listReplicaSets(this.selector, this.namespace),
       this.cluster.listPods(this.selector, this.namespace),
     ]);
-    return podsOwnedBy(this.deployment, sets, pods);
+    // With a revision: only the pods of that ReplicaSet (the deployment's current one).
+    const wanted = opts.revision
+      ? sets.filter((rs) => rs.metadata?.annotations?.[REVISION_ANNOTATION] === opts.revision)
+      : sets;
+    return podsOwnedBy(this.deployment, wanted, pods);
   }
 
   /**

@@ -304,13 +304,10 @@ export function toKubeError(err: unknown, target?: CallTarget): KubeError {
       );
     }
     if (e.name === 'TaskCancelledError' || e.constructor?.name === 'TaskCancelledError') {
-      return new TimeoutError(
-        `${capitalize(describeAction(target, 'the request'))} timed out${server}.`,
-        {
-          target,
-          cause: err,
-        },
-      );
+      return new TimeoutError(`${capitalize(describeAction(target, 'the request'))} timed out${server}.`, {
+        target,
+        cause: err,
+      });
     }
     // client-node ApiException: numeric `code` plus `body`.
     if (typeof e.code === 'number' && e.code >= 100 && e.code < 600 && 'body' in e) {
@@ -333,13 +330,10 @@ export function toKubeError(err: unknown, target?: CallTarget): KubeError {
       );
     }
     if (e.name === 'AbortError') {
-      return new TimeoutError(
-        `${capitalize(describeAction(target, 'the request'))} was cancelled or timed out.`,
-        {
-          target,
-          cause: err,
-        },
-      );
+      return new TimeoutError(`${capitalize(describeAction(target, 'the request'))} was cancelled or timed out.`, {
+        target,
+        cause: err,
+      });
     }
   }
   const message = e instanceof Error ? e.message : String(err);
