@@ -66,7 +66,7 @@ function engineFor(
 ) {
   const restart = restartApp ? (pod: string) => devMode.restartProcess(pod).then(() => undefined) : async () => {};
   return new SyncEngine(
-    clusterSyncTarget(cluster, { namespace: 'demo', labelSelector: `app=${name}`, container: 'web', restart }),
+    clusterSyncTarget(cluster, { namespace: 'demo', deployment: name, container: 'web', restart }),
     {
       roots: [{ local, remote }],
       exclude: [],
@@ -195,14 +195,7 @@ const bench: Benchmark = {
       out['sync.exec_true_3pods_ms'] = median(execFloor);
       // Memory: one more initial sync of the same tree, by the engine alone in a child process.
       await clean();
-      const child = await engineInChild(work, [
-        sandbox.kubeconfigPath,
-        'demo',
-        `app=${name}`,
-        'web',
-        tree,
-        '/app/tree',
-      ]);
+      const child = await engineInChild(work, [sandbox.kubeconfigPath, 'demo', name, 'web', tree, '/app/tree']);
       out['sync.peak_rss_mb'] = child.peakRssMb;
       out['sync.initial_2000_child_ms'] = child.ms;
       await devMode.restore({ force: true });

@@ -21,6 +21,7 @@ import {
 } from './scenarios';
 // Its own file: it needs a browser.
 import { hostileLogs } from './hostileLogs';
+import { realClusterBehaviours } from './realCluster';
 
 export interface ReliabilityOptions {
   soak?: boolean;
@@ -46,6 +47,7 @@ export async function runReliability(options: ReliabilityOptions = {}): Promise<
     add(configFuzz(2000));
     add(await hostileLogs(sandbox, soak ? 10 : 2));
     add(await badClusterInput(sandbox));
+    add(await realClusterBehaviours(sandbox, soak ? 12 : 3));
     // Error messages a user would see, gathered to be searched for the token.
     const messages: string[] = [];
     const readonly = new Cluster({ kubeconfigPath: sandbox.kubeconfigPath, context: READONLY_CONTEXT });

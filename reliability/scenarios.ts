@@ -21,15 +21,20 @@ const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex')
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A dev-mode deployment with a sync engine on a temp folder; `edit` writes files, `check` compares them in every pod. */
-async function syncSession(sandbox: Sandbox, cluster: Cluster, name: string) {
-  await createTestDeployment(sandbox, { name, replicas: 2 });
+export async function syncSession(
+  sandbox: Sandbox,
+  cluster: Cluster,
+  name: string,
+  opts: { existing?: boolean; batchBytes?: number } = {},
+) {
+  if (!opts.existing) await createTestDeployment(sandbox, { name, replicas: 2 });
   const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name });
   await devMode.enter();
   const local = mkdtempSync(join(tmpdir(), 'truva-reliability-'));
   const engine = new SyncEngine(
     clusterSyncTarget(cluster, {
       namespace: 'demo',
-      labelSelector: `app=${name}`,
+      deployment: name,
       container: 'web',
       restart: (pod) => devMode.restartProcess(pod).then(() => undefined),
     }),
@@ -38,7 +43,7 @@ async function syncSession(sandbox: Sandbox, cluster: Cluster, name: string) {
       exclude: [],
       debounceMs: 100,
       batchSize: 500,
-      batchBytes: 8 << 20,
+      batchBytes: opts.batchBytes ?? 8 << 20,
       concurrency: 5,
       mirror: false,
       retryDelayMs: 100,
@@ -50,6 +55,7 @@ async function syncSession(sandbox: Sandbox, cluster: Cluster, name: string) {
   return {
     devMode,
     engine,
+    local,
     edit(file: string, content: string) {
       writeFileSync(join(local, file), content);
       expected.set(file, sha(content));

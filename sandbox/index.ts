@@ -5,9 +5,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createPodRuntime } from './runtime';
+import { Clock } from './runtime/clock';
 import type { PodRuntime } from './runtime/types';
 import { ApiServer } from './server/api';
 import type { Faults } from './server/faults';
+import type { PolicyRule } from './server/rbac';
 import { generateTls } from './server/tls';
 import { SEED_NAMESPACES, webDeployment, workerDeployment } from './seed';
 
@@ -23,6 +25,8 @@ export interface SandboxOptions {
   restartBackoffMs?: number;
   /** Watch events kept for resuming (default 2000); older resourceVersions get 410 Gone. */
   watchHistory?: number;
+  /** How far the cluster's clock is ahead of this machine's (negative: behind), in ms: timestamps, log times and the Date header. */
+  clockSkewMs?: number;
 }
 
 export interface Sandbox {
@@ -35,6 +39,11 @@ export interface Sandbox {
   faults: Faults;
   /** The runtime, for leak checks (livePids) in tests. */
   runtime: PodRuntime;
+  /**
+   * A new user bound to these rules (a Role's rules, in every namespace), and a kubeconfig of
+   * its own whose current context is that user's; resolves with the kubeconfig's path.
+   */
+  addUser(name: string, rules: PolicyRule[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -91,7 +100,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const tls = generateTls();
   // The runtime reports pod status to the API server, which needs the runtime: break the cycle late.
   const api: { server?: ApiServer } = {};
+  const clock = new Clock(options.clockSkewMs ?? 0);
   const runtime = createPodRuntime({
+    clock,
     stateDir: join(stateDir, 'pods'),
     imagesDir: resolve(__dirname, 'images'),
     onStatus: (uid, status) => api.server?.controllers.onPodStatus(uid, status),
@@ -99,6 +110,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   const server = (api.server = new ApiServer(tls, tokens, runtime));
   if (options.watchHistory !== undefined) server.store.historySize = options.watchHistory;
+  server.store.clock = clock;
   const url = await server.listen(options.port ?? 0);
 
   for (const name of SEED_NAMESPACES) {
@@ -127,6 +139,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     caCertPem: tls.caCertPem,
     faults: server.faults,
     runtime,
+    async addUser(name, rules) {
+      if (!/^[a-z0-9][a-z0-9-]*$/.test(name))
+        throw new Error(`user name "${name}" must be lowercase letters, digits and -`);
+      const userToken = `truva-user-${token()}`;
+      server.authorizer.add(userToken, name, rules);
+      const path = join(stateDir, `kubeconfig-${name}`);
+      const yaml = kubeconfigYaml(url, tls.caCertPem, { admin: userToken, readonly: tokens.readonly });
+      writeFileSync(path, yaml, { mode: 0o600 });
+      return path;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

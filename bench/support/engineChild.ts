@@ -1,17 +1,17 @@
 // One initial sync in a process of its own, bundled by esbuild as the extension is, so its peak
 // memory is the engine's (Node, client-node, the engine and its buffers) and nothing else: no
 // benchmark bookkeeping, no TypeScript loader, no sandbox. Prints {"ms", "peakRssMb"} as JSON.
-// Usage: node engine-child.js KUBECONFIG NAMESPACE SELECTOR CONTAINER LOCAL REMOTE
+// Usage: node engine-child.js KUBECONFIG NAMESPACE DEPLOYMENT CONTAINER LOCAL REMOTE
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Cluster } from '../../src/core/kube/cluster';
 import { SyncEngine, clusterSyncTarget } from '../../src/core/sync';
 
 async function main() {
-  const [kubeconfigPath, namespace, labelSelector, container, local, remote] = process.argv.slice(2);
+  const [kubeconfigPath, namespace, deployment, container, local, remote] = process.argv.slice(2);
   const cluster = new Cluster({ kubeconfigPath });
   const engine = new SyncEngine(
-    clusterSyncTarget(cluster, { namespace, labelSelector, container, restart: async () => {} }),
+    clusterSyncTarget(cluster, { namespace, deployment, container, restart: async () => {} }),
     {
       roots: [{ local, remote }],
       exclude: [],

@@ -2,7 +2,8 @@
 # stays in the host's PID namespace as the container's reaper, and its child becomes PID 1 of
 # the new PID namespace, builds the container's root and execs the command. The shell exits
 # with the child's status (128+n when signal n killed it), which the runtime reports.
-# Usage: sh container-init.sh ROOT HOSTNAME WORKDIR OP A B [OP A B ...] -- COMMAND...
+# Usage: sh container-init.sh ROOT HOSTNAME WORKDIR USER OP A B [OP A B ...] -- COMMAND...
+# USER: "-" (root), or "UID:GID:GROUPS" (GROUPS comma-separated, or "-") to run the command as.
 # OPs: ro SRC DST (read-only bind), rw SRC DST (writable bind), ln TARGET LINK (symlink),
 # dir - DST (empty directory). DSTs are paths inside the container.
 # fd 3 tells the runtime PID 1's host PID, then "ready" just before the command starts.
@@ -22,8 +23,8 @@ if [ "$1" != "--pid1" ]; then
   exit "$code"
 fi
 set -e
-root=$2 host=$3 workdir=$4
-shift 4
+root=$2 host=$3 workdir=$4 user=$5
+shift 5
 /usr/bin/mount -t tmpfs -o mode=755,size=64m container-root "$root"
 /usr/bin/mkdir -p "$root/proc" "$root/dev" "$root/tmp" "$root/var/tmp" "$root/root" "$root/run"
 while [ "$#" -gt 0 ] && [ "$1" != "--" ]; do
@@ -50,4 +51,10 @@ cd "$root"
 cd "$workdir"
 echo ready >&3
 exec 3>&-
+if [ "$user" != - ]; then
+  uid=${user%%:*} rest=${user#*:}
+  gid=${rest%%:*} groups=${rest#*:}
+  if [ "$groups" = - ]; then exec /usr/bin/setpriv --reuid="$uid" --regid="$gid" --clear-groups -- "$@"; fi
+  exec /usr/bin/setpriv --reuid="$uid" --regid="$gid" --groups="$groups" -- "$@"
+fi
 exec "$@"

@@ -1,7 +1,7 @@
 // The log of one container instance: timestamped lines from stdout and stderr, bounded in
 // size, readable with the options of the Kubernetes log API, followable until the instance ends.
 import { Readable } from 'node:stream';
-import { formatRfc3339Nano, MonotonicStamp, nowNs } from './clock';
+import { formatRfc3339Nano, MonotonicStamp } from './clock';
 import type { LogOptions } from './types';
 
 interface LogEntry {
@@ -68,7 +68,7 @@ export class InstanceLog {
   }
 
   read(options: LogOptions): Readable {
-    const sinceNs = sinceBoundary(options);
+    const sinceNs = sinceBoundary(options, this.stamp.clock.nowNs());
     let selected = this.entries.slice(this.first).filter((e) => sinceNs === undefined || e.ns >= sinceNs);
     if (options.tailLines !== undefined && options.tailLines >= 0) {
       selected = options.tailLines === 0 ? [] : selected.slice(-options.tailLines);
@@ -120,7 +120,7 @@ export class InstanceLog {
   }
 }
 
-function sinceBoundary(options: LogOptions): bigint | undefined {
+function sinceBoundary(options: LogOptions, nowNs: bigint): bigint | undefined {
   let since: bigint | undefined;
   if (options.sinceTime) {
     const ms = Date.parse(options.sinceTime);
@@ -128,7 +128,7 @@ function sinceBoundary(options: LogOptions): bigint | undefined {
     if (!Number.isNaN(ms)) since = BigInt(Math.floor(ms / 1000)) * 1_000_000_000n;
   }
   if (options.sinceSeconds !== undefined && options.sinceSeconds > 0) {
-    const s = nowNs() - BigInt(Math.floor(options.sinceSeconds)) * 1_000_000_000n;
+    const s = nowNs - BigInt(Math.floor(options.sinceSeconds)) * 1_000_000_000n;
     since = since === undefined || s > since ? s : since;
   }
   return since;

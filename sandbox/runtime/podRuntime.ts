@@ -1,11 +1,11 @@
 // The sandbox's pod runtime: every container is a real process in its own mount, PID and
 // UTS namespace, every pod has its own network namespace (held by a tiny "pause" shell).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isoNow, MonotonicStamp } from './clock';
+import { Clock, MonotonicStamp } from './clock';
 import { copyImageFiles, imageTools, ImageStore, type Image } from './images';
 import { InstanceLog } from './logStore';
 import { networkProbe, probeTiming } from './probes';
@@ -35,6 +35,8 @@ export interface SandboxRuntimeOptions extends PodRuntimeOptions {
   stopAllGraceSeconds?: number;
   /** Put each pod in its own user namespace (default: only when not root, where it is required). */
   userNamespaces?: boolean;
+  /** The node's clock (status and log timestamps); default the machine's. */
+  clock?: Clock;
 }
 
 const INIT_SCRIPT = resolve(__dirname, 'container-init.sh');
@@ -94,6 +96,7 @@ export class SandboxPodRuntime implements PodRuntime {
   private readonly backoffBaseMs: number;
   private readonly backoffCapMs: number;
   private readonly maxLogBytes: number;
+  private readonly clock: Clock;
 
   /** Not root: every namespace hangs under a user namespace per pod where we are mapped to root. */
   private readonly userns: boolean;
@@ -104,6 +107,7 @@ export class SandboxPodRuntime implements PodRuntime {
     this.backoffBaseMs = options.backoffBaseMs ?? 10_000;
     this.backoffCapMs = options.backoffCapMs ?? 300_000;
     this.maxLogBytes = options.maxLogBytesPerInstance ?? 10 * 1024 * 1024;
+    this.clock = options.clock ?? new Clock(0);
     mkdirSync(options.stateDir, { recursive: true });
   }
 
@@ -120,7 +124,7 @@ export class SandboxPodRuntime implements PodRuntime {
       deleting: false,
       deleted: undefined,
       wake: new AbortController(),
-      startTime: isoNow(),
+      startTime: this.clock.iso(),
       podIP: `127.1.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`,
     };
     for (const c of spec.spec.containers) {
@@ -143,7 +147,7 @@ export class SandboxPodRuntime implements PodRuntime {
         backoffCount: 0,
         finished: false,
         everStarted: false,
-        stamp: new MonotonicStamp(),
+        stamp: new MonotonicStamp(this.clock),
       });
     }
     this.pods.set(uid, pod);
@@ -160,7 +164,15 @@ export class SandboxPodRuntime implements PodRuntime {
         `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${pod.podIP}\t${hostname}\n`,
       );
       writeFileSync(join(pod.dir, 'hostname'), `${hostname}\n`);
-      for (const v of pod.spec.spec.volumes ?? []) mkdirSync(join(pod.dir, 'volumes', v.name), { recursive: true });
+      const fsGroup = pod.spec.spec.securityContext?.fsGroup;
+      for (const v of pod.spec.spec.volumes ?? []) {
+        // As the kubelet makes an emptyDir: writable by every user; with fsGroup, owned by that
+        // group with the setgid bit, so files created in it belong to the group too.
+        const volume = join(pod.dir, 'volumes', v.name);
+        mkdirSync(volume, { recursive: true });
+        if (fsGroup !== undefined) chownSync(volume, 0, fsGroup);
+        chmodSync(volume, fsGroup !== undefined ? 0o2777 : 0o777);
+      }
       pod.pausePid = await this.startPause(pod);
     } catch (err) {
       for (const c of pod.containers) {
@@ -228,7 +240,7 @@ export class SandboxPodRuntime implements PodRuntime {
         return;
       }
       const { code, signal } = await inst.exit;
-      const finishedAt = isoNow();
+      const finishedAt = this.clock.iso();
       c.status.state = {
         terminated: {
           exitCode: code,
@@ -273,12 +285,27 @@ export class SandboxPodRuntime implements PodRuntime {
 
   /** Resolves image, command, env and folders; returns a waiting state when the container cannot be created. */
   private prepareContainer(pod: Pod, c: Container): ContainerState['waiting'] | undefined {
+    const badReference = imageReferenceProblem(c.spec.image);
+    if (badReference) return { reason: 'InvalidImageName', message: badReference };
     try {
       c.image = this.images.resolve(c.spec.image);
     } catch (err) {
       return { reason: 'ErrImagePull', message: (err as Error).message };
     }
     c.status.imageID = c.image.id;
+    const who = identityOf(pod.spec, c.spec);
+    if (who.nonRootRequired && who.uid === 0) {
+      return {
+        reason: 'CreateContainerConfigError',
+        message: `container has runAsNonRoot and image will run as root (pod: "${pod.spec.metadata.name}_${pod.spec.metadata.namespace}(${pod.uid})", container: ${c.spec.name})`,
+      };
+    }
+    if (this.userns && who.user !== '-') {
+      return {
+        reason: 'CreateContainerConfigError',
+        message: `container "${c.spec.name}": runAsUser, runAsGroup and fsGroup need the sandbox runtime to run as root (it maps only root into its user namespaces)`,
+      };
+    }
     const env: Record<string, string> = {
       PATH: DEFAULT_PATH,
       ...(c.image.config.env ?? {}),
@@ -307,6 +334,14 @@ export class SandboxPodRuntime implements PodRuntime {
         message: `container "${c.spec.name}": no command specified (neither the pod spec nor image ${c.spec.image} has one)`,
       };
     }
+    const program = commandLine(c)[0];
+    if (!program.includes('/') && !DEFAULT_PATH.split(':').some((dir) => existsSync(join(dir, program)))) {
+      // The runtime cannot start a process whose program does not exist: the container never runs.
+      return {
+        reason: 'RunContainerError',
+        message: `failed to start container "${c.spec.name}": exec: "${program}": executable file not found in $PATH`,
+      };
+    }
     return undefined;
   }
 
@@ -317,20 +352,35 @@ export class SandboxPodRuntime implements PodRuntime {
     if (n > 0) rmSync(join(base, String(n - 1)), { recursive: true, force: true });
     const dir = join(base, String(n));
     for (const sub of ['root', 'work', 'tmp', 'vartmp', 'home']) mkdirSync(join(dir, sub), { recursive: true });
+    // As in an image: /tmp and /var/tmp are writable by every user, HOME (/root) and the
+    // image's files by root only.
+    for (const sub of ['tmp', 'vartmp']) chmodSync(join(dir, sub), 0o1777);
+    chmodSync(join(dir, 'home'), 0o700);
+    const who = identityOf(pod.spec, c.spec);
+    // readOnlyRootFilesystem: all of the container's own layer is read-only; only volumes are writable.
+    const layer = who.readOnlyRoot;
     const writable: [string, string, boolean][] = [
-      [join(dir, 'tmp'), '/tmp', false],
-      [join(dir, 'vartmp'), '/var/tmp', false],
+      [join(dir, 'tmp'), '/tmp', layer],
+      [join(dir, 'vartmp'), '/var/tmp', layer],
       // HOME: tools write caches and history there; the host's /root is not shown.
-      [join(dir, 'home'), '/root', false],
+      [join(dir, 'home'), '/root', layer],
     ];
     const mountPaths = new Set((c.spec.volumeMounts ?? []).map((m) => m.mountPath.replace(/\/+$/, '')));
     if (c.workDir !== '/' && !mountPaths.has(c.workDir.replace(/\/+$/, ''))) {
-      writable.push([join(dir, 'work'), c.workDir, false]);
+      writable.push([join(dir, 'work'), c.workDir, layer]);
       await copyImageFiles(c.image!, join(dir, 'work'));
       if (pod.deleting) throw new Error('pod is being deleted');
     }
     for (const m of c.spec.volumeMounts ?? [])
       writable.push([join(pod.dir, 'volumes', m.name), m.mountPath, m.readOnly === true]);
+    // A mount point inside another mount (a volume at /tmp/truva) is made in that mount's source
+    // beforehand: once the outer mount is bound read-only nothing can be created in it.
+    for (const [, inner] of writable) {
+      const outer = writable
+        .filter(([, path]) => inner.startsWith(`${path.replace(/\/+$/, '')}/`))
+        .sort((a, b) => b[1].length - a[1].length)[0];
+      if (outer) mkdirSync(join(outer[0], inner.slice(outer[1].replace(/\/+$/, '').length)), { recursive: true });
+    }
     const ops = mountOps({
       hostsFile: join(pod.dir, 'hosts'),
       hostnameFile: join(pod.dir, 'hostname'),
@@ -353,6 +403,7 @@ export class SandboxPodRuntime implements PodRuntime {
       join(dir, 'root'),
       hostname,
       c.workDir,
+      who.user,
       ...ops.flat(),
       '--',
       ...commandLine(c),
@@ -368,7 +419,7 @@ export class SandboxPodRuntime implements PodRuntime {
       exited: false,
       exit: undefined as never,
       log,
-      startedAt: isoNow(),
+      startedAt: this.clock.iso(),
       startedMs: Date.now(),
       abort: new AbortController(),
     };
@@ -406,7 +457,7 @@ export class SandboxPodRuntime implements PodRuntime {
     await Promise.race([readyPromise, inst.exit]);
     if (!inst.exited) {
       inst.running = true;
-      inst.startedAt = isoNow();
+      inst.startedAt = this.clock.iso();
       c.status.restartCount = c.everStarted ? c.status.restartCount + 1 : 0;
       if (c.everStarted && c.status.state.terminated) c.status.lastState = c.status.state;
       if (c.status.state.waiting?.reason === 'CrashLoopBackOff')
@@ -600,7 +651,7 @@ export class SandboxPodRuntime implements PodRuntime {
         '--root',
         `--wdns=${c.workDir}`,
         '--',
-        ...command,
+        ...asUser(identityOf(pod.spec, c.spec).user, command),
       ],
       { env: c.env, stdio: ['pipe', 'pipe', 'pipe'] },
     );
@@ -734,6 +785,46 @@ export class SandboxPodRuntime implements PodRuntime {
       this.options.onStatus(pod.uid, status);
     } catch {}
   }
+}
+
+/** Who a container's processes run as, from its securityContext over the pod's (images here run as root). */
+function identityOf(
+  pod: RuntimePod,
+  c: RuntimeContainerSpec,
+): { uid: number; user: string; nonRootRequired: boolean; readOnlyRoot: boolean } {
+  const podContext = pod.spec.securityContext ?? {};
+  const own = c.securityContext ?? {};
+  const uid = own.runAsUser ?? podContext.runAsUser ?? 0;
+  const gid = own.runAsGroup ?? podContext.runAsGroup ?? 0;
+  const groups = [podContext.fsGroup, ...(podContext.supplementalGroups ?? [])].filter(
+    (g): g is number => typeof g === 'number',
+  );
+  const user = uid === 0 && gid === 0 && groups.length === 0 ? '-' : `${uid}:${gid}:${groups.join(',') || '-'}`;
+  return {
+    uid,
+    user,
+    nonRootRequired: (own.runAsNonRoot ?? podContext.runAsNonRoot) === true,
+    readOnlyRoot: own.readOnlyRootFilesystem === true,
+  };
+}
+
+/** The command run as that user (an exec runs as the container's user, as in Kubernetes). */
+function asUser(user: string, command: string[]): string[] {
+  if (user === '-') return command;
+  const [uid, gid, groups] = user.split(':');
+  const supplementary = groups === '-' ? ['--clear-groups'] : [`--groups=${groups}`];
+  return ['/usr/bin/setpriv', `--reuid=${uid}`, `--regid=${gid}`, ...supplementary, '--', ...command];
+}
+
+/** Why an image reference does not parse (as a container runtime says it), or undefined. */
+function imageReferenceProblem(image: string): string | undefined {
+  const name = image.split('@')[0].replace(/:[\w][\w.-]{0,127}$/, '');
+  const repo = name
+    .split('/')
+    .slice(name.includes('.') || name.includes(':') ? 1 : 0)
+    .join('/');
+  if (/^[a-z0-9]+(?:[._-][a-z0-9]+|__)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(repo || name)) return undefined;
+  return `Failed to apply default image tag "${image}": couldn't parse image name "${image}": invalid reference format${/[A-Z]/.test(image) ? `: repository name (${repo || name}) must be lowercase` : ''}`;
 }
 
 /** Kubernetes semantics: command replaces the image's entrypoint, args its cmd; $(VAR) expands from env. */

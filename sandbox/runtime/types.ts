@@ -11,7 +11,16 @@ export interface RuntimePod {
     restartPolicy?: 'Always' | 'OnFailure' | 'Never';
     terminationGracePeriodSeconds?: number;
     hostname?: string;
+    securityContext?: RuntimeSecurityContext & { fsGroup?: number; supplementalGroups?: number[] };
   };
+}
+
+/** The securityContext fields the runtime honours (a container's win over the pod's). */
+export interface RuntimeSecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  readOnlyRootFilesystem?: boolean;
 }
 
 export interface RuntimeContainerSpec {
@@ -27,6 +36,7 @@ export interface RuntimeContainerSpec {
   livenessProbe?: RuntimeProbe;
   readinessProbe?: RuntimeProbe;
   startupProbe?: RuntimeProbe;
+  securityContext?: RuntimeSecurityContext;
 }
 
 export interface RuntimeProbe {

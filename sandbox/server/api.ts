@@ -4,13 +4,17 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { RuntimeError, type PodRuntime } from '../runtime/types';
-import { EXEC_PROTOCOLS, bridgeExec, refuseUpgrade } from '../streaming/execBridge';
+import { parse as parseYaml } from 'yaml';
+import { RuntimeError, type ExecProcess, type PodRuntime } from '../runtime/types';
+import { EXEC_PROTOCOLS, bridgeExec, failAfterUpgrade, refuseUpgrade } from '../streaming/execBridge';
 import { Controllers } from './controllers';
 import { APPS_V1, AUTHZ_V1, CORE_V1, GROUPS, VERSION, coreVersions, groupDocument } from './discovery';
 import { Faults } from './faults';
+import { managerOf, recordUpdate, serverSideApply } from './managedFields';
+import { modelOf, openApiDocument, openApiIndex, unknownFields } from './openapi';
 import { applyPatch } from './patch';
 import { fieldMatcher, labelMatcher } from './selectors';
+import { ADMIN_RULES, Authorizer, VIEW_RULES, type RequestAttributes } from './rbac';
 import { ApiError, badRequest, invalid, statusBody } from './status';
 import { RESOURCE, Store, type Kind, type StoreEvent } from './store';
 import type { SandboxTls } from './tls';
@@ -24,7 +28,7 @@ export interface ApiUsers {
   faults: string;
 }
 
-type User = 'admin' | 'readonly';
+type User = string;
 
 interface Route {
   kind: Kind;
@@ -39,8 +43,6 @@ const KIND_INFO: Record<Kind, { kind: string; apiVersion: string; listKind: stri
   deployments: { kind: 'Deployment', apiVersion: 'apps/v1', listKind: 'DeploymentList' },
   replicasets: { kind: 'ReplicaSet', apiVersion: 'apps/v1', listKind: 'ReplicaSetList' },
 };
-
-const READ_VERBS = new Set(['get', 'list', 'watch']);
 
 function parseRoute(path: string): Route | undefined {
   const parts = path.split('/').filter(Boolean);
@@ -71,19 +73,6 @@ function verbOf(method: string, route: Route, query: URLSearchParams): string {
   );
 }
 
-function forbidden(user: User, verb: string, route: Route): ApiError {
-  const group = RESOURCE[route.kind].group;
-  const resource = route.subresource ? `${route.kind}/${route.subresource}` : route.kind;
-  const subject = `${route.kind}${group ? '.' + group : ''}${route.name ? ` "${route.name}"` : ''}`;
-  const where = route.namespace ? ` in the namespace "${route.namespace}"` : ' at the cluster scope';
-  return new ApiError(
-    403,
-    'Forbidden',
-    `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${group}"${where}`,
-    { name: route.name, group, kind: route.kind },
-  );
-}
-
 const readBody = (req: IncomingMessage) =>
   new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -106,6 +95,8 @@ export class ApiServer {
   readonly store = new Store();
   readonly controllers: Controllers;
   readonly faults: Faults;
+  /** Users and their rules; tests bind more users with `authorizer.add`. */
+  readonly authorizer = new Authorizer();
   private readonly server: https.Server;
   private readonly wss = new WebSocketServer({
     noServer: true,
@@ -113,6 +104,7 @@ export class ApiServer {
     handleProtocols: (protocols) => EXEC_PROTOCOLS.find((p) => protocols.has(p)) ?? false,
   });
   private readonly streams = new Set<{ destroy(): void }>();
+  private readonly dropping = new WeakSet<ServerResponse>();
   private readonly execSilencers = new Set<() => void>();
   private address = '127.0.0.1:0';
 
@@ -121,7 +113,6 @@ export class ApiServer {
     private readonly users: ApiUsers,
     private readonly runtime: PodRuntime,
   ) {
-    this.controllers = new Controllers(this.store, runtime);
     this.faults = new Faults({
       closeStreams: () => this.closeStreams(),
       silenceExecs: () => {
@@ -133,6 +124,12 @@ export class ApiServer {
       killContainer: (namespace, pod, container) =>
         this.runtime.killContainer(this.store.get('pods', namespace, pod).metadata.uid, container),
     });
+    this.controllers = new Controllers(this.store, runtime, {
+      refuseCreate: (ns, pod, deployment) => this.faults.refuseCreate(ns, pod, deployment),
+      unschedulable: (ns, deployment) => this.faults.unschedulable(ns, deployment),
+    });
+    this.authorizer.add(users.admin, 'admin', ADMIN_RULES);
+    this.authorizer.add(users.readonly, 'readonly', VIEW_RULES);
     this.server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => void this.handle(req, res));
     this.server.on('upgrade', (req, socket, head) => void this.upgrade(req, socket, head));
     this.server.keepAliveTimeout = 30_000;
@@ -169,13 +166,12 @@ export class ApiServer {
   }
 
   private authenticate(req: IncomingMessage): User {
-    const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    if (match?.[1] === this.users.admin) return 'admin';
-    if (match?.[1] === this.users.readonly) return 'readonly';
-    throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    return this.authorizer.authenticate(req.headers.authorization);
   }
 
   private send(res: ServerResponse, code: number, body: unknown) {
+    // The dropResponses fault: the request was carried out, but its answer is lost on the way.
+    if (this.dropping.has(res)) return void res.socket?.destroy();
     const text = JSON.stringify(body);
     res.writeHead(code, {
       'Content-Type': 'application/json',
@@ -202,10 +198,13 @@ export class ApiServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse) {
+    // The Date header is the cluster's clock, as a real API server's is its host's.
+    res.setHeader('Date', new Date(this.store.clock.nowMs()).toUTCString());
     const url = new URL(req.url ?? '/', 'https://sandbox');
     const path = url.pathname.replace(/\/+$/, '') || '/';
     try {
       if (path === '/truva-admin/faults') return await this.admin(req, res);
+      if (this.faults.dropsResponse(req.method ?? 'GET', path)) this.dropping.add(res);
       const failure = await this.injected(req.method ?? 'GET', path);
       if (failure) {
         const reason =
@@ -219,6 +218,11 @@ export class ApiServer {
       }
       if (path === '/version') return this.send(res, 200, VERSION);
       const user = this.authenticate(req);
+      if (path === '/openapi/v3') return this.send(res, 200, openApiIndex());
+      if (path.startsWith('/openapi/v3/')) {
+        const doc = openApiDocument(path.slice('/openapi/v3/'.length));
+        if (doc) return this.send(res, 200, doc);
+      }
       const discovery = this.discovery(path);
       if (discovery) return this.send(res, 200, discovery);
       if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && req.method === 'POST') {
@@ -227,8 +231,7 @@ export class ApiServer {
       const route = parseRoute(path);
       if (!route) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       const verb = verbOf(req.method ?? 'GET', route, url.searchParams);
-      const subVerb = route.subresource === 'log' ? 'get' : verb;
-      if (user === 'readonly' && !READ_VERBS.has(subVerb)) throw forbidden(user, verb, route);
+      this.authorizer.authorize(user, attributesOf(verb, route));
       await this.resource(req, res, url.searchParams, route, verb);
     } catch (err) {
       this.sendError(res, err);
@@ -269,15 +272,20 @@ export class ApiServer {
 
   private accessReview(user: User, body: any) {
     const attrs = body?.spec?.resourceAttributes ?? {};
-    const allowed = user === 'admin' || READ_VERBS.has(attrs.verb);
+    const allowed = this.authorizer.allows(user, {
+      verb: attrs.verb ?? '',
+      group: attrs.group ?? '',
+      resource: attrs.resource ?? '',
+      subresource: attrs.subresource || undefined,
+      namespace: attrs.namespace,
+    });
     return {
       kind: 'SelfSubjectAccessReview',
       apiVersion: 'authorization.k8s.io/v1',
       metadata: { creationTimestamp: null },
       spec: body?.spec ?? {},
-      status: allowed
-        ? { allowed: true, reason: `sandbox: user "${user}" may ${attrs.verb}` }
-        : { allowed: false, reason: `sandbox: user "${user}" is read-only` },
+      // As the RBAC authorizer answers: a reason when a rule allowed it, nothing when none did.
+      status: allowed ? { allowed: true, reason: `sandbox: a rule of user "${user}" allows it` } : { allowed: false },
     };
   }
 
@@ -296,6 +304,14 @@ export class ApiServer {
     if (subresource && subresource !== 'status')
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const dryRun = query.get('dryRun') === 'All';
+    const who = {
+      manager: managerOf(query.get('fieldManager'), req.headers['user-agent']),
+      force: query.get('force') === 'true',
+    };
+    const validated = (text: string, contentType = 'application/json') => {
+      this.validateFields(res, route.kind, text, contentType, query.get('fieldValidation'));
+      return text;
+    };
     switch (verb) {
       case 'list':
         return this.send(res, 200, this.list(route, query));
@@ -304,9 +320,9 @@ export class ApiServer {
       case 'get':
         return this.send(res, 200, withKind(kind, this.store.get(kind, namespace, name!)));
       case 'create': {
-        const obj = parseJson(await readBody(req));
+        const obj = parseJson(validated(await readBody(req)));
         if (kind === 'pods' || kind === 'deployments' || kind === 'namespaces') {
-          const created = this.create(kind, namespace, obj, dryRun);
+          const created = this.create(kind, namespace, obj, dryRun, who.manager);
           return this.send(res, 201, withKind(kind, created));
         }
         throw new ApiError(405, 'MethodNotAllowed', `create is not supported on ${kind} in the sandbox`);
@@ -315,9 +331,28 @@ export class ApiServer {
         return this.send(
           res,
           200,
-          withKind(kind, this.write(kind, namespace, name!, await readBody(req), 'replace', subresource, dryRun)),
+          withKind(
+            kind,
+            this.write(kind, namespace, name!, validated(await readBody(req)), 'replace', subresource, dryRun, who),
+          ),
         );
-      case 'patch':
+      case 'patch': {
+        const contentType = req.headers['content-type'] ?? '';
+        // Server-side apply creates what does not exist yet.
+        if (contentType.startsWith('application/apply-patch') && !this.store.find(kind, namespace, name!)) {
+          const config = parseApplyConfig(validated(await readBody(req), contentType), who.manager);
+          if (config.metadata?.name !== name)
+            throw badRequest(
+              `the name of the object (${config.metadata?.name}) does not match the name on the URL (${name})`,
+            );
+          const obj = serverSideApply(undefined, config, who.manager, {
+            force: who.force,
+            time: this.store.clock.iso(),
+            resource: kind,
+            name: name!,
+          });
+          return this.send(res, 201, withKind(kind, this.create(kind, namespace, obj, dryRun, who.manager)));
+        }
         return this.send(
           res,
           200,
@@ -327,13 +362,15 @@ export class ApiServer {
               kind,
               namespace,
               name!,
-              await readBody(req),
-              req.headers['content-type'] ?? '',
+              validated(await readBody(req), contentType),
+              contentType,
               subresource,
               dryRun,
+              who,
             ),
           ),
         );
+      }
       case 'delete':
         return this.send(res, 200, this.remove(kind, namespace, name!, parseJson(await readBody(req)), query));
       default:
@@ -341,20 +378,66 @@ export class ApiServer {
     }
   }
 
+  /**
+   * fieldValidation as the API server does it: Strict refuses fields the schema does not
+   * declare (400), Warn (the default) answers with a Warning header per field, Ignore says
+   * nothing. JSON patches are lists of operations, not objects, and are not checked.
+   */
+  private validateFields(res: ServerResponse, kind: Kind, text: string, contentType: string, mode: string | null) {
+    const model = modelOf(kind);
+    if (!model || mode === 'Ignore' || contentType.includes('json-patch')) return;
+    let body: unknown;
+    try {
+      body = contentType.includes('yaml') ? parseYaml(text) : JSON.parse(text || '{}');
+    } catch {
+      return; // the write itself reports the malformed body
+    }
+    const unknown = unknownFields(model, body);
+    if (unknown.length === 0) return;
+    if (mode === 'Strict')
+      throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+    res.setHeader(
+      'Warning',
+      unknown.map((f) => `299 - "unknown field \\"${f}\\""`),
+    );
+  }
+
   private list(route: Route, query: URLSearchParams) {
     const labels = labelMatcher(query.get('labelSelector'));
     const fields = fieldMatcher(query.get('fieldSelector'));
-    const items = this.store.list(route.kind, route.namespace).filter((o) => labels(o.metadata.labels) && fields(o));
+    const all = this.store.list(route.kind, route.namespace).filter((o) => labels(o.metadata.labels) && fields(o));
     const info = KIND_INFO[route.kind];
+    // Pages (limit/continue) as the real server serves them; the token names where the next page starts.
+    const limit = Number(query.get('limit') ?? 0);
+    const token = query.get('continue');
+    let start = 0;
+    let rv = String(this.store.resourceVersion);
+    if (token) {
+      try {
+        ({ start, rv } = JSON.parse(Buffer.from(token, 'base64').toString('utf8')));
+      } catch {
+        throw badRequest('continue key is not valid: illegal base64 data');
+      }
+    }
+    const end = limit > 0 ? Math.min(all.length, start + limit) : all.length;
+    const more = end < all.length;
     return {
       kind: info.listKind,
       apiVersion: info.apiVersion,
-      metadata: { resourceVersion: String(this.store.resourceVersion) },
-      items,
+      metadata: {
+        resourceVersion: rv,
+        ...(more
+          ? {
+              continue: Buffer.from(JSON.stringify({ start: end, rv })).toString('base64'),
+              remainingItemCount: all.length - end,
+            }
+          : {}),
+      },
+      items: all.slice(start, end),
     };
   }
 
-  private create(kind: Kind, namespace: string | undefined, obj: any, dryRun: boolean): any {
+  private create(kind: Kind, namespace: string | undefined, obj: any, dryRun: boolean, manager = 'unknown'): any {
     if (!obj?.metadata?.name && !obj?.metadata?.generateName)
       throw invalid(KIND_INFO[kind].kind, '', 'metadata.name: Required value: name or generateName is required');
     obj.metadata.name ??= obj.metadata.generateName + Math.random().toString(36).slice(2, 7);
@@ -369,7 +452,12 @@ export class ApiServer {
         });
     }
     Object.assign(obj, { kind: KIND_INFO[kind].kind, apiVersion: KIND_INFO[kind].apiVersion });
+    validateAnnotationSize(KIND_INFO[kind].kind, obj.metadata.name, obj.metadata.annotations);
+    // The fields the client set (before defaults) are its manager's; an apply brought its own.
+    if (!obj.metadata.managedFields?.length)
+      obj.metadata.managedFields = recordUpdate(undefined, obj, manager, this.store.clock.iso());
     if (kind === 'deployments') {
+      this.faults.mutateDeployment(obj);
       validateDeployment(obj);
       applyDeploymentDefaults(obj);
       obj.metadata.generation = 1;
@@ -397,10 +485,18 @@ export class ApiServer {
     mode: string,
     subresource: string | undefined,
     dryRun: boolean,
+    who: { manager: string; force: boolean } = { manager: 'unknown', force: false },
   ): any {
     const current = this.store.get(kind, namespace, name);
-    const incoming = parseJson(body);
-    let next = mode === 'replace' ? incoming : applyPatch(mode, current, incoming);
+    const apply = mode.startsWith('application/apply-patch');
+    const incoming = apply ? parseApplyConfig(body, who.manager) : parseJson(body);
+    const time = this.store.clock.iso();
+    let next =
+      mode === 'replace'
+        ? incoming
+        : apply
+          ? serverSideApply(current, incoming, who.manager, { force: who.force, time, resource: kind, name })
+          : applyPatch(mode, current, incoming);
     if (!next || typeof next !== 'object' || !next.metadata) throw badRequest('the object has no metadata');
     if (next.metadata.name !== name)
       throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
@@ -409,11 +505,25 @@ export class ApiServer {
     Object.assign(next, { kind: KIND_INFO[kind].kind, apiVersion: KIND_INFO[kind].apiVersion });
     if (subresource === 'status') next = { ...current, status: next.status };
     else if (kind === 'deployments' || kind === 'replicasets') next.status = current.status; // status is its own subresource
+    validateAnnotationSize(KIND_INFO[kind].kind, name, next.metadata.annotations);
+    if (subresource === 'status') next.metadata.managedFields = current.metadata.managedFields;
+    else if (!apply)
+      next.metadata.managedFields = recordUpdate(
+        current,
+        next,
+        who.manager,
+        time,
+        mode === 'replace' ? incoming.metadata?.managedFields : undefined,
+      );
+    if (kind === 'deployments' && subresource !== 'status') this.faults.mutateDeployment(next);
     if (kind === 'deployments') {
       validateDeployment(next);
       applyDeploymentDefaults(next);
-      const specChanged = JSON.stringify(next.spec) !== JSON.stringify(current.spec);
-      next.metadata.generation = (current.metadata.generation ?? 1) + (specChanged ? 1 : 0);
+      // As the registry's PrepareForUpdate: annotation changes bump it too (they are copied to ReplicaSets).
+      const changed =
+        JSON.stringify(next.spec) !== JSON.stringify(current.spec) ||
+        JSON.stringify(next.metadata.annotations ?? {}) !== JSON.stringify(current.metadata.annotations ?? {});
+      next.metadata.generation = (current.metadata.generation ?? 1) + (changed ? 1 : 0);
     }
     if (
       kind === 'pods' &&
@@ -624,25 +734,33 @@ export class ApiServer {
       const route = parseRoute(url.pathname);
       if (!route || route.kind !== 'pods' || route.subresource !== 'exec' || !route.name || !route.namespace)
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-      if (user === 'readonly') throw forbidden(user, 'create', route);
+      // A WebSocket exec is a GET, authorised as get; since 1.35
+      // (AuthorizePodWebsocketUpgradeCreatePermission) the server also requires create.
+      this.authorizer.authorize(user, attributesOf('get', route));
+      this.authorizer.authorize(user, attributesOf('create', route));
       const { pod, container } = this.podContainer(route.namespace, route.name, url.searchParams.get('container'));
       const command = url.searchParams.getAll('command');
       if (command.length === 0) throw badRequest('you must specify at least 1 command');
-      if (this.faults.execShouldFail()) throw new ApiError(500, 'InternalError', 'injected exec failure (sandbox)');
-      let proc;
-      try {
-        proc = this.runtime.exec(pod.metadata.uid, container, command);
-      } catch (err) {
-        if (err instanceof RuntimeError)
-          throw new ApiError(
-            err.reason === 'NotFound' ? 404 : 400,
-            err.reason === 'NotFound' ? 'NotFound' : 'BadRequest',
-            err.message,
-          );
-        throw err;
+      const fault = this.faults.execFault(route.name);
+      if (fault === 'refuse') throw new ApiError(500, 'InternalError', 'injected exec failure (sandbox)');
+      // What the kubelet says, after the upgrade, when it cannot run the command.
+      let nodeRefusal: string | undefined =
+        fault === 'afterUpgrade' ? `unable to upgrade connection: container not found ("${container}")` : undefined;
+      let proc: ExecProcess | undefined;
+      if (!nodeRefusal) {
+        try {
+          proc = this.runtime.exec(pod.metadata.uid, container, command);
+        } catch (err) {
+          if (!(err instanceof RuntimeError)) throw err;
+          nodeRefusal =
+            err.reason === 'NotFound'
+              ? 'unable to upgrade connection: pod does not exist'
+              : `unable to upgrade connection: container not found ("${container}")`;
+        }
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         this.track({ destroy: () => ws.terminate() }, ws);
+        if (!proc) return failAfterUpgrade(ws, nodeRefusal!);
         bridgeExec(ws, proc, {
           command,
           stdin: url.searchParams.get('stdin') === 'true',
@@ -655,8 +773,48 @@ export class ApiServer {
   }
 }
 
+/** An apply configuration (YAML or JSON); the API server requires a field manager for it. */
+function parseApplyConfig(body: string, manager: string): any {
+  if (!manager || manager === 'unknown')
+    throw invalid('PatchOptions.meta.k8s.io', '', 'fieldManager: Required value: is required for apply patch');
+  try {
+    const config = parseYaml(body);
+    if (!config || typeof config !== 'object') throw new Error('not an object');
+    return config;
+  } catch (err) {
+    throw badRequest(`error decoding YAML: ${(err as Error).message}`);
+  }
+}
+
+function attributesOf(verb: string, route: Route): RequestAttributes {
+  return {
+    verb,
+    group: RESOURCE[route.kind].group,
+    resource: route.kind,
+    subresource: route.subresource,
+    namespace: route.namespace,
+    name: route.name,
+  };
+}
+
 function withKind(kind: Kind, obj: any) {
   return { kind: KIND_INFO[kind].kind, apiVersion: KIND_INFO[kind].apiVersion, ...obj };
+}
+
+/** The API's limit on all of an object's annotations together (apimachinery's TotalAnnotationSizeLimitB). */
+const ANNOTATIONS_LIMIT_BYTES = 256 * 1024;
+
+function validateAnnotationSize(kind: string, name: string, annotations: Record<string, string> | undefined) {
+  const total = Object.entries(annotations ?? {}).reduce(
+    (n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(String(v)),
+    0,
+  );
+  if (total > ANNOTATIONS_LIMIT_BYTES)
+    throw invalid(
+      kind === 'Deployment' ? 'Deployment.apps' : kind,
+      name,
+      `metadata.annotations: Too long: may not be more than ${ANNOTATIONS_LIMIT_BYTES} bytes`,
+    );
 }
 
 function validateDeployment(d: any) {
@@ -690,17 +848,31 @@ function applyDeploymentDefaults(d: any) {
 
 function applyPodSpecDefaults(spec: any) {
   spec.restartPolicy ??= 'Always';
+  spec.enableServiceLinks ??= true;
+  for (const v of spec.volumes ?? []) {
+    if (v.configMap) v.configMap.defaultMode ??= 420;
+    if (v.secret) v.secret.defaultMode ??= 420;
+  }
   spec.terminationGracePeriodSeconds ??= 30;
   spec.dnsPolicy ??= 'ClusterFirst';
   spec.schedulerName ??= 'default-scheduler';
   spec.securityContext ??= {};
   for (const c of spec.containers ?? []) {
-    c.imagePullPolicy ??= 'IfNotPresent';
+    // As pkg/apis/core/v1/defaults.go: an image without a tag or with :latest is pulled always.
+    const tag = /:([\w][\w.-]*)$/.exec(
+      String(c.image ?? '')
+        .split('@')[0]
+        .split('/')
+        .pop() ?? '',
+    )?.[1];
+    c.imagePullPolicy ??= !String(c.image).includes('@') && (!tag || tag === 'latest') ? 'Always' : 'IfNotPresent';
+    for (const port of c.ports ?? []) port.protocol ??= 'TCP';
     c.terminationMessagePath ??= '/dev/termination-log';
     c.terminationMessagePolicy ??= 'File';
     c.resources ??= {};
     for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
       if (!probe) continue;
+      if (probe.httpGet) probe.httpGet.scheme ??= 'HTTP';
       probe.timeoutSeconds ??= 1;
       probe.periodSeconds ??= 10;
       probe.successThreshold ??= 1;

@@ -25,8 +25,17 @@ function stableJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** Deployment annotations the controller does not copy onto ReplicaSets (deployment_util.go annotationsToSkip). */
+const ANNOTATIONS_NOT_COPIED = new Set([
+  'kubectl.kubernetes.io/last-applied-configuration',
+  'deployment.kubernetes.io/revision',
+  'deployment.kubernetes.io/revision-history',
+  'deployment.kubernetes.io/desired-replicas',
+  'deployment.kubernetes.io/max-replicas',
+  'deprecated.deployment.rollback.to',
+]);
+
 const suffix = () => Array.from(randomBytes(5), (b) => SAFE[b % SAFE.length]).join('');
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const owned = (obj: any, owner: any) =>
   (obj.metadata.ownerReferences ?? []).some((r: any) => r.uid === owner.metadata.uid);
 const terminating = (pod: any) => Boolean(pod.metadata.deletionTimestamp);
@@ -56,15 +65,35 @@ function ownerRef(owner: any) {
   };
 }
 
+/** What admission and the scheduler decide about a pod a ReplicaSet wants to create. */
+export interface PodAdmission {
+  /** A refusal message (as the API server's admission would answer the create), or undefined to admit. */
+  refuseCreate?(namespace: string, podName: string, deployment: string | undefined): string | undefined;
+  /** An Unschedulable message (as the scheduler reports it), or undefined to schedule. */
+  unschedulable?(namespace: string, deployment: string | undefined): string | undefined;
+}
+
 export class Controllers {
   private scheduled = false;
+  private readonly now = () => this.store.clock.iso();
   private podsByUid = new Map<string, { namespace: string; name: string }>();
+  /** Per deployment: its last rollout progress (generation, updated, ready, pods) and when it changed. */
+  private progress = new Map<string, { key: string; at: number }>();
   private stopped = false;
+
+  /** When the progress deadline of each unfinished rollout is next checked. */
+  private readonly deadlineTimer: NodeJS.Timeout;
 
   constructor(
     private readonly store: Store,
     private readonly runtime: PodRuntime,
-  ) {}
+    /** Admission of pod creates and scheduling, which the faults can refuse (see Faults.podAdmission). */
+    private readonly admission: PodAdmission = {},
+  ) {
+    // Progress deadlines pass without any write to react to.
+    this.deadlineTimer = setInterval(() => this.schedule(), 1_000);
+    this.deadlineTimer.unref();
+  }
 
   /** Coalesces reconcile requests: many writes in one tick cause one pass. */
   schedule(): void {
@@ -78,6 +107,7 @@ export class Controllers {
 
   stop(): void {
     this.stopped = true;
+    clearInterval(this.deadlineTimer);
   }
 
   private reconcile(): void {
@@ -100,6 +130,8 @@ export class Controllers {
     const hash = templateHash(deployment.spec.template);
     const sets = this.replicaSetsOf(deployment);
     let current = sets.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash);
+    // A paused deployment rolls nothing out: no new ReplicaSet for a changed template.
+    if (!current && deployment.spec.paused) return;
     const revision = String(
       Math.max(0, ...sets.map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0))) +
         (current ? 0 : 1),
@@ -132,6 +164,28 @@ export class Controllers {
         },
         status: { replicas: 0, observedGeneration: 1 },
       });
+    }
+    // As the deployment controller: a ReplicaSet the deployment returns to gets the next revision,
+    // and the deployment's annotations (but not the skipped ones) are copied onto its current set.
+    const maxRevision = Math.max(
+      0,
+      ...sets.map((rs) => Number(rs.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0)),
+    );
+    const currentRevision = Number(current.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
+    const copied = Object.fromEntries(
+      Object.entries(deployment.metadata.annotations ?? {}).filter(([k]) => !ANNOTATIONS_NOT_COPIED.has(k)),
+    );
+    if (
+      currentRevision < maxRevision ||
+      Object.entries(copied).some(([k, v]) => current.metadata.annotations?.[k] !== v)
+    ) {
+      const fresh = this.store.get('replicasets', namespace, current.metadata.name);
+      fresh.metadata.annotations = {
+        ...(fresh.metadata.annotations ?? {}),
+        ...copied,
+        'deployment.kubernetes.io/revision': String(currentRevision < maxRevision ? maxRevision + 1 : currentRevision),
+      };
+      current = this.store.update('replicasets', fresh);
     }
     if (
       deployment.metadata.annotations?.['deployment.kubernetes.io/revision'] !==
@@ -167,6 +221,7 @@ export class Controllers {
   private reconcileReplicaSet(rs: any): void {
     const pods = this.podsOf(rs);
     const live = pods.filter((p) => !terminating(p));
+    for (const pod of live) this.retrySchedule(pod);
     const desired = rs.spec.replicas ?? 0;
     for (let i = live.length; i < desired; i++) this.createPod(rs);
     if (live.length > desired) {
@@ -181,27 +236,34 @@ export class Controllers {
       for (const pod of victims) this.deletePod(pod.metadata.namespace, pod.metadata.name);
     }
     const ready = live.filter(podReady).length;
+    const fresh = this.store.get('replicasets', rs.metadata.namespace, rs.metadata.name);
     const status = {
       replicas: live.length,
       fullyLabeledReplicas: live.length,
       readyReplicas: ready,
       availableReplicas: ready,
       observedGeneration: rs.metadata.generation ?? 1,
+      ...(fresh.status?.conditions ? { conditions: fresh.status.conditions } : {}),
     };
-    if (JSON.stringify(status) !== JSON.stringify(rs.status)) {
-      const fresh = this.store.get('replicasets', rs.metadata.namespace, rs.metadata.name);
+    if (JSON.stringify(status) !== JSON.stringify(fresh.status)) {
       fresh.status = status;
       this.store.update('replicasets', fresh);
     }
   }
 
   private createPod(rs: any): void {
+    const deployment = rs.metadata.ownerReferences?.find((r: any) => r.kind === 'Deployment')?.name;
+    const name = `${rs.metadata.name}-${suffix()}`;
+    const refusal = this.admission.refuseCreate?.(rs.metadata.namespace, name, deployment);
+    if (refusal) return this.setReplicaFailure(rs, refusal);
+    this.setReplicaFailure(rs, undefined);
+    const unschedulable = this.admission.unschedulable?.(rs.metadata.namespace, deployment);
     const template = structuredClone(rs.spec.template);
     const pod = this.store.create('pods', {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: {
-        name: `${rs.metadata.name}-${suffix()}`,
+        name,
         generateName: `${rs.metadata.name}-`,
         namespace: rs.metadata.namespace,
         labels: template.metadata?.labels ?? {},
@@ -212,10 +274,56 @@ export class Controllers {
       status: {
         phase: 'Pending',
         qosClass: 'BestEffort',
-        conditions: [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now() }],
+        conditions: [
+          unschedulable
+            ? {
+                type: 'PodScheduled',
+                status: 'False',
+                reason: 'Unschedulable',
+                message: unschedulable,
+                lastProbeTime: null,
+                lastTransitionTime: this.now(),
+              }
+            : { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: this.now() },
+        ],
       },
     });
-    this.startPod(pod);
+    if (!unschedulable) this.startPod(pod);
+  }
+
+  /** As the scheduler retries: an Unschedulable pod is placed once nothing stops it any more. */
+  private retrySchedule(pod: any): void {
+    const scheduled = (pod.status?.conditions ?? []).find((c: any) => c.type === 'PodScheduled');
+    if (scheduled?.status !== 'False') return;
+    const deployment = this.store
+      .find('replicasets', pod.metadata.namespace, pod.metadata.ownerReferences?.[0]?.name ?? '')
+      ?.metadata.ownerReferences?.find((r: any) => r.kind === 'Deployment')?.name;
+    if (this.admission.unschedulable?.(pod.metadata.namespace, deployment)) return;
+    const fresh = this.store.get('pods', pod.metadata.namespace, pod.metadata.name);
+    fresh.status.conditions = [
+      { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: this.now() },
+    ];
+    this.startPod(this.store.update('pods', fresh));
+  }
+
+  /** The ReplicaSet's ReplicaFailure condition, as the ReplicaSet controller keeps it after a refused create. */
+  private setReplicaFailure(rs: any, message: string | undefined): void {
+    const fresh = this.store.get('replicasets', rs.metadata.namespace, rs.metadata.name);
+    const others = (fresh.status?.conditions ?? []).filter((c: any) => c.type !== 'ReplicaFailure');
+    const had = (fresh.status?.conditions ?? []).find((c: any) => c.type === 'ReplicaFailure');
+    if (!message && !had) return;
+    if (message && had?.message === message) return;
+    fresh.status = {
+      ...(fresh.status ?? {}),
+      conditions: message
+        ? [
+            ...others,
+            { type: 'ReplicaFailure', status: 'True', lastTransitionTime: this.now(), reason: 'FailedCreate', message },
+          ]
+        : others,
+    };
+    if (!fresh.status.conditions.length) delete fresh.status.conditions;
+    this.store.update('replicasets', fresh);
   }
 
   /** Runs a stored pod's containers (pods created by controllers and by POST alike). */
@@ -229,7 +337,7 @@ export class Controllers {
     const pod = this.store.get('pods', namespace, name);
     if (terminating(pod)) return pod;
     const grace = gracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
-    pod.metadata.deletionTimestamp = now();
+    pod.metadata.deletionTimestamp = this.now();
     pod.metadata.deletionGracePeriodSeconds = grace;
     const updated = this.store.update('pods', pod);
     this.runtime.deletePod(pod.metadata.uid, grace).finally(() => {
@@ -263,7 +371,7 @@ export class Controllers {
         type,
         status: s,
         lastProbeTime: null,
-        lastTransitionTime: old?.status === s ? old.lastTransitionTime : now(),
+        lastTransitionTime: old?.status === s ? old.lastTransitionTime : this.now(),
       };
     };
     const allReady = status.ready;
@@ -279,7 +387,7 @@ export class Controllers {
       hostIP: '127.0.0.1',
       podIP: status.podIP ?? '127.0.0.1',
       podIPs: [{ ip: status.podIP ?? '127.0.0.1' }],
-      startTime: status.startTime ?? pod.status?.startTime ?? now(),
+      startTime: status.startTime ?? pod.status?.startTime ?? this.now(),
       containerStatuses: status.containerStatuses,
     };
     this.store.update('pods', pod);
@@ -311,14 +419,23 @@ export class Controllers {
       return {
         type,
         status,
-        lastUpdateTime: prev?.reason === reason && same ? prev.lastUpdateTime : now(),
-        lastTransitionTime: same ? prev.lastTransitionTime : now(),
+        lastUpdateTime: prev?.reason === reason && same ? prev.lastUpdateTime : this.now(),
+        lastTransitionTime: same ? prev.lastTransitionTime : this.now(),
         reason,
         message,
       };
     };
     const available = ready >= desired - maxUnavailable;
     const rsName = current?.metadata.name ?? deployment.metadata.name;
+    // The progress deadline counts from the last change in updated or ready pods, as the
+    // deployment controller's Progressing condition does.
+    const progress = `${deployment.metadata.generation}/${updated.length}/${ready}/${pods.length}`;
+    const seen = this.progress.get(deployment.metadata.uid);
+    if (seen?.key !== progress) this.progress.set(deployment.metadata.uid, { key: progress, at: Date.now() });
+    const deadlineMs = (deployment.spec.progressDeadlineSeconds ?? 600) * 1000;
+    const timedOut =
+      !complete && Date.now() - (this.progress.get(deployment.metadata.uid)?.at ?? Date.now()) > deadlineMs;
+    const replicaFailure = current?.status?.conditions?.find((c: any) => c.type === 'ReplicaFailure');
     const status: Record<string, any> = {
       observedGeneration: deployment.metadata.generation ?? 1,
       replicas: pods.length,
@@ -342,13 +459,29 @@ export class Controllers {
               'NewReplicaSetAvailable',
               `ReplicaSet "${rsName}" has successfully progressed.`,
             )
-          : condition('Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${rsName}" is progressing.`),
+          : timedOut
+            ? condition(
+                'Progressing',
+                'False',
+                'ProgressDeadlineExceeded',
+                `ReplicaSet "${rsName}" has timed out progressing.`,
+              )
+            : condition('Progressing', 'True', 'ReplicaSetUpdated', `ReplicaSet "${rsName}" is progressing.`),
+        ...(replicaFailure ? [condition('ReplicaFailure', 'True', 'FailedCreate', replicaFailure.message)] : []),
       ],
     };
     for (const key of ['readyReplicas', 'availableReplicas', 'replicas', 'updatedReplicas'])
       if (status[key] === 0) delete status[key];
     const comparable = (s: any) =>
-      JSON.stringify({ ...s, conditions: (s?.conditions ?? []).map((c: any) => [c.type, c.status, c.reason]) });
+      JSON.stringify({
+        ...s,
+        conditions: (s?.conditions ?? []).map((c: any) => [
+          c.type,
+          c.status,
+          c.reason,
+          c.type === 'ReplicaFailure' && c.message,
+        ]),
+      });
     if (comparable(status) !== comparable(deployment.status)) {
       const fresh = this.store.get('deployments', deployment.metadata.namespace, deployment.metadata.name);
       fresh.status = status;

@@ -21,12 +21,26 @@ export interface StreamCloser {
   killContainer(namespace: string, pod: string, container: string): void;
 }
 
+/** Pod creates refused by admission, or pods the scheduler cannot place, for one deployment or all. */
+export interface PodAdmissionRule {
+  kind: 'refuseCreate' | 'unschedulable';
+  /** Only the pods of this deployment; all when absent. */
+  deployment?: string;
+  /** The refusal or Unschedulable message; `{pod}` is replaced by the pod's name. */
+  message: string;
+}
+
 export class Faults {
+  private podRules: PodAdmissionRule[] = [];
+  private templateAnnotations?: Record<string, string>;
+  private dropRules: { path?: string | RegExp; method?: string; count: number }[] = [];
   private latencyMs = 0;
   private latencyPath?: string | RegExp;
   private rules: FailRule[] = [];
   private execFailures = 0;
   private execFraction = 0;
+  private execAfterUpgrade = false;
+  private execPod?: string;
   private hangUntil = 0;
 
   constructor(private readonly streams: StreamCloser) {}
@@ -40,9 +54,16 @@ export class Faults {
     this.rules.push({ ...rule });
   }
 
-  failExec(options: { count?: number; fraction?: number }): void {
+  /**
+   * Execs fail: refused before the upgrade (500), or with `afterUpgrade` the way a node refuses
+   * on a 1.30+ server (upgraded, then an InternalError Status on channel 3). `pod` limits it to
+   * one pod.
+   */
+  failExec(options: { count?: number; fraction?: number; afterUpgrade?: boolean; pod?: string }): void {
     this.execFailures = options.count ?? 0;
     this.execFraction = options.fraction ?? 0;
+    this.execAfterUpgrade = options.afterUpgrade ?? false;
+    this.execPod = options.pod;
   }
 
   /** Stop answering any request for `ms` (connections are accepted, nothing is sent). */
@@ -63,12 +84,67 @@ export class Faults {
     this.streams.killContainer(namespace, pod, container);
   }
 
+  /**
+   * Admission or the scheduler say no, as on a real cluster: a ResourceQuota, PodSecurity or a
+   * webhook refuses the ReplicaSet's pod creates (refuseCreate), or no node fits (unschedulable).
+   */
+  podAdmission(rule: PodAdmissionRule): void {
+    this.podRules.push({ ...rule });
+  }
+
+  refuseCreate(namespace: string, pod: string, deployment: string | undefined): string | undefined {
+    const rule = this.podRules.find((r) => r.kind === 'refuseCreate' && (!r.deployment || r.deployment === deployment));
+    return rule?.message.replace(/\{pod\}/g, pod);
+  }
+
+  unschedulable(_namespace: string, deployment: string | undefined): string | undefined {
+    return this.podRules.find((r) => r.kind === 'unschedulable' && (!r.deployment || r.deployment === deployment))
+      ?.message;
+  }
+
+  /**
+   * A mutating admission webhook on Deployments (as Kyverno or Gatekeeper mutation run them):
+   * every create and update gets these annotations added to its pod template.
+   */
+  mutateTemplates(annotations: Record<string, string>): void {
+    this.templateAnnotations = { ...annotations };
+  }
+
+  /** Applies the mutating webhook, if one is set, to a deployment being written. */
+  mutateDeployment(deployment: any): void {
+    if (!this.templateAnnotations || !deployment?.spec?.template) return;
+    const metadata = (deployment.spec.template.metadata ??= {});
+    metadata.annotations = { ...(metadata.annotations ?? {}), ...this.templateAnnotations };
+  }
+
+  /**
+   * The next `count` matching requests are carried out, but their answers are lost: the
+   * connection is reset after the write, as a stale keep-alive socket behind a load balancer does.
+   */
+  dropResponses(rule: { path?: string | RegExp; method?: string; count: number }): void {
+    this.dropRules.push({ ...rule });
+  }
+
+  dropsResponse(method: string, path: string): boolean {
+    const rule = this.dropRules.find(
+      (r) => r.count > 0 && (!r.method || r.method.toUpperCase() === method) && matches(r.path, path),
+    );
+    if (!rule) return false;
+    rule.count--;
+    return true;
+  }
+
   clear(): void {
+    this.podRules = [];
+    this.templateAnnotations = undefined;
+    this.dropRules = [];
     this.latencyMs = 0;
     this.latencyPath = undefined;
     this.rules = [];
     this.execFailures = 0;
     this.execFraction = 0;
+    this.execAfterUpgrade = false;
+    this.execPod = undefined;
     this.hangUntil = 0;
   }
 
@@ -93,7 +169,14 @@ export class Faults {
     return undefined;
   }
 
-  execShouldFail(): boolean {
+  /** How an exec into `pod` fails now, if it does. */
+  execFault(pod: string): 'refuse' | 'afterUpgrade' | undefined {
+    if (this.execPod !== undefined && this.execPod !== pod) return undefined;
+    if (!this.execShouldFail()) return undefined;
+    return this.execAfterUpgrade ? 'afterUpgrade' : 'refuse';
+  }
+
+  private execShouldFail(): boolean {
     if (this.execFailures > 0) {
       this.execFailures--;
       return true;
@@ -123,6 +206,12 @@ export class Faults {
         });
       case 'failExec':
         return this.failExec(body);
+      case 'mutateTemplates':
+        return this.mutateTemplates(body.annotations ?? {});
+      case 'dropResponses':
+        return this.dropResponses({ path: regex(body.path), method: body.method, count: Number(body.count ?? 1) });
+      case 'podAdmission':
+        return this.podAdmission({ kind: body.kind, deployment: body.deployment, message: String(body.message) });
       case 'hang':
         return this.hang(Number(body.ms));
       case 'closeStreams':
@@ -135,7 +224,7 @@ export class Faults {
         return this.clear();
       default:
         throw new Error(
-          `unknown fault action "${body?.action}"; use latency, fail, failExec, hang, closeStreams, silenceExecs, killContainer or clear`,
+          `unknown fault action "${body?.action}"; use latency, fail, failExec, podAdmission, mutateTemplates, dropResponses, hang, closeStreams, silenceExecs, killContainer or clear`,
         );
     }
   }

@@ -15,7 +15,7 @@ export function mergePatch(target: any, patch: any): any {
 }
 
 /** Merge keys of the list fields Truva and kubectl patch (from the Kubernetes API's patchMergeKey tags). */
-const MERGE_KEYS: Record<string, string> = {
+export const MERGE_KEYS: Record<string, string> = {
   containers: 'name',
   initContainers: 'name',
   volumes: 'name',

@@ -1,6 +1,7 @@
 // The sandbox's etcd: objects by kind/namespace/name, one global resourceVersion counter, a
 // bounded event history for watches that resume, and watchers fed synchronously on every change.
 import { randomUUID } from 'node:crypto';
+import { SYSTEM_CLOCK, type Clock } from '../runtime/clock';
 import { alreadyExists, conflict, notFound } from './status';
 
 export type Kind = 'namespaces' | 'deployments' | 'replicasets' | 'pods';
@@ -29,6 +30,8 @@ export const RESOURCE: Record<Kind, { group: string }> = {
 const clone = <T>(o: T): T => structuredClone(o);
 
 export class Store {
+  /** The cluster's clock, for creationTimestamp. */
+  clock: Clock = SYSTEM_CLOCK;
   private rv = 1;
   /** Events kept for watches that resume from a resourceVersion (etcd keeps ~5 minutes' worth). */
   historySize = 2000;
@@ -78,7 +81,7 @@ export class Store {
     const key = this.key(kind, namespace, name);
     if (this.objects.has(key)) throw alreadyExists(kind, name, RESOURCE[kind].group);
     obj.metadata.uid ??= randomUUID();
-    obj.metadata.creationTimestamp ??= new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    obj.metadata.creationTimestamp ??= this.clock.iso();
     return this.commit(kind, key, 'ADDED', obj);
   }
 

@@ -6,6 +6,8 @@ import forge from 'node-forge';
 
 export interface SandboxTls {
   caCertPem: string;
+  /** The CA's key, to issue client certificates (see clientCertificate). */
+  caKeyPem: string;
   certPem: string;
   keyPem: string;
 }
@@ -59,7 +61,21 @@ export function generateTls(): SandboxTls {
 
   return {
     caCertPem: forge.pki.certificateToPem(caCert),
+    caKeyPem: ca.keyPem,
     certPem: forge.pki.certificateToPem(cert),
     keyPem: server.keyPem,
   };
+}
+
+/** A client certificate for user `commonName`, signed by the sandbox's CA (as --client-ca-file users are). */
+export function clientCertificate(tls: SandboxTls, commonName: string): { certPem: string; keyPem: string } {
+  const keys = rsaKeys();
+  const cert = certificate(commonName, keys.publicKey, [
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+    { name: 'extKeyUsage', clientAuth: true },
+  ]);
+  cert.setIssuer(forge.pki.certificateFromPem(tls.caCertPem).subject.attributes);
+  cert.sign(forge.pki.privateKeyFromPem(tls.caKeyPem), forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: keys.keyPem };
 }

@@ -15,6 +15,8 @@ export interface BridgeOptions {
   stdin: boolean;
   /** Where the bridge registers its "go silent" switch (the silenceExecs fault). */
   silencers?: Set<() => void>;
+  /** Stdin bytes held on the way into the process before the connection is read no further (default 16 MiB). */
+  pipelineBytes?: number;
 }
 
 /** The Status the kubelet sends on channel 3 when the command ended with `code`. */
@@ -41,13 +43,32 @@ export function bridgeExec(ws: WebSocket, proc: ExecProcess, opts: BridgeOptions
   const frame = (channel: number, data: Buffer) => silent || ws.send(Buffer.concat([Buffer.from([channel]), data]));
   proc.stdout.on('data', (d: Buffer) => frame(1, d));
   proc.stderr.on('data', (d: Buffer) => frame(2, d));
+  // Between a real API server's WebSocket and the container's stdin sit its connection to the
+  // kubelet and the kubelet's to the runtime, each with buffers of their own: several MB.
+  const pipeline = opts.pipelineBytes ?? 16 << 20;
+  let waitingForDrain = false;
+  const resume = () => {
+    if (!waitingForDrain || proc.stdin.writableLength > pipeline) return;
+    waitingForDrain = false;
+    ws.resume();
+  };
+  proc.stdin.on('drain', resume);
+  proc.stdin.once('close', resume);
   ws.on('ping', (data: Buffer) => silent || ws.pong(data)); // a silent connection answers no ping either
   ws.on('message', (data: Buffer, isBinary: boolean) => {
     if (silent) return;
     const buf = isBinary ? data : Buffer.from(data.toString(), 'utf8');
     if (buf.length === 0) return;
-    if (buf[0] === 0 && opts.stdin) proc.stdin.write(buf.subarray(1));
-    else if (v5 && buf[0] === 255 && buf[1] === 0) proc.stdin.end();
+    if (buf[0] === 0 && opts.stdin) {
+      // As the API server and kubelet: stdin is copied into the process under back-pressure,
+      // and the connection's frames, pings included, are read no further until the process
+      // has taken what came before. A slow reader therefore delays the answer to a ping.
+      proc.stdin.write(buf.subarray(1));
+      if (proc.stdin.writableLength > pipeline && !waitingForDrain) {
+        waitingForDrain = true;
+        ws.pause();
+      }
+    } else if (v5 && buf[0] === 255 && buf[1] === 0) proc.stdin.end();
   });
   const ended = (s: Readable) =>
     new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : s.once('close', () => r())));
@@ -71,4 +92,26 @@ export function refuseUpgrade(socket: Duplex, code: number, reason: string, stat
   socket.end(
     `HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/**
+ * The Status a 1.30+ API server sends on channel 3 when the node refused the exec: it upgrades
+ * the client's WebSocket first, then dials the kubelet, so a node-side failure (the container
+ * is not running, the pod is gone from the node) arrives after the upgrade as an InternalError.
+ */
+export function internalErrorStatus(cause: string) {
+  return {
+    metadata: {},
+    status: 'Failure',
+    message: `Internal error occurred: ${cause}`,
+    reason: 'InternalError',
+    details: { causes: [{ message: cause }] },
+    code: 500,
+  };
+}
+
+/** Ends an upgraded exec with that Status, as the API server's stream translator does. */
+export function failAfterUpgrade(ws: WebSocket, cause: string): void {
+  ws.send(Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify(internalErrorStatus(cause)))]));
+  ws.close(1000);
 }

@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { Cluster } from '../core/kube/cluster';
 import type { Deployment, Pod } from '../core/kube/types';
+import { podsOwnedBy } from '../core/kube/deploymentPods';
 import { BACKUP_ANNOTATION } from '../core/devmode/devMode';
 import { ClusterWatch, type ClusterState } from './clusterWatch';
 
@@ -19,9 +20,6 @@ function age(timestamp: string | undefined, now = Date.now()): string {
   if (s < 172800) return `${Math.round(s / 3600)}h`;
   return `${Math.round(s / 86400)}d`;
 }
-
-const selectorMatches = (d: Deployment, pod: Pod) =>
-  Object.entries(d.spec?.selector?.matchLabels ?? {}).every(([k, v]) => pod.metadata?.labels?.[k] === v);
 
 export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ClusterNode | undefined>();
@@ -65,11 +63,14 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
 
   podsOf(name: string): Pod[] {
     const d = this.watch.deployments.get(name);
-    return d
-      ? [...this.watch.pods.values()]
-          .filter((p) => selectorMatches(d, p))
-          .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!))
-      : [];
+    if (!d) return [];
+    try {
+      return podsOwnedBy(d, [...this.watch.replicaSets.values()], [...this.watch.pods.values()]).sort((a, b) =>
+        a.metadata!.name!.localeCompare(b.metadata!.name!),
+      );
+    } catch {
+      return []; // an empty or malformed selector: no pod is shown as the deployment's
+    }
   }
 
   getChildren(node?: ClusterNode): ClusterNode[] {

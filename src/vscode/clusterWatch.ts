@@ -1,16 +1,16 @@
-// What the Cluster view knows of one namespace: its deployments and pods, kept current by two
-// watches, and a state for the view's welcome texts. Free of `vscode`, so it is unit-tested.
+// What the Cluster view knows of one namespace: its deployments, ReplicaSets and pods (a
+// deployment's pods are those of its ReplicaSets), kept current by three watches, and a state for the view's welcome texts. Free of `vscode`, so it is unit-tested.
 // Only the cluster it follows now may change it: a call of the cluster it followed before can
 // fail long after the switch (its retries), and such a late "unreachable" used to stick on a
 // view that was in fact showing a healthy cluster.
 import type { Cluster } from '../core/kube/cluster';
 import type { KubeError } from '../core/kube/errors';
-import type { Deployment, Pod, Watcher } from '../core/kube/types';
+import type { Deployment, Pod, ReplicaSet, Watcher } from '../core/kube/types';
 
 export type ClusterState = 'ok' | 'noKubeconfig' | 'unreachable' | 'forbidden' | 'loading';
 
 /** The part of a Cluster the view uses. */
-export type WatchedCluster = Pick<Cluster, 'watchDeployments' | 'watchPods' | 'listDeployments'>;
+export type WatchedCluster = Pick<Cluster, 'watchDeployments' | 'watchPods' | 'watchReplicaSets' | 'listDeployments'>;
 
 export interface ClusterWatchLog {
   warn(message: string): void;
@@ -20,6 +20,7 @@ export interface ClusterWatchLog {
 export class ClusterWatch {
   readonly deployments = new Map<string, Deployment>();
   readonly pods = new Map<string, Pod>();
+  readonly replicaSets = new Map<string, ReplicaSet>();
   state: ClusterState = 'loading';
   private watchers: Watcher[] = [];
   /** Which follow() is current; callbacks of an earlier one are ignored. */
@@ -39,6 +40,7 @@ export class ClusterWatch {
     const current = () => generation === this.generation;
     this.deployments.clear();
     this.pods.clear();
+    this.replicaSets.clear();
     this.setState(state);
     this.changed(false);
     if (!cluster) return;
@@ -55,7 +57,7 @@ export class ClusterWatch {
       if (err.kind === 'forbidden') this.setState('forbidden');
       else if (err.kind === 'unreachable' || err.kind === 'timeout') this.setState('unreachable');
     };
-    const keep = <T extends Deployment | Pod>(into: Map<string, T>, reachable: boolean) => {
+    const keep = <T extends Deployment | Pod | ReplicaSet>(into: Map<string, T>, reachable: boolean) => {
       return (e: { type: string; object: T }) => {
         if (!current()) return;
         const key = e.object.metadata!.name!;
@@ -68,6 +70,7 @@ export class ClusterWatch {
     this.watchers.push(
       cluster.watchDeployments(undefined, keep(this.deployments, true), onError),
       cluster.watchPods(undefined, keep(this.pods, false), onError),
+      cluster.watchReplicaSets(undefined, keep(this.replicaSets, false), onError),
     );
     // An empty namespace sends no events: confirm reachability with one list.
     cluster.listDeployments().then(

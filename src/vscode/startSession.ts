@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configToYaml, loadConfig, type TruvaConfig } from '../core/config';
+import { DEFAULT_CONTAINER_ANNOTATION } from '../core/devmode/devMode';
 import { listContexts, loadKubeConfig } from '../core/kube/kubeconfig';
 import { DevSession } from '../core/session/devSession';
 import { SessionCancelledError } from '../core/session/session';
@@ -84,13 +85,21 @@ async function askForConfig(truva: TruvaContext, preset?: string): Promise<Truva
       )?.label;
     const deployment = deployments.find((d) => d.metadata?.name === name);
     if (!deployment) return undefined;
-    const containers = deployment.spec?.template?.spec?.containers ?? [];
+    // The container kubectl would pick (its default-container annotation) comes first.
+    const preferred = deployment.spec?.template?.metadata?.annotations?.[DEFAULT_CONTAINER_ANNOTATION];
+    const containers = [...(deployment.spec?.template?.spec?.containers ?? [])].sort(
+      (a, b) => Number(b.name === preferred) - Number(a.name === preferred),
+    );
     const container =
       containers.length === 1
         ? containers[0]
         : await vscode.window
             .showQuickPick(
-              containers.map((c) => ({ label: c.name, description: c.image, c })),
+              containers.map((c) => ({
+                label: c.name,
+                description: c.name === preferred ? `${c.image} (default container)` : c.image,
+                c,
+              })),
               { placeHolder: 'Container to sync into', title: 'Start Dev Session (4/6)' },
             )
             .then((p) => p?.c);
@@ -108,7 +117,8 @@ async function askForConfig(truva: TruvaContext, preset?: string): Promise<Truva
       validateInput: (v) => (v.startsWith('/') ? undefined : 'Use an absolute path, such as /app'),
     });
     if (remote === undefined) return undefined;
-    const original = [...(container.command ?? []), ...(container.args ?? [])].join(' ');
+    // Without a command the image's entrypoint runs, which the API does not show: args alone are not the command.
+    const original = container.command?.length ? [...container.command, ...(container.args ?? [])].join(' ') : '';
     const run = await vscode.window.showInputBox({
       title: 'Start Dev Session (6/6)',
       prompt: 'Command that starts your app in the container',

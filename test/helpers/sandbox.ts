@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { startSandbox, type Sandbox } from '../../sandbox';
 import { webDeployment } from '../../sandbox/seed';
 import { Cluster } from '../../src/core/kube/cluster';
+import { SyncEngine, clusterSyncTarget, type SyncOptions } from '../../src/core/sync';
 import { until } from './poll';
 
 let shared: Promise<Sandbox> | undefined;
@@ -154,4 +155,49 @@ export async function podNames(sandbox: SandboxAccess, app: string, namespace = 
   } finally {
     cluster.dispose();
   }
+}
+
+/** What a suite on the shared sandbox works with; filled in by its `before` hook. */
+export interface SandboxSuite {
+  sandbox: Sandbox;
+  /** Truva's client on the sandbox, disposed after the suite. */
+  cluster: Cluster;
+  /** Deployments a test made: deleted after each test (faults are cleared too). */
+  created: string[];
+}
+
+/** Hooks for a describe block on the shared sandbox: one client, cleanup after every test. */
+export function sandboxSuite(): SandboxSuite {
+  const suite = { created: [] } as unknown as SandboxSuite;
+  before(async () => {
+    suite.sandbox = await sharedSandbox();
+    suite.cluster = sandboxCluster(suite.sandbox);
+  });
+  afterEach(async () => {
+    suite.sandbox.faults.clear();
+    for (const name of suite.created.splice(0))
+      await suite.cluster.deleteDeployment(name, { namespace: 'demo' }).catch(() => {});
+  });
+  after(() => suite.cluster.dispose());
+  return suite;
+}
+
+/** A sync engine from `local` into `remote` of the deployment's container `web`, with small test batches. */
+export function testSyncEngine(
+  cluster: Cluster,
+  deployment: string,
+  local: string,
+  opts: Partial<SyncOptions> & { remote?: string; restart?: (pod: string) => Promise<void> } = {},
+): SyncEngine {
+  const { remote = '/app', restart = async () => {}, ...rest } = opts;
+  return new SyncEngine(clusterSyncTarget(cluster, { namespace: 'demo', deployment, container: 'web', restart }), {
+    roots: [{ local, remote }],
+    exclude: [],
+    debounceMs: 50,
+    batchSize: 100,
+    batchBytes: 1 << 20,
+    concurrency: 5,
+    mirror: false,
+    ...rest,
+  });
 }

@@ -127,6 +127,7 @@ export function resolveConfig(raw: TruvaYaml, filePath: string): TruvaConfig {
       keepProbes: raw.devMode?.keepProbes ?? schemaDefault(['devMode', 'keepProbes']),
       replicas: raw.devMode?.replicas,
       rolloutTimeoutSeconds: raw.devMode?.rolloutTimeout ?? schemaDefault(['devMode', 'rolloutTimeout']),
+      emptyDir: raw.devMode?.emptyDir ?? schemaDefault(['devMode', 'emptyDir']),
     },
     kubeconfig,
     logLevel: raw.logLevel ?? schemaDefault(['logLevel']),
@@ -164,6 +165,7 @@ export function toTruvaYaml(config: TruvaConfig): TruvaYaml {
   if (Object.keys(logs).length > 0) out.logs = logs;
   const devMode: TruvaYaml['devMode'] = {};
   if (config.devMode.keepProbes) devMode.keepProbes = true;
+  if (config.devMode.emptyDir) devMode.emptyDir = true;
   if (config.devMode.replicas !== undefined) devMode.replicas = config.devMode.replicas;
   if (config.devMode.rolloutTimeoutSeconds !== schemaDefault(['devMode', 'rolloutTimeout']))
     devMode.rolloutTimeout = config.devMode.rolloutTimeoutSeconds;

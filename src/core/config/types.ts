@@ -93,7 +93,7 @@ export interface TruvaYaml {
   mirror?: boolean;
   allowSystemPath?: boolean;
   logs?: { tail?: number; buffer?: number };
-  devMode?: { keepProbes?: boolean; replicas?: number; rolloutTimeout?: number };
+  devMode?: { keepProbes?: boolean; replicas?: number; rolloutTimeout?: number; emptyDir?: boolean };
   kubeconfig?: string;
   logLevel?: LogLevel;
 }
@@ -143,7 +143,7 @@ export interface TruvaConfig {
   mirror: boolean;
   allowSystemPath: boolean;
   logs: { tail: number; buffer: number };
-  devMode: { keepProbes: boolean; replicas?: number; rolloutTimeoutSeconds: number };
+  devMode: { keepProbes: boolean; replicas?: number; rolloutTimeoutSeconds: number; emptyDir: boolean };
   /** Absolute path; undefined: KUBECONFIG, then ~/.kube/config. */
   kubeconfig?: string;
   logLevel: LogLevel;

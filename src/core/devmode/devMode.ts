@@ -5,15 +5,32 @@
 import { createHash } from 'node:crypto';
 import { remotePathProblem } from '../config/paths';
 import type { Cluster } from '../kube/cluster';
+import { DeploymentPods, REVISION_ANNOTATION, controllerUid } from '../kube/deploymentPods';
 import { ConflictError, ExecError, KubeError, NotFoundError } from '../kube/errors';
+import { FIELD_MANAGER } from '../kube/cluster';
+import { handBackFields, type ManagedFieldsEntry } from '../kube/managedFields';
 import { backoffDelay, sleep } from '../kube/resilience';
+import { SelectorError } from '../kube/selectors';
 import type { Container, Deployment, Pod, PodTemplate } from '../kube/types';
-import { parsePid, readPidCommand, restartCommand, supervisorCommand } from './supervisor';
+import {
+  DEFAULT_STATE_DIR,
+  isSupervisorCommand,
+  parsePid,
+  readPidCommand,
+  restartCommand,
+  supervisorCommand,
+} from './supervisor';
 
 /** The backup of the original template and replicas (JSON), stored on the deployment. */
 export const BACKUP_ANNOTATION = 'truva.dev/backup';
+/** On deployments in dev mode, so they are found by a label selector instead of by reading every deployment. */
+export const DEV_MODE_LABEL = 'truva.dev/dev-mode';
+/** Kubernetes' limit on the total size of an object's annotations (keys and values). */
+export const ANNOTATIONS_LIMIT_BYTES = 256 * 1024;
 /** Hash of the dev-mode template Truva applied: a different live template means someone else changed it. */
 export const DEV_TEMPLATE_ANNOTATION = 'truva.dev/dev-template-hash';
+/** The pod template annotation kubectl reads for the container to exec into, log and attach to. */
+export const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
 
 export interface Backup {
   namespace: string;
@@ -21,6 +38,8 @@ export interface Backup {
   template: PodTemplate;
   replicas: number;
   createdAt: string;
+  /** Who owned which fields before dev mode (metadata.managedFields), handed back on restore. */
+  managedFields?: ManagedFieldsEntry[];
 }
 
 export interface DevModeOptions {
@@ -37,6 +56,8 @@ export interface DevModeOptions {
   /** Remote sync paths, checked in preflight. */
   remotePaths?: string[];
   allowSystemPath?: boolean;
+  /** Mount writable emptyDir volumes at the state folder and the remote paths (hardened pods). */
+  emptyDir?: boolean;
 }
 
 /** Preflight found a reason not to start; the deployment was not touched. */
@@ -92,20 +113,50 @@ export function readBackup(deployment: Deployment): Backup | undefined {
   }
 }
 
+/** Refuses, readably, annotations the API server would refuse with a 422 for their size. */
+function checkAnnotationSize(deployment: string, annotations: Record<string, string>): void {
+  const size = (k: string, v: string) => Buffer.byteLength(k) + Buffer.byteLength(v);
+  const total = Object.entries(annotations).reduce((n, [k, v]) => n + size(k, v), 0);
+  if (total <= ANNOTATIONS_LIMIT_BYTES) return;
+  const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
+  const others = Object.entries(annotations)
+    .filter(([k, v]) => k !== BACKUP_ANNOTATION && size(k, v) >= 1024)
+    .sort((a, b) => size(...b) - size(...a))
+    .slice(0, 2)
+    .map(([k, v]) => `${k} ${kib(size(k, v))}`)
+    .join(', ');
+  throw new PreflightError(
+    `Deployment "${deployment}" cannot hold Truva's backup: its annotations would total ${kib(total)} (the backup of the pod template ${kib(size(BACKUP_ANNOTATION, annotations[BACKUP_ANNOTATION] ?? ''))}${others ? `, then ${others}` : ''}), over Kubernetes' limit of 256 KiB for all annotations, so the API server would refuse the change. Nothing was changed. Make the pod template smaller (large env values belong in a ConfigMap), or drop the kubectl.kubernetes.io/last-applied-configuration annotation by applying with --server-side.`,
+  );
+}
+
+/**
+ * The argv the container runs, when its spec says it. With no `command` the image's ENTRYPOINT
+ * runs, which the API never shows: `args` alone are only its arguments, so running `args[0]`
+ * as the program would start the wrong thing. Then the user has to say what to run.
+ */
+export function originalArgv(container: Container): string[] {
+  const command = container.command ?? [];
+  const args = container.args ?? [];
+  if (command.length > 0) return [...command, ...args];
+  const what =
+    args.length > 0
+      ? `has args (${JSON.stringify(args)}) but no command, so the image's entrypoint runs with them, and the API does not say what that entrypoint is`
+      : `has no command in its spec (the image's entrypoint runs)`;
+  throw new PreflightError(
+    `Container "${container.name}" ${what}; Truva cannot tell what to run and restart. Set "run" in truva.yaml to the command that starts your app (for example run: ["node", "server.js"]).`,
+  );
+}
+
 /** The dev-mode pod template: only the chosen container changes. */
 export function devTemplate(
   original: PodTemplate,
   containerName: string,
-  opts: { run?: string[]; keepProbes?: boolean },
+  opts: { run?: string[]; keepProbes?: boolean; emptyDir?: boolean; remotePaths?: string[] },
 ): PodTemplate {
   const template = structuredClone(original);
   const container = template.spec!.containers.find((c) => c.name === containerName)!;
-  const argv = opts.run ?? [...(container.command ?? []), ...(container.args ?? [])];
-  if (argv.length === 0) {
-    throw new PreflightError(
-      `Container "${containerName}" has no command in its spec (the image's entrypoint runs), so Truva cannot tell what to restart. Set "run" in truva.yaml to the command that starts your app.`,
-    );
-  }
+  const argv = opts.run ?? originalArgv(container);
   container.command = supervisorCommand(argv);
   // Kubernetes expands $(VAR) in command and turns $$ into $; escape the script so the shell
   // sees it exactly as written ($$ is its own PID). The user's argv keeps Kubernetes semantics,
@@ -116,6 +167,16 @@ export function devTemplate(
     delete container.livenessProbe;
     delete container.readinessProbe;
     delete container.startupProbe;
+  }
+  if (opts.emptyDir) {
+    // Hardened pods: a writable place for the supervisor's state and the synced files.
+    const paths = [DEFAULT_STATE_DIR, ...(opts.remotePaths ?? [])];
+    const volumes = paths.map((_, i) => ({ name: `truva-dev-${i}`, emptyDir: {} }));
+    template.spec!.volumes = [...(template.spec!.volumes ?? []), ...volumes];
+    container.volumeMounts = [
+      ...(container.volumeMounts ?? []).filter((m) => !paths.includes(m.mountPath)),
+      ...paths.map((mountPath, i) => ({ name: `truva-dev-${i}`, mountPath })),
+    ];
   }
   return template;
 }
@@ -141,6 +202,33 @@ function templateChanges(applied: PodTemplate, live: PodTemplate): string[] {
   return changes;
 }
 
+/** One permission a dev session uses, and what for (the README's Role manifest lists the same rules). */
+export interface AccessNeed {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string;
+  why: string;
+}
+
+/** Every permission a session uses, as the API authorises Truva's requests. */
+export const REQUIRED_ACCESS: readonly AccessNeed[] = [
+  { verb: 'get', group: 'apps', resource: 'deployments', why: 'read the deployment' },
+  { verb: 'update', group: 'apps', resource: 'deployments', why: 'enter and restore replace it with a PUT' },
+  { verb: 'list', group: 'apps', resource: 'replicasets', why: "tell the deployment's pods from others" },
+  { verb: 'watch', group: 'apps', resource: 'replicasets', why: "tell the deployment's pods from others" },
+  { verb: 'list', group: '', resource: 'pods', why: "find the deployment's pods" },
+  { verb: 'watch', group: '', resource: 'pods', why: 'follow pods as they come and go' },
+  // A WebSocket exec is a GET, authorised as get; servers from 1.35 also require create.
+  { verb: 'get', group: '', resource: 'pods', subresource: 'exec', why: 'exec over WebSocket' },
+  { verb: 'create', group: '', resource: 'pods', subresource: 'exec', why: 'exec over WebSocket on 1.35+' },
+  { verb: 'get', group: '', resource: 'pods', subresource: 'log', why: 'follow the logs' },
+];
+
+function accessName(need: AccessNeed): string {
+  return need.subresource ? `${need.resource}/${need.subresource}` : need.resource;
+}
+
 export class DevMode {
   private containerName: string | undefined;
 
@@ -157,10 +245,19 @@ export class DevMode {
     return this.options.namespace;
   }
 
-  /** The container dev mode works on: the configured one, else the first. */
+  /**
+   * The container dev mode works on, as kubectl picks one: the configured one, else the one the
+   * pod template's kubectl.kubernetes.io/default-container annotation names, else the first.
+   */
   containerOf(deployment: Deployment): Container {
     const containers = deployment.spec?.template?.spec?.containers ?? [];
-    const wanted = this.options.container;
+    const annotated = deployment.spec?.template?.metadata?.annotations?.[DEFAULT_CONTAINER_ANNOTATION];
+    if (!this.options.container && annotated && !containers.some((c) => c.name === annotated)) {
+      throw new PreflightError(
+        `The ${DEFAULT_CONTAINER_ANNOTATION} annotation of deployment "${this.name}" names container "${annotated}", which is not in its pod template (it has ${containers.map((c) => `"${c.name}"`).join(', ')}). Set "container" in truva.yaml, or fix the annotation.`,
+      );
+    }
+    const wanted = this.options.container ?? annotated;
     const container = wanted ? containers.find((c) => c.name === wanted) : containers[0];
     if (!container) {
       throw new PreflightError(
@@ -170,11 +267,13 @@ export class DevMode {
     return container;
   }
 
-  /** Label selector of the deployment's pods. */
-  selectorOf(deployment: Deployment): string {
-    return Object.entries(deployment.spec?.selector?.matchLabels ?? {})
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
+  /** The deployment's own pods (selector and ReplicaSet ownership); an empty selector is a PreflightError. */
+  podsOf(deployment: Deployment): DeploymentPods {
+    try {
+      return new DeploymentPods(this.cluster, deployment);
+    } catch (err) {
+      throw err instanceof SelectorError ? new PreflightError(err.message) : err;
+    }
   }
 
   /** Checks everything a session needs, changing nothing. Throws PreflightError or a KubeError. */
@@ -187,24 +286,52 @@ export class DevMode {
       const problem = remotePathProblem(path, this.options.allowSystemPath ?? false);
       if (problem) throw new PreflightError(problem.message);
     }
-    for (const [verb, resource, group, sub] of [
-      ['patch', 'deployments', 'apps', undefined],
-      ['create', 'pods', '', 'exec'],
-    ] as const) {
-      const review = await this.cluster.selfSubjectAccessReview(verb, resource, group, this.namespace, sub);
-      if (review.allowed === false) {
-        const what = sub ? `${resource}/${sub}` : resource;
-        throw new PreflightError(
-          `Your Kubernetes user may not ${verb} ${what} in namespace "${this.namespace}" (RBAC), which a dev session needs. Ask a cluster admin for that permission, or switch to a context that has it.`,
-        );
-      }
+    const pods = this.podsOf(deployment); // refuses an empty selector before anything else
+    await this.checkAccess();
+    if (!readBackup(deployment)) {
+      devTemplate(deployment.spec!.template!, container.name, this.options); // throws when there is no command to run
+      const backup: Backup = {
+        namespace: this.namespace,
+        deployment: this.name,
+        template: deployment.spec!.template!,
+        replicas: deployment.spec?.replicas ?? 1,
+        createdAt: new Date().toISOString(),
+        managedFields: deployment.metadata?.managedFields as ManagedFieldsEntry[] | undefined,
+      };
+      checkAnnotationSize(this.name, {
+        ...(deployment.metadata?.annotations ?? {}),
+        [BACKUP_ANNOTATION]: JSON.stringify(backup),
+        [DEV_TEMPLATE_ANNOTATION]: '0123456789abcdef',
+      });
     }
-    if (!readBackup(deployment)) devTemplate(deployment.spec!.template!, container.name, this.options); // throws when there is no command to run
-    const pod = (await this.cluster.listPods(this.selectorOf(deployment), this.namespace)).find(
-      (p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp,
-    );
+    const pod = (await pods.list()).find((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
     if (pod) await this.probeTools(pod, container);
     return { deployment, container: container.name };
+  }
+
+  /**
+   * Asks the API (SelfSubjectAccessReview) for every permission a session uses, and refuses
+   * with all the missing ones at once. A server that cannot answer reviews is not a refusal.
+   */
+  private async checkAccess(): Promise<void> {
+    const reviews = await Promise.all(
+      REQUIRED_ACCESS.map(async (need) => ({
+        need,
+        review: await this.cluster.selfSubjectAccessReview(
+          need.verb,
+          need.resource,
+          need.group,
+          this.namespace,
+          need.subresource,
+        ),
+      })),
+    );
+    const missing = reviews.filter((r) => r.review.allowed === false).map((r) => r.need);
+    if (missing.length === 0) return;
+    const list = missing.map((m) => `${m.verb} ${accessName(m)} (${m.why})`).join('; ');
+    throw new PreflightError(
+      `Your Kubernetes user may not ${list} in namespace "${this.namespace}" (RBAC), which a dev session needs. Nothing was changed. Ask a cluster admin for a Role with these rules (the README has one), or switch to a context that has them.`,
+    );
   }
 
   /**
@@ -241,20 +368,43 @@ export class DevMode {
       new PreflightError(
         `Container "${container.name}" (image "${container.image}") has no ${tool}, which Truva needs to copy files into it. Use an image that has sh and tar (for example a -debug or -slim variant), or add them to your dev image.`,
       );
-    const NO_TAR = 42; // an exit code sh itself never uses, so 126/127 still mean "no sh"
+    const NO_TAR = 42; // exit codes sh itself never uses, so 126/127 still mean "no sh"
+    const NOT_WRITABLE = 43;
+    // The folders dev mode writes, checked as the container's own user (an exec runs as it):
+    // a read-only root filesystem or a non-root user cannot write everywhere root can.
+    const folders = this.options.emptyDir ? [] : [DEFAULT_STATE_DIR, ...(this.options.remotePaths ?? [])];
+    const script = `command -v tar >/dev/null 2>&1 || exit ${NO_TAR}
+for d in "$@"; do
+  t="$d/.truva-write-check.$$"
+  # In a subshell: a failed redirection of ":" (a special builtin) would end the shell itself.
+  { mkdir -p "$d" && (: > "$t") && rm -f "$t"; } 2>/dev/null || { echo "$d"; id -u 2>/dev/null; exit ${NOT_WRITABLE}; }
+done`;
     let result;
     try {
       result = await this.cluster.exec(
         pod.metadata!.name!,
         container.name,
-        ['sh', '-c', `command -v tar >/dev/null 2>&1 || exit ${NO_TAR}`],
+        ['sh', '-c', script, 'truva-preflight', ...folders],
         { namespace: this.namespace, timeoutMs: 15_000 },
       );
     } catch (err) {
-      if (err instanceof ExecError) throw missing('sh');
+      // A missing sh is an InternalError too on a real server; a container that stopped is not.
+      if (err instanceof ExecError && !/container not found|not running|does not exist/i.test(err.message))
+        throw missing('sh');
       throw err;
     }
     if (result.exitCode === NO_TAR) throw missing('tar');
+    if (result.exitCode === NOT_WRITABLE) {
+      const [folder, uid] = result.stdout.toString().trim().split('\n');
+      const who = uid ? `user ${uid}` : "the container's user";
+      const what =
+        folder === DEFAULT_STATE_DIR
+          ? `Truva's state folder ${folder}, where the supervisor keeps its PID files`
+          : `the remote path ${folder}`;
+      throw new PreflightError(
+        `Container "${container.name}", running as ${who}, cannot write ${what} (a read-only root filesystem, or a folder only root may write). Nothing was changed. Set devMode.emptyDir: true in truva.yaml so dev mode mounts a writable emptyDir at ${DEFAULT_STATE_DIR} and at each remote path (the image's files at the remote path are hidden; the initial sync brings yours)${folder === DEFAULT_STATE_DIR ? '' : ', or pick a remote path that user can write'}.`,
+      );
+    }
     if (result.exitCode !== 0) throw missing('sh');
   }
 
@@ -269,17 +419,20 @@ export class DevMode {
         template: structuredClone(deployment.spec!.template!),
         replicas: deployment.spec?.replicas ?? 1,
         createdAt: new Date().toISOString(),
+        managedFields: deployment.metadata?.managedFields as ManagedFieldsEntry[] | undefined,
       };
       const container = this.containerOf({
         spec: { selector: deployment.spec!.selector, template: backup.template },
       } as Deployment);
       const template = devTemplate(backup.template, container.name, this.options);
       const next = structuredClone(deployment);
+      next.metadata!.labels = { ...(next.metadata!.labels ?? {}), [DEV_MODE_LABEL]: 'true' };
       next.metadata!.annotations = {
         ...(next.metadata!.annotations ?? {}),
         [BACKUP_ANNOTATION]: JSON.stringify(backup),
         [DEV_TEMPLATE_ANNOTATION]: templateHash(template),
       };
+      checkAnnotationSize(this.name, next.metadata!.annotations);
       next.spec!.template = template;
       if (this.options.replicas !== undefined) next.spec!.replicas = this.options.replicas;
       report(
@@ -287,7 +440,15 @@ export class DevMode {
           ? 'Deployment already in dev mode: reusing its first backup'
           : 'Backed up the deployment; switching it to dev mode',
       );
-      await this.cluster.replaceDeployment(next, { namespace: this.namespace });
+      // A PUT carries the resourceVersion, so repeating it after a dropped connection is safe:
+      // if the first one landed, the repeat meets 409 and the write is redone on a fresh read.
+      const stored = await this.cluster.replaceDeployment(next, { namespace: this.namespace, safeToRetry: true });
+      // The hash is of what the server stored: a mutating webhook may have changed the template.
+      const storedHash = templateHash(stored.spec!.template);
+      if (storedHash !== next.metadata!.annotations[DEV_TEMPLATE_ANNOTATION]) {
+        stored.metadata!.annotations = { ...stored.metadata!.annotations, [DEV_TEMPLATE_ANNOTATION]: storedHash };
+        await this.cluster.replaceDeployment(stored, { namespace: this.namespace, safeToRetry: true });
+      }
     });
     await this.waitForRollout(report, signal);
     return backup!;
@@ -296,29 +457,85 @@ export class DevMode {
   /** Puts the backed-up template and replicas back and waits for the rollout. */
   async restore(opts: { force?: boolean } = {}, report: (message: string) => void = () => {}): Promise<void> {
     let restored = false;
+    let earlierOwners: ManagedFieldsEntry[] | undefined;
     await this.retryOnConflict(async () => {
       const deployment = await this.cluster.getDeployment(this.name, this.namespace);
       const backup = readBackup(deployment);
       if (!backup) return; // not in dev mode (already restored, or never entered)
+      restored = true;
+      const live = deployment.spec!.template!;
+      // GitOps (Argo CD self-heal, Flux) may have put the original back already: nothing to overwrite.
+      const alreadyOriginal = stableJson(live) === stableJson(backup.template);
       const appliedHash = deployment.metadata?.annotations?.[DEV_TEMPLATE_ANNOTATION];
-      if (!opts.force && appliedHash && appliedHash !== templateHash(deployment.spec!.template)) {
+      if (!opts.force && !alreadyOriginal && appliedHash && appliedHash !== templateHash(live)) {
         const applied = devTemplate(
           backup.template,
           this.containerOf({ spec: { template: backup.template } } as Deployment).name,
           this.options,
         );
-        throw new RestoreConflictError(this.name, templateChanges(applied, deployment.spec!.template!));
+        throw new RestoreConflictError(this.name, templateChanges(applied, live));
       }
       const next = structuredClone(deployment);
       delete next.metadata!.annotations![BACKUP_ANNOTATION];
       delete next.metadata!.annotations![DEV_TEMPLATE_ANNOTATION];
+      if (next.metadata!.labels) delete next.metadata!.labels[DEV_MODE_LABEL];
       next.spec!.template = backup.template;
       next.spec!.replicas = backup.replicas;
-      report('Restoring the original deployment');
-      await this.cluster.replaceDeployment(next, { namespace: this.namespace });
-      restored = true;
+      report(
+        alreadyOriginal
+          ? 'The original template is back already; removing the backup'
+          : 'Restoring the original deployment',
+      );
+      earlierOwners = backup.managedFields;
+      await this.cluster.replaceDeployment(next, { namespace: this.namespace, safeToRetry: true });
     });
-    if (restored) await this.waitForRollout(report);
+    if (!restored) return;
+    if (earlierOwners?.length) await this.handBackFields(earlierOwners);
+    await this.waitForRollout(report);
+    await this.forgetDevRevisions(report);
+  }
+
+  /**
+   * The restore PUT made Truva the owner of every field it put back: hand them to the managers
+   * that owned them before dev mode, so their next server-side apply neither conflicts on them
+   * nor keeps fields it has dropped. A PUT that changes only managedFields changes nothing else.
+   */
+  private async handBackFields(earlierOwners: ManagedFieldsEntry[]): Promise<void> {
+    await this.retryOnConflict(async () => {
+      const live = await this.cluster.getDeployment(this.name, this.namespace);
+      const fields = handBackFields(
+        live.metadata?.managedFields as ManagedFieldsEntry[] | undefined,
+        earlierOwners,
+        FIELD_MANAGER,
+      );
+      if (!fields || readBackup(live)) return; // nothing of Truva's, or in dev mode again
+      live.metadata!.managedFields = fields as never;
+      await this.cluster.replaceDeployment(live, { namespace: this.namespace, safeToRetry: true });
+    });
+  }
+
+  /**
+   * Deletes the deployment's dev-mode ReplicaSets (scaled to zero by now). They carry the backup
+   * annotation (the controller copies a deployment's annotations onto its ReplicaSets), and
+   * `kubectl rollout undo` to their revision would copy template and annotations back: dev mode
+   * again, with no session. Without permission to delete them, says so and leaves them.
+   */
+  private async forgetDevRevisions(report: (message: string) => void): Promise<void> {
+    try {
+      const deployment = await this.cluster.getDeployment(this.name, this.namespace);
+      const sets = await this.cluster.listReplicaSets(this.podsOf(deployment).selector, this.namespace);
+      for (const rs of sets) {
+        const ours = controllerUid(rs, 'Deployment') === deployment.metadata?.uid;
+        const dev = (rs.spec?.template?.spec?.containers ?? []).some((c) => isSupervisorCommand(c.command));
+        if (ours && dev && (rs.spec?.replicas ?? 0) === 0)
+          await this.cluster.deleteReplicaSet(rs.metadata!.name!, this.namespace);
+      }
+    } catch (err) {
+      if (!(err instanceof KubeError)) throw err;
+      report(
+        `The dev-mode revision of deployment "${this.name}" stays in its rollout history (${err.message}); \`kubectl rollout undo\` to it would bring dev mode back.`,
+      );
+    }
   }
 
   /** Asks the supervisor in one pod to restart the app; resolves with the new PID. */
@@ -369,7 +586,12 @@ export class DevMode {
     }
   }
 
-  /** Waits until every replica runs the current template, reporting progress and pod problems. */
+  /**
+   * Waits until every replica runs the current template, reporting progress. Fails at once,
+   * quoting the cluster's own reason, when the rollout cannot finish: the deployment is paused,
+   * its progress deadline passed, the ReplicaSet cannot create pods (quota, pod security, an
+   * admission webhook), a pod cannot be scheduled, or a container cannot be created or started.
+   */
   async waitForRollout(report: (message: string) => void = () => {}, signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + (this.options.rolloutTimeoutSeconds ?? 120) * 1000;
     let last = '';
@@ -380,44 +602,46 @@ export class DevMode {
       const want = d.spec?.replicas ?? 1;
       const updated = s.updatedReplicas ?? 0;
       const available = s.availableReplicas ?? 0;
-      if (
-        (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
-        updated === want &&
-        (s.replicas ?? 0) === want &&
-        available === want
-      )
-        return;
+      const observed = (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0);
+      if (observed && updated === want && (s.replicas ?? 0) === want && available === want) return;
+      // Pods tell why only once the controller has seen this generation (so its revision is the
+      // current template's), and only those of the current ReplicaSet: the old ones are going.
+      const stuck = rolloutBlocker(d, observed) ?? (observed ? await this.podProblems(d, true) : '');
+      if (stuck) throw new RolloutError(`The rollout of deployment "${this.name}" cannot finish: ${stuck}`);
       const message = `Waiting for the rollout: ${updated} of ${want} pods updated, ${available} available`;
       if (message !== last) report((last = message));
       if (Date.now() > deadline)
         throw new RolloutError(
-          `The rollout of deployment "${this.name}" did not finish in ${this.options.rolloutTimeoutSeconds ?? 120}s. ${await this.podProblems(d)}`.trim(),
+          `The rollout of deployment "${this.name}" did not finish in ${this.options.rolloutTimeoutSeconds ?? 120}s. ${await this.podProblems(d, false)}`.trim(),
         );
-      const problems = await this.podProblems(d);
-      if (/CrashLoopBackOff|ImagePullBackOff|ErrImagePull|CreateContainerConfigError/.test(problems))
-        throw new RolloutError(`The rollout of deployment "${this.name}" is stuck: ${problems}`);
       await sleep(250, signal);
     }
   }
 
-  /** The waiting/terminated reasons of the deployment's pods, in the pods' own words. */
-  private async podProblems(deployment: Deployment): Promise<string> {
+  /**
+   * The pods' own reasons (waiting containers, unschedulable pods). With `fatal`, only those
+   * that will not resolve by waiting, or '' when there is none.
+   */
+  private async podProblems(deployment: Deployment, fatal: boolean): Promise<string> {
     try {
-      const pods = await this.cluster.listPods(this.selectorOf(deployment), this.namespace);
-      const problems = pods.flatMap((p) =>
-        (p.status?.containerStatuses ?? [])
-          .flatMap((c) => {
-            const w = c.state?.waiting;
-            if (w && w.reason && w.reason !== 'ContainerCreating')
-              return [`pod ${p.metadata?.name} container ${c.name}: ${w.reason}${w.message ? ` (${w.message})` : ''}`];
-            return [];
-          })
-          .concat(
-            p.status?.phase === 'Pending' && !(p.status?.containerStatuses ?? []).length
-              ? [`pod ${p.metadata?.name} is Pending`]
-              : [],
-          ),
-      );
+      const pods = await this.podsOf(deployment).list({
+        revision: deployment.metadata?.annotations?.[REVISION_ANNOTATION],
+      });
+      const problems = pods.flatMap((p) => {
+        const name = p.metadata?.name;
+        const waiting = (p.status?.containerStatuses ?? []).flatMap((c) => {
+          const w = c.state?.waiting;
+          if (!w?.reason || w.reason === 'ContainerCreating' || (fatal && !FATAL_WAITING.test(w.reason))) return [];
+          return [`pod ${name} container ${c.name}: ${w.reason}${w.message ? ` (${w.message})` : ''}`];
+        });
+        const unscheduled = (p.status?.conditions ?? []).find(
+          (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
+        );
+        if (unscheduled) waiting.push(`pod ${name} is Unschedulable: ${unscheduled.message ?? 'no node fits it'}`);
+        else if (!fatal && p.status?.phase === 'Pending' && !(p.status?.containerStatuses ?? []).length)
+          waiting.push(`pod ${name} is Pending`);
+        return waiting;
+      });
       return problems.join('; ');
     } catch (err) {
       return err instanceof KubeError ? '' : String(err);
@@ -425,14 +649,39 @@ export class DevMode {
   }
 }
 
-/** Every deployment in the context that Truva left in dev mode (after a crash, or from another machine). */
+/** Container waiting reasons that do not go away by waiting (kubelet's and the runtime's names). */
+const FATAL_WAITING =
+  /^(CrashLoopBackOff|ImagePullBackOff|ErrImagePull|InvalidImageName|ErrImageNeverPull|CreateContainerConfigError|CreateContainerError|RunContainerError)$/;
+
+/** Why the deployment's status says the rollout cannot finish, in the controller's words; undefined if it can. */
+export function rolloutBlocker(d: Deployment, observed: boolean): string | undefined {
+  if (d.spec?.paused)
+    return (
+      'it is paused (spec.paused), so no new pods are rolled out. Resume it (kubectl rollout resume deployment/' +
+      `${d.metadata?.name}) and start again.`
+    );
+  if (!observed) return undefined; // the conditions are of an older generation
+  const conditions = d.status?.conditions ?? [];
+  const failure = conditions.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+  if (failure)
+    return `${failure.reason ?? 'ReplicaFailure'}: ${failure.message ?? 'the ReplicaSet cannot create pods'}`;
+  const progressing = conditions.find((c) => c.type === 'Progressing');
+  if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded')
+    return `ProgressDeadlineExceeded: ${progressing.message ?? 'the rollout made no progress within spec.progressDeadlineSeconds'}`;
+  return undefined;
+}
+
+/**
+ * Every deployment in the context that Truva left in dev mode (after a crash, or from another
+ * machine): selected by Truva's label, page by page, instead of reading every deployment.
+ */
 export async function findDevModeDeployments(cluster: Cluster): Promise<Backup[]> {
   let deployments: Deployment[];
   try {
-    deployments = await cluster.listDeployments({ allNamespaces: true });
+    deployments = await cluster.listDeployments({ allNamespaces: true, labelSelector: DEV_MODE_LABEL });
   } catch (err) {
     if (!(err instanceof KubeError && err.kind === 'forbidden')) throw err;
-    deployments = await cluster.listDeployments({});
+    deployments = await cluster.listDeployments({ labelSelector: DEV_MODE_LABEL });
   }
   return deployments.flatMap((d) => {
     try {

@@ -17,6 +17,7 @@ import {
   type ObjectList,
   type PatchType,
   type Pod,
+  type ReplicaSet,
   type WatchEvent,
   type Watcher,
 } from './types';
@@ -67,7 +68,8 @@ export interface LogStreamOptions {
   previous?: boolean;
 }
 
-const FIELD_MANAGER = 'truva';
+/** The field manager of every write Truva makes (managedFields name it). */
+export const FIELD_MANAGER = 'truva';
 
 type WatchErrorHandler = (error: KubeError, info: { retrying: boolean }) => void;
 type WatchOptions = { namespace?: string; fieldSelector?: string };
@@ -111,6 +113,15 @@ export class Cluster {
     return this.connection.server;
   }
 
+  /**
+   * Now by the API server's clock (ms), learned from its answers' Date headers: timestamps the
+   * server wrote (creationTimestamp) are compared with this, not with the local clock, which may
+   * be seconds or minutes off.
+   */
+  serverNow(): number {
+    return this.transport.serverNow();
+  }
+
   private target(verb: string, resource: string, name?: string, namespace?: string): CallTarget {
     return { verb, resource, name, namespace, context: this.contextName, user: this.userName, server: this.server };
   }
@@ -148,6 +159,24 @@ export class Cluster {
     );
   }
 
+  /** Sends any API request through the same gate (for endpoints without a method of their own). */
+  request<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    target: { verb: string; resource: string; name?: string; namespace?: string },
+    body?: unknown,
+    opts: {
+      contentType?: string;
+      idempotent?: boolean;
+      query?: Record<string, string | number | boolean | undefined>;
+    } = {},
+  ): Promise<T> {
+    const t = this.target(target.verb, target.resource, target.name, target.namespace);
+    return this.resilience.call(t, { ...this.calls, idempotent: opts.idempotent ?? method === 'GET' }, (signal) =>
+      this.transport.json<T>({ method, path, query: opts.query, body, contentType: opts.contentType, signal }, t),
+    );
+  }
+
   // ---- namespaces ----
 
   /** Lists namespaces (needs cluster-wide list permission). */
@@ -165,16 +194,27 @@ export class Cluster {
     return this.read(this.target('get', 'deployments', name, namespace), this.deploymentsPath(namespace, name));
   }
 
-  /** Lists deployments in a namespace, or in all namespaces with allNamespaces. */
+  /**
+   * Lists deployments in a namespace, or in all namespaces with allNamespaces, in pages of
+   * `pageSize` (each page a request of its own, so no single answer grows with the cluster).
+   */
   async listDeployments(
-    opts: { namespace?: string; allNamespaces?: boolean; labelSelector?: string } = {},
+    opts: { namespace?: string; allNamespaces?: boolean; labelSelector?: string; pageSize?: number } = {},
   ): Promise<Deployment[]> {
     const ns = opts.allNamespaces ? undefined : (opts.namespace ?? this.namespace);
     const path = ns ? this.deploymentsPath(ns) : '/apis/apps/v1/deployments';
-    const list = await this.read<ObjectList<Deployment>>(this.target('list', 'deployments', undefined, ns), path, {
-      labelSelector: opts.labelSelector,
-    });
-    return list.items;
+    const items: Deployment[] = [];
+    let next: string | undefined;
+    do {
+      const list: ObjectList<Deployment> = await this.read(this.target('list', 'deployments', undefined, ns), path, {
+        labelSelector: opts.labelSelector,
+        limit: opts.pageSize ?? 500,
+        continue: next,
+      });
+      items.push(...list.items);
+      next = list.metadata?.continue || undefined;
+    } while (next);
+    return items;
   }
 
   /** Creates a deployment (never retried: a repeated create would fail with AlreadyExists). */
@@ -252,6 +292,49 @@ export class Cluster {
       labelSelector,
       fieldSelector: opts.fieldSelector,
       target: this.target('watch', resource, undefined, namespace),
+      onEvent,
+      onError,
+    });
+  }
+
+  // ---- replicasets (to tell a deployment's pods from others its selector also matches) ----
+
+  private replicaSetsPath(namespace: string): string {
+    return `/apis/apps/v1/namespaces/${encodeURIComponent(namespace)}/replicasets`;
+  }
+
+  /** Lists ReplicaSets matching a label selector. */
+  async listReplicaSets(labelSelector: string | undefined, namespace = this.namespace): Promise<ReplicaSet[]> {
+    const list = await this.read<ObjectList<ReplicaSet>>(
+      this.target('list', 'replicasets', undefined, namespace),
+      this.replicaSetsPath(namespace),
+      { labelSelector },
+    );
+    return list.items;
+  }
+
+  /** Deletes a ReplicaSet (Truva removes only its own, scaled-down dev-mode revisions). */
+  deleteReplicaSet(name: string, namespace = this.namespace): Promise<unknown> {
+    return this.write(
+      this.target('delete', 'replicasets', name, namespace),
+      'DELETE',
+      `${this.replicaSetsPath(namespace)}/${encodeURIComponent(name)}`,
+      undefined,
+    );
+  }
+
+  /** Watches ReplicaSets (ADDED for each existing one first); resumes after drops, relists on 410. */
+  watchReplicaSets(
+    labelSelector: string | undefined,
+    onEvent: (event: WatchEvent<ReplicaSet>) => void,
+    onError: (error: KubeError, info: { retrying: boolean }) => void,
+    opts: { namespace?: string } = {},
+  ): Watcher {
+    const ns = opts.namespace ?? this.namespace;
+    return startWatch<ReplicaSet>(this.transport, this.resilience, {
+      path: this.replicaSetsPath(ns),
+      labelSelector,
+      target: this.target('watch', 'replicasets', undefined, ns),
       onEvent,
       onError,
     });
@@ -350,6 +433,7 @@ export class Cluster {
             previous: opts.previous ? 'true' : undefined,
           },
           signal: req.signal,
+          stream: opts.follow !== false,
         });
         policySignal.removeEventListener('abort', onPolicyAbort);
         if (res.statusCode !== 200) throw await errorFromResponse(res, target);

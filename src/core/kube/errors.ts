@@ -134,6 +134,18 @@ export function describeTarget(t: CallTarget): string {
   return `${t.resource}${where}`;
 }
 
+/**
+ * What the call was doing, for messages: an exec is an exec ("exec into pod "web-1""), not the
+ * "create pod" its RBAC verb would suggest; a log read is a log read.
+ */
+export function describeAction(t: CallTarget | undefined, fallback: string): string {
+  if (!t) return fallback;
+  const where = t.namespace ? ` in namespace "${t.namespace}"` : '';
+  if (t.resource === 'pods/exec') return `exec into pod "${t.name ?? ''}"${where}`;
+  if (t.resource === 'pods/log') return `read the log of pod "${t.name ?? ''}"${where}`;
+  return `${t.verb} ${describeTarget(t)}`;
+}
+
 function whoAmI(t?: CallTarget): string {
   if (!t) return 'the current user';
   const user = t.user ? `user "${t.user}"` : 'the current user';
@@ -183,11 +195,13 @@ export function errorFromStatus(
         details,
       );
     case 403: {
-      const verb = target?.verb ?? 'access';
-      const resource = target?.resource ?? 'this resource';
       const ns = target?.namespace ? ` in namespace "${target.namespace}"` : '';
+      const may =
+        target?.resource === 'pods/exec'
+          ? `exec into pods${ns} (a WebSocket exec needs get and, from Kubernetes 1.35, create on pods/exec)`
+          : `${target?.verb ?? 'access'} ${target?.resource ?? 'this resource'}${ns}`;
       return new ForbiddenError(
-        `RBAC refused: ${whoAmI(target)} may not ${verb} ${resource}${ns} (403 Forbidden). ` +
+        `RBAC refused: ${whoAmI(target)} may not ${may} (403 Forbidden). ` +
           `Ask a cluster admin for that permission or switch to another context.${said}`,
         details,
       );
@@ -213,7 +227,7 @@ export function errorFromStatus(
     case 422:
       return new KubeError(
         'invalid',
-        `The API server refused the request to ${target?.verb ?? 'change'} ${what} as invalid (${status}).${said}`,
+        `The API server refused the request to ${describeAction(target, `change ${what}`)} as invalid (${status}).${said}`,
         details,
       );
     case 429:
@@ -224,20 +238,20 @@ export function errorFromStatus(
       );
     case 504:
       return new TimeoutError(
-        `The API server timed out on ${target?.verb ?? 'a request'} ${what} (504).${said}`,
+        `The API server timed out on the request to ${describeAction(target, what)} (504).${said}`,
         details,
       );
     default:
       if (status >= 500) {
         return new KubeError(
           'server',
-          `The API server failed to ${target?.verb ?? 'handle'} ${what} (${status}).${said}`,
+          `The API server failed to ${describeAction(target, `handle ${what}`)} (${status}).${said}`,
           details,
         );
       }
       return new KubeError(
         'unknown',
-        `Unexpected answer ${status} to ${target?.verb ?? 'a request'} ${what}.${said}`,
+        `Unexpected answer ${status} to the request to ${describeAction(target, what)}.${said}`,
         details,
       );
   }
@@ -290,13 +304,10 @@ export function toKubeError(err: unknown, target?: CallTarget): KubeError {
       );
     }
     if (e.name === 'TaskCancelledError' || e.constructor?.name === 'TaskCancelledError') {
-      return new TimeoutError(
-        `${capitalize(target ? `${target.verb} ${describeTarget(target)}` : 'The request')} timed out${server}.`,
-        {
-          target,
-          cause: err,
-        },
-      );
+      return new TimeoutError(`${capitalize(describeAction(target, 'the request'))} timed out${server}.`, {
+        target,
+        cause: err,
+      });
     }
     // client-node ApiException: numeric `code` plus `body`.
     if (typeof e.code === 'number' && e.code >= 100 && e.code < 600 && 'body' in e) {
@@ -319,13 +330,10 @@ export function toKubeError(err: unknown, target?: CallTarget): KubeError {
       );
     }
     if (e.name === 'AbortError') {
-      return new TimeoutError(
-        `${capitalize(target ? `${target.verb} ${describeTarget(target)}` : 'The request')} was cancelled or timed out.`,
-        {
-          target,
-          cause: err,
-        },
-      );
+      return new TimeoutError(`${capitalize(describeAction(target, 'the request'))} was cancelled or timed out.`, {
+        target,
+        cause: err,
+      });
     }
   }
   const message = e instanceof Error ? e.message : String(err);

@@ -4,7 +4,9 @@
 // openExec is the streaming form (a command that stays running and is fed over time, like the
 // sync engine's pod shell); execInContainer runs a command to its end and collects the output.
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import { PassThrough, Readable, Writable } from 'node:stream';
+import type WebSocket from 'ws';
 import { ExecError, TimeoutError, toKubeError, type CallTarget } from './errors';
 import { execSocketFactory } from './execSocket';
 import type { Resilience } from './resilience';
@@ -44,6 +46,12 @@ export interface ExecStream {
   readonly protocol: string;
   /** True when the API server answers a WebSocket ping within `timeoutMs` (the connection is alive). */
   ping(timeoutMs: number): Promise<boolean>;
+  /**
+   * True while stdin was written that no answered ping has confirmed. A real API server reads
+   * a ping only after the stdin ahead of it has gone into the container, so with a slow reader
+   * a missing answer then means "busy", not "dead".
+   */
+  hasUnconfirmedInput(): boolean;
 }
 
 /** A Writable that hands every chunk to a listener (client-node writes output into Writables). */
@@ -80,10 +88,43 @@ function waitForDrain(ws: { bufferedAmount: number; readyState: number }): Promi
 /** One Exec per kubeconfig, so its sockets share a TLS context and resume the TLS session. */
 const execs = new WeakMap<KubeConfig, Exec>();
 
+/**
+ * ws turns a refused upgrade into "Unexpected server response: 400" and drops the body, the
+ * Status that says why. The WebSocket options are the kubeconfig's HTTPS options, so a
+ * `finishRequest` (a ws option) added to them gets hold of the socket before the answer comes,
+ * and the body is read and kept on the error (statusCode, body), which toKubeError understands.
+ */
+function keepingRefusals(kc: KubeConfig): KubeConfig {
+  const wrapped = Object.create(kc) as KubeConfig;
+  wrapped.applyToHTTPSOptions = async (opts) => {
+    await kc.applyToHTTPSOptions(opts);
+    (opts as Record<string, unknown>).finishRequest = keepRefusalBody;
+  };
+  return wrapped;
+}
+
+function keepRefusalBody(req: ClientRequest, ws: WebSocket): void {
+  ws.once('unexpected-response', (_req: ClientRequest, res: IncomingMessage) => {
+    const chunks: Buffer[] = [];
+    const fail = () => {
+      const err = Object.assign(new Error(`Unexpected server response: ${res.statusCode}`), {
+        statusCode: res.statusCode,
+        body: Buffer.concat(chunks),
+      });
+      req.destroy();
+      ws.emit('error', err);
+    };
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.once('end', fail);
+    res.once('error', fail);
+  });
+  req.end();
+}
+
 function execFor(kc: KubeConfig): Exec {
   let exec = execs.get(kc);
   if (!exec) {
-    exec = new Exec(kc, execSocketFactory(kc) as unknown as ConstructorParameters<typeof Exec>[1]);
+    exec = new Exec(kc, execSocketFactory(keepingRefusals(kc)) as unknown as ConstructorParameters<typeof Exec>[1]);
     execs.set(kc, exec);
   }
   return exec;
@@ -144,9 +185,16 @@ export async function openExec(
       if (err) return reject(err);
       const exitCode = status ? exitCodeFromStatus(status) : undefined;
       if (exitCode !== undefined) return resolve(exitCode);
+      // A 1.30+ server upgrades first and reports what the node refused (the container is not
+      // running, the pod left the node) as a Status here: keep its code and reason, so callers
+      // can tell a container that is gone from a failed command.
       const why = status?.message ?? 'the connection closed before the command reported how it ended';
       reject(
-        new ExecError(`Running ${command[0]} in container "${container}" of pod "${pod}" failed: ${why}`, { target }),
+        new ExecError(`The exec of ${command[0]} in container "${container}" of pod "${pod}" failed: ${why}`, {
+          target,
+          status: status?.code,
+          reason: status?.reason,
+        }),
       );
     };
     ws.on('close', () => {
@@ -158,9 +206,12 @@ export async function openExec(
   });
   exited.catch(() => {}); // a caller that only writes learns of the failure from write() or exited
 
+  let written = 0;
+  let confirmed = 0;
   return {
     async write(chunk) {
       if (ws.readyState !== 1) throw new ExecError(`The connection to pod "${pod}" is closed.`, { target });
+      written++;
       stdinProxy!.write(chunk);
       if (ws.bufferedAmount > HIGH_WATER) await waitForDrain(ws);
     },
@@ -171,7 +222,11 @@ export async function openExec(
     ping: (timeoutMs) =>
       new Promise<boolean>((resolve) => {
         if (ws.readyState !== 1) return resolve(false);
-        const answered = () => done(true);
+        const ahead = written;
+        const answered = () => {
+          confirmed = Math.max(confirmed, ahead);
+          done(true);
+        };
         const timer = setTimeout(() => done(false), timeoutMs);
         const done = (alive: boolean) => {
           clearTimeout(timer);
@@ -181,6 +236,7 @@ export async function openExec(
         ws.once('pong', answered);
         ws.ping();
       }),
+    hasUnconfirmedInput: () => written > confirmed,
     close() {
       try {
         ws.close();

@@ -16,6 +16,8 @@ export interface RawRequest {
   body?: unknown;
   contentType?: string;
   signal?: AbortSignal;
+  /** A long-lived stream (watch, log follow): sent through the streams' own agent. */
+  stream?: boolean;
 }
 
 export interface RawResponse {
@@ -26,9 +28,26 @@ export interface RawResponse {
 
 /** Sends requests for one kubeconfig context, reusing connections. */
 export class HttpTransport {
-  private agent?: http.Agent;
+  private agents?: { requests: http.Agent; streams: http.Agent };
+  private agentKey?: string;
+  private retired: http.Agent[] = [];
+  /** The API server's clock minus ours, from its Date headers (whole seconds); 0 until one is seen. */
+  private clockOffsetMs = 0;
 
   constructor(private readonly kc: KubeConfig) {}
+
+  /** Now, by the API server's clock (as its Date headers tell it), in ms. */
+  serverNow(): number {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  /** Learns the server's clock from an answer: a Date header is whole seconds, so the middle of that second. */
+  private observeDate(res: IncomingMessage, sentAt: number): void {
+    const date = Date.parse(String(res.headers.date ?? ''));
+    if (!Number.isFinite(date)) return;
+    const local = (sentAt + Date.now()) / 2;
+    this.clockOffsetMs = date + 500 - local;
+  }
 
   /** The cluster's server URL, for messages. */
   get server(): string {
@@ -43,8 +62,14 @@ export class HttpTransport {
     return url;
   }
 
-  /** Request options with fresh credentials (exec plugins may rotate tokens) and a pooled agent. */
-  private async options(url: URL, method: string): Promise<https.RequestOptions> {
+  /**
+   * Request options with fresh credentials (exec plugins may rotate tokens and client
+   * certificates) and a pooled agent for that TLS material: a rotated certificate gets a new
+   * agent, since a pooled socket keeps presenting the certificate it was opened with. Streams
+   * (watches, log follows) get agents of their own, so however many are open they never take
+   * the sockets that requests need.
+   */
+  private async options(url: URL, method: string, stream: boolean): Promise<https.RequestOptions> {
     const opts: https.RequestOptions = { method, headers: {} };
     await this.kc.applyToHTTPSOptions(opts);
     const headers = { ...(opts.headers as Record<string, string>) };
@@ -53,25 +78,8 @@ export class HttpTransport {
       delete opts.auth;
     }
     const cluster = this.kc.getCurrentCluster();
-    // client-node makes a new agent per call; keep one with keep-alive unless a proxy is involved.
-    if (!cluster?.proxyUrl) {
-      if (!this.agent) {
-        const tls = {
-          ca: opts.ca,
-          cert: opts.cert,
-          key: opts.key,
-          pfx: opts.pfx,
-          passphrase: opts.passphrase,
-          servername: opts.servername,
-          rejectUnauthorized: opts.rejectUnauthorized,
-          keepAlive: true,
-          maxSockets: 64,
-        };
-        this.agent =
-          url.protocol === 'https:' ? new https.Agent(tls) : new http.Agent({ keepAlive: true, maxSockets: 64 });
-      }
-      opts.agent = this.agent;
-    }
+    // client-node makes a new agent per call; keep pooled ones unless a proxy is involved.
+    if (!cluster?.proxyUrl) opts.agent = this.agentFor(url, opts, stream);
     return {
       ...opts,
       method,
@@ -83,10 +91,47 @@ export class HttpTransport {
     };
   }
 
+  private agentFor(url: URL, opts: https.RequestOptions, stream: boolean): http.Agent {
+    const key = JSON.stringify([
+      url.protocol,
+      opts.ca,
+      opts.cert,
+      opts.key,
+      opts.pfx,
+      opts.passphrase,
+      opts.servername,
+      opts.rejectUnauthorized,
+    ]);
+    if (key !== this.agentKey) {
+      // Old agents are not destroyed: streams on them run on until they end (their TLS session
+      // was authenticated when it opened); they are released on dispose().
+      if (this.agents) this.retired.push(this.agents.requests, this.agents.streams);
+      const make = (pool: { keepAlive: boolean; maxSockets: number }) =>
+        url.protocol === 'https:'
+          ? new https.Agent({
+              ca: opts.ca,
+              cert: opts.cert,
+              key: opts.key,
+              pfx: opts.pfx,
+              passphrase: opts.passphrase,
+              servername: opts.servername,
+              rejectUnauthorized: opts.rejectUnauthorized,
+              ...pool,
+            })
+          : new http.Agent(pool);
+      this.agents = {
+        requests: make({ keepAlive: true, maxSockets: 64 }),
+        streams: make({ keepAlive: false, maxSockets: Infinity }),
+      };
+      this.agentKey = key;
+    }
+    return stream ? this.agents!.streams : this.agents!.requests;
+  }
+
   /** Opens a request and resolves with the response head; the body is left for the caller to read. */
   async open(req: RawRequest): Promise<IncomingMessage> {
     const url = this.url(req.path, req.query);
-    const opts = await this.options(url, req.method);
+    const opts = await this.options(url, req.method, req.stream ?? false);
     let payload: Buffer | undefined;
     if (req.body !== undefined) {
       payload = Buffer.from(typeof req.body === 'string' ? req.body : JSON.stringify(req.body));
@@ -95,8 +140,12 @@ export class HttpTransport {
     }
     (opts.headers as Record<string, string>).Accept = 'application/json';
     const lib = url.protocol === 'https:' ? https : http;
+    const sentAt = Date.now();
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const r = lib.request({ ...opts, signal: req.signal }, resolve);
+      const r = lib.request({ ...opts, signal: req.signal }, (res) => {
+        this.observeDate(res, sentAt);
+        resolve(res);
+      });
       r.on('error', reject);
       if (payload) r.end(payload);
       else r.end();
@@ -120,8 +169,10 @@ export class HttpTransport {
 
   /** Releases pooled connections. */
   dispose(): void {
-    this.agent?.destroy();
-    this.agent = undefined;
+    for (const agent of [...this.retired, this.agents?.requests, this.agents?.streams]) agent?.destroy();
+    this.retired = [];
+    this.agents = undefined;
+    this.agentKey = undefined;
   }
 }
 

@@ -1,6 +1,13 @@
 // Kubernetes objects as the API sends them (plain JSON). client-node's model types describe the
 // fields; Raw<> turns their Date fields back into the RFC 3339 strings that are really there.
-import type { V1Deployment, V1Pod, V1PodTemplateSpec, V1Container, V1Namespace } from '@kubernetes/client-node';
+import type {
+  V1Deployment,
+  V1Pod,
+  V1PodTemplateSpec,
+  V1Container,
+  V1Namespace,
+  V1ReplicaSet,
+} from '@kubernetes/client-node';
 
 export type Raw<T> = T extends Date
   ? string
@@ -15,6 +22,7 @@ export type Pod = Raw<V1Pod>;
 export type PodTemplate = Raw<V1PodTemplateSpec>;
 export type Container = Raw<V1Container>;
 export type Namespace = Raw<V1Namespace>;
+export type ReplicaSet = Raw<V1ReplicaSet>;
 
 export interface ObjectList<T> {
   metadata?: { resourceVersion?: string; continue?: string };

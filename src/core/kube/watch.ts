@@ -94,6 +94,7 @@ export function startWatch<T extends Meta>(
             timeoutSeconds: spec.timeoutSeconds ?? 290,
           },
           signal: req.signal,
+          stream: true,
         })
         .then(async (res: IncomingMessage) => {
           policySignal.removeEventListener('abort', abortBeforeHead);

@@ -92,7 +92,10 @@ export class LogAggregator {
   private watch?: PodWatch;
   private seq = 0;
   private started = false;
+  /** When start() ran, by the local clock; see startedAtServer. */
   private startedAt = 0;
+  /** The same moment by the server's clock, fixed at the first pod event (the list answer set the offset). */
+  private startedAtServer: number | undefined;
 
   constructor(private readonly options: LogAggregatorOptions) {
     if (!options.labelSelector && !options.podName) {
@@ -213,13 +216,15 @@ export class LogAggregator {
     const isNewPod = !state;
     if (!state) {
       const created = Date.parse(String(pod.metadata?.creationTimestamp ?? ''));
+      // creationTimestamp is the server's clock: compare it with the start by that clock, not ours.
+      this.startedAtServer ??= this.startedAt + ((this.options.source.serverNow?.() ?? Date.now()) - Date.now());
       state = {
         name,
         pod,
         deleted: false,
         announcedRunning: false,
         announcedTerminating: false,
-        isNew: Number.isFinite(created) && created >= this.startedAt - 1_000,
+        isNew: Number.isFinite(created) && created >= this.startedAtServer - 1_000,
         restartCounts: new Map(),
         streams: new Map(),
       };

@@ -36,6 +36,8 @@ export interface PodWatch {
 }
 
 export interface LogSource {
+  /** Now by the clock that wrote the pods' timestamps (the API server's), in ms; default the local clock. */
+  serverNow?(): number;
   /** Reports every matching pod as ADDED first, then changes. `onError` means the watch ended. */
   watchPods(
     namespace: string,

@@ -10,6 +10,7 @@ import { DevMode, type Backup } from '../devmode/devMode';
 import type { Cluster } from '../kube/cluster';
 import type { Deployment, Pod, Watcher } from '../kube/types';
 import { SyncEngine, clusterSyncTarget } from '../sync';
+import { DeploymentPods } from '../kube/deploymentPods';
 import {
   SessionCancelledError,
   type SessionPhase,
@@ -39,7 +40,7 @@ export interface Synced extends Entered {
 }
 
 /** What the session needs of dev mode (src/core/devmode/devMode.ts). */
-export type DevModePort = Pick<DevMode, 'preflight' | 'selectorOf' | 'enter' | 'restore' | 'restartProcess'>;
+export type DevModePort = Pick<DevMode, 'preflight' | 'enter' | 'restore' | 'restartProcess'>;
 
 /** Where a copy of the backup is kept besides the deployment's annotation (VS Code's globalState). */
 export interface BackupStore {
@@ -106,6 +107,7 @@ export class DevSession {
         rolloutTimeoutSeconds: config.devMode.rolloutTimeoutSeconds,
         remotePaths: config.sync.map((s) => s.remote),
         allowSystemPath: config.allowSystemPath,
+        emptyDir: config.devMode.emptyDir,
       });
   }
 
@@ -211,9 +213,9 @@ export class DevSession {
   /** Reads the deployment and checks everything the session needs; changes nothing. */
   private async preflight(): Promise<Preflighted> {
     const { deployment, container } = await this.devMode.preflight();
-    const preflighted = { deployment, container, selector: this.devMode.selectorOf(deployment) };
-    this.watchPods(preflighted.selector);
-    return preflighted;
+    const pods = new DeploymentPods(this.cluster, deployment);
+    this.watchPods(pods);
+    return { deployment, container, selector: pods.selector };
   }
 
   /** Backs up (once) and switches the deployment to dev mode; resolves when its rollout is done. */
@@ -246,7 +248,7 @@ export class DevSession {
     return new SyncEngine(
       clusterSyncTarget(this.cluster, {
         namespace: this.namespace,
-        labelSelector: target.selector,
+        deployment: target.deployment,
         container: target.container,
         restart,
       }),
@@ -274,11 +276,10 @@ export class DevSession {
     }
   }
 
-  private watchPods(selector: string) {
+  private watchPods(pods: DeploymentPods) {
     this.podWatch?.stop();
     this.pods.clear();
-    this.podWatch = this.cluster.watchPods(
-      selector,
+    this.podWatch = pods.watch(
       (e) => {
         const name = e.object.metadata!.name!;
         if (e.type === 'DELETED') this.pods.delete(name);
@@ -287,7 +288,6 @@ export class DevSession {
       },
       // The sync engine's own pod watch reports what matters to the sync; these counts just wait.
       () => {},
-      { namespace: this.namespace },
     );
   }
 

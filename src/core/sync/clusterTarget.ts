@@ -1,14 +1,18 @@
 // The sync engine's view of the cluster: the running pods of the deployment and exec in the
 // synced container, through the kube layer (so timeouts, retries and the breaker apply).
 import type { Cluster } from '../kube/cluster';
+import { DeploymentPods } from '../kube/deploymentPods';
 import { KubeError } from '../kube/errors';
-import type { Pod } from '../kube/types';
+import type { Deployment, Pod } from '../kube/types';
 import type { PodRef, SyncTarget } from './engine';
 
 export interface ClusterTargetOptions {
   namespace: string;
-  /** The deployment's pod selector. */
-  labelSelector: string;
+  /**
+   * The deployment whose pods are synced: its selector and its ReplicaSets decide which pods
+   * those are. A name is read once, on first use.
+   */
+  deployment: Deployment | string;
   container: string;
   restart(pod: string): Promise<void>;
   /** Coalesces bursts of pod events into one check. */
@@ -23,26 +27,36 @@ function runningRef(pod: Pod, container: string): PodRef | undefined {
 }
 
 export function clusterSyncTarget(cluster: Cluster, options: ClusterTargetOptions): SyncTarget {
+  let pods: DeploymentPods | undefined;
+  const deploymentPods = async () => {
+    const d = options.deployment;
+    pods ??= new DeploymentPods(cluster, typeof d === 'string' ? await cluster.getDeployment(d, options.namespace) : d);
+    return pods;
+  };
   return {
     async listPods() {
-      const pods = await cluster.listPods(options.labelSelector, options.namespace);
-      return pods.flatMap((p) => runningRef(p, options.container) ?? []);
+      return (await (await deploymentPods()).list()).flatMap((p) => runningRef(p, options.container) ?? []);
     },
     watchPods(onChange) {
       let timer: NodeJS.Timeout | undefined;
-      const watcher = cluster.watchPods(
-        options.labelSelector,
-        () => {
-          clearTimeout(timer);
-          timer = setTimeout(onChange, options.settleMs ?? 200);
-        },
-        () => {},
-        { namespace: options.namespace },
-      );
+      let stopped = false;
+      let watcher: { stop(): void } | undefined;
+      // listPods ran first (the engine's start), so the deployment is known by now.
+      void deploymentPods().then((p) => {
+        if (stopped) return;
+        watcher = p.watch(
+          () => {
+            clearTimeout(timer);
+            timer = setTimeout(onChange, options.settleMs ?? 200);
+          },
+          () => {},
+        );
+      });
       return {
         stop: () => {
+          stopped = true;
           clearTimeout(timer);
-          watcher.stop();
+          watcher?.stop();
         },
       };
     },
@@ -55,9 +69,11 @@ export function clusterSyncTarget(cluster: Cluster, options: ClusterTargetOption
     restart: options.restart,
     isGone(err) {
       if (!(err instanceof KubeError)) return false;
-      return (
-        err.kind === 'notFound' || (err.status === 400 && /not running|waiting to start|not found/i.test(err.message))
-      );
+      if (err.kind === 'notFound') return true;
+      // Refused before the upgrade (400), or after it: a 1.30+ server reports what the node
+      // refused as an InternalError Status on the exec stream ("container not found").
+      const refused = err.status === 400 || (err.kind === 'exec' && err.reason === 'InternalError');
+      return refused && /not running|waiting to start|not found|does not exist/i.test(err.message);
     },
   };
 }

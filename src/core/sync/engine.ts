@@ -130,12 +130,15 @@ export class SyncEngine implements SyncPart {
   /** Per pod and root: its sync shell, opening or open (undefined: the container cannot run one). */
   private shells = new Map<string, { opened: Promise<PodShell | undefined>; shell?: PodShell | null }>();
   private timer: NodeJS.Timeout | undefined;
+  private recheck: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private watching: Promise<void> = Promise.resolve();
   /** Until the watchers are ready: per root, the version each flush sent of a path, so catchUp does not send it again. */
   private sentBeforeReady?: Map<string, string>[];
   private disposed = false;
   private state: SyncSnapshot = { state: 'idle', pending: 0, filesSent: 0 };
+  /** Per pod: why its last batch failed after every retry (cleared once it takes one again). */
+  readonly podErrors = new Map<string, string>();
   private paused = false;
   private starting = false;
   /**
@@ -436,15 +439,17 @@ export class SyncEngine implements SyncPart {
         group.map(async (pod) => {
           let err = first.get(pod);
           for (let attempt = 1; err !== undefined; attempt++) {
-            if (this.target.isGone(err)) return;
+            if (this.target.isGone(err)) return this.lostTrackOf(pod);
             if (attempt >= attempts) {
               failures.set(pod, errorText(err));
+              this.podErrors.set(pod, errorText(err));
               return;
             }
             this.log(`pod ${pod}: ${errorText(err)}; retrying (${attempt}/${attempts - 1})`);
             await sleep(backoffDelay(attempt, { initialDelayMs: this.options.retryDelayMs ?? 250, maxDelayMs: 5_000 }));
             err = (await send([pod])).get(pod);
           }
+          this.podErrors.delete(pod);
           done(pod);
         }),
       );
@@ -596,6 +601,21 @@ export class SyncEngine implements SyncPart {
     if (failures.length) this.set({ state: 'error', error: `Restart failed in ${failures.join('; ')}` });
   }
 
+  /**
+   * A pod that looked gone (its container not running, or not yet known to the node) did not
+   * get this change. It is forgotten, so that if it is still there, or back with the same
+   * restart count, a check soon after gives it a full sync; the pod watch may have nothing
+   * more to say about it.
+   */
+  private lostTrackOf(pod: string): void {
+    this.known.delete(pod);
+    if (this.disposed || this.recheck) return;
+    this.recheck = setTimeout(() => {
+      this.recheck = undefined;
+      void this.checkPods();
+    }, 1_000);
+  }
+
   /** A pod appeared or restarted: full sync before its process starts again. */
   private async checkPods(): Promise<void> {
     if (this.disposed) return;
@@ -662,6 +682,7 @@ export class SyncEngine implements SyncPart {
   async dispose(): Promise<void> {
     this.disposed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.recheck);
     this.podWatch?.stop();
     await Promise.all(this.watchers.map((w) => w.close()));
     this.watchers = [];

@@ -62,6 +62,11 @@ const OP_TIMEOUT_MS = 300_000;
 /** While a pod applies a batch, how often the connection is checked (see whileConnected). */
 const HEARTBEAT_MS = 5_000;
 /**
+ * How long pings may go unanswered while sent data is still on its way into the container (a
+ * real API server reads a ping only after the stdin ahead of it): client-go's pingReadDeadline.
+ */
+const BUSY_PING_BUDGET_MS = 61_000;
+/**
  * Longest the shell may take to answer the ping sent ahead of each batch. A long-lived
  * connection can die without closing (a laptop that slept, a NAT or load balancer that forgot
  * it); writes then vanish into the socket and no answer ever comes. The ping is answered before
@@ -209,8 +214,11 @@ export class PodShell {
 
 /**
  * Waits for a batch's result. A big batch may take minutes, so rather than a short limit the
- * connection is checked every HEARTBEAT_MS with a WebSocket ping: one the API server does not
- * answer within PING_TIMEOUT_MS means the connection died without closing. `lost` closes it.
+ * connection is checked every HEARTBEAT_MS with a WebSocket ping. The API server reads a ping
+ * only after the stdin ahead of it has gone into the container, so while sent data has not
+ * been confirmed by an answer (a slow tar still reading), answers may be missing for up to
+ * BUSY_PING_BUDGET_MS since the last one; with nothing unconfirmed, one missing for
+ * PING_TIMEOUT_MS means the connection died without closing. `lost` closes it.
  */
 function whileConnected<T>(
   result: Promise<T>,
@@ -220,13 +228,21 @@ function whileConnected<T>(
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
+    let lastAnswer = started;
     let done = false;
     let timer: NodeJS.Timeout;
+    const silent = async () => {
+      if (await stream.ping(PING_TIMEOUT_MS)) {
+        lastAnswer = Date.now();
+        return false;
+      }
+      return !stream.hasUnconfirmedInput() || Date.now() - lastAnswer > BUSY_PING_BUDGET_MS;
+    };
     const check = async () => {
       const why =
         Date.now() - started > OP_TIMEOUT_MS
           ? `did not finish applying a batch within ${OP_TIMEOUT_MS / 1000} s`
-          : !(await stream.ping(PING_TIMEOUT_MS)) && 'lost its connection while it applied a batch';
+          : (await silent()) && 'lost its connection while it applied a batch';
       if (done) return;
       if (!why) return void (timer = setTimeout(check, HEARTBEAT_MS));
       const err = new Error(`Pod ${pod} ${why}.`);

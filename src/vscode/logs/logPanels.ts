@@ -6,6 +6,8 @@ import * as vscode from 'vscode';
 import { writeFile } from 'node:fs/promises';
 import { LogAggregator } from '../../core/logs/aggregator';
 import { clusterLogSource } from '../../core/logs/clusterSource';
+import { selectorQuery } from '../../core/kube/selectors';
+import type { Deployment } from '../../core/kube/types';
 import {
   LOG_PANEL_VIEW_TYPE,
   parseWebviewMessage,
@@ -45,18 +47,18 @@ class LogPanel {
     readonly panel: vscode.WebviewPanel,
     readonly target: LogPanelTarget,
     private readonly cluster: Cluster,
-    /** The deployment's pod selector; undefined for a single pod. */
-    labelSelector: string | undefined,
+    /** The deployment whose pods are followed; undefined for a single pod. */
+    deployment: Deployment | undefined,
     private readonly extensionUri: vscode.Uri,
     deps: LogPanelDeps,
     onDispose: () => void,
   ) {
     this.maxLines = deps.bufferLines();
     this.aggregator = new LogAggregator({
-      source: clusterLogSource(cluster),
+      source: clusterLogSource(cluster, deployment),
       namespace: target.namespace,
-      labelSelector,
-      podName: labelSelector ? undefined : target.pod,
+      labelSelector: deployment ? selectorQuery(deployment.spec?.selector) : undefined,
+      podName: deployment ? undefined : target.pod,
       tailLines: deps.tailLines(),
       bufferLines: this.maxLines,
     });
@@ -212,13 +214,11 @@ export class LogPanels implements vscode.Disposable {
   private async attach(panel: vscode.WebviewPanel, target: LogPanelTarget, kubeconfig?: string) {
     const key = this.key(target);
     const cluster = this.deps.clusterFor(target, kubeconfig);
-    let selector: string | undefined;
+    let deployment: Deployment | undefined;
     try {
       if (target.deployment) {
-        const d = await cluster.getDeployment(target.deployment, target.namespace);
-        selector = Object.entries(d.spec?.selector?.matchLabels ?? {})
-          .map(([k, v]) => `${k}=${v}`)
-          .join(',');
+        deployment = await cluster.getDeployment(target.deployment, target.namespace);
+        selectorQuery(deployment.spec?.selector, `Deployment "${target.deployment}"`); // an empty selector is refused here
       }
     } catch (err) {
       cluster.dispose();
@@ -226,7 +226,7 @@ export class LogPanels implements vscode.Disposable {
       panel.dispose();
       throw err;
     }
-    const logPanel = new LogPanel(panel, target, cluster, selector, this.extensionUri, this.deps, () =>
+    const logPanel = new LogPanel(panel, target, cluster, deployment, this.extensionUri, this.deps, () =>
       this.panels.delete(key),
     );
     this.panels.set(key, logPanel);

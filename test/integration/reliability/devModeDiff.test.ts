@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import type { Sandbox } from '../../../sandbox';
 import { workerDeployment } from '../../../sandbox/seed';
-import { BACKUP_ANNOTATION, DEV_TEMPLATE_ANNOTATION, DevMode } from '../../../src/core/devmode/devMode';
+import { BACKUP_ANNOTATION, DEV_MODE_LABEL, DEV_TEMPLATE_ANNOTATION, DevMode } from '../../../src/core/devmode/devMode';
 import type { Cluster } from '../../../src/core/kube/cluster';
 import { sandboxCluster, sharedSandbox, uniqueName, waitForRollout } from '../../helpers/sandbox';
 
@@ -39,7 +39,7 @@ describe('dev mode changes only the chosen container', function () {
   });
   after(() => cluster.dispose());
 
-  it("the whole deployment differs only in the sidecar's command/args and Truva's two annotations, and restore undoes exactly that", async () => {
+  it("the whole deployment differs only in the sidecar's command/args, Truva's two annotations and its label, and restore undoes exactly that", async () => {
     const name = uniqueName('two');
     const manifest = workerDeployment();
     manifest.metadata = { name, namespace: 'demo', labels: { app: name }, annotations: { owner: 'team-a' } };
@@ -69,6 +69,7 @@ describe('dev mode changes only the chosen container', function () {
         [
           `metadata.annotations.${DEV_TEMPLATE_ANNOTATION}`,
           `metadata.annotations.${BACKUP_ANNOTATION}`,
+          `metadata.labels.${DEV_MODE_LABEL}`,
           // command and args are one list each: every element that moved is listed.
           ...diff(
             original.spec!.template!.spec!.containers[1].command,

@@ -8,7 +8,7 @@ import { runReliability } from '../../../reliability/run';
 describe('reliability (short run)', function () {
   this.timeout(15 * 60_000);
 
-  it('every fault scenario survives (flaky API, dropped streams, pod churn, API down, crashes, concurrent edits, a hang, fuzzed config, bad cluster input, hostile logs) and nothing is lost or leaked', async () => {
+  it('every fault scenario survives (flaky API, dropped streams, pod churn, API down, crashes, concurrent edits, a hang, fuzzed config, bad cluster input, hostile logs, real-cluster behaviours under churn) and nothing is lost or leaked', async () => {
     const rows = await runReliability({ soak: false });
     console.log(
       formatTable(rows)

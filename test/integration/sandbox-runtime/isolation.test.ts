@@ -185,7 +185,7 @@ describe('sandbox runtime: containers are isolated real processes', function () 
   it('leaves no process, namespace or mount behind after stopAll', async () => {
     const a = h.pod('leak-a', [
       { name: 'web', image: 'web' },
-      { name: 'side', image: 'worker', args: ['sidecar'] },
+      { name: 'side', image: 'worker', command: ['node', 'worker.js'], args: ['sidecar'] },
     ]);
     const b = h.pod('leak-b', [
       { name: 'stubborn', image: 'web', command: ['sh', '-c', 'trap "" TERM; sleep 1000 & wait'] },

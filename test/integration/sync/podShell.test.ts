@@ -145,7 +145,10 @@ describe('pod sync shell on the sandbox', function () {
     assert.ok(!shell.alive);
   });
 
-  it('notices a connection that went silent in the middle of a batch (shell or one-off exec), by WebSocket pings the API server no longer answers', async () => {
+  it('notices a connection that went silent in the middle of a batch (shell or one-off exec), by WebSocket pings the API server no longer answers', async function () {
+    // Data sent after the silence is never confirmed by an answer, so the pings get the budget a
+    // real server's back-pressure needs (client-go's 61 s) before the connection counts as lost.
+    this.timeout(150_000);
     const shell = (await PodShell.open(opener(webPod), webPod, '/app/shell-f'))!;
     const sinks = [
       await shell.begin('extract'),
@@ -162,7 +165,7 @@ describe('pod sync shell on the sandbox', function () {
         await assert.rejects(sink.end(), /lost its connection while it applied a batch/);
       }),
     );
-    assert.ok(Date.now() - started < 30_000);
+    assert.ok(Date.now() - started < 100_000);
     assert.ok(!shell.alive);
   });
 
@@ -184,7 +187,7 @@ describe('pod sync shell on the sandbox', function () {
       writeFileSync(join(root, 'start.txt'), 'start');
       const target = clusterSyncTarget(cluster, {
         namespace: 'demo',
-        labelSelector: `app=${app}`,
+        deployment: app,
         container: 'web',
         restart: async () => {},
       });

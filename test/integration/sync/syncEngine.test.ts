@@ -65,7 +65,7 @@ describe('sync engine on the sandbox', function () {
     writeFileSync(join(local, 'node_modules/dep/index.js'), 'ignored');
     const target = clusterSyncTarget(cluster, {
       namespace: 'demo',
-      labelSelector: `app=${name}`,
+      deployment: name,
       container: 'web',
       restart: async (pod) => {
         restarts.push(pod);
@@ -111,7 +111,7 @@ describe('sync engine on the sandbox', function () {
     const catchUp = new SyncEngine(
       clusterSyncTarget(cluster, {
         namespace: 'demo',
-        labelSelector: `app=${name}`,
+        deployment: name,
         container: 'web',
         restart: async () => {},
       }),

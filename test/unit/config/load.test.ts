@@ -51,7 +51,7 @@ describe('config: loadConfig', () => {
       mirror: false,
       allowSystemPath: false,
       logs: { tail: 200, buffer: 50000 },
-      devMode: { keepProbes: false, replicas: undefined, rolloutTimeoutSeconds: 120 },
+      devMode: { keepProbes: false, replicas: undefined, rolloutTimeoutSeconds: 120, emptyDir: false },
       kubeconfig: undefined,
       logLevel: 'info',
     });
@@ -100,7 +100,7 @@ describe('config: loadConfig', () => {
       [50, 2048, 2, true, true],
     );
     assert.deepEqual(c.logs, { tail: 10, buffer: 2000 });
-    assert.deepEqual(c.devMode, { keepProbes: true, replicas: 1, rolloutTimeoutSeconds: 30 });
+    assert.deepEqual(c.devMode, { keepProbes: true, replicas: 1, rolloutTimeoutSeconds: 30, emptyDir: false });
     assert.equal(c.kubeconfig, join(project.dir, 'kube.yaml'));
     assert.deepEqual([c.context, c.container, c.logLevel], ['kind-dev', 'app', 'debug']);
   });

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import type { TruvaConfig } from '../../../src/core/config';
 import type { Backup } from '../../../src/core/devmode/devMode';
 import type { Cluster } from '../../../src/core/kube/cluster';
-import type { Deployment, Pod, WatchEvent } from '../../../src/core/kube/types';
+import type { Deployment, Pod, ReplicaSet, WatchEvent } from '../../../src/core/kube/types';
 import { DevSession, type DevModePort, type Preflighted } from '../../../src/core/session/devSession';
 import { SessionCancelledError, type SyncPart } from '../../../src/core/session/session';
 import { SessionManager } from '../../../src/core/session/sessionManager';
@@ -22,15 +22,18 @@ const config = (over: Partial<TruvaConfig> = {}): TruvaConfig => ({
   mirror: false,
   allowSystemPath: false,
   logs: { tail: 200, buffer: 50_000 },
-  devMode: { keepProbes: false, rolloutTimeoutSeconds: 120 },
+  devMode: { keepProbes: false, rolloutTimeoutSeconds: 120, emptyDir: false },
   logLevel: 'info',
   ...over,
 });
 
 const deployment = {
-  metadata: { name: 'web' },
+  metadata: { name: 'web', uid: 'd-1' },
   spec: { selector: { matchLabels: { app: 'web' } } },
 } as unknown as Deployment;
+const replicaSet = {
+  metadata: { name: 'web-1', uid: 'rs-1', ownerReferences: [{ kind: 'Deployment', uid: 'd-1', controller: true }] },
+} as unknown as ReplicaSet;
 const backup: Backup = { namespace: 'demo', deployment: 'web', template: {}, replicas: 2, createdAt: 'then' };
 
 /**
@@ -47,6 +50,11 @@ function recordingSession(opts: { failAt?: string; onEnter?: () => void; config?
   const cluster = {
     contextName: 'ctx',
     namespace: 'default',
+    // One ReplicaSet of the deployment, so the pods below count as the deployment's.
+    watchReplicaSets: (_selector: string, onEvent: (e: WatchEvent<ReplicaSet>) => void) => {
+      onEvent({ type: 'ADDED', object: replicaSet });
+      return { stop: () => {} };
+    },
     watchPods: (selector: string, onEvent: (e: WatchEvent<Pod>) => void) => {
       calls.push(`watchPods ${selector}`);
       podEvents = onEvent;
@@ -63,7 +71,6 @@ function recordingSession(opts: { failAt?: string; onEnter?: () => void; config?
       maybeFail('preflight');
       return { deployment, container: 'web' };
     },
-    selectorOf: () => 'app=web',
     enter: async () => {
       opts.onEnter?.();
       maybeFail('enter');
@@ -117,7 +124,13 @@ function recordingSession(opts: { failAt?: string; onEnter?: () => void; config?
 
 const pod = (name: string, over: { ready?: boolean; terminating?: boolean } = {}): Pod =>
   ({
-    metadata: { name, ...(over.terminating ? { deletionTimestamp: 'now' } : {}) },
+    metadata: {
+      name,
+      uid: name,
+      labels: { app: 'web' },
+      ownerReferences: [{ kind: 'ReplicaSet', uid: 'rs-1', controller: true }],
+      ...(over.terminating ? { deletionTimestamp: 'now' } : {}),
+    },
     status: { phase: 'Running', containerStatuses: [{ name: 'web', ready: over.ready ?? true }] },
   }) as unknown as Pod;
 

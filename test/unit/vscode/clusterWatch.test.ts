@@ -22,6 +22,10 @@ function fakeCluster() {
       errors.push(onError);
       return { stop: () => void stopped++ };
     },
+    watchReplicaSets: (_selector, _onEvent, onError) => {
+      errors.push(onError);
+      return { stop: () => void stopped++ };
+    },
     listDeployments: () =>
       new Promise((resolve, reject) => {
         list.resolve = () => resolve([]);
@@ -54,7 +58,7 @@ describe('ClusterWatch (the Cluster view’s state)', () => {
 
     const sandbox = fakeCluster();
     watch.follow(sandbox.cluster);
-    assert.equal(refused.stopped, 2, 'the watches of the cluster before are stopped');
+    assert.equal(refused.stopped, 3, 'the watches of the cluster before are stopped');
     sandbox.handlers.deployments!({ type: 'ADDED', object: web });
     assert.equal(watch.state, 'ok');
     // The first cluster's list was still retrying when the view switched; it fails now.
