@@ -1,10 +1,11 @@
 // The sync engine: every local change reaches every pod, then the process restarts.
 // Change sources (chokidar per root, ignores applied before watching, plus notify() from the
-// editor's save) feed one coalescing change set; after the debounce, batches of files go to the
-// pods as tar streams, each packed once for all pods (fanOut.ts), deletions as NUL-separated
-// paths, both through a long-lived shell in each pod (podShell.ts); pods run in parallel under a
-// concurrency limit; each pod that received something restarts once. New or restarted pods get
-// a full sync before their process starts.
+// editor's save) feed one coalescing change set; a save into a quiet engine is sent at once,
+// everything else after the debounce (see notify). Batches of files go to the pods as tar
+// streams, each packed once for all pods (fanOut.ts), deletions as NUL-separated paths, both
+// through a long-lived shell in each pod (podShell.ts); pods run in parallel under a concurrency
+// limit; each pod that received something restarts once. New or restarted pods get a full sync
+// before their process starts.
 import { EventEmitter } from 'node:events';
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -129,6 +130,10 @@ export class SyncEngine implements SyncPart {
   /** Per pod and root: its sync shell, opening or open (undefined: the container cannot run one). */
   private shells = new Map<string, { opened: Promise<PodShell | undefined>; shell?: PodShell | null }>();
   private timer: NodeJS.Timeout | undefined;
+  /** When the last change was recorded (a save or a watcher event; echoes do not count). */
+  private lastChangeAt = -Infinity;
+  /** About the changes waiting now: lastChangeAt before the first of them, and whether a save is among them. */
+  private waiting = { quietSince: -Infinity, saved: false };
   private flushing: Promise<void> = Promise.resolve();
   private watching: Promise<void> = Promise.resolve();
   /** Until the watchers are ready: per root, the version each flush sent of a path, so catchUp does not send it again. */
@@ -477,7 +482,7 @@ export class SyncEngine implements SyncPart {
         if (rel === undefined) return;
         if (this.echoes[i].isEcho(rel, () => (kind === 'delete' ? undefined : signatureOf(path)))) return;
         rules.invalidate(rel);
-        this.changes[i].record(rel, kind);
+        this.record(i, rel, kind);
         this.schedule();
       };
       watcher
@@ -493,17 +498,48 @@ export class SyncEngine implements SyncPart {
     return Promise.all(ready).then(() => undefined);
   }
 
-  /** The editor saved a file: record it now instead of waiting for the file-system event. */
+  /** Records a change, keeping track of how long the engine was quiet before (see notify). */
+  private record(rootIndex: number, rel: string, kind: 'add' | 'change' | 'delete', byEditor = false) {
+    const now = Date.now();
+    if (this.changes.every((c) => c.size === 0)) this.waiting = { quietSince: this.lastChangeAt, saved: false };
+    this.waiting.saved ||= byEditor;
+    this.changes[rootIndex].record(rel, kind, now);
+    this.lastChangeAt = now;
+  }
+
+  /**
+   * The editor saved a file. A save is one complete change, so when the engine is quiet (nothing
+   * recorded within the debounce) it goes at once: the leading edge. Saves and file events that
+   * follow within the debounce join the trailing batch, sent once they stop, so a burst restarts
+   * the app once more rather than once per save; bursts the watcher alone sees (git checkout, a
+   * build) keep the debounce. The watcher may report this very write before the editor's save
+   * event arrives; that report does not hold the save back. The watcher's echo of a save already
+   * sent is dropped (see echoes.ts), so one save restarts the app once.
+   */
   notify(path: string): void {
-    this.options.roots.forEach((root, i) => {
+    const rels = this.options.roots.map((root, i) => {
       const rel = insideRoot(root.local, path);
-      if (rel !== undefined && !this.rules[i].ignores(rel)) {
-        const signature = signatureOf(path);
-        if (signature !== undefined) this.echoes[i].remember(rel, signature);
-        this.changes[i].record(rel, 'change');
-        this.schedule();
-      }
+      return rel !== undefined && !this.rules[i].ignores(rel) ? rel : undefined;
     });
+    if (rels.every((rel) => rel === undefined)) return;
+    const empty = this.changes.every((c) => c.size === 0);
+    // Nothing waits but what the watcher reported of this path (no save, no other path).
+    const onlyThisWrite =
+      !this.waiting.saved && this.changes.every((c, i) => c.size === 0 || (c.size === 1 && c.has(rels[i] ?? '\0')));
+    const quietSince = empty ? this.lastChangeAt : onlyThisWrite ? this.waiting.quietSince : Infinity;
+    const leading = Date.now() - quietSince >= this.options.debounceMs;
+    rels.forEach((rel, i) => {
+      if (rel === undefined) return;
+      const signature = signatureOf(path);
+      if (signature !== undefined) this.echoes[i].remember(rel, signature);
+      this.record(i, rel, 'change', true);
+    });
+    if (leading && !this.paused && !this.disposed && !this.starting) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.events.emit('change');
+      void this.flush();
+    } else this.schedule();
   }
 
   private schedule() {
@@ -589,6 +625,7 @@ export class SyncEngine implements SyncPart {
    */
   private retryLater(taken: ReturnType<ChangeSet['take']>[], error: string) {
     taken.forEach((t, i) => this.changes[i].restore(t));
+    this.waiting = { quietSince: Date.now(), saved: true }; // a save joins the retry rather than leading it
     this.set({ state: 'error', error });
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.flush(), Math.max(this.options.debounceMs, 2_000));

@@ -210,7 +210,7 @@ describe('tar output chunks', () => {
 });
 
 describe('save echoes', () => {
-  it('the watcher event repeating a notified save is an echo, once', () => {
+  it('watcher events repeating a notified save are echoes while the file keeps that version', () => {
     const echoes = new SaveEchoes();
     echoes.remember('a.js', fileSignature({ size: 3, mtimeMs: 1000.5 }));
     assert.equal(
@@ -219,8 +219,18 @@ describe('save echoes', () => {
     );
     assert.equal(
       echoes.isEcho('a.js', () => '3:1000.5'),
+      true,
+      'a second event for the same write (truncate, then write) is an echo too',
+    );
+    assert.equal(
+      echoes.isEcho('a.js', () => '4:1002'),
       false,
-      'a second event is a real change',
+      'a later write is a real change',
+    );
+    assert.equal(
+      echoes.isEcho('a.js', () => '3:1000.5'),
+      false,
+      'and once the file changed, the old version is forgotten',
     );
   });
 
