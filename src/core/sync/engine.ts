@@ -1,5 +1,5 @@
 // The sync engine: every local change reaches every pod, then the process restarts.
-// Change sources (chokidar per root, ignores applied before watching, plus notify() from the
+// Change sources (a watch per folder of each root, ignores applied before watching, plus notify() from the
 // editor's save) feed one coalescing change set; a save into a quiet engine is sent at once,
 // everything else after the debounce (see notify). Batches of files go to the pods as tar
 // streams, each packed once for all pods (fanOut.ts), deletions as NUL-separated paths, both
@@ -10,7 +10,6 @@ import { EventEmitter } from 'node:events';
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { watch, type FSWatcher } from 'chokidar';
 import pLimit from 'p-limit';
 import type { ExecStream } from '../kube/exec';
 import type { SyncSnapshot, SyncPart } from '../session/session';
@@ -21,6 +20,7 @@ import { IgnoreRules } from './ignore';
 import { insideRoot } from './paths';
 import { oneShotSink, PodShell, type BatchOp, type BatchSink } from './podShell';
 import { tarOf } from './tarStream';
+import { watchTree, type TreeWatcher } from './treeWatcher';
 
 export interface SyncRoot {
   /** Absolute local folder. */
@@ -124,7 +124,7 @@ export class SyncEngine implements SyncPart {
   private readonly rules: IgnoreRules[];
   private readonly echoes: SaveEchoes[];
   private readonly limit: ReturnType<typeof pLimit>;
-  private watchers: FSWatcher[] = [];
+  private watchers: TreeWatcher[] = [];
   private podWatch?: { stop(): void };
   private known = new Map<string, string>(); // pod -> incarnation that has a full sync
   /** Per pod and root: its sync shell, opening or open (undefined: the container cannot run one). */
@@ -175,10 +175,10 @@ export class SyncEngine implements SyncPart {
 
   /**
    * Initial full sync into every pod, then watch files and pods. The file watchers start after
-   * the sync: their first scan costs about as much CPU as packing the files (chokidar stats every
-   * one), and sharing the CPU with the sync made it slower. Nothing is lost meanwhile: a change
-   * made after the tree was walked is found by comparing it with a second walk once the watchers
-   * are ready (see catchUp), and notify() calls are recorded and sent once the sync is done.
+   * the sync, on the folders its walk found (see treeWatcher.ts), so they cost no CPU while it
+   * runs. Nothing is lost meanwhile: a change made after the tree was walked is found by comparing
+   * it with a second walk once the watchers are ready (see catchUp), and notify() calls are
+   * recorded and sent once the sync is done.
    */
   async start(report: (message: string) => void = () => {}, signal?: AbortSignal): Promise<void> {
     const pods = await this.target.listPods();
@@ -194,7 +194,8 @@ export class SyncEngine implements SyncPart {
     }
     this.podWatch = this.target.watchPods(() => void this.checkPods());
     this.sentBeforeReady = this.options.roots.map(() => new Map());
-    this.watching = this.startWatching()
+    this.watching = Promise.resolve()
+      .then(() => this.startWatching(walked))
       .then(() => this.catchUp(walked))
       .catch((err) => this.set({ state: 'error', error: `Watching the local files failed: ${errorText(err)}` }));
     if (this.changes.some((c) => c.size > 0)) this.schedule();
@@ -222,6 +223,8 @@ export class SyncEngine implements SyncPart {
       for (const path of versions.keys()) if (!present.has(path) && sent.get(path) !== DELETED) record(path, 'delete');
       for (const dir of now.dirs) if (!then.dirs.has(dir) && !sent.has(dir)) record(dir, 'add');
       for (const dir of then.dirs) if (!now.dirs.has(dir) && sent.get(dir) !== DELETED) record(dir, 'delete');
+      // Folders created since the first walk are watched from now on (what they hold is reported again).
+      this.watchers[i]?.add([...now.dirs].filter((dir) => !then.dirs.has(dir)));
     });
     if (this.changes.some((c) => c.size > 0)) this.schedule();
   }
@@ -464,38 +467,24 @@ export class SyncEngine implements SyncPart {
     }
     return failures;
   }
-  /** Starts a watcher per root; resolves when all have finished their initial scan. */
-  private startWatching(): Promise<void> {
-    const ready: Promise<void>[] = [];
+  /** Starts a watcher per root on the folders of its walk (ignored ones were never walked). */
+  private startWatching(walked: LocalTree[]) {
+    if (this.disposed) return;
     this.options.roots.forEach((root, i) => {
       const rules = this.rules[i];
-      const watcher = watch(root.local, {
-        ignoreInitial: true,
-        // Ignored trees are never walked or watched (no inotify watches spent on node_modules).
-        ignored: (path: string, stats?: { isDirectory(): boolean }) => {
-          const rel = insideRoot(root.local, path);
-          return rel !== undefined && rules.ignores(rel, stats?.isDirectory() ?? false);
-        },
-      });
-      const record = (kind: 'add' | 'change' | 'delete') => (path: string) => {
-        const rel = insideRoot(root.local, path);
-        if (rel === undefined) return;
+      const onEvent = (rel: string, kind: 'change' | 'delete') => {
+        const path = join(root.local, rel);
         if (this.echoes[i].isEcho(rel, () => (kind === 'delete' ? undefined : signatureOf(path)))) return;
         rules.invalidate(rel);
         this.record(i, rel, kind);
         this.schedule();
       };
-      watcher
-        .on('add', record('add'))
-        .on('change', record('change'))
-        .on('unlink', record('delete'))
-        .on('addDir', record('add'))
-        .on('unlinkDir', record('delete'));
-      watcher.on('error', (err) => this.log(`watching ${root.local}: ${errorText(err)}`));
-      ready.push(new Promise((resolve) => watcher.once('ready', () => resolve())));
-      this.watchers.push(watcher);
+      this.watchers.push(
+        watchTree(root.local, rules, walked[i].dirs, onEvent, (err) =>
+          this.log(`watching ${root.local}: ${errorText(err)}`),
+        ),
+      );
     });
-    return Promise.all(ready).then(() => undefined);
   }
 
   /** Records a change, keeping track of how long the engine was quiet before (see notify). */
@@ -689,7 +678,7 @@ export class SyncEngine implements SyncPart {
     this.disposed = true;
     clearTimeout(this.timer);
     this.podWatch?.stop();
-    await Promise.all(this.watchers.map((w) => w.close()));
+    for (const w of this.watchers) w.close();
     this.watchers = [];
     await this.flushing.catch(() => undefined);
     this.dropShells();
