@@ -3,7 +3,15 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Readable } from 'node:stream';
 import type { CallTarget, KubeError } from './errors';
-import { execInContainer, openExec, type ExecOptions, type ExecPlace, type ExecResult, type ExecStream } from './exec';
+import {
+  closeIdleExecConnections,
+  execInContainer,
+  openExec,
+  type ExecOptions,
+  type ExecPlace,
+  type ExecResult,
+  type ExecStream,
+} from './exec';
 import { HttpTransport, errorFromResponse } from './http';
 import { loadKubeConfig, withContext } from './kubeconfig';
 import { Resilience, type BreakerState, type ResilienceOptions } from './resilience';
@@ -411,5 +419,6 @@ export class Cluster {
   /** Closes pooled connections. */
   dispose(): void {
     this.transport.dispose();
+    closeIdleExecConnections(this.kubeConfig);
   }
 }

@@ -6,7 +6,7 @@
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { ExecError, TimeoutError, toKubeError, type CallTarget } from './errors';
-import { execSocketFactory } from './execSocket';
+import { execSocketFactory, type ExecSocketFactory } from './execSocket';
 import type { Resilience } from './resilience';
 
 export interface ExecOptions {
@@ -77,16 +77,23 @@ function waitForDrain(ws: { bufferedAmount: number; readyState: number }): Promi
   });
 }
 
-/** One Exec per kubeconfig, so its sockets share a TLS context and resume the TLS session. */
-const execs = new WeakMap<KubeConfig, Exec>();
+/** One Exec per kubeconfig, so its sockets share a TLS context, resume sessions and are opened ahead. */
+const execs = new WeakMap<KubeConfig, { exec: Exec; sockets: ExecSocketFactory }>();
 
 function execFor(kc: KubeConfig): Exec {
-  let exec = execs.get(kc);
-  if (!exec) {
-    exec = new Exec(kc, execSocketFactory(kc) as unknown as ConstructorParameters<typeof Exec>[1]);
-    execs.set(kc, exec);
+  let entry = execs.get(kc);
+  if (!entry) {
+    const sockets = execSocketFactory(kc);
+    entry = { exec: new Exec(kc, sockets as unknown as ConstructorParameters<typeof Exec>[1]), sockets };
+    execs.set(kc, entry);
   }
-  return exec;
+  return entry.exec;
+}
+
+/** Closes the connections a kubeconfig's execs keep open for later ones (open execs go on). */
+export function closeIdleExecConnections(kc: KubeConfig): void {
+  execs.get(kc)?.sockets.dispose();
+  execs.delete(kc);
 }
 
 /** Which container to exec in, and through what (kubeconfig, resilience policy, call target for errors). */
