@@ -6,6 +6,8 @@ import type { LogOptions } from './types';
 
 interface LogEntry {
   ns: bigint;
+  /** `ns` as the API prints it, formatted once when the line is written (as a CRI log file holds it). */
+  stamp: string;
   text: string;
   /** The process exited before ending this line: printed without a newline, as kubelet does. */
   partial: boolean;
@@ -13,8 +15,8 @@ interface LogEntry {
 
 /** Longest line kept whole; longer output is cut into entries of this size (kubelet uses 16 KiB too). */
 const MAX_LINE_BYTES = 16 * 1024;
-/** Most bytes of lines sent as one chunk. */
-const CHUNK_BYTES = 64 * 1024;
+/** Characters of lines sent as one chunk (about as many bytes). */
+const CHUNK_CHARS = 64 * 1024;
 /** Unread output a log stream may hold before it is ended with an error. */
 const MAX_UNREAD_BYTES = 32 * 1024 * 1024;
 
@@ -59,7 +61,8 @@ export class InstanceLog {
   }
 
   private add(text: string, partial: boolean): void {
-    const entry: LogEntry = { ns: this.stamp.next(), text, partial };
+    const ns = this.stamp.next();
+    const entry: LogEntry = { ns, stamp: formatRfc3339Nano(ns), text, partial };
     this.entries.push(entry);
     this.bytes += text.length + 40;
     while (this.bytes > this.maxBytes && this.first < this.entries.length - 1) {
@@ -80,8 +83,7 @@ export class InstanceLog {
       selected = options.tailLines === 0 ? [] : selected.slice(-options.tailLines);
     }
     let budget = options.limitBytes !== undefined && options.limitBytes > 0 ? options.limitBytes : Infinity;
-    const format = (e: LogEntry) =>
-      (options.timestamps ? `${formatRfc3339Nano(e.ns)} ` : '') + e.text + (e.partial ? '' : '\n');
+    const format = (e: LogEntry) => (options.timestamps ? `${e.stamp} ` : '') + e.text + (e.partial ? '' : '\n');
     let unsubscribe = () => {};
     const out = new Readable({
       read() {},
@@ -90,26 +92,27 @@ export class InstanceLog {
         cb(err);
       },
     });
-    // Lines go out in chunks of up to CHUNK_BYTES, not one push (one HTTP chunk and TLS record)
+    // Lines go out in chunks of about CHUNK_CHARS, not one push (one HTTP chunk and TLS record)
     // per line: a kubelet copies its log file in blocks too, and a write per line capped the
-    // sandbox at about 183,000 lines/s, below what its readers could take.
-    let pending: Buffer[] = [];
-    let pendingBytes = 0;
+    // sandbox at about 183,000 lines/s, below what its readers could take. Lines are joined as
+    // text and encoded once per chunk.
+    let pending: string[] = [];
+    let pendingLength = 0;
     let scheduled = false;
     const flush = () => {
       scheduled = false;
-      if (pendingBytes === 0 || out.destroyed) return;
-      out.push(pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingBytes));
+      if (pendingLength === 0 || out.destroyed) return;
+      out.push(Buffer.from(pending.length === 1 ? pending[0] : pending.join(''), 'utf8'));
       pending = [];
-      pendingBytes = 0;
+      pendingLength = 0;
       // A follower that stopped reading must not grow memory without bound.
       if (out.readableLength > MAX_UNREAD_BYTES)
         out.destroy(new Error(`log reader fell more than ${MAX_UNREAD_BYTES} bytes behind`));
     };
-    const add = (text: Buffer) => {
+    const add = (text: string) => {
       pending.push(text);
-      pendingBytes += text.length;
-      if (pendingBytes >= CHUNK_BYTES) flush();
+      pendingLength += text.length;
+      if (pendingLength >= CHUNK_CHARS) flush();
     };
     const emit = (e: LogEntry | null): boolean => {
       if (out.destroyed) return false;
@@ -118,16 +121,18 @@ export class InstanceLog {
         out.push(null);
         return false;
       }
-      let text = Buffer.from(format(e), 'utf8');
-      if (text.length >= budget) {
-        text = text.subarray(0, budget);
-        budget = 0;
-        add(text);
-        flush();
-        out.push(null);
-        return false;
+      const text = format(e);
+      if (budget !== Infinity) {
+        const bytes = Buffer.byteLength(text, 'utf8');
+        if (bytes >= budget) {
+          flush();
+          out.push(Buffer.from(text, 'utf8').subarray(0, budget));
+          budget = 0;
+          out.push(null);
+          return false;
+        }
+        budget -= bytes;
       }
-      budget -= text.length;
       add(text);
       return !out.destroyed;
     };

@@ -8,12 +8,13 @@ import { compareInstants, parseInstant, sinceTimeFor, type Instant } from './tim
 export class ResumeTracker {
   private last: Instant | undefined;
   /**
-   * The lines delivered within the second of `last`, in order. Kept as they are and only
+   * The lines delivered within the second of `last`, in order (timestamps and texts). Kept as they are and only
    * counted when a stream reopens: counting every line as it arrived (a map keyed by timestamp
    * and text, grown by each line) cost 11 µs a line when a pod wrote a whole burst within one
    * second, and capped a stream at about 80,000 lines/s.
    */
-  private newest: { timestamp: string; text: string }[] = [];
+  private newestStamps: string[] = [];
+  private newestTexts: string[] = [];
   /** While a reopened stream replays the newest second: keys delivered before, and seen since it opened. */
   private replay: { delivered: Map<string, number>; seen: Map<string, number> } | undefined;
 
@@ -28,12 +29,12 @@ export class ResumeTracker {
 
   /** Call when a new stream is opened, before feeding it any line. */
   streamOpened(): void {
-    if (this.newest.length === 0) return void (this.replay = undefined);
+    if (this.newestStamps.length === 0) return void (this.replay = undefined);
     const delivered = new Map<string, number>();
-    for (const { timestamp, text } of this.newest) {
-      const key = timestamp + '\n' + text;
+    this.newestStamps.forEach((timestamp, i) => {
+      const key = timestamp + '\n' + this.newestTexts[i];
       delivered.set(key, (delivered.get(key) ?? 0) + 1);
-    }
+    });
     this.replay = { delivered, seen: new Map() };
   }
 
@@ -54,13 +55,15 @@ export class ResumeTracker {
         }
         // Older than the newest delivered line but never seen: keep it (clock skew between
         // containers cannot happen within one stream, but never lose a line on a guess).
-        this.newest.push({ timestamp, text });
+        this.newestStamps.push(timestamp);
+        this.newestTexts.push(text);
         if (compareInstants(at, this.last) > 0) this.last = at;
         return true;
       }
     }
     this.last = at;
-    this.newest = [{ timestamp, text }];
+    this.newestStamps = [timestamp];
+    this.newestTexts = [text];
     this.replay = undefined;
     return true;
   }
