@@ -69,8 +69,6 @@ interface LocalFile {
   size: number;
   /** Whole seconds, as the remote manifest reports them. */
   mtime: number;
-  /** See versionOf. */
-  version: string;
 }
 
 /** A walk of one sync root: the files (and symlinks) to sync, and the folders. */
@@ -107,13 +105,6 @@ function signatureOf(path: string): string | undefined {
   }
 }
 
-/** Changes with any write or chmod: size, mtime and ctime to the nanosecond. */
-function versionOf(st: { size: number; mtimeMs: number; ctimeMs: number }): string {
-  return `${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
-}
-
-const DELETED = 'deleted';
-
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -135,9 +126,8 @@ export class SyncEngine implements SyncPart {
   /** About the changes waiting now: lastChangeAt before the first of them, and whether a save is among them. */
   private waiting = { quietSince: -Infinity, saved: false };
   private flushing: Promise<void> = Promise.resolve();
-  private watching: Promise<void> = Promise.resolve();
-  /** Until the watchers are ready: per root, the version each flush sent of a path, so catchUp does not send it again. */
-  private sentBeforeReady?: Map<string, string>[];
+  /** How long start() took to walk the tree and watch each of its folders. */
+  watchReadyMs?: number;
   private disposed = false;
   private state: SyncSnapshot = { state: 'idle', pending: 0, filesSent: 0 };
   private paused = false;
@@ -174,11 +164,13 @@ export class SyncEngine implements SyncPart {
   }
 
   /**
-   * Initial full sync into every pod, then watch files and pods. The file watchers start after
-   * the sync, on the folders its walk found (see treeWatcher.ts), so they cost no CPU while it
-   * runs. Nothing is lost meanwhile: a change made after the tree was walked is found by comparing
-   * it with a second walk once the watchers are ready (see catchUp), and notify() calls are
-   * recorded and sent once the sync is done.
+   * Initial full sync into every pod, then watch pods. The files are watched from the walk the
+   * sync starts with: each folder is watched before it is read (see treeWatcher.ts), so a change
+   * made at any moment after that is seen, and recorded; it is sent once the sync is done, as
+   * are notify() calls made meanwhile. Watching costs one fs.watch per folder: about 0.1 s for
+   * the 5,800 folders of a 20,000-file tree, against the second walk of the whole tree an
+   * earlier version needed after the sync to find what had changed in between (0.6 s, 4 s under
+   * load).
    */
   async start(report: (message: string) => void = () => {}, signal?: AbortSignal): Promise<void> {
     const pods = await this.target.listPods();
@@ -186,47 +178,22 @@ export class SyncEngine implements SyncPart {
       throw new Error("No running pod to sync into. Check the deployment's pods (Truva sidebar) and try again.");
     report(`Copying files into ${pods.length} pod${pods.length === 1 ? '' : 's'}`);
     this.starting = true;
-    const walked = this.options.roots.map((_, i) => this.localTree(i));
+    const t0 = performance.now();
+    this.startWatching();
+    const walked = this.options.roots.map((_, i) => this.localTree(i, (dir) => this.watchers[i]?.watch(dir)));
+    this.watchReadyMs = performance.now() - t0;
     try {
       await this.syncPods(pods, signal, walked);
     } finally {
       this.starting = false;
     }
     this.podWatch = this.target.watchPods(() => void this.checkPods());
-    this.sentBeforeReady = this.options.roots.map(() => new Map());
-    this.watching = Promise.resolve()
-      .then(() => this.startWatching(walked))
-      .then(() => this.catchUp(walked))
-      .catch((err) => this.set({ state: 'error', error: `Watching the local files failed: ${errorText(err)}` }));
     if (this.changes.some((c) => c.size > 0)) this.schedule();
   }
 
-  /** Resolves once the file watchers are ready (every later change is then seen as it happens). */
+  /** Resolves once the file watchers are ready: they are from the moment start() has walked the tree. */
   watchersReady(): Promise<void> {
-    return this.watching;
-  }
-
-  /** Records what changed since `before` was walked, which the watchers were not ready to see. */
-  private catchUp(before: LocalTree[]) {
-    const sentAll = this.sentBeforeReady;
-    this.sentBeforeReady = undefined;
-    if (this.disposed || !sentAll) return;
-    before.forEach((then, i) => {
-      const now = this.localTree(i);
-      const sent = sentAll[i];
-      const record = (path: string, kind: 'add' | 'change' | 'delete') => this.changes[i].record(path, kind);
-      const versions = new Map(then.files.map((f) => [f.path, f.version]));
-      for (const f of now.files)
-        if ((sent.get(f.path) ?? versions.get(f.path)) !== f.version)
-          record(f.path, versions.has(f.path) ? 'change' : 'add');
-      const present = new Set(now.files.map((f) => f.path));
-      for (const path of versions.keys()) if (!present.has(path) && sent.get(path) !== DELETED) record(path, 'delete');
-      for (const dir of now.dirs) if (!then.dirs.has(dir) && !sent.has(dir)) record(dir, 'add');
-      for (const dir of then.dirs) if (!now.dirs.has(dir) && sent.get(dir) !== DELETED) record(dir, 'delete');
-      // Folders created since the first walk are watched from now on (what they hold is reported again).
-      this.watchers[i]?.add([...now.dirs].filter((dir) => !then.dirs.has(dir)));
-    });
-    if (this.changes.some((c) => c.size > 0)) this.schedule();
+    return Promise.resolve();
   }
 
   /** Full sync of each pod (skipping files it already has), remembering its incarnation. */
@@ -248,13 +215,22 @@ export class SyncEngine implements SyncPart {
     return synced;
   }
 
-  private localTree(rootIndex: number): LocalTree {
+  /** Walks a sync root; `watch` is called for each folder before it is read. */
+  private localTree(rootIndex: number, watch?: (dir: string) => void): LocalTree {
     const root = this.options.roots[rootIndex];
     const rules = this.rules[rootIndex];
     const files: LocalFile[] = [];
     const dirs = new Set<string>();
     const walk = (dir: string) => {
-      for (const name of readdirSync(join(root.local, dir))) {
+      watch?.(dir);
+      let names: string[];
+      try {
+        names = readdirSync(join(root.local, dir));
+      } catch (err) {
+        if (dir === '') throw err;
+        return; // removed since its parent was read
+      }
+      for (const name of names) {
         const rel = dir ? `${dir}/${name}` : name;
         let st;
         try {
@@ -268,7 +244,7 @@ export class SyncEngine implements SyncPart {
           walk(rel);
         } else if (!rules.ignores(rel)) {
           const size = st.isFile() ? st.size : 0;
-          files.push({ path: rel, size, mtime: Math.floor(st.mtimeMs / 1000), version: versionOf(st) });
+          files.push({ path: rel, size, mtime: Math.floor(st.mtimeMs / 1000) });
         }
       }
     };
@@ -467,10 +443,9 @@ export class SyncEngine implements SyncPart {
     }
     return failures;
   }
-  /** Starts a watcher per root on the folders of its walk (ignored ones were never walked). */
-  private startWatching(walked: LocalTree[]) {
-    if (this.disposed) return;
-    this.options.roots.forEach((root, i) => {
+  /** A watcher per root, watching nothing yet: the walk in start() adds each folder (ignored ones are never walked). */
+  private startWatching() {
+    this.watchers = this.options.roots.map((root, i) => {
       const rules = this.rules[i];
       const onEvent = (rel: string, kind: 'change' | 'delete') => {
         const path = join(root.local, rel);
@@ -479,11 +454,7 @@ export class SyncEngine implements SyncPart {
         this.record(i, rel, kind);
         this.schedule();
       };
-      this.watchers.push(
-        watchTree(root.local, rules, walked[i].dirs, onEvent, (err) =>
-          this.log(`watching ${root.local}: ${errorText(err)}`),
-        ),
-      );
+      return watchTree(root.local, rules, onEvent, (err) => this.log(`watching ${root.local}: ${errorText(err)}`));
     });
   }
 
@@ -563,14 +534,12 @@ export class SyncEngine implements SyncPart {
       t.upserts.flatMap((p) => {
         try {
           const st = lstatSync(join(this.options.roots[i].local, p));
-          this.sentBeforeReady?.[i].set(p, versionOf(st));
           return [{ path: p, size: st.size }];
         } catch {
           return [];
         }
       }),
     );
-    taken.forEach((t, i) => t.deletes.forEach((p) => this.sentBeforeReady?.[i].set(p, DELETED)));
     const send = async (group: string[]) => {
       const failed = new Map<string, unknown>();
       for (let i = 0; i < taken.length; i++) {

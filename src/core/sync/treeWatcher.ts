@@ -3,10 +3,11 @@
 //
 // Why not chokidar: chokidar 4 opens a watch per *file* and stats every file before it is ready.
 // On a 20,000-file tree shaped like node_modules (5,800 folders) it took 9.6 s and 228 MB to get
-// ready; this takes one watch per folder, opened from the folder list the initial sync already
-// walked, without a stat per file. A folder's watch reports its entries by name (inotify on Linux,
-// the same per-folder watch chokidar 4 uses on macOS and Windows), and a folder that appears is
-// watched before it is read, so nothing created in it is missed.
+// ready; this takes one watch per folder, opened by the walk the initial sync makes anyway (the
+// caller watches each folder before it reads it), without a stat per file. A folder's watch
+// reports its entries by name (inotify on Linux, the same per-folder watch chokidar 4 uses on
+// macOS and Windows), and a folder that appears is watched before it is read, so nothing
+// created in it is missed.
 //
 // A path that exists is always reported as "change", never "add": the change set forgets a path
 // that was added and then deleted, which would leave a stale copy in the pods if the path had in
@@ -18,15 +19,14 @@ import type { IgnoreRules } from './ignore';
 export type TreeEvent = 'change' | 'delete';
 
 export interface TreeWatcher {
-  /** Watches these folders too (relative paths), reporting what they hold now. */
-  add(dirs: Iterable<string>): void;
+  /** Watches a folder (a relative path, '' for the root); call it before reading the folder. */
+  watch(dir: string): void;
   close(): void;
 }
 
 export function watchTree(
   root: string,
   rules: IgnoreRules,
-  dirs: Iterable<string>,
   onEvent: (rel: string, kind: TreeEvent) => void,
   onError: (err: Error) => void,
 ): TreeWatcher {
@@ -137,20 +137,9 @@ export function watchTree(
     for (const name of names) changed(dir ? `${dir}/${name}` : name, false);
   };
 
-  const start = (list: Iterable<string>) => {
-    for (const dir of list) {
-      if (watched.has(dir)) continue;
-      watchDir(dir); // one gone since it was listed is skipped: the caller's comparison reports it
-    }
-  };
-  start(['', ...dirs]);
-
   return {
-    add(more) {
-      for (const dir of more) {
-        if (closed || watched.has(dir)) continue;
-        changed(dir, true);
-      }
+    watch(dir) {
+      if (!closed && !watched.has(dir)) watchDir(dir); // one gone meanwhile is reported by its parent
     },
     close() {
       closed = true;
