@@ -236,8 +236,8 @@ export class SyncEngine implements SyncPart {
       for (const entry of entries) {
         const rel = dir ? `${dir}/${entry.name}` : entry.name;
         if (entry.isDirectory()) {
-          if (!rules.ignores(rel, true)) walk(rel);
-        } else if (!rules.ignores(rel)) paths.push(rel);
+          if (!rules.ignoresIn(dir, entry.name, true)) walk(rel);
+        } else if (!rules.ignoresIn(dir, entry.name, false)) paths.push(rel);
       }
     };
     walk('');
