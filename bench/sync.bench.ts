@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DevMode } from '../src/core/devmode/devMode';
 import { Cluster } from '../src/core/kube/cluster';
-import { SyncEngine, clusterSyncTarget } from '../src/core/sync';
+import { SyncEngine, clusterSyncTarget, type PodRun } from '../src/core/sync';
 import { createTestDeployment, kubectlPath, podNames } from '../test/helpers/sandbox';
 import { writeNodeModulesTree, type TreeInfo } from './support/nodeModulesTree';
 import { PodProbe } from './support/podProbe';
@@ -71,7 +71,9 @@ function engineFor(
   debounceMs: number,
   restartApp: boolean,
 ) {
-  const restart = restartApp ? (pod: string) => devMode.restartProcess(pod).then(() => undefined) : async () => {};
+  const restart = restartApp
+    ? (pod: string, run: PodRun) => devMode.restartProcess(pod, run).then(() => undefined)
+    : async () => {};
   return new SyncEngine(
     clusterSyncTarget(cluster, { namespace: 'demo', labelSelector: `app=${name}`, container: 'web', restart }),
     {

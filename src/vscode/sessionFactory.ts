@@ -4,7 +4,7 @@ import type { TruvaConfig } from '../core/config';
 import { DevMode } from '../core/devmode/devMode';
 import type { Cluster } from '../core/kube/cluster';
 import type { SessionParts } from '../core/session/session';
-import { SyncEngine, clusterSyncTarget } from '../core/sync';
+import { SyncEngine, clusterSyncTarget, type PodRun } from '../core/sync';
 import type { TruvaContext } from './truvaContext';
 
 export function createSessionParts(
@@ -34,10 +34,11 @@ export function createSessionParts(
     async start(report, signal) {
       const deployment = await cluster.getDeployment(config.deployment, namespace);
       const container = devMode.containerOf(deployment).name;
-      const restart = async (pod: string) => {
-        if (config.restart === 'process') await devMode.restartProcess(pod);
+      // `run` goes through the pod's sync shell: no exec (and process start) per restart.
+      const restart = async (pod: string, run: PodRun) => {
+        if (config.restart === 'process') await devMode.restartProcess(pod, run);
         else if (config.restart === 'command') {
-          const r = await cluster.exec(pod, container, ['sh', '-c', config.restartCommand!], { namespace });
+          const r = await run(['sh', '-c', config.restartCommand!]);
           if (r.exitCode !== 0)
             throw new Error(`restartCommand exited with ${r.exitCode}: ${r.stderr.toString().trim()}`);
         }

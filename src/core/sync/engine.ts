@@ -35,6 +35,9 @@ export interface PodRef {
   incarnation: string;
 }
 
+/** Runs a command in a pod's synced container, as exec does. */
+export type PodRun = (command: string[]) => Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }>;
+
 /** What the engine needs from the cluster: pods of the deployment and exec in the synced container. */
 export interface SyncTarget {
   listPods(): Promise<PodRef[]>;
@@ -43,8 +46,11 @@ export interface SyncTarget {
   exec(pod: string, command: string[]): Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }>;
   /** Starts a command fed over time through its stdin (the pod's sync shell). */
   open(pod: string, command: string[]): Promise<ExecStream>;
-  /** Restarts the app in a pod (supervisor, custom command, or nothing). */
-  restart(pod: string): Promise<void>;
+  /**
+   * Restarts the app in a pod (supervisor, custom command, or nothing). `run` runs a command in
+   * the synced container, a `sh -c` script through the pod's sync shell (no exec of its own).
+   */
+  restart(pod: string, run: PodRun): Promise<void>;
   /** True when the error means the pod is gone (it is then dropped quietly). */
   isGone(err: unknown): boolean;
 }
@@ -581,9 +587,23 @@ export class SyncEngine implements SyncPart {
     if (restartFailures.length) this.set({ state: 'error', error: `Restart failed in ${restartFailures.join('; ')}` });
     else this.set({ state: this.paused ? 'paused' : 'idle' });
   }
+  /** A command in the pod: a `sh -c` script through its sync shell when it has one, else an exec. */
+  private async runInPod(pod: string, command: string[]) {
+    const script = command.length === 3 && command[0] === 'sh' && command[1] === '-c' ? command[2] : undefined;
+    const shell = script === undefined ? undefined : await this.shellFor(pod, 0).catch(() => undefined);
+    if (shell?.alive) {
+      // A shell whose connection failed is replaced later; this command goes by an exec instead
+      // (the pod may be gone, which the exec's error tells).
+      const result = await shell.run(script!).catch(() => undefined);
+      if (result)
+        return { exitCode: result.exitCode, stdout: Buffer.from(result.output), stderr: Buffer.from(result.output) };
+    }
+    return this.target.exec(pod, command);
+  }
+
   private async restartPod(pod: string, failures: string[]) {
     try {
-      await this.target.restart(pod);
+      await this.target.restart(pod, (command) => this.runInPod(pod, command));
     } catch (err) {
       if (!this.target.isGone(err)) failures.push(`${pod}: ${errorText(err)}`);
     }

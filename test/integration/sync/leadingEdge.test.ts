@@ -62,9 +62,9 @@ describe('sync engine: leading edge for editor saves', function () {
         namespace: 'demo',
         labelSelector: `app=${name}`,
         container: 'web',
-        restart: async (pod) => {
+        restart: async (pod, run) => {
           restarts.push(pod);
-          await devMode.restartProcess(pod);
+          await devMode.restartProcess(pod, run);
         },
       }),
       {
