@@ -1,5 +1,6 @@
 // The sandbox cluster's own figures: how fast a pod starts, an exec round trip through
-// client-node, and how many concurrent follow streams it holds.
+// client-node, and how many concurrent follow streams it holds; next to client-node's exec,
+// Truva's own (kube.exec_rtt_ms), alternating in the same run.
 import { performance } from 'node:perf_hooks';
 import { PassThrough, Writable } from 'node:stream';
 import {
@@ -13,6 +14,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { startSandbox } from '../sandbox';
+import { Cluster } from '../src/core/kube/cluster';
 import type { Benchmark } from './types';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -53,7 +55,7 @@ async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: num
 
 const bench: Benchmark = {
   title: 'sandbox cluster',
-  keys: ['sandbox.'],
+  keys: ['sandbox.', 'kube.'],
   async run() {
     const sandbox = await startSandbox({ seed: false });
     try {
@@ -102,13 +104,26 @@ const bench: Benchmark = {
             .catch(reject);
           stdin.end();
         });
+      // Truva's exec: one agent per kubeconfig that resumes TLS sessions (src/core/kube/execSocket.ts).
+      const cluster = new Cluster({ kubeconfigPath: sandbox.kubeconfigPath });
+      const truvaExecOnce = async () => {
+        const r = await cluster.exec(pod, 'main', ['true'], { namespace: NS });
+        if (r.exitCode !== 0) throw new Error(`exec true exited with ${r.exitCode}`);
+      };
       for (let i = 0; i < 3; i++) await execOnce(); // warm-up: TLS session, module loading
+      for (let i = 0; i < 3; i++) await truvaExecOnce();
       const execMs: number[] = [];
-      for (let i = 0; i < 30; i++) {
+      const truvaExecMs: number[] = [];
+      const timed = async (once: () => Promise<void>, into: number[]) => {
         const t = performance.now();
-        await execOnce();
-        execMs.push(performance.now() - t);
+        await once();
+        into.push(performance.now() - t);
+      };
+      for (let i = 0; i < 30; i++) {
+        await timed(execOnce, execMs);
+        await timed(truvaExecOnce, truvaExecMs);
       }
+      cluster.dispose();
       await apps.deleteNamespacedDeployment({ name: 'start', namespace: NS });
 
       // Log streams: 100 follow streams over 50 pods, held for 3 s; a stream counts if it kept
@@ -155,6 +170,8 @@ const bench: Benchmark = {
       return {
         'sandbox.pod_start_ms': median(startMs),
         'sandbox.exec_rtt_ms': median(execMs),
+        'kube.exec_rtt_ms': median(truvaExecMs),
+        'kube.exec_rtt_vs_client_node_ratio': median(truvaExecMs) / median(execMs),
         'sandbox.log_streams_held': held,
       };
     } finally {

@@ -1,15 +1,19 @@
 // Sync figures on a 3-replica deployment in dev mode, each next to `kubectl cp` doing the same
-// work on the same pods in the same run (rounds alternate; medians reported).
+// work on the same pods in the same run (rounds alternate; medians reported): editor saves and
+// writes only the file watcher sees, to content in every pod and to the app answering with it;
+// then trees of 200, 2,000 and 20,000 files shaped like node_modules (support/nodeModulesTree.ts):
+// initial sync, watchers ready, 10 files changed, and the engine's peak memory.
 import { execFile, spawn } from 'node:child_process';
 import { build } from 'esbuild';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DevMode } from '../src/core/devmode/devMode';
 import { Cluster } from '../src/core/kube/cluster';
-import { SyncEngine, clusterSyncTarget } from '../src/core/sync';
+import { SyncEngine, clusterSyncTarget, type PodRun } from '../src/core/sync';
 import { createTestDeployment, kubectlPath, podNames } from '../test/helpers/sandbox';
+import { writeNodeModulesTree, type TreeInfo } from './support/nodeModulesTree';
 import { PodProbe } from './support/podProbe';
 import { startSandboxProcess } from './support/sandboxProcess';
 import type { Benchmark } from './types';
@@ -35,7 +39,10 @@ function run(cmd: string, args: string[]): Promise<void> {
  * (support/engineChild.ts): its peak RSS is the engine's own, without this process's TypeScript
  * loader and benchmark bookkeeping.
  */
-async function engineInChild(dir: string, args: string[]): Promise<{ ms: number; peakRssMb: number }> {
+async function engineInChild(
+  dir: string,
+  args: string[],
+): Promise<{ ms: number; watchReadyMs: number; peakRssMb: number }> {
   const outfile = join(dir, 'engine-child.js');
   await build({
     entryPoints: [join(__dirname, 'support', 'engineChild.ts')],
@@ -64,7 +71,9 @@ function engineFor(
   debounceMs: number,
   restartApp: boolean,
 ) {
-  const restart = restartApp ? (pod: string) => devMode.restartProcess(pod).then(() => undefined) : async () => {};
+  const restart = restartApp
+    ? (pod: string, run: PodRun) => devMode.restartProcess(pod, run).then(() => undefined)
+    : async () => {};
   return new SyncEngine(
     clusterSyncTarget(cluster, { namespace: 'demo', deployment: name, container: 'web', restart }),
     {
@@ -79,10 +88,19 @@ function engineFor(
   );
 }
 
+/** Tree sizes of the scale rows; rounds of each (the largest copies ~190 MB to 3 pods twice a round with kubectl). */
+const TREES = [
+  { files: 200, rounds: 3 },
+  { files: 2000, rounds: 3 },
+  { files: 20000, rounds: 3 },
+];
+
 const bench: Benchmark = {
   title: 'sync engine (3 pods) vs kubectl cp',
   keys: ['sync.'],
-  async run() {
+  async run({ only }) {
+    // `--only sync.editor_save` runs the save rows, `--only sync.initial_20000` one tree.
+    const wanted = (...keys: string[]) => keys.some((key) => !only || key.startsWith(only) || only.startsWith(key));
     // The sandbox runs in its own process: this one holds the engine (and the benchmark's
     // bookkeeping), so its memory and event loop are the engine's.
     const sandbox = await startSandboxProcess();
@@ -98,106 +116,163 @@ const bench: Benchmark = {
       await devMode.enter();
       const pods = await podNames(sandbox, name);
 
-      // Save -> content in all pods, and -> a restarted app answering with it (seen by a probe in
-      // each pod, see support/podProbe.ts).
-      const app = join(work, 'app');
-      mkdirSync(app);
-      writeFileSync(join(app, 'version.txt'), 'v0\n');
-      const live = engineFor(cluster, devMode, name, app, '/app', DEBOUNCE, true);
-      await live.start();
-      for (const pod of pods) probes.push(new PodProbe(kubectl, sandbox.kubeconfigPath, 'demo', pod, 'web'));
-      const toPods: number[] = [];
-      const toAnswer: number[] = [];
-      for (let i = 1; i <= 10; i++) {
-        const text = `v${i}-${Date.now()}\n`;
-        await Promise.all(probes.map((p) => p.arm(i, '/app/version.txt', text)));
-        const t0 = performance.now();
-        writeFileSync(join(app, 'version.txt'), text);
-        live.notify(join(app, 'version.txt'));
-        const present = await Promise.all(probes.map((p) => p.when(`present ${i}`)));
-        toPods.push(Math.max(...present) - t0);
-        const answered = await Promise.all(probes.map((p) => p.when(`answer ${i}`)));
-        toAnswer.push(Math.max(...answered) - t0);
-        await new Promise((r) => setTimeout(r, 300));
+      if (wanted('sync.editor_save', 'sync.save_to')) {
+        // Save -> content in all pods, and -> a restarted app answering with it (seen by a probe in
+        // each pod, see support/podProbe.ts).
+        const app = join(work, 'app');
+        mkdirSync(app);
+        writeFileSync(join(app, 'version.txt'), 'v0\n');
+        const live = engineFor(cluster, devMode, name, app, '/app', DEBOUNCE, true);
+        await live.start();
+        for (const pod of pods) probes.push(new PodProbe(kubectl, sandbox.kubeconfigPath, 'demo', pod, 'web'));
+        await live.watchersReady();
+        let seq = 0;
+        /** One write of version.txt; `editor`: announced by notify() as VS Code's save event does. */
+        const change = async (editor: boolean) => {
+          const i = ++seq;
+          const text = `v${i}-${Date.now()}\n`;
+          await Promise.all(probes.map((p) => p.arm(i, '/app/version.txt', text)));
+          const t0 = performance.now();
+          writeFileSync(join(app, 'version.txt'), text);
+          if (editor) live.notify(join(app, 'version.txt'));
+          const present = await Promise.all(probes.map((p) => p.when(`present ${i}`)));
+          const answered = await Promise.all(probes.map((p) => p.when(`answer ${i}`)));
+          // Spaced apart: the next change comes after a quiet debounce, so each editor save is a
+          // leading edge of its own (and the watcher's echo of this one has come and gone).
+          await new Promise((r) => setTimeout(r, DEBOUNCE + 200));
+          return { toPods: Math.max(...present) - t0, toAnswer: Math.max(...answered) - t0 };
+        };
+        // Editor saves, and writes only the file watcher sees (another tool), in between.
+        const editor: { toPods: number; toAnswer: number }[] = [];
+        const watcher: { toPods: number; toAnswer: number }[] = [];
+        for (let round = 0; round < 24; round++) {
+          editor.push(await change(true));
+          if (round % 2 === 0) watcher.push(await change(false));
+        }
+        for (const p of probes.splice(0)) p.stop();
+        await live.dispose();
+        const percentiles = (key: string, xs: number[]) => {
+          out[`${key}_p50_ms`] = median(xs);
+          out[`${key}_p95_ms`] = percentile(xs, 0.95);
+        };
+        percentiles(
+          'sync.editor_save_to_pods',
+          editor.map((e) => e.toPods),
+        );
+        percentiles(
+          'sync.editor_save_to_answer',
+          editor.map((e) => e.toAnswer),
+        );
+        percentiles(
+          'sync.save_to_pods',
+          watcher.map((e) => e.toPods),
+        );
+        out['sync.save_to_answer_p50_ms'] = median(watcher.map((e) => e.toAnswer));
       }
-      for (const p of probes.splice(0)) p.stop();
-      await live.dispose();
-      out['sync.save_to_pods_p50_ms'] = median(toPods);
-      out['sync.save_to_pods_p95_ms'] = percentile(toPods, 0.95);
-      out['sync.save_to_answer_p50_ms'] = median(toAnswer);
 
-      // A 2,000-file tree: initial sync vs kubectl cp; then 10 changed files vs kubectl cp of it all.
-      const tree = join(work, 'tree');
-      for (let i = 0; i < 2000; i++) {
-        mkdirSync(join(tree, `d${i % 40}`), { recursive: true });
-        writeFileSync(join(tree, `d${i % 40}`, `f${i}.js`), `// file ${i}\n${'x'.repeat(1000)}\n`);
-      }
       const clean = () =>
         Promise.all(
           pods.map((p) => cluster.exec(p, 'web', ['rm', '-rf', '/app/tree', '/app/treecp'], { namespace: 'demo' })),
         );
-      const cpAll = () =>
-        Promise.all(
-          pods.map((p) =>
-            run(kubectl, [
-              `--kubeconfig=${sandbox.kubeconfigPath}`,
-              '-n',
-              'demo',
-              'cp',
-              tree,
-              `${p}:/app/treecp`,
-              '-c',
-              'web',
-            ]),
-          ),
-        );
-      const initial: number[] = [];
-      const watching: number[] = [];
-      const initialCp: number[] = [];
-      const change10: number[] = [];
-      const change10Cp: number[] = [];
-      const execFloor: number[] = [];
-      for (let round = 0; round < 3; round++) {
-        await clean();
-        let t0 = performance.now();
-        await cpAll();
-        initialCp.push(performance.now() - t0);
-        t0 = performance.now();
-        await cpAll(); // the original Truva's way to send a change: copy the whole tree again
-        change10Cp.push(performance.now() - t0);
+      for (const { files, rounds } of TREES) {
+        const n = files;
+        const keys = [`sync.initial_${n}`, `sync.watch_ready_${n}`, `sync.change10_${n}`, `sync.peak_rss_${n}`];
+        if (n === 2000) keys.push('sync.change10_', 'sync.peak_rss_mb', 'sync.exec_true');
+        if (!wanted(...keys)) continue;
+        const tree = join(work, `tree-${n}`);
+        const info: TreeInfo = writeNodeModulesTree(tree, n);
+        // The 10 files a change touches: spread over the tree, none of them ignored.
+        const changed = changedFiles(tree, n);
+        const cpAll = () =>
+          Promise.all(
+            pods.map((p) =>
+              run(kubectl, [
+                `--kubeconfig=${sandbox.kubeconfigPath}`,
+                '-n',
+                'demo',
+                'cp',
+                tree,
+                `${p}:/app/treecp`,
+                '-c',
+                'web',
+              ]),
+            ),
+          );
+        const initial: number[] = [];
+        const watchReady: number[] = [];
+        const initialCp: number[] = [];
+        const change10: number[] = [];
+        const change10Cp: number[] = [];
+        const execFloor: number[] = [];
+        for (let round = 0; round < rounds; round++) {
+          await clean();
+          let t0 = performance.now();
+          await cpAll();
+          initialCp.push(performance.now() - t0);
+          t0 = performance.now();
+          await cpAll(); // the original Truva's way to send a change: copy the whole tree again
+          change10Cp.push(performance.now() - t0);
 
-        const engine = engineFor(cluster, devMode, name, tree, '/app/tree', 0, false);
-        t0 = performance.now();
-        await engine.start();
-        initial.push(performance.now() - t0);
-        // The watchers start after the initial sync (changes meanwhile are caught up, not lost).
-        await engine.watchersReady();
-        watching.push(performance.now() - t0);
-        for (let i = 0; i < 10; i++) writeFileSync(join(tree, `d${i}`, `f${i}.js`), `// changed ${round} ${i}\n`);
-        t0 = performance.now();
-        for (let i = 0; i < 10; i++) engine.notify(join(tree, `d${i}`, `f${i}.js`));
-        await engine.flush();
-        change10.push(performance.now() - t0);
-        // The floor under any change sent by exec (after, so it cannot warm anything up for
-        // change10): a no-op exec into each pod, in parallel.
-        t0 = performance.now();
-        await Promise.all(pods.map((p) => cluster.exec(p, 'web', ['true'], { namespace: 'demo' })));
-        execFloor.push(performance.now() - t0);
-        await engine.dispose();
+          const engine = engineFor(cluster, devMode, name, tree, '/app/tree', 0, false);
+          t0 = performance.now();
+          await engine.start();
+          initial.push(performance.now() - t0);
+          // The watchers are opened by the walk the initial sync starts with (each folder before
+          // it is read); this is that walk, ignores applied, to a watch on every folder.
+          await engine.watchersReady();
+          watchReady.push(engine.watchReadyMs!);
+          for (const [i, rel] of changed.entries()) writeFileSync(join(tree, rel), `// changed ${round} ${i}\n`);
+          t0 = performance.now();
+          for (const rel of changed) engine.notify(join(tree, rel));
+          await engine.flush();
+          change10.push(performance.now() - t0);
+          // The floor under any change sent by exec (after, so it cannot warm anything up for
+          // change10): a no-op exec into each pod, in parallel.
+          t0 = performance.now();
+          await Promise.all(pods.map((p) => cluster.exec(p, 'web', ['true'], { namespace: 'demo' })));
+          execFloor.push(performance.now() - t0);
+          await engine.dispose();
+        }
+        // Memory: one more initial sync of the same tree, by the engine alone in a child process.
+        await clean();
+        const child = await engineInChild(work, [sandbox.kubeconfigPath, 'demo', name, 'web', tree, '/app/tree']);
+        out[`sync.tree_${n}_mb`] = info.bytes / 1e6;
+        out[`sync.tree_${n}_synced_mb`] = (info.bytes - info.ignoredBytes) / 1e6;
+        out[`sync.initial_${n}_ms`] = median(initial);
+        out[`sync.initial_${n}_kubectl_cp_ms`] = median(initialCp);
+        out[`sync.initial_${n}_speedup_vs_kubectl_cp`] = median(initialCp) / median(initial);
+        out[`sync.watch_ready_${n}_ms`] = median(watchReady);
+        out[`sync.change10_${n}_ms`] = median(change10);
+        out[`sync.change10_${n}_kubectl_cp_full_ms`] = median(change10Cp);
+        out[`sync.change10_${n}_speedup_vs_kubectl_cp`] = median(change10Cp) / median(change10);
+        out[`sync.peak_rss_${n}_mb`] = child.peakRssMb;
+        out[`sync.initial_${n}_child_ms`] = child.ms;
+        out[`sync.watch_ready_${n}_child_ms`] = child.watchReadyMs;
+        if (n === 2000) {
+          // The keys from before the scale rows, on the same tree.
+          out['sync.initial_2000_watching_ms'] = median(watchReady); // start to watchers ready: before the files go
+          out['sync.change10_ms'] = median(change10);
+          out['sync.change10_kubectl_cp_full_ms'] = median(change10Cp);
+          out['sync.change10_speedup_vs_kubectl_cp'] = median(change10Cp) / median(change10);
+          out['sync.exec_true_3pods_ms'] = median(execFloor);
+          out['sync.peak_rss_mb'] = child.peakRssMb;
+        }
+        rmSync(tree, { recursive: true, force: true });
+        await clean();
       }
-      out['sync.initial_2000_ms'] = median(initial);
-      out['sync.initial_2000_kubectl_cp_ms'] = median(initialCp);
-      out['sync.initial_2000_speedup_vs_kubectl_cp'] = median(initialCp) / median(initial);
-      out['sync.initial_2000_watching_ms'] = median(watching);
-      out['sync.change10_ms'] = median(change10);
-      out['sync.change10_kubectl_cp_full_ms'] = median(change10Cp);
-      out['sync.change10_speedup_vs_kubectl_cp'] = median(change10Cp) / median(change10);
-      out['sync.exec_true_3pods_ms'] = median(execFloor);
-      // Memory: one more initial sync of the same tree, by the engine alone in a child process.
-      await clean();
-      const child = await engineInChild(work, [sandbox.kubeconfigPath, 'demo', name, 'web', tree, '/app/tree']);
-      out['sync.peak_rss_mb'] = child.peakRssMb;
-      out['sync.initial_2000_child_ms'] = child.ms;
+      // Growth from 2,000 to 20,000 files, per file: 1 is linear, above 1 grows faster than the tree.
+      const growth = (key: (n: number) => string) => {
+        const [a, b] = [out[key(2000)], out[key(20000)]];
+        return a && b ? b / 20000 / (a / 2000) : undefined;
+      };
+      for (const [name, key] of [
+        ['sync.initial_growth_per_file_2000_to_20000', (n: number) => `sync.initial_${n}_ms`],
+        ['sync.watch_ready_growth_per_file_2000_to_20000', (n: number) => `sync.watch_ready_${n}_ms`],
+        ['sync.kubectl_cp_growth_per_file_2000_to_20000', (n: number) => `sync.initial_${n}_kubectl_cp_ms`],
+      ] as const) {
+        const g = growth(key);
+        if (g !== undefined) out[name] = g;
+      }
       await devMode.restore({ force: true });
     } finally {
       for (const p of probes) p.stop();
@@ -208,5 +283,24 @@ const bench: Benchmark = {
     return out;
   },
 };
+
+/** Ten files spread over the tree that the .gitignore keeps (sources, not maps or caches). */
+function changedFiles(tree: string, files: number): string[] {
+  const all: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(join(tree, dir), { withFileTypes: true })) {
+      const rel = dir ? `${dir}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        if (entry.name !== '.cache') walk(rel);
+      } else if (rel.endsWith('.js')) all.push(rel);
+    }
+  };
+  walk('');
+  all.sort();
+  const step = Math.max(1, Math.floor(all.length / 10));
+  const picked = all.filter((_, i) => i % step === 0).slice(0, 10);
+  if (picked.length < 10) throw new Error(`a ${files}-file tree has only ${all.length} sources`);
+  return picked;
+}
 
 export default bench;

@@ -539,12 +539,15 @@ done`;
   }
 
   /** Asks the supervisor in one pod to restart the app; resolves with the new PID. */
-  async restartProcess(pod: string): Promise<number> {
+  /** `run`: how to run the command in the container (the sync engine's pod shell); default an exec. */
+  async restartProcess(
+    pod: string,
+    run?: (command: string[]) => Promise<{ exitCode: number; stdout: Buffer; stderr: Buffer }>,
+  ): Promise<number> {
     const container = await this.devContainerName();
-    const result = await this.cluster.exec(pod, container, restartCommand(), {
-      namespace: this.namespace,
-      timeoutMs: 20_000,
-    });
+    const result = await (
+      run ?? ((command) => this.cluster.exec(pod, container, command, { namespace: this.namespace, timeoutMs: 20_000 }))
+    )(restartCommand());
     const pid = parsePid(result.stdout);
     if (result.exitCode !== 0 || pid === undefined) {
       throw new Error(

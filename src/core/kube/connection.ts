@@ -5,6 +5,7 @@
 // so they agree on whether the API is down.
 import { createHash } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { closeIdleExecConnections } from './exec';
 import { HttpTransport } from './http';
 import { Resilience, type BreakerState, type ResilienceOptions } from './resilience';
 
@@ -37,9 +38,10 @@ export class ClusterConnection {
     return this.resilience.onStateChange(listener);
   }
 
-  /** Closes the kept-alive sockets. */
+  /** Closes the kept-alive sockets, its own and those its execs keep open for later ones. */
   dispose(): void {
     this.transport.dispose();
+    closeIdleExecConnections(this.kubeConfig);
   }
 }
 

@@ -8,7 +8,7 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import type WebSocket from 'ws';
 import { ExecError, TimeoutError, toKubeError, type CallTarget } from './errors';
-import { execSocketFactory } from './execSocket';
+import { execSocketFactory, type ExecSocketFactory } from './execSocket';
 import type { Resilience } from './resilience';
 
 export interface ExecOptions {
@@ -85,8 +85,8 @@ function waitForDrain(ws: { bufferedAmount: number; readyState: number }): Promi
   });
 }
 
-/** One Exec per kubeconfig, so its sockets share a TLS context and resume the TLS session. */
-const execs = new WeakMap<KubeConfig, Exec>();
+/** One Exec per kubeconfig, so its sockets share a TLS context, resume sessions and are opened ahead. */
+const execs = new WeakMap<KubeConfig, { exec: Exec; sockets: ExecSocketFactory }>();
 
 /**
  * ws turns a refused upgrade into "Unexpected server response: 400" and drops the body, the
@@ -122,12 +122,19 @@ function keepRefusalBody(req: ClientRequest, ws: WebSocket): void {
 }
 
 function execFor(kc: KubeConfig): Exec {
-  let exec = execs.get(kc);
-  if (!exec) {
-    exec = new Exec(kc, execSocketFactory(keepingRefusals(kc)) as unknown as ConstructorParameters<typeof Exec>[1]);
-    execs.set(kc, exec);
+  let entry = execs.get(kc);
+  if (!entry) {
+    const sockets = execSocketFactory(keepingRefusals(kc));
+    entry = { exec: new Exec(kc, sockets as unknown as ConstructorParameters<typeof Exec>[1]), sockets };
+    execs.set(kc, entry);
   }
-  return exec;
+  return entry.exec;
+}
+
+/** Closes the connections a kubeconfig's execs keep open for later ones (open execs go on). */
+export function closeIdleExecConnections(kc: KubeConfig): void {
+  execs.get(kc)?.sockets.dispose();
+  execs.delete(kc);
 }
 
 /** Which container to exec in, and through what (kubeconfig, resilience policy, call target for errors). */

@@ -1,15 +1,24 @@
-// The WebSocket behind each exec, with TLS set up once per kubeconfig instead of once per exec.
-// client-node opens every exec with a fresh TLS context and a full handshake (parse the CA,
-// verify the server's certificate chain, a signature on each side). The sync engine runs an
-// exec per pod per save, so here the secure context is built once and the TLS session is
-// resumed: on the sandbox a resumed handshake took 2 ms against 7 ms for a full one.
+// The WebSocket behind each exec, over one agent per kubeconfig instead of a fresh one per exec.
+// client-node opens every exec through a new agent from applyToHTTPSOptions, so each one pays a
+// full TLS handshake (verify the server's certificate chain, a signature on each side) and
+// parses the CA again; the agent here (warmAgent.ts) resumes TLS sessions and has a connection
+// open before the exec asks for one.
+//
+// An agent is the only way in: ws ignores a `createConnection` next to an `agent` (an earlier
+// version passed one, and it was never called), and client-node's agent cannot simply be
+// dropped, because with a kubeconfig `proxy-url` it is the proxy (HTTP CONNECT, HTTPS or SOCKS).
+// So with a proxy the first proxy agent client-node makes is kept instead; its HTTPS kind hands
+// its TLS sessions to https.Agent too, so they are resumed through the proxy as well.
 // Frames go unmasked (an all-zero mask, which ws sends without touching the payload): masking
 // protects browsers' proxies from script-crafted bytes and means nothing to a client that
 // writes its own data, over TLS, to the API server; in JavaScript it cost ~35 ms per 3 MB sent.
 // Everything else is as client-node's own handler: same URL, protocols, options and framing.
+import type { Agent } from 'node:http';
+import type { AgentOptions } from 'node:https';
 import tls from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
+import { WarmAgent } from './warmAgent';
 
 /** The exec protocols client-node offers, newest first (v5 adds close-stdin, which we need). */
 const PROTOCOLS = [
@@ -29,12 +38,31 @@ export interface ExecSocketFactory {
     textHandler: ((text: string) => boolean) | null,
     binaryHandler: BinaryHandler | null,
   ): Promise<WebSocket>;
+  /** Closes the connections kept open for later execs (open execs go on). */
+  dispose(): void;
+}
+
+/** An agent whose TLS connections share one secure context, resume sessions and are opened ahead. */
+function warmAgent(opts: Record<string, any>): WarmAgent {
+  const options: AgentOptions = {
+    secureContext: tls.createSecureContext({
+      ca: opts.ca,
+      cert: opts.cert,
+      key: opts.key,
+      pfx: opts.pfx,
+      passphrase: opts.passphrase,
+    }),
+  };
+  // Only what is set: the agent's options override the request's, and an undefined servername
+  // would drop the SNI that ws derives from the host.
+  if (opts.servername !== undefined) options.servername = opts.servername;
+  if (opts.rejectUnauthorized !== undefined) options.rejectUnauthorized = opts.rejectUnauthorized;
+  return new WarmAgent(options);
 }
 
 export function execSocketFactory(kc: KubeConfig): ExecSocketFactory {
-  let context: tls.SecureContext | undefined;
-  let contextKey: string | undefined;
-  let session: Buffer | undefined;
+  let agent: Agent | undefined;
+  let agentKey: string | undefined;
   return {
     async connect(path, textHandler, binaryHandler) {
       const cluster = kc.getCurrentCluster();
@@ -44,32 +72,28 @@ export function execSocketFactory(kc: KubeConfig): ExecSocketFactory {
       // Headers (a token that may have been refreshed) and TLS material, as client-node applies them.
       const opts: Record<string, any> = {};
       await kc.applyToHTTPSOptions(opts);
-      // A changed CA or client certificate (rotation) gets a new context and a new session.
-      const key = JSON.stringify([opts.ca, opts.cert, opts.key, opts.pfx, opts.rejectUnauthorized, opts.servername]);
-      if (key !== contextKey) {
-        context = tls.createSecureContext({
-          ca: opts.ca,
-          cert: opts.cert,
-          key: opts.key,
-          pfx: opts.pfx,
-          passphrase: opts.passphrase,
-        });
-        contextKey = key;
-        session = undefined;
+      // A changed CA or client certificate (rotation), server or proxy gets a new agent, and new sessions.
+      const key = JSON.stringify([
+        server,
+        cluster.proxyUrl,
+        opts.ca,
+        opts.cert,
+        opts.key,
+        opts.pfx,
+        opts.rejectUnauthorized,
+        opts.servername,
+      ]);
+      if (key !== agentKey || !agent) {
+        // The agent it replaces is left to go: destroying it would end the execs still open on it.
+        agent = cluster.proxyUrl || !server.startsWith('https://') ? opts.agent : warmAgent(opts);
+        agentKey = key;
       }
-      const secureContext = context;
-      const createConnection = (options: tls.ConnectionOptions) => {
-        const socket = tls.connect({ ...options, secureContext, session });
-        socket.on('session', (s: Buffer) => (session = s));
-        return socket;
-      };
+      opts.agent = agent;
       return new Promise<WebSocket>((resolve, reject) => {
-        const ws = new WebSocket(uri, PROTOCOLS, {
-          ...opts,
-          createConnection,
-          generateMask: () => {},
-        } as WebSocket.ClientOptions);
+        const ws = new WebSocket(uri, PROTOCOLS, { ...opts, generateMask: () => {} } as WebSocket.ClientOptions);
         let opened = false;
+        // The server took the exec and runs its command: a good moment to open the next one's connection.
+        ws.once('upgrade', () => (agent instanceof WarmAgent ? agent.warm() : undefined));
         ws.on('open', () => {
           opened = true;
           resolve(ws);
@@ -85,6 +109,10 @@ export function execSocketFactory(kc: KubeConfig): ExecSocketFactory {
           if (binaryHandler && !binaryHandler(data.readUint8(0), data.subarray(1))) ws.close();
         });
       });
+    },
+    dispose() {
+      if (agent instanceof WarmAgent) agent.closeSpares();
+      agent = undefined;
     },
   };
 }

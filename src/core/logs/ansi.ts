@@ -24,12 +24,12 @@ const ESCAPES =
   // eslint-disable-next-line no-control-regex
   /\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[PX^_][^\x1b]*(?:\x1b\\)?|\x1b[ -/]*[0-~]?|[\x00-\x08\x0b-\x1f\x7f]/g;
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f\x9b]/;
+
+/** Any control character but tab (a regular expression test: a loop over the characters cost 0.6 µs a line). */
 export function hasEscapes(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c === 0x9b) return true;
-  }
-  return false;
+  return CONTROL.test(text);
 }
 
 export function stripAnsi(text: string): string {

@@ -101,18 +101,20 @@ export function detectLevel(raw: string): Level {
     if (fromJson) return fromJson;
   }
   const head = text.length > 300 ? text.slice(0, 300) : text;
-  const logfmt = LOGFMT.exec(head);
+  // Each form is tried only when the character it cannot match without is there: most lines
+  // are plain text, and running six expressions on each was a large part of the cost per line.
+  const logfmt = head.includes('=') ? LOGFMT.exec(head) : null;
   if (logfmt) {
     const found = levelFromName(logfmt[2]);
     if (found) return found;
   }
-  const klog = KLOG.exec(head) ?? RAILS.exec(head);
+  const klog = KLOG.exec(head) ?? (head.charCodeAt(1) === 44 /* , */ ? RAILS.exec(head) : null);
   if (klog) return NAMES[klog[1].toLowerCase()] ?? 'other';
-  const bracketed = BRACKETED.exec(head);
+  const bracketed = /[[<(]/.test(head) ? BRACKETED.exec(head) : null;
   if (bracketed) return NAMES[bracketed[1].toLowerCase()] ?? 'other';
   const upper = UPPER.exec(head.length > 160 ? head.slice(0, 160) : head);
   if (upper) return NAMES[upper[1].toLowerCase()] ?? 'other';
-  const prefixed = PREFIXED.exec(head);
+  const prefixed = head.includes(':') ? PREFIXED.exec(head) : null;
   if (prefixed) return NAMES[prefixed[1].toLowerCase()] ?? 'other';
   return 'other';
 }

@@ -9,7 +9,7 @@ import type { TruvaConfig } from '../config';
 import { DevMode, type Backup } from '../devmode/devMode';
 import type { Cluster } from '../kube/cluster';
 import type { Deployment, Pod, Watcher } from '../kube/types';
-import { SyncEngine, clusterSyncTarget } from '../sync';
+import { SyncEngine, clusterSyncTarget, type PodRun } from '../sync';
 import { DeploymentPods } from '../kube/deploymentPods';
 import {
   SessionCancelledError,
@@ -56,7 +56,7 @@ export interface DevSessionOptions {
   /** The parts, replaceable for the unit tests; by default dev mode and the sync engine on `cluster`. */
   parts?: {
     devMode?: DevModePort;
-    engine?: (target: Preflighted, restart: (pod: string) => Promise<void>) => SyncPart;
+    engine?: (target: Preflighted, restart: (pod: string, run: PodRun) => Promise<void>) => SyncPart;
   };
 }
 
@@ -229,8 +229,8 @@ export class DevSession {
 
   /** Copies the files into every pod of the preflighted selector and container, then keeps syncing. */
   private async initialSync(entered: Entered, report: (m: string) => void, signal: AbortSignal): Promise<Synced> {
-    const engine = (this.options.parts?.engine ?? ((p, restart) => this.syncEngine(p, restart)))(entered, (pod) =>
-      this.restartPod(entered.container, pod),
+    const engine = (this.options.parts?.engine ?? ((p, restart) => this.syncEngine(p, restart)))(entered, (pod, run) =>
+      this.restartPod(pod, run),
     );
     this.engineOf = engine;
     this.unsubscribeEngine = engine.onDidChange(() => this.changed());
@@ -243,7 +243,7 @@ export class DevSession {
     return synced;
   }
 
-  private syncEngine(target: Preflighted, restart: (pod: string) => Promise<void>): SyncPart {
+  private syncEngine(target: Preflighted, restart: (pod: string, run: PodRun) => Promise<void>): SyncPart {
     const c = this.config;
     return new SyncEngine(
       clusterSyncTarget(this.cluster, {
@@ -265,13 +265,14 @@ export class DevSession {
     );
   }
 
-  /** After a sync, the app restarts as truva.yaml's `restart` says. */
-  private async restartPod(container: string, pod: string): Promise<void> {
-    if (this.config.restart === 'process') await this.devMode.restartProcess(pod);
+  /**
+   * After a sync, the app restarts as truva.yaml's `restart` says. `run` goes through the pod's
+   * sync shell: no exec (and process start) per restart.
+   */
+  private async restartPod(pod: string, run: PodRun): Promise<void> {
+    if (this.config.restart === 'process') await this.devMode.restartProcess(pod, run);
     else if (this.config.restart === 'command') {
-      const r = await this.cluster.exec(pod, container, ['sh', '-c', this.config.restartCommand!], {
-        namespace: this.namespace,
-      });
+      const r = await run(['sh', '-c', this.config.restartCommand!]);
       if (r.exitCode !== 0) throw new Error(`restartCommand exited with ${r.exitCode}: ${r.stderr.toString().trim()}`);
     }
   }

@@ -11,6 +11,10 @@ export class ChangeSet {
     return this.changes.size;
   }
 
+  has(path: string): boolean {
+    return this.changes.has(path);
+  }
+
   record(path: string, kind: ChangeKind, now = Date.now()): void {
     const before = this.changes.get(path);
     this.firstAt ??= now;

@@ -4,7 +4,7 @@ import type { Cluster } from '../kube/cluster';
 import { DeploymentPods } from '../kube/deploymentPods';
 import { KubeError } from '../kube/errors';
 import type { Deployment, Pod } from '../kube/types';
-import type { PodRef, SyncTarget } from './engine';
+import type { PodRef, PodRun, SyncTarget } from './engine';
 
 export interface ClusterTargetOptions {
   namespace: string;
@@ -14,7 +14,8 @@ export interface ClusterTargetOptions {
    */
   deployment: Deployment | string;
   container: string;
-  restart(pod: string): Promise<void>;
+  /** `run`: a command in the synced container, through the pod's sync shell when it can (see SyncTarget). */
+  restart(pod: string, run: PodRun): Promise<void>;
   /** Coalesces bursts of pod events into one check. */
   settleMs?: number;
 }

@@ -30,8 +30,39 @@ export class IgnoreRules {
 
   /** Forgets a cached .gitignore (it changed). */
   invalidate(relPath: string): void {
-    if (relPath === '.gitignore' || relPath.endsWith('/.gitignore'))
+    if (relPath === '.gitignore' || relPath.endsWith('/.gitignore')) {
       this.perDir.delete(relPath.slice(0, -'.gitignore'.length).replace(/\/$/, ''));
+      this.above.clear();
+    }
+  }
+
+  /** Per folder: the .gitignore files that apply in it (its own and its ancestors'), with their folders. */
+  private readonly above = new Map<string, { dir: string; rules: Ignore }[]>();
+
+  private gitignoresFor(dir: string): { dir: string; rules: Ignore }[] {
+    let list = this.above.get(dir);
+    if (!list) {
+      const parent = dir === '' ? undefined : dir.includes('/') ? dir.slice(0, dir.lastIndexOf('/')) : '';
+      const own = this.gitignoreOf(dir);
+      list = [...(parent === undefined ? [] : this.gitignoresFor(parent)), ...(own ? [{ dir, rules: own }] : [])];
+      this.above.set(dir, list);
+    }
+    return list;
+  }
+
+  /**
+   * ignores() for an entry of a folder that is itself not ignored, as a walk from the root meets
+   * them: then only the entry's own path needs testing against each .gitignore, not every folder
+   * above it. On a 20,000-file tree, checking every ancestor for every path was about a third of
+   * the walk's CPU.
+   */
+  ignoresIn(dir: string, name: string, isDir: boolean): boolean {
+    const rel = dir ? `${dir}/${name}` : name;
+    const slash = isDir ? '/' : '';
+    if (this.rootRules.ignores(rel + slash)) return true;
+    for (const g of this.gitignoresFor(dir))
+      if (g.rules.ignores((g.dir ? rel.slice(g.dir.length + 1) : rel) + slash)) return true;
+    return false;
   }
 
   /** True when the relative POSIX path (a directory when isDir) must not be synced. */

@@ -1,4 +1,4 @@
-export { SyncEngine, type SyncOptions, type SyncRoot, type SyncTarget, type PodRef } from './engine';
+export { SyncEngine, type SyncOptions, type SyncRoot, type SyncTarget, type PodRef, type PodRun } from './engine';
 export { clusterSyncTarget, type ClusterTargetOptions } from './clusterTarget';
 export { ChangeSet, batches } from './changeSet';
 export { IgnoreRules } from './ignore';

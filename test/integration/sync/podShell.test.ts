@@ -1,6 +1,7 @@
 // The pod's long-lived sync shell against real pods: framed batches of files and deletions in
 // one exec, a tar that cannot run reported without losing the frame, a dropped connection noticed, and
-// an image whose `head` reads ahead (busybox) detected, with batches then sent by one exec each.
+// an image whose `head` reads ahead (busybox) detected, with batches then sent by one exec each;
+// scripts (the restart after a batch) run through the same shell.
 import { strict as assert } from 'node:assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -122,6 +123,20 @@ describe('pod sync shell on the sandbox', function () {
     // Had the unread rest been taken for the next frame, the shell would have ended by now.
     await send(await shell.begin('delete'), [Buffer.from('nothing-here\0')]);
     assert.ok(shell.alive);
+    shell.close();
+  });
+
+  it('runs a script in the container through the shell: exit code, output, the container working directory, no stdin', async () => {
+    const shell = (await PodShell.open(opener(webPod), webPod, '/app/shell-run'))!;
+    const ok = await shell.run('pwd; echo "to stderr" >&2; cat; echo "read nothing"');
+    assert.deepEqual(ok, { exitCode: 0, output: '/app\nto stderr\nread nothing\n' });
+    const failed = await shell.run('echo "no supervisor" >&2; exit 3');
+    assert.deepEqual(failed, { exitCode: 3, output: 'no supervisor\n' });
+    // Batches before and after a script go through as usual.
+    await send(await shell.begin('extract'), await tarChunks(['one.txt'], 1 << 20));
+    assert.equal((await shell.run('cat /app/shell-run/one.txt')).output, 'one shot');
+    assert.ok(shell.alive);
+    assert.equal(opened.length, 1, 'no exec besides the shell');
     shell.close();
   });
 

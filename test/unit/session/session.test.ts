@@ -6,6 +6,7 @@ import type { Deployment, Pod, ReplicaSet, WatchEvent } from '../../../src/core/
 import { DevSession, type DevModePort, type Preflighted } from '../../../src/core/session/devSession';
 import { SessionCancelledError, type SyncPart } from '../../../src/core/session/session';
 import { SessionManager } from '../../../src/core/session/sessionManager';
+import type { PodRun } from '../../../src/core/sync';
 
 const config = (over: Partial<TruvaConfig> = {}): TruvaConfig => ({
   filePath: '/work/app/truva.yaml',
@@ -83,7 +84,14 @@ function recordingSession(opts: { failAt?: string; onEnter?: () => void; config?
     },
   };
   let engineTarget: Preflighted | undefined;
-  let restartPod: ((pod: string) => Promise<void>) | undefined;
+  let restartPod: ((pod: string, run: PodRun) => Promise<void>) | undefined;
+  // A command through the pod's sync shell, as the engine hands it to a restart.
+  const runIn =
+    (pod: string): PodRun =>
+    async (command) => {
+      calls.push(`run ${pod} ${command.join(' ')}`);
+      return { exitCode: opts.failAt === 'run' ? 3 : 0, stdout: Buffer.alloc(0), stderr: Buffer.from('no such app') };
+    };
   const listeners = new Set<() => void>();
   const engine: SyncPart = {
     snapshot: () => ({ state: 'idle', pending: 0, filesSent: 8, lastSyncAt: 5 }),
@@ -116,7 +124,7 @@ function recordingSession(opts: { failAt?: string; onEnter?: () => void; config?
     calls,
     saved,
     engineTarget: () => engineTarget,
-    restartPod: (pod: string) => restartPod!(pod),
+    restartPod: (pod: string) => restartPod!(pod, runIn(pod)),
     podEvent: (e: WatchEvent<Pod>) => podEvents!(e),
     engineChanged: () => listeners.forEach((l) => l()),
   };
@@ -182,7 +190,7 @@ describe('DevSession', () => {
     assert.ok(!r.calls.includes('engine'));
   });
 
-  it('restarts as truva.yaml says: through the supervisor, or by the restart command in the container', async () => {
+  it('restarts as truva.yaml says: through the supervisor, or by the restart command in the container, both through the pod shell', async () => {
     const process = recordingSession();
     await process.session.start();
     await process.restartPod('web-1');
@@ -191,9 +199,9 @@ describe('DevSession', () => {
     const command = recordingSession({ config: { restart: 'command', restartCommand: 'kill -HUP 1' } });
     await command.session.start();
     await command.restartPod('web-1');
-    assert.ok(command.calls.includes('exec web-1 web sh -c kill -HUP 1'));
+    assert.ok(command.calls.includes('run web-1 sh -c kill -HUP 1'));
 
-    const failing = recordingSession({ failAt: 'exec', config: { restart: 'command', restartCommand: 'reload' } });
+    const failing = recordingSession({ failAt: 'run', config: { restart: 'command', restartCommand: 'reload' } });
     await failing.session.start();
     await assert.rejects(failing.restartPod('web-1'), /restartCommand exited with 3: no such app/);
   });

@@ -6,6 +6,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   readlinkSync,
   statSync,
   symlinkSync,
@@ -111,6 +112,52 @@ describe('ignore rules', () => {
   });
 });
 
+describe('ignore rules during a walk', () => {
+  it('ignoresIn (an entry of a folder that is not ignored) agrees with ignores on every entry a walk meets', () => {
+    const root = tmp('truva-ignore-walk-');
+    writeFileSync(join(root, '.gitignore'), 'node_modules/\n*.log\n!keep.log\nbuild/\n/top-only.txt\n');
+    writeFileSync(join(root, '.truvaignore'), 'coverage/\n');
+    for (const dir of ['a/b/c', 'a/node_modules/x', 'a/b/build', 'coverage', 'lib/deep/er', 'lib/keep'])
+      mkdirSync(join(root, dir), { recursive: true });
+    writeFileSync(join(root, 'a/.gitignore'), 'secret.txt\n/b/local-only/\n*.tmp\n');
+    writeFileSync(join(root, 'lib/deep/.gitignore'), '*\n!er/\n!er/**\n');
+    for (const file of [
+      'top-only.txt',
+      'a/top-only.txt',
+      'a/secret.txt',
+      'a/b/c/secret.txt',
+      'a/b/c/x.tmp',
+      'a/b/c/keep.log',
+      'a/b/c/drop.log',
+      'a/b/c/ok.js',
+      'a/node_modules/x/index.js',
+      'a/b/build/out.js',
+      'coverage/lcov.info',
+      'lib/deep/hidden.js',
+      'lib/deep/er/shown.js',
+      'lib/keep/k.js',
+    ])
+      writeFileSync(join(root, file), file);
+    mkdirSync(join(root, 'a/b/local-only'));
+    writeFileSync(join(root, 'a/b/local-only/f.js'), 'f');
+    const rules = new IgnoreRules(root, ['*.bak']);
+    let checked = 0;
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+        const rel = dir ? `${dir}/${entry.name}` : entry.name;
+        const isDir = entry.isDirectory();
+        assert.equal(rules.ignoresIn(dir, entry.name, isDir), rules.ignores(rel, isDir), rel);
+        checked++;
+        if (isDir && !rules.ignores(rel, true)) walk(rel);
+      }
+    };
+    walk('');
+    assert.ok(checked >= 25, `the walk met ${checked} entries`);
+    assert.equal(rules.ignoresIn('lib/deep/er', 'shown.js', false), false, 're-included below an ignoring .gitignore');
+    assert.equal(rules.ignoresIn('a/b', 'local-only', true), true, 'anchored in a nested .gitignore');
+  });
+});
+
 describe('path safety', () => {
   it('refuses absolute paths, ".." segments and NUL bytes', () => {
     assert.equal(relativePathProblem('src/app.js'), undefined);
@@ -210,7 +257,7 @@ describe('tar output chunks', () => {
 });
 
 describe('save echoes', () => {
-  it('the watcher event repeating a notified save is an echo, once', () => {
+  it('watcher events repeating a notified save are echoes while the file keeps that version', () => {
     const echoes = new SaveEchoes();
     echoes.remember('a.js', fileSignature({ size: 3, mtimeMs: 1000.5 }));
     assert.equal(
@@ -219,8 +266,18 @@ describe('save echoes', () => {
     );
     assert.equal(
       echoes.isEcho('a.js', () => '3:1000.5'),
+      true,
+      'a second event for the same write (truncate, then write) is an echo too',
+    );
+    assert.equal(
+      echoes.isEcho('a.js', () => '4:1002'),
       false,
-      'a second event is a real change',
+      'a later write is a real change',
+    );
+    assert.equal(
+      echoes.isEcho('a.js', () => '3:1000.5'),
+      false,
+      'and once the file changed, the old version is forgotten',
     );
   });
 
