@@ -28,7 +28,7 @@ const listing = execFileSync(process.execPath, ['node_modules/@vscode/vsce/vsce'
   .split('\n')
   .filter(Boolean);
 const allowed =
-  /^(dist\/(extension|server)\.js|dist\/webview\/(logs\.js|logs\.css|codicon\.css|codicon\.ttf)|media\/.+|schema\/truva\.schema\.json|package\.json|README\.md|CHANGELOG\.md|LICENSE)$/;
+  /^(dist\/(extension|core|languageClient|server)\.js|dist\/webview\/(logs\.js|logs\.css|codicon\.css|codicon\.ttf)|media\/.+|schema\/truva\.schema\.json|package\.json|README\.md|CHANGELOG\.md|LICENSE)$/;
 const unexpected = listing.filter((f) => !allowed.test(f));
 if (unexpected.length) {
   console.error(`The package holds files it should not: ${unexpected.join(', ')}. Fix .vscodeignore.`);

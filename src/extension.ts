@@ -1,9 +1,14 @@
 // Composition root: builds the one TruvaContext that owns every disposable, registers commands,
 // starts the truva.yaml language client, and restores deployments when the window closes.
+// Activation loads only this bundle: the views, the commands and the status bar. The core (the
+// cluster client, sessions, sync) and the language client are bundles of their own, loaded on
+// first use (vscode/lazy.ts); the sidebar's connection, the first such use, runs right after
+// activation returns instead of inside it.
 import * as vscode from 'vscode';
 import { offerCrashRecovery, registerCommands } from './vscode/commands';
 import { clusterInfoProvider } from './vscode/clusterInfo';
 import { startLanguageClient } from './vscode/languageClient';
+import { loadTimes } from './vscode/lazy';
 import { outputThreshold } from './vscode/logLevel';
 import { createOutput, errorMessage } from './vscode/output';
 import { Settings } from './vscode/settings';
@@ -27,7 +32,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ truv
   // it has called deactivate(), without waiting for it, which would close the cluster connections
   // the restore on exit still needs and the channel that reports it. deactivate() disposes them.
   context.subscriptions.push(...registerCommands(ctx));
-  ctx.connect();
   ctx.own(
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (ctx.settings.affectsConnection(e)) ctx.connect();
@@ -39,7 +43,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ truv
       for (const s of ctx.sessions.list()) s.sync?.notify(doc.uri.fsPath);
     }),
   );
-  const client = await startLanguageClient(context, clusterInfoProvider(ctx));
+  const client = startLanguageClient(context, clusterInfoProvider(ctx));
   ctx.own(client);
   // Trust brings back what Restricted Mode held back: the workspace's truva.kubeconfig setting
   // and the kubeconfig a truva.yaml names.
@@ -49,13 +53,28 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ truv
       client.clusterChanged();
     }),
   );
-  void offerCrashRecovery(ctx).catch((err) =>
-    ctx.output.warn(`Could not look for deployments left in dev mode: ${errorMessage(err)}`),
-  );
   // Read by the ext.activation_ms benchmark, and useful to anyone who wonders what Truva costs at startup.
   const loadStart = typeof __truvaLoadStart === 'number' ? __truvaLoadStart : undefined;
   if (loadStart !== undefined)
     output.info(`Activated in ${Math.round(performance.now() - loadStart)} ms (loading the bundle and activate()).`);
+  // The sidebar connects (loading the core) and deployments left in dev mode are looked for once
+  // activation has returned: VS Code and the other extensions do not wait for either.
+  ctx.started = new Promise<void>((resolve) =>
+    setImmediate(() => {
+      try {
+        ctx.connect();
+        void offerCrashRecovery(ctx).catch((err) =>
+          ctx.output.warn(`Could not look for deployments left in dev mode: ${errorMessage(err)}`),
+        );
+        if (loadTimes.core !== undefined)
+          output.info(
+            `Loaded the core (cluster client, sessions, sync) in ${Math.round(loadTimes.core)} ms, after activation.`,
+          );
+      } finally {
+        resolve();
+      }
+    }),
+  );
   return { truva: ctx };
 }
 

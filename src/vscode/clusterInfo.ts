@@ -1,8 +1,8 @@
 // Answers the language server's cluster questions (contexts, namespaces, deployments) with the
 // kube layer, for the context and namespace a truva.yaml names.
 import * as vscode from 'vscode';
-import { listContexts } from '../core/kube/kubeconfig';
 import type { ClusterInfoProvider } from './languageClient';
+import { core } from './lazy';
 import type { TruvaContext } from './truvaContext';
 
 export function clusterInfoProvider(truva: TruvaContext): ClusterInfoProvider {
@@ -49,7 +49,9 @@ export function clusterInfoProvider(truva: TruvaContext): ClusterInfoProvider {
           ),
         ]);
         return {
-          contexts: listContexts(cluster.kubeConfig).map((c) => c.name),
+          contexts: core()
+            .listContexts(cluster.kubeConfig)
+            .map((c) => c.name),
           context: cluster.contextName,
           namespaces,
           namespace,

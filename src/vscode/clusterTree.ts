@@ -3,9 +3,8 @@
 import * as vscode from 'vscode';
 import type { Cluster } from '../core/kube/cluster';
 import type { Deployment, Pod } from '../core/kube/types';
-import { podsOwnedBy } from '../core/kube/deploymentPods';
-import { BACKUP_ANNOTATION } from '../core/devmode/devMode';
 import { ClusterWatch, type ClusterState } from './clusterWatch';
+import { core } from './lazy';
 
 export type ClusterNode =
   | { kind: 'deployment'; deployment: Deployment }
@@ -65,9 +64,9 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
     const d = this.watch.deployments.get(name);
     if (!d) return [];
     try {
-      return podsOwnedBy(d, [...this.watch.replicaSets.values()], [...this.watch.pods.values()]).sort((a, b) =>
-        a.metadata!.name!.localeCompare(b.metadata!.name!),
-      );
+      return core()
+        .podsOwnedBy(d, [...this.watch.replicaSets.values()], [...this.watch.pods.values()])
+        .sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
     } catch {
       return []; // an empty or malformed selector: no pod is shown as the deployment's
     }
@@ -105,7 +104,7 @@ export class ClusterTree implements vscode.TreeDataProvider<ClusterNode>, vscode
       const d = node.deployment;
       const name = d.metadata!.name!;
       const inSession = this.sessionDeployments().has(name);
-      const devMode = !!d.metadata?.annotations?.[BACKUP_ANNOTATION];
+      const devMode = !!d.metadata?.annotations?.[core().BACKUP_ANNOTATION];
       const item = new vscode.TreeItem(name, vscode.TreeItemCollapsibleState.Collapsed);
       const badges = [inSession ? 'session' : devMode ? 'dev mode' : ''].filter(Boolean);
       item.description = `${d.status?.readyReplicas ?? 0}/${d.spec?.replicas ?? 0}${badges.length ? ` · ${badges.join(' · ')}` : ''}`;

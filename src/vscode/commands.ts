@@ -3,11 +3,10 @@
 // as "<title> failed: <why>", never left as an unhandled rejection. Each command is thin: it asks
 // what it must, then acts on the sessions or the core.
 import * as vscode from 'vscode';
-import { configToYaml } from '../core/config';
-import { DevMode, RestoreConflictError, findDevModeDeployments } from '../core/devmode/devMode';
-import { listContexts, loadKubeConfig } from '../core/kube/kubeconfig';
+import type { DevMode } from '../core/devmode/devMode';
 import type { DevSession } from '../core/session/devSession';
 import type { ClusterNode } from './clusterTree';
+import { core } from './lazy';
 import { errorMessage, showError } from './output';
 import { pickConfigFile, startSession } from './startSession';
 import type { TruvaContext } from './truvaContext';
@@ -118,7 +117,7 @@ async function stopSession(truva: TruvaContext, arg?: unknown, force = false): P
     );
     truva.output.info(`Dev session for "${name}" stopped; the deployment is restored.`);
   } catch (err) {
-    if (!(err instanceof RestoreConflictError)) throw err;
+    if (!(err instanceof core().RestoreConflictError)) throw err;
     const choice = await vscode.window.showWarningMessage(
       err.message,
       { modal: true },
@@ -137,7 +136,7 @@ async function stopSession(truva: TruvaContext, arg?: unknown, force = false): P
 export async function offerCrashRecovery(truva: TruvaContext): Promise<void> {
   const cluster = truva.cluster;
   if (!cluster) return;
-  const left = await findDevModeDeployments(cluster);
+  const left = await core().findDevModeDeployments(cluster);
   if (left.length === 0) return;
   const names = left.map((b) => `"${b.deployment}"`).join(', ');
   const choice = await vscode.window.showWarningMessage(
@@ -147,7 +146,10 @@ export async function offerCrashRecovery(truva: TruvaContext): Promise<void> {
   );
   if (choice !== 'Restore') return;
   for (const b of left)
-    await restoreWithConflictPrompt(truva, new DevMode(cluster, { namespace: b.namespace, deployment: b.deployment }));
+    await restoreWithConflictPrompt(
+      truva,
+      new (core().DevMode)(cluster, { namespace: b.namespace, deployment: b.deployment }),
+    );
 }
 
 async function restoreDeployment(truva: TruvaContext, node?: ClusterNode): Promise<void> {
@@ -157,7 +159,7 @@ async function restoreDeployment(truva: TruvaContext, node?: ClusterNode): Promi
   if (node?.kind === 'deployment')
     target = { namespace: node.deployment.metadata!.namespace!, deployment: node.deployment.metadata!.name! };
   else {
-    const left = (await findDevModeDeployments(cluster)).filter(
+    const left = (await core().findDevModeDeployments(cluster)).filter(
       (b) => !truva.sessions.list().some((s) => s.deployment === b.deployment && s.namespace === b.namespace),
     );
     if (left.length === 0)
@@ -172,7 +174,7 @@ async function restoreDeployment(truva: TruvaContext, node?: ClusterNode): Promi
   if (!target) return;
   await restoreWithConflictPrompt(
     truva,
-    new DevMode(cluster, { namespace: target.namespace, deployment: target.deployment }),
+    new (core().DevMode)(cluster, { namespace: target.namespace, deployment: target.deployment }),
   );
 }
 
@@ -186,14 +188,14 @@ async function restoreWithConflictPrompt(truva: TruvaContext, devMode: DevMode, 
     );
     void vscode.window.showInformationMessage(`Deployment "${name}" is restored.`);
   } catch (err) {
-    if (!(err instanceof RestoreConflictError) || force) throw err;
+    if (!(err instanceof core().RestoreConflictError) || force) throw err;
     const choice = await vscode.window.showWarningMessage(err.message, { modal: true }, 'Restore Anyway');
     if (choice === 'Restore Anyway') await restoreWithConflictPrompt(truva, devMode, true);
   }
 }
 
 async function selectContext(truva: TruvaContext): Promise<void> {
-  const contexts = listContexts(loadKubeConfig({ path: truva.settings.kubeconfig() }));
+  const contexts = core().listContexts(core().loadKubeConfig({ path: truva.settings.kubeconfig() }));
   const pick = await vscode.window.showQuickPick(
     contexts.map((c) => ({
       label: c.name,
@@ -225,7 +227,7 @@ async function openConfig(truva: TruvaContext): Promise<void> {
   if (!folder) throw new Error("Open a folder first: truva.yaml lives in your service's folder.");
   const config = truva.sessions.list()[0]?.config;
   const text = config
-    ? configToYaml(config)
+    ? core().configToYaml(config)
     : "# Truva dev session. See the README's truva.yaml reference.\nnamespace: default\ndeployment: my-app\nsync:\n  - local: .\n    remote: /app\n";
   const uri = vscode.Uri.joinPath(folder.uri, 'truva.yaml');
   await vscode.workspace.fs.writeFile(uri, Buffer.from(text));

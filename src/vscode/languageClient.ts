@@ -2,13 +2,9 @@
 // open, answers its cluster questions through the provider the composition root passes in, and
 // stops it on dispose. The client id `truva` makes languageclient honour `truva.trace.server`.
 import * as vscode from 'vscode';
-import {
-  LanguageClient,
-  TransportKind,
-  type LanguageClientOptions,
-  type ServerOptions,
-} from 'vscode-languageclient/node';
-import { ClusterChangedNotification, ClusterInfoRequest, type ClusterInfoProvider } from '../server/protocol';
+import type { LanguageClient, LanguageClientOptions, ServerOptions } from 'vscode-languageclient/node';
+import type { ClusterInfoProvider } from '../server/protocol';
+import { lsp } from './lazy';
 
 export type { ClusterInfo, ClusterInfoParams, ClusterInfoProvider } from '../server/protocol';
 
@@ -28,15 +24,15 @@ function isTruvaYaml(document: vscode.TextDocument): boolean {
   );
 }
 
-export async function startLanguageClient(
+/**
+ * The client starts, and vscode-languageclient loads (lazy.ts), on the first truva.yaml open: one
+ * open already is taken up after activation returns, so activation never waits for the server.
+ */
+export function startLanguageClient(
   context: vscode.ExtensionContext,
   clusterInfo: ClusterInfoProvider,
-): Promise<TruvaLanguageClient> {
+): TruvaLanguageClient {
   const module = context.asAbsolutePath('dist/server.js');
-  const serverOptions: ServerOptions = {
-    run: { module, transport: TransportKind.ipc },
-    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
-  };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [
       { scheme: 'file', pattern: '**/truva.yaml' },
@@ -50,6 +46,11 @@ export async function startLanguageClient(
 
   const start = (): Promise<void> => {
     if (starting || disposed) return starting ?? Promise.resolve();
+    const { LanguageClient, TransportKind, ClusterInfoRequest } = lsp();
+    const serverOptions: ServerOptions = {
+      run: { module, transport: TransportKind.ipc },
+      debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+    };
     client = new LanguageClient('truva', 'Truva truva.yaml', serverOptions, clientOptions);
     client.onRequest(ClusterInfoRequest, async (params) => {
       try {
@@ -66,14 +67,14 @@ export async function startLanguageClient(
   const opened = vscode.workspace.onDidOpenTextDocument((document) => {
     if (isTruvaYaml(document)) void start();
   });
-  if (vscode.workspace.textDocuments.some(isTruvaYaml)) await start();
+  if (vscode.workspace.textDocuments.some(isTruvaYaml)) setImmediate(() => void start());
 
   const handle: TruvaLanguageClient = {
     get started() {
       return starting !== undefined;
     },
     clusterChanged() {
-      if (client?.isRunning()) void client.sendNotification(ClusterChangedNotification);
+      if (client?.isRunning()) void client.sendNotification(lsp().ClusterChangedNotification);
     },
     async stop() {
       disposed = true;

@@ -3,12 +3,10 @@
 import * as vscode from 'vscode';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { configToYaml, loadConfig, type TruvaConfig } from '../core/config';
-import { DEFAULT_CONTAINER_ANNOTATION } from '../core/devmode/devMode';
-import { listContexts, loadKubeConfig } from '../core/kube/kubeconfig';
-import { DevSession } from '../core/session/devSession';
-import { SessionCancelledError } from '../core/session/session';
+import type { TruvaConfig } from '../core/config';
+import type { DevSession } from '../core/session/devSession';
 import type { ClusterNode } from './clusterTree';
+import { core } from './lazy';
 import { errorMessage, showError } from './output';
 import type { TruvaContext } from './truvaContext';
 
@@ -17,7 +15,7 @@ const UNTRUSTED =
 
 /** Loads a truva.yaml with the VS Code settings as defaults; errors name line and column. */
 function loadConfigText(truva: TruvaContext, text: string, uri: vscode.Uri): TruvaConfig {
-  const result = loadConfig(text, { filePath: uri.fsPath, settings: truva.settings.configDefaults() });
+  const result = core().loadConfig(text, { filePath: uri.fsPath, settings: truva.settings.configDefaults() });
   if (!result.ok) {
     const first = result.errors[0];
     const more =
@@ -46,7 +44,7 @@ async function askForConfig(truva: TruvaContext, preset?: string): Promise<Truva
     );
     return undefined;
   }
-  const contexts = listContexts(loadKubeConfig({ path: truva.settings.kubeconfig() }));
+  const contexts = core().listContexts(core().loadKubeConfig({ path: truva.settings.kubeconfig() }));
   const context =
     contexts.length === 1
       ? contexts[0]
@@ -86,7 +84,7 @@ async function askForConfig(truva: TruvaContext, preset?: string): Promise<Truva
     const deployment = deployments.find((d) => d.metadata?.name === name);
     if (!deployment) return undefined;
     // The container kubectl would pick (its default-container annotation) comes first.
-    const preferred = deployment.spec?.template?.metadata?.annotations?.[DEFAULT_CONTAINER_ANNOTATION];
+    const preferred = deployment.spec?.template?.metadata?.annotations?.[core().DEFAULT_CONTAINER_ANNOTATION];
     const containers = [...(deployment.spec?.template?.spec?.containers ?? [])].sort(
       (a, b) => Number(b.name === preferred) - Number(a.name === preferred),
     );
@@ -135,7 +133,7 @@ async function askForConfig(truva: TruvaContext, preset?: string): Promise<Truva
       ...(run !== original ? { run } : {}),
     };
     const file = join(folder.uri.fsPath, 'truva.yaml');
-    const text = configToYaml(yaml);
+    const text = core().configToYaml(yaml);
     const config = loadConfigText(truva, text, vscode.Uri.file(file));
     if (!existsSync(file)) {
       void vscode.window
@@ -179,7 +177,7 @@ export async function startSession(
   let session: DevSession;
   try {
     session = truva.sessions.add(
-      new DevSession({
+      new (core().DevSession)({
         config,
         cluster: truva.clusterFor(config),
         log: (message) => truva.output.info(`[${name}] ${message}`),
@@ -206,7 +204,7 @@ export async function startSession(
       },
     );
   } catch (err) {
-    if (err instanceof SessionCancelledError) {
+    if (err instanceof core().SessionCancelledError) {
       void vscode.window.showInformationMessage(err.message);
     } else {
       void showError(truva.output, `The dev session for "${name}" did not start: ${errorMessage(err)}`);

@@ -28,16 +28,20 @@ export class StatusBar implements vscode.Disposable {
   readonly item = vscode.window.createStatusBarItem('truva.status', vscode.StatusBarAlignment.Left, 10);
   /** The worst circuit of the pool's connections; it also says an outage once in the output. */
   readonly health: ApiHealth;
-  private readonly following: { dispose(): void };
+  private following: { dispose(): void } | undefined;
   private ticker: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly sources: StatusBarSources,
-    pool: ClusterPool,
     log: HealthLog,
   ) {
     this.item.name = 'Truva';
     this.health = new ApiHealth(log, () => this.update());
+  }
+
+  /** Follows the health of the pool's connections (the pool is made on first use, see TruvaContext.pool). */
+  follow(pool: ClusterPool): void {
+    this.following?.dispose();
     this.following = pool.subscribe({
       opened: (connection) => this.health.track(connection),
       closed: (connection) => this.health.untrack(connection),
@@ -77,7 +81,7 @@ export class StatusBar implements vscode.Disposable {
 
   dispose(): void {
     this.tick(false);
-    this.following.dispose();
+    this.following?.dispose();
     this.item.dispose();
   }
 }

@@ -4,11 +4,11 @@
 // the views and the status bar do their own work.
 import * as vscode from 'vscode';
 import type { Cluster } from '../core/kube/cluster';
-import { ClusterPool } from '../core/kube/clusterPool';
-import { KubeError } from '../core/kube/errors';
+import type { ClusterPool } from '../core/kube/clusterPool';
 import type { DevSession } from '../core/session/devSession';
 import { SessionManager } from '../core/session/sessionManager';
 import { ClusterTree } from './clusterTree';
+import { core } from './lazy';
 import { LogPanels } from './logs/logPanels';
 import { errorMessage } from './output';
 import { SessionsTree } from './sessionsTree';
@@ -17,8 +17,6 @@ import { StatusBar } from './statusBar';
 
 export class TruvaContext implements vscode.Disposable {
   readonly settings = new Settings();
-  /** Every Cluster of the extension is leased from here: one connection and breaker per server and user. */
-  readonly pool = new ClusterPool();
   readonly sessions = new SessionManager<DevSession>();
   readonly clusterTree: ClusterTree;
   readonly sessionsTree: SessionsTree;
@@ -26,6 +24,9 @@ export class TruvaContext implements vscode.Disposable {
   readonly statusBar: StatusBar;
   /** The sidebar's lease, on the context and namespace the settings name. */
   cluster: Cluster | undefined;
+  /** Settles once the work activation leaves for right after it (the sidebar's connection) has run. */
+  started: Promise<void> = Promise.resolve();
+  private poolOf: ClusterPool | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -45,7 +46,6 @@ export class TruvaContext implements vscode.Disposable {
           this.clusterTree.state === 'unreachable' ? false : this.clusterTree.state === 'ok' ? true : undefined,
         context: () => this.cluster?.contextName,
       },
-      this.pool,
       output,
     );
     this.logPanels = new LogPanels(extension.extensionUri, {
@@ -68,6 +68,18 @@ export class TruvaContext implements vscode.Disposable {
       this.logPanels,
     );
     this.sessions.on('changed', () => this.sessionsChanged());
+  }
+
+  /**
+   * Every Cluster of the extension is leased from here: one connection and breaker per server and
+   * user. Made on first use, which loads the core (the cluster client) too.
+   */
+  get pool(): ClusterPool {
+    if (!this.poolOf) {
+      this.poolOf = new (core().ClusterPool)();
+      this.statusBar.follow(this.poolOf);
+    }
+    return this.poolOf;
   }
 
   own<T extends vscode.Disposable>(d: T): T {
@@ -93,7 +105,7 @@ export class TruvaContext implements vscode.Disposable {
       this.output.warn(errorMessage(err));
       this.clusterTree.setCluster(
         undefined,
-        err instanceof KubeError && err.kind === 'config' ? 'noKubeconfig' : 'unreachable',
+        err instanceof core().KubeError && err.kind === 'config' ? 'noKubeconfig' : 'unreachable',
       );
     }
     void vscode.commands.executeCommand('setContext', 'truva.hasCluster', !!this.cluster);
@@ -135,6 +147,6 @@ export class TruvaContext implements vscode.Disposable {
     for (const d of this.disposables.reverse()) d.dispose();
     this.cluster?.dispose();
     this.sessions.dispose();
-    this.pool.dispose();
+    this.poolOf?.dispose();
   }
 }

@@ -4,9 +4,7 @@
 // after a window reload.
 import * as vscode from 'vscode';
 import { writeFile } from 'node:fs/promises';
-import { LogAggregator } from '../../core/logs/aggregator';
-import { clusterLogSource } from '../../core/logs/clusterSource';
-import { selectorQuery } from '../../core/kube/selectors';
+import type { LogAggregator } from '../../core/logs/aggregator';
 import type { Deployment } from '../../core/kube/types';
 import {
   LOG_PANEL_VIEW_TYPE,
@@ -17,6 +15,7 @@ import {
 } from '../../core/logs/protocol';
 import type { LogLine } from '../../core/logs/types';
 import type { Cluster } from '../../core/kube/cluster';
+import { core } from '../lazy';
 import { buildPanelHtml, createNonce } from './panelHtml';
 
 const BATCH_MS = 50;
@@ -54,6 +53,7 @@ class LogPanel {
     onDispose: () => void,
   ) {
     this.maxLines = deps.bufferLines();
+    const { LogAggregator, clusterLogSource, selectorQuery } = core();
     this.aggregator = new LogAggregator({
       source: clusterLogSource(cluster, deployment),
       namespace: target.namespace,
@@ -218,7 +218,7 @@ export class LogPanels implements vscode.Disposable {
     try {
       if (target.deployment) {
         deployment = await cluster.getDeployment(target.deployment, target.namespace);
-        selectorQuery(deployment.spec?.selector, `Deployment "${target.deployment}"`); // an empty selector is refused here
+        core().selectorQuery(deployment.spec?.selector, `Deployment "${target.deployment}"`); // an empty selector is refused here
       }
     } catch (err) {
       cluster.dispose();

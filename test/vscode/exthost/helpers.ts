@@ -11,7 +11,9 @@ export const extensionId = 'truva-dev.truva';
 export async function activeTruva(): Promise<TruvaContext> {
   const extension = vscode.extensions.getExtension<{ truva: TruvaContext }>(extensionId);
   if (!extension) throw new Error(`${extensionId} is not loaded in this extension host`);
-  return (await extension.activate()).truva;
+  const { truva } = await extension.activate();
+  await truva.started; // the sidebar connects right after activation
+  return truva;
 }
 
 export { until as waitFor } from '../../helpers/poll';
