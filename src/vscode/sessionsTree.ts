@@ -3,9 +3,9 @@
 import * as vscode from 'vscode';
 import type { DevSession } from '../core/session/devSession';
 import type { SessionManager } from '../core/session/sessionManager';
-import { sessionDetails } from './statusModel';
+import { sessionDetails, type SessionDetail } from './statusModel';
 
-type Node = { session: DevSession } | { detail: string; icon: string };
+type Node = { session: DevSession } | SessionDetail;
 
 export class SessionsTree implements vscode.TreeDataProvider<Node>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
@@ -34,6 +34,7 @@ export class SessionsTree implements vscode.TreeDataProvider<Node>, vscode.Dispo
     }
     const item = new vscode.TreeItem(node.detail, vscode.TreeItemCollapsibleState.None);
     item.iconPath = new vscode.ThemeIcon(node.icon);
+    if (node.tooltip) item.tooltip = node.tooltip;
     return item;
   }
 

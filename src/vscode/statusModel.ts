@@ -1,6 +1,6 @@
 // Pure functions from what Truva knows to what the status bar and the Sessions view show, so both
 // can be tested without VS Code and always tell the same truth.
-import type { SessionStatus } from '../core/session/session';
+import type { LiveReport, PodVersion, SessionStatus } from '../core/session/session';
 
 export type { SessionStatus } from '../core/session/session';
 
@@ -65,6 +65,47 @@ function syncText(s: SessionStatus, now: number): string {
   }
 }
 
+/** "last save live in all 3 pods in 43 ms" (or "... in 2 of 3 pods ...", "... in none of the 3 pods"). */
+export function liveText(b: LiveReport): string {
+  const what = b.saved ? 'last save' : 'last change';
+  if (b.livePods === 0) return `${what} not live in ${b.pods === 1 ? 'the pod' : `any of the ${b.pods} pods`}`;
+  const where =
+    b.livePods < b.pods ? `in ${b.livePods} of ${b.pods} pods` : b.pods === 1 ? 'in the pod' : `in all ${b.pods} pods`;
+  return `${what} live ${where} in ${b.liveMs} ms`;
+}
+
+/** What liveText's time measures. */
+export function liveMeasure(b: LiveReport): string {
+  return `batch ${b.batch}, from the ${b.saved ? 'save' : 'change'} being recorded to the ${b.restarted ? "last pod's restart done" : "last pod's files written (restart: none)"}`;
+}
+
+/**
+ * One pod's code version: "web-abc: batch 12"; one behind the newest batch is flagged, "batch 11 of
+ * 12 (behind)", or "(updating)" while that batch is on its way; a failing pod says why.
+ */
+export function podVersionText(p: PodVersion, newest: number, inFlight: boolean): { text: string; flagged: boolean } {
+  const label = (n: number) => (n === 0 ? 'batch 0 (initial sync)' : `batch ${n}`);
+  const behind = p.batch < newest;
+  const text = behind
+    ? `${p.pod}: ${label(p.batch)} of ${newest} (${inFlight && !p.error ? 'updating' : 'behind'})`
+    : `${p.pod}: ${label(p.batch)}`;
+  return { text: p.error ? `${text}; failing: ${p.error}` : text, flagged: (behind && !inFlight) || !!p.error };
+}
+
+const inFlight = (s: SessionStatus) => s.sync === 'syncing' || s.sync === 'restarting';
+
+/** The pods' versions for the tooltip: each flagged pod, and the others one by one or, past five, counted. */
+function podVersionLines(s: SessionStatus): string[] {
+  const all = s.podVersions.map((p) => ({ p, ...podVersionText(p, s.batch, inFlight(s)) }));
+  const flagged = all.filter((v) => v.flagged);
+  const rest = all.filter((v) => !v.flagged);
+  const restLines =
+    rest.length > 5 && rest.every((v) => v.p.batch === rest[0].p.batch)
+      ? [`${rest.length} pods: batch ${rest[0].p.batch}`]
+      : rest.map((v) => v.text);
+  return [...flagged.map((v) => `**${v.text}**`), ...restLines];
+}
+
 export function statusView(input: StatusInput): StatusView {
   const h = health(input);
   const lines: string[] = [];
@@ -94,8 +135,10 @@ export function statusView(input: StatusInput): StatusView {
   lines.push('**Truva dev sessions**', '');
   for (const s of input.sessions) {
     lines.push(
-      `- **${s.deployment}**: ${syncText(s, input.now).replace(/\$\([^)]*\) ?/g, '')}; pods ready ${s.podsReady}/${s.podsTotal}${s.lastLatencyMs !== undefined ? `; last sync ${s.lastLatencyMs} ms` : ''}${s.error ? `; ${s.error}` : ''}`,
+      `- **${s.deployment}**: ${syncText(s, input.now).replace(/\$\([^)]*\) ?/g, '')}; pods ready ${s.podsReady}/${s.podsTotal}${s.error ? `; ${s.error}` : ''}`,
     );
+    if (s.lastBatch) lines.push(`  - ${liveText(s.lastBatch)} (${liveMeasure(s.lastBatch)})`);
+    for (const line of podVersionLines(s)) lines.push(`  - ${line}`);
   }
   const paused = input.sessions.every((s) => s.sync === 'paused');
   lines.push(
@@ -112,18 +155,34 @@ export function statusView(input: StatusInput): StatusView {
   };
 }
 
+/** One line of the Sessions view under a session. */
+export interface SessionDetail {
+  detail: string;
+  icon: string;
+  tooltip?: string;
+}
+
 /** A session's detail lines in the Sessions view. */
-export function sessionDetails(s: SessionStatus): { detail: string; icon: string }[] {
-  // The initial sync counts as a sync: it is what put the files sent into the pods. Latency is
-  // save-to-synced, so only a batch of changes has one.
-  const lastSync = s.lastSyncAt
-    ? `at ${new Date(s.lastSyncAt).toLocaleTimeString()}${s.lastLatencyMs !== undefined ? `, ${s.lastLatencyMs} ms after the save` : ''}`
-    : 'not yet';
+export function sessionDetails(s: SessionStatus): SessionDetail[] {
+  // The initial sync counts as a sync: it is what put the files sent into the pods. Only a batch
+  // of changes has a time to live.
+  const lastSync = s.lastSyncAt ? `at ${new Date(s.lastSyncAt).toLocaleTimeString()}` : 'not yet';
   return [
     { detail: `sync: ${s.sync}${s.pending ? ` (${s.pending} pending)` : ''}`, icon: 'sync' },
     { detail: `last sync: ${lastSync}`, icon: 'watch' },
+    ...(s.lastBatch
+      ? [{ detail: liveText(s.lastBatch), icon: 'rocket', tooltip: `Measured over ${liveMeasure(s.lastBatch)}.` }]
+      : []),
     { detail: `files sent: ${s.filesSent}`, icon: 'files' },
     { detail: `pods ready: ${s.podsReady}/${s.podsTotal}`, icon: 'server' },
+    ...s.podVersions.map((p) => {
+      const v = podVersionText(p, s.batch, inFlight(s));
+      return {
+        detail: v.text,
+        icon: v.flagged ? 'warning' : 'server-process',
+        tooltip: `The newest batch of changes live in ${p.pod} (batches are numbered as they are sent; 0 is its full sync).`,
+      };
+    }),
     ...(s.error ? [{ detail: s.error, icon: 'error' }] : []),
   ];
 }

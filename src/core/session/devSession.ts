@@ -60,7 +60,7 @@ export interface DevSessionOptions {
   };
 }
 
-const IDLE: SyncSnapshot = { state: 'idle', pending: 0, filesSent: 0 };
+const IDLE: SyncSnapshot = { state: 'idle', pending: 0, filesSent: 0, batch: 0, pods: [] };
 
 /** context/namespace/deployment: one session per deployment. */
 export function sessionId(context: string, namespace: string, deployment: string): string {
@@ -149,7 +149,9 @@ export class DevSession {
       pending: snap.pending,
       filesSent: snap.filesSent,
       lastSyncAt: snap.lastSyncAt,
-      lastLatencyMs: snap.lastLatencyMs,
+      batch: snap.batch,
+      podVersions: snap.pods,
+      lastBatch: snap.lastBatch,
       error: snap.error ?? this.error?.message,
       podsReady: pods.ready,
       podsTotal: pods.total,
@@ -260,6 +262,7 @@ export class DevSession {
         batchBytes: c.batchBytes,
         concurrency: c.concurrency,
         mirror: c.mirror,
+        restarts: c.restart !== 'none',
         log: this.log,
       },
     );

@@ -10,6 +10,35 @@ export interface SessionProgress {
   message: string;
 }
 
+/**
+ * Where one pod's code stands: the newest batch of changes live in it. Batches are numbered from
+ * 1 in the order they are sent; 0 is the full sync a pod gets when the session starts or the pod
+ * is new (a pod's full sync counts as every batch sent before it began).
+ */
+export interface PodVersion {
+  pod: string;
+  batch: number;
+  /** Why its last batch failed after every retry (cleared once it takes one again). */
+  error?: string;
+}
+
+/** The last batch of changes, as measured by the engine. */
+export interface LiveReport {
+  batch: number;
+  /** An editor save was among its changes (else only the file watcher saw them). */
+  saved: boolean;
+  /**
+   * From the first of its changes being recorded (the save event, or the watcher's event) to the
+   * last pod having it live: its files written and, when `restarted`, the restart done.
+   */
+  liveMs: number;
+  /** Pods it went live in, of the pods it was sent to (pods that went away meanwhile left out). */
+  livePods: number;
+  pods: number;
+  /** Live includes the app's restart (truva.yaml `restart` is not `none`). */
+  restarted: boolean;
+}
+
 /** What the UI shows of the sync side. */
 export interface SyncSnapshot {
   state: 'idle' | 'syncing' | 'restarting' | 'paused' | 'error';
@@ -18,8 +47,12 @@ export interface SyncSnapshot {
   filesSent: number;
   /** When the last sync into the pods (the initial one included) finished. */
   lastSyncAt?: number;
-  /** Save-to-synced latency of the last batch of changes (none after the initial sync alone). */
-  lastLatencyMs?: number;
+  /** The newest batch sent or being sent (0: none yet, only the initial sync). */
+  batch: number;
+  /** Each pod the engine syncs, by name, with the newest batch live in it. */
+  pods: PodVersion[];
+  /** The last batch of changes (none after the initial sync alone). */
+  lastBatch?: LiveReport;
   error?: string;
 }
 
@@ -50,7 +83,9 @@ export interface SessionStatus {
   pending: number;
   filesSent: number;
   lastSyncAt?: number;
-  lastLatencyMs?: number;
+  batch: number;
+  podVersions: PodVersion[];
+  lastBatch?: LiveReport;
   error?: string;
   podsReady: number;
   podsTotal: number;

@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import type { ExecStream } from '../kube/exec';
 import { backoffDelay, sleep } from '../kube/resilience';
-import type { SyncSnapshot, SyncPart } from '../session/session';
+import type { PodVersion, SyncSnapshot, SyncPart } from '../session/session';
 import { batches, ChangeSet } from './changeSet';
 import { fileSignature, SaveEchoes } from './echoes';
 import { fanOut } from './fanOut';
@@ -65,6 +65,11 @@ export interface SyncOptions {
   concurrency: number;
   /** Delete remote files that do not exist locally during the initial sync. */
   mirror: boolean;
+  /**
+   * Whether target.restart restarts the app (truva.yaml `restart` is not `none`); only said in
+   * what the engine reports: a batch is live in a pod once target.restart is done either way.
+   */
+  restarts?: boolean;
   /** Attempts per pod and batch before the pod is reported as failing. */
   attempts?: number;
   retryDelayMs?: number;
@@ -136,7 +141,13 @@ export class SyncEngine implements SyncPart {
   /** How long start() took to walk the tree and watch each of its folders. */
   watchReadyMs?: number;
   private disposed = false;
-  private state: SyncSnapshot = { state: 'idle', pending: 0, filesSent: 0 };
+  private state: Omit<SyncSnapshot, 'pods'> = { state: 'idle', pending: 0, filesSent: 0, batch: 0 };
+  /** Per pod: the newest batch live in it (see PodVersion). */
+  private readonly podBatch = new Map<string, number>();
+  /** Per pod whose full sync is done but whose restart is not yet: the batch that full sync counts as. */
+  private readonly fullSyncBatch = new Map<string, number>();
+  /** Whether an editor save is among the changes waiting. */
+  private pendingSaved = false;
   /** Per pod: why its last batch failed after every retry (cleared once it takes one again). */
   readonly podErrors = new Map<string, string>();
   private paused = false;
@@ -160,7 +171,10 @@ export class SyncEngine implements SyncPart {
   }
 
   snapshot(): SyncSnapshot {
-    return { ...this.state, pending: this.changes.reduce((n, c) => n + c.size, 0) };
+    const pods: PodVersion[] = [...this.podBatch]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([pod, batch]) => ({ pod, batch, ...(this.podErrors.has(pod) ? { error: this.podErrors.get(pod) } : {}) }));
+    return { ...this.state, pending: this.changes.reduce((n, c) => n + c.size, 0), pods };
   }
 
   onDidChange(listener: () => void): () => void {
@@ -168,7 +182,7 @@ export class SyncEngine implements SyncPart {
     return () => this.events.off('change', listener);
   }
 
-  private set(update: Partial<SyncSnapshot>) {
+  private set(update: Partial<Omit<SyncSnapshot, 'pods'>>) {
     this.state = { ...this.state, ...update };
     this.events.emit('change');
   }
@@ -218,12 +232,15 @@ export class SyncEngine implements SyncPart {
     // The local tree is walked once for all pods, not once per pod.
     const local = (walked ?? this.options.roots.map((_, i) => this.localTree(i))).map((tree) => tree.files);
     const incarnation = new Map(pods.map((p) => [p.name, p.incarnation]));
+    // Every batch taken so far had its files written locally before this walk read them.
+    const version = this.state.batch;
     const synced: string[] = [];
     await this.toPods(
       [...incarnation.keys()],
       (group) => (signal?.aborted ? Promise.resolve(new Map()) : this.sendMissing(group, local)),
       (pod) => {
         this.known.set(pod, incarnation.get(pod)!);
+        this.fullSyncBatch.set(pod, Math.max(version, this.fullSyncBatch.get(pod) ?? 0));
         synced.push(pod);
       },
     );
@@ -478,6 +495,7 @@ export class SyncEngine implements SyncPart {
     const now = Date.now();
     if (this.changes.every((c) => c.size === 0)) this.waiting = { quietSince: this.lastChangeAt, saved: false };
     this.waiting.saved ||= byEditor;
+    this.pendingSaved ||= byEditor;
     this.changes[rootIndex].record(rel, kind, now);
     this.lastChangeAt = now;
   }
@@ -538,12 +556,15 @@ export class SyncEngine implements SyncPart {
     const taken = this.changes.map((c) => c.take());
     const total = taken.reduce((n, t) => n + t.upserts.length + t.deletes.length, 0);
     if (total === 0) return;
+    const saved = this.pendingSaved;
+    this.pendingSaved = false;
+    const batch = this.state.batch + 1;
     taken.forEach((t, i) => {
       for (const p of t.upserts) this.missedByFullSync?.[i].set(p, 'change');
       for (const p of t.deletes) this.missedByFullSync?.[i].set(p, 'delete');
     });
     const firstAt = Math.min(...taken.map((t) => t.firstAt ?? Date.now()));
-    this.set({ state: 'syncing', error: undefined });
+    this.set({ state: 'syncing', error: undefined, batch });
     // The pods that had their full sync. No list call here (a round trip per save): the pod
     // watch keeps this current, a pod that has just gone fails as "gone" and is dropped quietly,
     // and a new or restarted one gets its full sync from checkPods.
@@ -575,16 +596,38 @@ export class SyncEngine implements SyncPart {
     };
     const restartFailures: string[] = [];
     const restarts: Promise<void>[] = [];
+    let livePods = 0;
+    let lastLiveAt = firstAt;
     // Each pod restarts as soon as it has the whole change, not when the slowest pod has it.
-    const failures = await this.toPods(pods, send, (pod) => restarts.push(this.restartPod(pod, restartFailures)));
+    const failures = await this.toPods(pods, send, (pod) =>
+      restarts.push(
+        this.restartPod(pod, restartFailures, batch).then((live) => {
+          if (!live) return;
+          livePods++;
+          lastLiveAt = Math.max(lastLiveAt, Date.now());
+        }),
+      ),
+    );
     await Promise.all(restarts);
     this.set({
       filesSent: this.state.filesSent + total * pods.length,
       lastSyncAt: Date.now(),
-      lastLatencyMs: Date.now() - firstAt,
+      lastBatch: {
+        batch,
+        saved,
+        liveMs: Math.max(0, lastLiveAt - firstAt),
+        livePods,
+        // A pod that went away meanwhile was dropped (it is no longer known); one that failed counts.
+        pods: pods.filter((pod) => this.known.has(pod)).length,
+        restarted: this.options.restarts ?? true,
+      },
     });
     if (failures.size)
-      return this.retryLater(taken, `Sync failed in ${[...failures].map(([pod, why]) => `${pod}: ${why}`).join('; ')}`);
+      return this.retryLater(
+        taken,
+        `Sync failed in ${[...failures].map(([pod, why]) => `${pod}: ${why}`).join('; ')}`,
+        saved,
+      );
     if (restartFailures.length) this.set({ state: 'error', error: `Restart failed in ${restartFailures.join('; ')}` });
     else this.set({ state: this.paused ? 'paused' : 'idle' });
   }
@@ -602,20 +645,31 @@ export class SyncEngine implements SyncPart {
     return this.target.exec(pod, command);
   }
 
-  private async restartPod(pod: string, failures: string[]) {
+  /**
+   * Restarts the app in a pod; true once it runs the pod's newest code: then the pod's version is
+   * `batch` (a batch just sent) or what its full sync counts as.
+   */
+  private async restartPod(pod: string, failures: string[], batch?: number): Promise<boolean> {
     try {
       await this.target.restart(pod, (command) => this.runInPod(pod, command));
     } catch (err) {
       if (!this.target.isGone(err)) failures.push(`${pod}: ${errorText(err)}`);
+      return false;
     }
+    const version = Math.max(batch ?? 0, this.fullSyncBatch.get(pod) ?? 0, this.podBatch.get(pod) ?? 0);
+    this.fullSyncBatch.delete(pod);
+    // A pod that went away meanwhile is not listed again.
+    if (this.known.has(pod)) this.podBatch.set(pod, version);
+    return true;
   }
 
   /**
    * Nothing is dropped: a batch that failed goes back into the change set and is tried again
    * later (pods that already have it just receive it again).
    */
-  private retryLater(taken: ReturnType<ChangeSet['take']>[], error: string) {
+  private retryLater(taken: ReturnType<ChangeSet['take']>[], error: string, saved: boolean) {
     taken.forEach((t, i) => this.changes[i].restore(t));
+    this.pendingSaved ||= saved;
     this.waiting = { quietSince: Date.now(), saved: true }; // a save joins the retry rather than leading it
     this.set({ state: 'error', error });
     clearTimeout(this.timer);
@@ -648,6 +702,7 @@ export class SyncEngine implements SyncPart {
     if (this.disposed) return;
     try {
       const pods = await this.target.listPods();
+      for (const name of [...this.podBatch.keys()]) if (!pods.some((p) => p.name === name)) this.forget(name);
       for (const name of [...this.known.keys()]) {
         if (pods.some((p) => p.name === name)) continue;
         this.known.delete(name);
@@ -679,6 +734,14 @@ export class SyncEngine implements SyncPart {
         if (missed.some((paths) => paths.size > 0)) this.schedule();
       }
     }
+  }
+
+  /** A pod that is gone: no longer listed with its version. */
+  private forget(pod: string) {
+    this.podBatch.delete(pod);
+    this.fullSyncBatch.delete(pod);
+    this.podErrors.delete(pod);
+    this.events.emit('change');
   }
 
   async restartAll(): Promise<void> {

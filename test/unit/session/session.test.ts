@@ -94,7 +94,7 @@ function recordingSession(opts: { failAt?: string; onEnter?: () => void; config?
     };
   const listeners = new Set<() => void>();
   const engine: SyncPart = {
-    snapshot: () => ({ state: 'idle', pending: 0, filesSent: 8, lastSyncAt: 5 }),
+    snapshot: () => ({ state: 'idle', pending: 0, filesSent: 8, lastSyncAt: 5, batch: 0, pods: [] }),
     onDidChange: (l) => (listeners.add(l), () => listeners.delete(l)),
     notify: (path) => calls.push(`notify ${path}`),
     start: async () => maybeFail('sync.start'),
