@@ -70,7 +70,13 @@ export function liveText(b: LiveReport): string {
   const what = b.saved ? 'last save' : 'last change';
   if (b.livePods === 0) return `${what} not live in ${b.pods === 1 ? 'the pod' : `any of the ${b.pods} pods`}`;
   const where =
-    b.livePods < b.pods ? `in ${b.livePods} of ${b.pods} pods` : b.pods === 1 ? 'in the pod' : `in all ${b.pods} pods`;
+    b.livePods < b.pods
+      ? `in ${b.livePods} of ${b.pods} pods`
+      : b.pods === 1
+        ? 'in the pod'
+        : b.pods === 2
+          ? 'in both pods'
+          : `in all ${b.pods} pods`;
   return `${what} live ${where} in ${b.liveMs} ms`;
 }
 

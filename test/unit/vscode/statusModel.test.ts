@@ -125,6 +125,7 @@ describe('time to live and pod versions', () => {
     assert.equal(liveText(b), 'last save live in 2 of 3 pods in 120 ms');
     assert.equal(liveText({ ...b, livePods: 0 }), 'last save not live in any of the 3 pods');
     assert.equal(liveText({ ...b, saved: false, livePods: 1, pods: 1 }), 'last change live in the pod in 120 ms');
+    assert.equal(liveText({ ...b, livePods: 2, pods: 2 }), 'last save live in both pods in 120 ms');
     assert.equal(
       liveMeasure({ ...b, saved: false, restarted: false }),
       "batch 3, from the change being recorded to the last pod's files written (restart: none)",
