@@ -4,7 +4,8 @@
 // longest frame at 5,000 lines/s (headless Chromium, the real bundle); host memory with 50,000
 // buffered lines.
 import { spawn } from 'node:child_process';
-import { performance } from 'node:perf_hooks';
+// performance is the global one: the functions handed to page.evaluate run in the page, where an
+// import would be a name that does not exist ("import_node_perf_hooks is not defined")
 import { LogAggregator } from '../src/core/logs/aggregator';
 import { clusterLogSource } from '../src/core/logs/clusterSource';
 import { RingBuffer } from '../src/core/logs/ringBuffer';
