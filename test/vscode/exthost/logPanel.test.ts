@@ -11,6 +11,7 @@ describe('Truva log panel webview options', () => {
   it('limits localResourceRoots to the bundle folder and serves the page with a nonce-only CSP', async () => {
     const extension = vscode.extensions.getExtension<{ truva: TruvaContext }>(extensionId)!;
     const truva = (await extension.activate()).truva;
+    await truva.started; // the sidebar connects right after activation
     const target = { namespace: 'demo', deployment: 'web' };
     await truva.logPanels.show(target);
     const panel = truva.logPanels.panelFor(target);

@@ -39,6 +39,7 @@ describe('Truva dev session in VS Code', function () {
   before(async () => {
     const extension = vscode.extensions.getExtension<{ truva: TruvaContext }>(extensionId)!;
     truva = (await extension.activate()).truva;
+    await truva.started; // the sidebar connects right after activation
   });
 
   it('the cluster view lists the sandbox deployments and the status bar says Truva', async () => {
@@ -83,6 +84,24 @@ describe('Truva dev session in VS Code', function () {
       (await podContents('version.txt')).every((t) => t === 'exthost-v2\n'),
     );
     await waitFor('synced in the status bar', () => /synced/.test(truva.statusBar.item.text));
+    // What the user sees of that save: its time to live in both pods, and each pod's version.
+    const lines = await waitFor('the save live in the Sessions view', () => {
+      const shown = truva.sessionsTree.getChildren({ session }).map((n) => ('detail' in n ? n.detail : ''));
+      return shown.some((d) => /^last save live in both pods in \d+ ms$/.test(d)) ? shown : undefined;
+    });
+    const { batch, pods } = session.snapshot();
+    assert.ok(batch >= 1, `batch ${batch}`);
+    assert.deepEqual(
+      lines.filter((d) => / batch \d/.test(d)),
+      pods.map((p) => `${p.pod}: batch ${batch}`),
+      'each pod runs the newest batch',
+    );
+    const tooltip = (truva.statusBar.item.tooltip as vscode.MarkdownString).value;
+    assert.match(
+      tooltip,
+      /last save live in both pods in \d+ ms \(batch \d+, from the save being recorded to the last pod's restart done\)/,
+    );
+    for (const p of pods) assert.ok(tooltip.includes(`  - ${p.pod}: batch ${batch}`), tooltip);
 
     await vscode.commands.executeCommand(truva.statusBar.item.command as string);
     assert.equal(session.snapshot().state, 'paused');
