@@ -1,5 +1,6 @@
 // startSandbox(): a local Kubernetes API over HTTPS whose pods are real processes, for tests,
-// benchmarks and the demo. See sandbox/README.md for what is faithful and what is not.
+// benchmarks and the demo: the sandbox's own API server (starts in a second, nothing to build),
+// or the real Kubernetes control plane with the same pods, users and seed. See sandbox/README.md.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,9 +10,14 @@ import type { PodRuntime } from './runtime/types';
 import { ApiServer } from './server/api';
 import type { Faults } from './server/faults';
 import { generateTls } from './server/tls';
-import { SEED_NAMESPACES, webDeployment, workerDeployment } from './seed';
+import { startKubernetesSandbox } from './kubernetes';
+import { SEED_NAMESPACES, seedDeployments } from './seed';
+
+export type ControlPlaneKind = 'sandbox' | 'kubernetes';
 
 export interface SandboxOptions {
+  /** `sandbox` (default): the sandbox's own API server. `kubernetes`: the real control plane (bash cluster/build.sh first). */
+  controlPlane?: ControlPlaneKind;
   /** Port on 127.0.0.1; 0 or absent picks a free one. */
   port?: number;
   /** Where pods keep their files and the kubeconfig lands; default a new temp folder (removed on stop). */
@@ -21,11 +27,12 @@ export interface SandboxOptions {
   seed?: boolean;
   /** First container restart back-off (kubelet: 10 s); tests use less. */
   restartBackoffMs?: number;
-  /** Watch events kept for resuming (default 2000); older resourceVersions get 410 Gone. */
+  /** Watch events kept for resuming (default 2000); older resourceVersions get 410 Gone. The sandbox's API server only. */
   watchHistory?: number;
 }
 
 export interface Sandbox {
+  controlPlane: ControlPlaneKind;
   kubeconfigPath: string;
   url: string;
   stateDir: string;
@@ -36,6 +43,11 @@ export interface Sandbox {
   /** The runtime, for leak checks (livePids) in tests. */
   runtime: PodRuntime;
   stop(): Promise<void>;
+}
+
+function writeKubeconfig(path: string, url: string, caCertPem: string, tokens: { admin: string; readonly: string }) {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, kubeconfigYaml(url, caCertPem, tokens), { mode: 0o600 });
 }
 
 export const CONTEXT = 'truva-sandbox';
@@ -88,6 +100,37 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     readonly: `truva-readonly-${token()}`,
     faults: `truva-faults-${token()}`,
   };
+  const kubeconfigPath = resolve(options.kubeconfigPath ?? join(stateDir, 'kubeconfig'));
+  const removeStateDir = () => ownsStateDir && rmSync(stateDir, { recursive: true, force: true });
+  if (options.controlPlane === 'kubernetes') {
+    let cluster;
+    try {
+      cluster = await startKubernetesSandbox({
+        stateDir,
+        port: options.port,
+        seed: options.seed,
+        restartBackoffMs: options.restartBackoffMs,
+        imagesDir: resolve(__dirname, 'images'),
+        tokens,
+      });
+    } catch (err) {
+      removeStateDir();
+      throw err;
+    }
+    writeKubeconfig(kubeconfigPath, cluster.url, cluster.caCertPem, tokens);
+    let stopping: Promise<void> | undefined;
+    return {
+      controlPlane: 'kubernetes',
+      kubeconfigPath,
+      url: cluster.url,
+      stateDir,
+      tokens,
+      caCertPem: cluster.caCertPem,
+      faults: cluster.faults,
+      runtime: cluster.runtime,
+      stop: () => (stopping ??= cluster.stop().finally(removeStateDir)),
+    };
+  }
   const tls = generateTls();
   // The runtime reports pod status to the API server, which needs the runtime: break the cycle late.
   const api: { server?: ApiServer } = {};
@@ -110,16 +153,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       status: { phase: 'Active' },
     });
   }
-  const kubeconfigPath = resolve(options.kubeconfigPath ?? join(stateDir, 'kubeconfig'));
-  mkdirSync(dirname(kubeconfigPath), { recursive: true });
-  writeFileSync(kubeconfigPath, kubeconfigYaml(url, tls.caCertPem, tokens), { mode: 0o600 });
+  writeKubeconfig(kubeconfigPath, url, tls.caCertPem, tokens);
 
   if (options.seed !== false) {
-    await seed(url, tokens.admin, tls.caCertPem);
+    await seedDeployments(url, tokens.admin, tls.caCertPem);
   }
 
   let stopped = false;
   return {
+    controlPlane: 'sandbox',
     kubeconfigPath,
     url,
     stateDir,
@@ -133,29 +175,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       server.controllers.stop();
       await runtime.stopAll();
       await server.close();
-      if (ownsStateDir) rmSync(stateDir, { recursive: true, force: true });
+      removeStateDir();
     },
   };
-}
-
-/** Seeds through the API itself, so seeded objects get exactly the defaults a user's would. */
-async function seed(url: string, token: string, ca: string) {
-  const https = await import('node:https');
-  const post = (path: string, body: unknown) =>
-    new Promise<void>((resolve, reject) => {
-      const req = https.request(
-        `${url}${path}`,
-        { method: 'POST', ca, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } },
-        (res) => {
-          res.resume();
-          res.on('end', () =>
-            res.statusCode === 201 ? resolve() : reject(new Error(`seeding ${path} failed: HTTP ${res.statusCode}`)),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(JSON.stringify(body));
-    });
-  await post('/apis/apps/v1/namespaces/demo/deployments', webDeployment());
-  await post('/apis/apps/v1/namespaces/demo/deployments', workerDeployment());
 }

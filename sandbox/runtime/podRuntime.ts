@@ -1,8 +1,8 @@
 // The sandbox's pod runtime: every container is a real process in its own mount, PID and
 // UTS namespace, every pod has its own network namespace (held by a tiny "pause" shell).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isoNow, MonotonicStamp } from './clock';
@@ -22,6 +22,7 @@ import {
   type RuntimePod,
   type RuntimePodStatus,
   type RuntimeProbe,
+  type RuntimeVolume,
 } from './types';
 
 export interface SandboxRuntimeOptions extends PodRuntimeOptions {
@@ -121,7 +122,7 @@ export class SandboxPodRuntime implements PodRuntime {
       deleted: undefined,
       wake: new AbortController(),
       startTime: isoNow(),
-      podIP: `127.1.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`,
+      podIP: spec.status?.podIP ?? `127.1.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`,
     };
     for (const c of spec.spec.containers) {
       pod.containers.push({
@@ -160,7 +161,7 @@ export class SandboxPodRuntime implements PodRuntime {
         `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${pod.podIP}\t${hostname}\n`,
       );
       writeFileSync(join(pod.dir, 'hostname'), `${hostname}\n`);
-      for (const v of pod.spec.spec.volumes ?? []) mkdirSync(join(pod.dir, 'volumes', v.name), { recursive: true });
+      for (const v of pod.spec.spec.volumes ?? []) writeVolume(join(pod.dir, 'volumes', v.name), v);
       pod.pausePid = await this.startPause(pod);
     } catch (err) {
       for (const c of pod.containers) {
@@ -733,6 +734,18 @@ export class SandboxPodRuntime implements PodRuntime {
     try {
       this.options.onStatus(pod.uid, status);
     } catch {}
+  }
+}
+
+function writeVolume(dir: string, volume: RuntimeVolume): void {
+  mkdirSync(dir, { recursive: true });
+  for (const f of volume.files ?? []) {
+    if (f.path.startsWith('/') || f.path.split('/').includes('..'))
+      throw new Error(`volume "${volume.name}": file path "${f.path}" must be relative and without ".."`);
+    const path = join(dir, f.path);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, f.data);
+    chmodSync(path, f.mode ?? 0o644);
   }
 }
 
