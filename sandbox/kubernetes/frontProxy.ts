@@ -129,6 +129,7 @@ export class FrontProxy {
     const failure = await this.injected(req.method ?? 'GET', path);
     if (failure) return this.sendStatus(res, failure, `injected fault: ${REASONS[failure] ?? failure} (front proxy)`);
     const headers = forwardedHeaders(req.headers, this.upstream.host);
+    let answered = false;
     const upstream = https.request(
       {
         host: this.upstream.hostname,
@@ -144,6 +145,7 @@ export class FrontProxy {
         res.writeHead(up.statusCode ?? 502, up.statusMessage, out);
         res.flushHeaders(); // a watch's client waits for the headers before the first event
         up.pipe(res);
+        up.on('end', () => (answered = true));
         up.on('error', () => res.destroy());
       },
     );
@@ -151,7 +153,8 @@ export class FrontProxy {
       if (res.headersSent) res.destroy();
       else this.sendStatus(res, 503, `the front proxy cannot reach kube-apiserver: ${err.message}`);
     });
-    res.on('close', () => upstream.destroy());
+    // A client that goes away mid-answer (a watch it stops) frees the upstream request too.
+    res.on('close', () => answered || upstream.destroy());
     if (isStream(url)) {
       this.track({ destroy: () => (res.destroy(), upstream.destroy()) }, res);
       req.socket.setTimeout(0);

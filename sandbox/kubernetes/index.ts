@@ -124,6 +124,7 @@ export async function startKubernetesSandbox(options: KubernetesSandboxOptions):
       serving: { cert: pki.nodeServing.certPem, key: pki.nodeServing.keyPem },
       stateDir: join(options.stateDir, 'pods'),
       imagesDir: options.imagesDir,
+      logFile: join(options.stateDir, 'control-plane', 'logs', 'node-agent.log'),
       restartBackoffMs: options.restartBackoffMs,
     });
     await waitForDefaultServiceAccount(admin, 'demo');

@@ -19,8 +19,11 @@ export class ControlPlaneProcess {
     readonly logFile: string,
   ) {
     const log = openSync(logFile, 'a');
+    // Its own process group: a Ctrl+C in the terminal reaches only the Node process, which then
+    // stops the control plane in order (the node first, etcd last).
     this.child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', binary, ...args], {
       stdio: ['ignore', log, log],
+      detached: true,
     });
     closeSync(log);
     this.exited = new Promise((resolve) => {

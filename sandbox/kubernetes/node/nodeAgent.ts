@@ -2,6 +2,7 @@
 // sandbox's (pods are real processes in Linux namespaces). It registers the Node and renews its
 // Lease, runs the pods the scheduler binds to it, reports their status, honours deletion, and
 // serves the kubelet API (logs, exec, attach, port-forward) that kube-apiserver calls.
+import { appendFileSync } from 'node:fs';
 import { createPodRuntime, type PodRuntime } from '../../runtime';
 import { ApiClient } from '../apiClient';
 import { KubeletServer } from './kubeletServer';
@@ -17,6 +18,8 @@ export interface NodeAgentOptions {
   serving: { cert: string; key: string };
   stateDir: string;
   imagesDir: string;
+  /** Where the agent writes what went wrong (a file next to the control plane's logs). */
+  logFile: string;
   restartBackoffMs?: number;
 }
 
@@ -51,12 +54,14 @@ export class NodeAgent {
     });
     const kubeletPort = await server.listen();
     const id = { name: options.nodeName, kubeletPort, kubeletVersion: options.kubeletVersion };
+    const log = (line: string) => appendFileSync(options.logFile, `${new Date().toISOString()} ${line}\n`);
     const workers = (late.workers = new PodWorkers(
       api,
       runtime,
       options.nodeName,
       '127.0.0.1',
       nodeStatus(id, '').allocatable,
+      log,
     ));
     const heartbeat = new NodeHeartbeat(api, id);
     const agent = new NodeAgent(runtime, api, server, heartbeat, workers);

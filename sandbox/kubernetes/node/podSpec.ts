@@ -215,6 +215,19 @@ async function serviceAccountToken(api: ApiClient, pod: any, src: any): Promise<
   return res.status.token;
 }
 
+/** Any failure to fill a volume leaves the pod waiting in ContainerCreating, as a failed mount does. */
+async function volumeFilesOrWait(...args: Parameters<typeof volumeFiles>): Promise<VolumeFile[] | undefined> {
+  try {
+    return await volumeFiles(...args);
+  } catch (err) {
+    if (err instanceof PodSetupError) throw err;
+    throw new PodSetupError(
+      'ContainerCreating',
+      `MountVolume.SetUp failed for volume "${args[2].name}" : ${(err as Error).message}`,
+    );
+  }
+}
+
 async function volumeFiles(
   api: ApiClient,
   pod: any,
@@ -260,7 +273,7 @@ export async function runtimePod(
   const volumes: RuntimeVolume[] = [];
   const readOnly = new Set<string>();
   for (const v of pod.spec.volumes ?? []) {
-    const files = await volumeFiles(api, pod, v, sources, addr, allocatable);
+    const files = await volumeFilesOrWait(api, pod, v, sources, addr, allocatable);
     if (CONTENT_VOLUMES.some((k) => v[k])) readOnly.add(v.name);
     volumes.push(files ? { name: v.name, files } : { name: v.name, emptyDir: v.emptyDir ?? {} });
   }

@@ -12,7 +12,7 @@ export interface StatusInput {
   podIP?: string;
   startTime?: string;
   /** A pod the runtime has not started (e.g. a missing ConfigMap): its containers' waiting reason. */
-  waiting?: { reason: string; message: string };
+  waiting?: { reason: string; message?: string };
 }
 
 /** Remembers when each condition of one pod last changed status. */

@@ -44,6 +44,7 @@ export class PodWorkers {
     private readonly nodeName: string,
     private readonly hostIP: string,
     private readonly allocatable: Record<string, string>,
+    private readonly log: (line: string) => void = () => {},
   ) {}
 
   /** The pod this node runs under that name, for the kubelet API. */
@@ -155,14 +156,18 @@ export class PodWorkers {
         this.runtime.startPod(spec);
         return;
       } catch (err) {
+        this.log(`pod ${e.pod.metadata.namespace}/${e.pod.metadata.name}: cannot start yet: ${(err as Error).message}`);
+        // A failed mount shows as a plain ContainerCreating (the kubelet says why in an event).
         const waiting =
           err instanceof PodSetupError
-            ? { reason: err.reason, message: err.message }
+            ? err.reason === 'ContainerCreating'
+              ? { reason: err.reason }
+              : { reason: err.reason, message: err.message }
             : { reason: 'CreateContainerConfigError', message: (err as Error).message };
         e.status = { phase: 'Pending', containerStatuses: [], podIP: e.podIP, waiting };
         this.report(e);
       }
-      await sleep(Math.min(10_000, 500 * 2 ** attempt), undefined, { signal: this.abort.signal }).catch(() => {});
+      await sleep(Math.min(10_000, 100 * 2 ** attempt), undefined, { signal: this.abort.signal }).catch(() => {});
     }
   }
 
@@ -205,29 +210,36 @@ export class PodWorkers {
   private report(e: PodEntry): void {
     e.dirty = true;
     if (e.writing) return;
-    e.writing = (async () => {
-      while (e.dirty && !e.gone && !this.abort.signal.aborted) {
-        e.dirty = false;
-        if (!e.status) break;
-        const status = podStatus(e.pod, e.status, e.clock, this.hostIP);
-        const text = JSON.stringify(status);
-        if (text === e.lastSent) continue;
-        const { namespace, name, uid } = e.pod.metadata;
-        try {
-          await this.api.request(
-            'PATCH',
-            `/api/v1/namespaces/${namespace}/pods/${name}/status`,
-            { metadata: { uid }, status },
-            'application/strategic-merge-patch+json',
-          );
-          e.lastSent = text;
-        } catch (err) {
-          if (err instanceof ApiStatusError && (err.code === 404 || err.code === 409)) break;
-          e.dirty = true;
-          await sleep(500);
-        }
-      }
+    e.writing = this.writeStatus(e).finally(() => {
       e.writing = undefined;
-    })();
+      // A change reported while the last write was finishing.
+      if (e.dirty && !e.gone) this.report(e);
+    });
+  }
+
+  private async writeStatus(e: PodEntry): Promise<void> {
+    while (e.dirty && !e.gone && !this.abort.signal.aborted) {
+      e.dirty = false;
+      if (!e.status) return;
+      const status = podStatus(e.pod, e.status, e.clock, this.hostIP);
+      const text = JSON.stringify(status);
+      if (text === e.lastSent) continue;
+      const { namespace, name, uid } = e.pod.metadata;
+      try {
+        await this.api.request(
+          'PATCH',
+          `/api/v1/namespaces/${namespace}/pods/${name}/status`,
+          { metadata: { uid }, status },
+          'application/strategic-merge-patch+json',
+        );
+        e.lastSent = text;
+      } catch (err) {
+        this.log(`pod ${namespace}/${name}: status write failed: ${(err as Error).message}`);
+        // Gone, or replaced by a pod of the same name (the uid precondition): nothing to write to.
+        if (err instanceof ApiStatusError && (err.code === 404 || err.code === 409)) return;
+        e.dirty = true;
+        await sleep(500);
+      }
+    }
   }
 }
