@@ -190,10 +190,11 @@ describe('sandbox through @kubernetes/client-node', function () {
     );
     const annotated = await apps.readNamespacedDeployment({ name: app, namespace: 'demo' });
     assert.equal(annotated.metadata!.annotations!.viaJson, 'yes');
+    // The deployment registry counts annotation changes as changes of intent (PrepareForUpdate).
     assert.equal(
       annotated.metadata!.generation,
-      before.metadata!.generation,
-      'metadata changes leave generation alone',
+      before.metadata!.generation! + 1,
+      'an annotation change bumps the generation',
     );
     const body = {
       spec: { template: { spec: { containers: [{ name: 'web', env: [{ name: 'ROLLED', value: '1' }] }] } } },
@@ -202,7 +203,7 @@ describe('sandbox through @kubernetes/client-node', function () {
       { name: app, namespace: 'demo', body },
       setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
     );
-    assert.equal(patched.metadata!.generation, before.metadata!.generation! + 1);
+    assert.equal(patched.metadata!.generation, annotated.metadata!.generation! + 1);
     assert.deepEqual(patched.spec!.template.spec!.containers[0].env!.map((e) => e.name).sort(), ['PORT', 'ROLLED']);
     await waitForRollout(sandbox, app);
     const d = await apps.readNamespacedDeployment({ name: app, namespace: 'demo' });
@@ -249,15 +250,20 @@ describe('sandbox through @kubernetes/client-node', function () {
     anonymous.users[0] = { ...anonymous.users[0], token: 'wrong' } as never;
     const unauthorized = await statusOf(anonymous.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'demo' }));
     assert.equal(unauthorized.code, 401);
-    // client-node drops a 401's body, so read the Status raw, without any token at all.
+    // client-node drops a 401's body, so read the Status raw. (No token at all is the anonymous
+    // user on a real server, who gets 403.)
     const raw = await new Promise<{ code: number; body: any }>((resolve, reject) => {
       https
-        .get(`${sandbox.url}/api/v1/namespaces/demo/pods`, { ca: sandbox.caCertPem }, (res) => {
-          let text = '';
-          res
-            .on('data', (d) => (text += d))
-            .on('end', () => resolve({ code: res.statusCode!, body: JSON.parse(text) }));
-        })
+        .get(
+          `${sandbox.url}/api/v1/namespaces/demo/pods`,
+          { ca: sandbox.caCertPem, headers: { authorization: 'Bearer wrong' } },
+          (res) => {
+            let text = '';
+            res
+              .on('data', (d) => (text += d))
+              .on('end', () => resolve({ code: res.statusCode!, body: JSON.parse(text) }));
+          },
+        )
         .on('error', reject);
     });
     assert.equal(raw.code, 401);
@@ -287,8 +293,9 @@ describe('sandbox through @kubernetes/client-node', function () {
   });
 
   it('a watch from a resourceVersion older than the history is answered with 410 Gone', async () => {
-    // A sandbox of its own with a short history, so a few writes push the window past `start`.
-    const small = await startSandbox({ seed: false, watchHistory: 5 });
+    // A sandbox of its own with a short history, so a few writes push the window past `start`
+    // (the sandbox's API server: the real one keeps history by time, in its watch cache).
+    const small = await startSandbox({ controlPlane: 'sandbox', seed: false, watchHistory: 5 });
     try {
       const skc = kubeConfig(small);
       const sapps = skc.makeApiClient(AppsV1Api);
