@@ -2,26 +2,18 @@
 // stopped when the run ends; plus kubectl as a second client and a few small waiting helpers.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { startSandbox, type ControlPlaneKind, type Sandbox } from '../../sandbox';
+import { startSandbox, type Sandbox } from '../../sandbox';
 import { webDeployment } from '../../sandbox/seed';
 import { Cluster } from '../../src/core/kube';
+import { testControlPlane } from './controlPlane';
 import { until } from './poll';
+
+export { testControlPlane } from './controlPlane';
 
 let shared: Promise<Sandbox> | undefined;
 
 /** What the helpers below need: the kubeconfig (so they also work on a sandbox in another process). */
 export type SandboxAccess = Pick<Sandbox, 'kubeconfigPath'>;
-
-/**
- * The control plane the integration suites run on: the real Kubernetes one (cluster/build.sh),
- * unless TRUVA_CONTROL_PLANE=sandbox asks for the sandbox's own API server (starts in a second).
- */
-export function testControlPlane(): ControlPlaneKind {
-  const wanted = process.env.TRUVA_CONTROL_PLANE ?? 'kubernetes';
-  if (wanted !== 'kubernetes' && wanted !== 'sandbox')
-    throw new Error(`TRUVA_CONTROL_PLANE must be kubernetes or sandbox, not "${wanted}"`);
-  return wanted;
-}
 
 /** The sandbox every integration test shares (seeded: demo/web with 2 pods, demo/worker). */
 export function sharedSandbox(): Promise<Sandbox> {

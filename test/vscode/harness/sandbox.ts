@@ -1,6 +1,7 @@
-// The sandbox cluster for the real-VS-Code suites and the demo, loaded at run time so this harness
-// type-checks on its own (sandbox/index.ts exports `startSandbox`, see issue 2).
+// The sandbox cluster for the real-VS-Code suites, on the control plane the tests run on, loaded at
+// run time so this harness type-checks on its own.
 import { join } from 'node:path';
+import { testControlPlane, type TestControlPlane } from '../../helpers/controlPlane';
 import { repoRoot } from './codeServer';
 
 export interface RunningSandbox {
@@ -11,8 +12,10 @@ export interface RunningSandbox {
   stop(): Promise<void>;
 }
 
-export async function startSandbox(options: { seed?: boolean } = {}): Promise<RunningSandbox> {
+export async function startSandbox(
+  options: { seed?: boolean; controlPlane?: TestControlPlane } = {},
+): Promise<RunningSandbox> {
   const modulePath = join(repoRoot, 'sandbox/index.ts');
   const sandbox = (await import(modulePath)) as { startSandbox(options: object): Promise<RunningSandbox> };
-  return sandbox.startSandbox({ seed: options.seed ?? true });
+  return sandbox.startSandbox({ seed: options.seed ?? true, controlPlane: options.controlPlane ?? testControlPlane() });
 }
