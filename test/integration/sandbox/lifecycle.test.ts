@@ -1,63 +1,135 @@
-// stop() must leave nothing running: the sandbox starts real processes on the test machine.
+// stop(), SIGTERM and even SIGKILL must leave nothing running: the sandbox starts real processes
+// on the test machine (pods, and on the real control plane etcd, kube-apiserver, the controller
+// manager and the scheduler).
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { startSandbox } from '../../../sandbox';
+import { startSandbox, type ControlPlaneKind } from '../../../sandbox';
 import { waitFor } from '../../helpers/sandbox';
 
-describe('sandbox lifecycle', function () {
-  this.timeout(60_000);
-
-  function descendants(pid: number): number[] {
-    const children = new Map<number, number[]>();
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        const ppid = Number(
-          readFileSync(`/proc/${entry}/stat`, 'utf8')
-            .replace(/^.*\) /, '')
-            .split(' ')[1],
-        );
-        children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-      } catch {}
-    }
-    const out: number[] = [];
-    const walk = (p: number) =>
-      (children.get(p) ?? []).forEach((c) => {
-        out.push(c);
-        walk(c);
-      });
-    walk(pid);
-    return out;
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = Number(
+        readFileSync(`/proc/${entry}/stat`, 'utf8')
+          .replace(/^.*\) /, '')
+          .split(' ')[1],
+      );
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {}
   }
-
-  it('stop() leaves no process behind', async () => {
-    const before = new Set(descendants(process.pid));
-    const sandbox = await startSandbox();
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(sandbox.kubeconfigPath);
-    const core = kc.makeApiClient(k8s.CoreV1Api);
-    await waitFor(
-      async () =>
-        (await core.listNamespacedPod({ namespace: 'demo' })).items.filter((p) => p.status?.phase === 'Running')
-          .length === 3,
-      20_000,
-      'seeded pods running',
-    );
-    assert.ok(sandbox.runtime.livePids().length >= 3);
-    await sandbox.stop();
-    const left = descendants(process.pid).filter((p) => !before.has(p));
-    const names = left.map((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      } catch {
-        return String(p);
-      }
+  const out: number[] = [];
+  const walk = (p: number) =>
+    (children.get(p) ?? []).forEach((c) => {
+      out.push(c);
+      walk(c);
     });
-    assert.deepEqual(
-      names.filter((n) => !/esbuild|tsx/.test(n)),
-      [],
-    );
-    assert.deepEqual(sandbox.runtime.livePids(), []);
+  walk(pid);
+  return out;
+}
+
+const commandLine = (pid: number) => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+  } catch {
+    return '';
+  }
+};
+
+/** The processes of `pids` that still exist (a zombie counts as gone: nothing runs). */
+function alive(pids: number[]): string[] {
+  return pids.flatMap((p) => {
+    try {
+      const state = readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+      return state === 'Z' ? [] : [`${p} ${commandLine(p)}`];
+    } catch {
+      return [];
+    }
   });
-});
+}
+
+async function seededPodsRunning(kubeconfigPath: string) {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  await waitFor(
+    async () =>
+      (await core.listNamespacedPod({ namespace: 'demo' })).items.filter((p) => p.status?.phase === 'Running')
+        .length === 3,
+    60_000,
+    'seeded pods running',
+  );
+}
+
+/** `npm run sandbox` as a child process; resolves with it once it printed its ready line. */
+function sandboxCli(controlPlane: ControlPlaneKind) {
+  const root = join(__dirname, '../../..');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'sandbox/cli.ts'), '--control-plane', controlPlane],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let out = '';
+  const ready = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /sandbox ready: KUBECONFIG=(\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.stderr.on('data', (d) => (out += d));
+    void exited.then((code) => reject(new Error(`the sandbox CLI exited (${code}) before it was ready: ${out}`)));
+  });
+  return { child, ready, exited };
+}
+
+for (const controlPlane of ['sandbox', 'kubernetes'] as const) {
+  describe(`sandbox lifecycle (${controlPlane} control plane)`, function () {
+    this.timeout(180_000);
+
+    it('stop() leaves no process behind', async () => {
+      const before = new Set(descendants(process.pid));
+      const sandbox = await startSandbox({ controlPlane });
+      await seededPodsRunning(sandbox.kubeconfigPath);
+      assert.ok(sandbox.runtime.livePids().length >= 3);
+      const started = descendants(process.pid).filter((p) => !before.has(p));
+      if (controlPlane === 'kubernetes') {
+        const names = started.map(commandLine).join('\n');
+        for (const binary of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'])
+          assert.match(names, new RegExp(`/${binary} `), `${binary} runs`);
+      }
+      await sandbox.stop();
+      const left = descendants(process.pid).filter((p) => !before.has(p));
+      assert.deepEqual(
+        left.map(commandLine).filter((n) => !/esbuild|tsx/.test(n)),
+        [],
+      );
+      assert.deepEqual(alive(started), []);
+      assert.deepEqual(sandbox.runtime.livePids(), []);
+    });
+
+    for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+      it(`${signal} to \`npm run sandbox\` leaves no process behind`, async () => {
+        const cli = sandboxCli(controlPlane);
+        try {
+          await seededPodsRunning(await cli.ready);
+          const started = descendants(cli.child.pid!);
+          assert.ok(started.length >= 3, 'pods and their helpers run under the CLI');
+          cli.child.kill(signal);
+          await cli.exited;
+          // After SIGKILL nothing stops the processes in order: the kernel (pdeathsig) and the
+          // containers' lifeline pipes must end them by themselves.
+          await waitFor(() => alive(started).length === 0, 30_000, 'every process the CLI started to end').catch(() =>
+            assert.deepEqual(alive(started), []),
+          );
+        } finally {
+          if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
+        }
+      });
+    }
+  });
+}
