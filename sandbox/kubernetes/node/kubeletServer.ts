@@ -31,13 +31,14 @@ class KubeletError extends Error {
   }
 }
 
+/** An error as go-restful's WriteError sends it: the message as plain text, no newline added. */
 function plain(res: ServerResponse | Duplex, code: number, message: string) {
   if ('writeHead' in res) {
     res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-    res.end(`${message}\n`);
+    res.end(message);
     return;
   }
-  const body = `${message}\n`;
+  const body = message;
   res.end(
     `HTTP/1.1 ${code} ${code === 404 ? 'Not Found' : code === 400 ? 'Bad Request' : 'Internal Server Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
