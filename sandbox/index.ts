@@ -42,6 +42,8 @@ export interface Sandbox {
   faults: Faults;
   /** The runtime, for leak checks (livePids) in tests. */
   runtime: PodRuntime;
+  /** The real control plane's own figures (absent on the sandbox's API server). */
+  kubernetes?: { apiserverReadySeconds: number; controlPlanePids(): number[] };
   stop(): Promise<void>;
 }
 
@@ -128,6 +130,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       caCertPem: cluster.caCertPem,
       faults: cluster.faults,
       runtime: cluster.runtime,
+      kubernetes: { apiserverReadySeconds: cluster.apiserverReadySeconds, controlPlanePids: cluster.controlPlanePids },
       stop: () => (stopping ??= cluster.stop().finally(removeStateDir)),
     };
   }

@@ -34,6 +34,8 @@ export interface KubernetesSandbox {
   apiserverReadySeconds: number;
   /** kube-apiserver itself, without the front proxy (for checks that must not meet faults). */
   apiserverUrl: string;
+  /** PIDs of etcd, kube-apiserver, kube-controller-manager and kube-scheduler (for memory figures). */
+  controlPlanePids(): number[];
   stop(): Promise<void>;
 }
 
@@ -136,6 +138,7 @@ export async function startKubernetesSandbox(options: KubernetesSandboxOptions):
       runtime: late.agent.runtime,
       apiserverReadySeconds: controlPlane.apiserverReadySeconds,
       apiserverUrl: controlPlane.apiserverUrl,
+      controlPlanePids: () => controlPlane.processes.filter((p) => p.running && p.pid).map((p) => p.pid!),
       stop,
     };
   } catch (err) {
