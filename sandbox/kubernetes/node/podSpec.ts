@@ -118,14 +118,15 @@ async function resolveEnv(
   allocatable: Record<string, string>,
 ): Promise<{ name: string; value: string }[]> {
   const env = new Map<string, string>();
-  for (const from of c.envFrom ?? []) {
-    const ref = from.configMapRef ?? from.secretRef;
-    const kind = from.configMapRef ? 'configmaps' : 'secrets';
+  /** The ConfigMap's or Secret's data; undefined for a missing optional one (a missing required one throws). */
+  const source = async (kind: 'configmaps' | 'secrets', ref: { name: string; optional?: boolean }) => {
     const data = await sources.get(kind, ref.name);
-    if (!data) {
-      if (ref.optional) continue;
-      throw new PodSetupError('CreateContainerConfigError', `${singular(kind)} "${ref.name}" not found`);
-    }
+    if (data || ref.optional) return data ?? undefined;
+    throw new PodSetupError('CreateContainerConfigError', `${singular(kind)} "${ref.name}" not found`);
+  };
+  for (const from of c.envFrom ?? []) {
+    const data = await source(from.configMapRef ? 'configmaps' : 'secrets', from.configMapRef ?? from.secretRef);
+    if (!data) continue;
     for (const [k, v] of Object.entries(data)) env.set(`${from.prefix ?? ''}${k}`, literal(v.toString('utf8')));
   }
   for (const e of c.env ?? []) {
@@ -143,11 +144,8 @@ async function resolveEnv(
     else {
       const ref = from.configMapKeyRef ?? from.secretKeyRef;
       const kind = from.configMapKeyRef ? 'configmaps' : 'secrets';
-      const data = await sources.get(kind, ref.name);
-      if (!data) {
-        if (ref.optional) continue;
-        throw new PodSetupError('CreateContainerConfigError', `${singular(kind)} "${ref.name}" not found`);
-      }
+      const data = await source(kind, ref);
+      if (!data) continue;
       if (!(ref.key in data)) {
         if (ref.optional) continue;
         throw new PodSetupError(

@@ -2,8 +2,10 @@
 // differ between the sandbox's API server and the real one: status codes, error reasons and
 // messages, the shapes of the objects Truva reads, kubectl's answers, and the watch events of a
 // scale up and down. Names, uids, times and addresses are replaced by placeholders first.
+import type { IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
+import { collect } from '../../helpers/streams';
 import { AppsV1Api, CoreV1Api, Exec, KubeConfig, Watch } from '@kubernetes/client-node';
 import WebSocket from 'ws';
 import { READONLY_CONTEXT, type Sandbox } from '../../../sandbox';
@@ -44,6 +46,21 @@ export function shapeOf(value: unknown): unknown {
 
 const plain = (o: unknown) => JSON.parse(JSON.stringify(o));
 
+/** An HTTP answer: its status code and its body, as JSON where it is JSON. */
+function answer(res: IncomingMessage): Promise<{ code: number; body: any }> {
+  return new Promise((resolve) => {
+    let text = '';
+    res.on('data', (d) => (text += d));
+    res.on('end', () => {
+      let body: any = text;
+      try {
+        body = JSON.parse(text);
+      } catch {}
+      resolve({ code: res.statusCode ?? 0, body });
+    });
+  });
+}
+
 function request(sb: Sandbox, method: string, path: string, token: string | undefined, body?: unknown, type?: string) {
   return new Promise<{ code: number; body: any }>((resolve, reject) => {
     const req = https.request(
@@ -56,17 +73,7 @@ function request(sb: Sandbox, method: string, path: string, token: string | unde
           ...(body !== undefined ? { 'content-type': type ?? 'application/json' } : {}),
         },
       },
-      (res) => {
-        let text = '';
-        res.on('data', (d) => (text += d));
-        res.on('end', () => {
-          let parsed: any = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {}
-          resolve({ code: res.statusCode!, body: parsed });
-        });
-      },
+      (res) => void answer(res).then(resolve),
     );
     req.on('error', reject);
     req.end(body === undefined ? undefined : JSON.stringify(body));
@@ -80,34 +87,13 @@ function upgrade(sb: Sandbox, path: string, token: string) {
       ca: sb.caCertPem,
       headers: { authorization: `Bearer ${token}` },
     });
-    ws.on('unexpected-response', (_req, res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => {
-        let parsed: any = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {}
-        resolve({ code: res.statusCode ?? 0, body: parsed });
-      });
-    });
+    ws.on('unexpected-response', (_req, res) => void answer(res).then(resolve));
     ws.on('open', () => {
       ws.close();
       resolve({ code: 101, body: '' });
     });
     ws.on('error', () => undefined);
   });
-}
-
-function collect(): Writable & { text(): string } {
-  let text = '';
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      text += chunk;
-      cb();
-    },
-  });
-  return Object.assign(w, { text: () => text });
 }
 
 export type Observation = Record<string, unknown>;
@@ -213,7 +199,8 @@ export async function observe(sb: Sandbox, app: string): Promise<Observation> {
     execExit3: await run(['exec', pod, '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']),
     logsBadContainer: await run(['logs', pod, '-c', 'bogus']),
     rolloutStatus: await run(['rollout', 'status', `deploy/${app}`]),
-    podsColumns: (await run(['get', 'pods', '-l', `app=${app}`])).stdout.split('\n')[0],
+    // Column widths follow the names' lengths (the hash in a pod's name varies in length).
+    podsColumns: (await run(['get', 'pods', '-l', `app=${app}`])).stdout.split('\n')[0].replace(/\s+/g, ' '),
   };
 
   const exec = async (command: string[]) => {

@@ -2,7 +2,8 @@
 // typed APIs, Watch, Log and Exec over WebSocket, plus the error statuses clients must handle.
 import { strict as assert } from 'node:assert';
 import * as https from 'node:https';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
+import { collect } from '../../helpers/streams';
 import {
   AppsV1Api,
   CoreV1Api,
@@ -29,17 +30,6 @@ function kubeConfig(sandbox: Sandbox, context?: string): KubeConfig {
   kc.loadFromFile(sandbox.kubeconfigPath);
   if (context) kc.setCurrentContext(context);
   return kc;
-}
-
-function collect(): Writable & { text(): string } {
-  let text = '';
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      text += chunk;
-      cb();
-    },
-  });
-  return Object.assign(w, { text: () => text });
 }
 
 async function exec(kc: KubeConfig, pod: string, command: string[], stdin?: string) {

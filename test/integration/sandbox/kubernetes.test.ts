@@ -4,22 +4,12 @@
 // bound service-account token; status; graceful deletion; logs, attach and port-forward).
 import { strict as assert } from 'node:assert';
 import https from 'node:https';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
+import { collect } from '../../helpers/streams';
 import { Attach, CoreV1Api, Exec, KubeConfig, Log, PortForward, Watch, type V1Pod } from '@kubernetes/client-node';
 import type { Sandbox } from '../../../sandbox';
 import { kubernetesVersion } from '../../../sandbox/kubernetes/binaries';
 import { createTestDeployment, kubectl, podNames, sandboxOn, uniqueName, waitFor } from '../../helpers/sandbox';
-
-function collect(): Writable & { text(): string } {
-  let text = '';
-  const w = new Writable({
-    write(chunk, _enc, cb) {
-      text += chunk;
-      cb();
-    },
-  });
-  return Object.assign(w, { text: () => text });
-}
 
 describe('the real control plane and its node agent', function () {
   this.timeout(120_000);

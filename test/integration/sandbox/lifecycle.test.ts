@@ -3,53 +3,15 @@
 // manager and the scheduler).
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { startSandbox, type ControlPlaneKind } from '../../../sandbox';
+import { alive, commandLine, descendants } from '../../helpers/processes';
 import { waitFor } from '../../helpers/sandbox';
 
-function descendants(pid: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const ppid = Number(
-        readFileSync(`/proc/${entry}/stat`, 'utf8')
-          .replace(/^.*\) /, '')
-          .split(' ')[1],
-      );
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {}
-  }
-  const out: number[] = [];
-  const walk = (p: number) =>
-    (children.get(p) ?? []).forEach((c) => {
-      out.push(c);
-      walk(c);
-    });
-  walk(pid);
-  return out;
-}
-
-const commandLine = (pid: number) => {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-  } catch {
-    return '';
-  }
-};
-
-/** The processes of `pids` that still exist (a zombie counts as gone: nothing runs). */
-function alive(pids: number[]): string[] {
-  return pids.flatMap((p) => {
-    try {
-      const state = readFileSync(`/proc/${p}/stat`, 'utf8').replace(/^.*\) /, '')[0];
-      return state === 'Z' ? [] : [`${p} ${commandLine(p)}`];
-    } catch {
-      return [];
-    }
-  });
+/** The processes of `pids` that still run, with their command lines. */
+function stillRunning(pids: number[]): string[] {
+  return pids.filter(alive).map((p) => `${p} ${commandLine(p)}`);
 }
 
 async function seededPodsRunning(kubeconfigPath: string) {
@@ -108,7 +70,7 @@ for (const controlPlane of ['sandbox', 'kubernetes'] as const) {
         left.map(commandLine).filter((n) => !/esbuild|tsx/.test(n)),
         [],
       );
-      assert.deepEqual(alive(started), []);
+      assert.deepEqual(stillRunning(started), []);
       assert.deepEqual(sandbox.runtime.livePids(), []);
     });
 
@@ -123,8 +85,8 @@ for (const controlPlane of ['sandbox', 'kubernetes'] as const) {
           await cli.exited;
           // After SIGKILL nothing stops the processes in order: the kernel (pdeathsig) and the
           // containers' lifeline pipes must end them by themselves.
-          await waitFor(() => alive(started).length === 0, 30_000, 'every process the CLI started to end').catch(() =>
-            assert.deepEqual(alive(started), []),
+          await waitFor(() => stillRunning(started).length === 0, 30_000, 'every process the CLI started to end').catch(
+            () => assert.deepEqual(stillRunning(started), []),
           );
         } finally {
           if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');

@@ -5,45 +5,11 @@
 // everything it started: no process of its tree is left, and its temporary workspace is gone.
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { alive, commandLine, descendants } from '../../helpers/processes';
 import { uiContext } from './context';
 import { kubectlWith } from './kubectl';
 import { until } from './workbench';
-
-/** Every live process whose parent chain leads to `root` (read from /proc). */
-function descendants(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // The command name may hold spaces or parentheses: the fields after the last ')' are fixed.
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (fields[0] !== 'Z') parent.set(Number(entry), Number(fields[1]));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  const found: number[] = [];
-  const walk = (pid: number) => {
-    for (const [child, ppid] of parent)
-      if (ppid === pid) {
-        found.push(child);
-        walk(child);
-      }
-  };
-  walk(root);
-  return found;
-}
-
-const alive = (pid: number) => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-};
 
 for (const extra of [[], ['--control-plane', 'kubernetes']])
   describe(`UI: npm run demo ${extra.join(' ')}`.trimEnd(), function () {
@@ -113,7 +79,7 @@ for (const extra of [[], ['--control-plane', 'kubernetes']])
         throw new Error(
           `still running after Ctrl+C: ${started
             .filter(alive)
-            .map((pid) => `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`)
+            .map((pid) => `${pid} ${commandLine(pid)}`)
             .join('; ')}`,
         );
       });
