@@ -112,6 +112,8 @@ function versionOf(st: { size: number; mtimeMs: number; ctimeMs: number }): stri
 }
 
 const DELETED = 'deleted';
+/** How soon pods whose full sync failed are looked at again. */
+const RECHECK_MS = 2_000;
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -129,6 +131,8 @@ export class SyncEngine implements SyncPart {
   /** Per pod and root: its sync shell, opening or open (undefined: the container cannot run one). */
   private shells = new Map<string, { opened: Promise<PodShell | undefined>; shell?: PodShell | null }>();
   private timer: NodeJS.Timeout | undefined;
+  /** The next look at the pods after a full sync that did not reach them all. */
+  private recheck: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private watching: Promise<void> = Promise.resolve();
   /** Until the watchers are ready: per root, the version each flush sent of a path, so catchUp does not send it again. */
@@ -618,9 +622,22 @@ export class SyncEngine implements SyncPart {
       );
       const synced = await this.syncPods(fresh);
       await this.restartPods(synced);
+      if (synced.length < fresh.length) this.checkAgainSoon();
     } catch (err) {
       this.set({ state: 'error', error: errorText(err) });
+      this.checkAgainSoon();
     }
+  }
+
+  /**
+   * A pod whose full sync failed (a slow node, a container restarting again, the API refusing
+   * for a moment) gets no new pod event to bring it back, and no later save is sent to it until
+   * it has one: look at the pods again soon.
+   */
+  private checkAgainSoon(): void {
+    if (this.disposed) return;
+    clearTimeout(this.recheck);
+    this.recheck = setTimeout(() => void this.checkPods(), RECHECK_MS);
   }
 
   async restartAll(): Promise<void> {
@@ -650,6 +667,7 @@ export class SyncEngine implements SyncPart {
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    clearTimeout(this.recheck);
     clearTimeout(this.timer);
     this.podWatch?.stop();
     await Promise.all(this.watchers.map((w) => w.close()));
