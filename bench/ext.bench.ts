@@ -38,7 +38,7 @@ const bench: Benchmark = {
     const vsixKb = Math.round(statSync(vsix).size / 1024);
 
     installCodeServer();
-    const sandbox = await startSandbox();
+    const sandbox = await startSandbox({ controlPlane: 'sandbox' });
     const workspace = createSampleWorkspace('truva-bench-ext-');
     const server = await startCodeServer({ workspace, env: { KUBECONFIG: sandbox.kubeconfigPath } });
     const browser = await launchBrowser();

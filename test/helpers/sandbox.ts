@@ -2,11 +2,14 @@
 // stopped when the run ends; plus kubectl as a second client and a few small waiting helpers.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { startSandbox, type Sandbox } from '../../sandbox';
+import { startSandbox, type ControlPlaneKind, type Sandbox } from '../../sandbox';
 import { webDeployment } from '../../sandbox/seed';
 import { Cluster } from '../../src/core/kube/cluster';
 import { SyncEngine, clusterSyncTarget, type SyncOptions } from '../../src/core/sync';
+import { testControlPlane } from './controlPlane';
 import { until } from './poll';
+
+export { testControlPlane } from './controlPlane';
 
 let shared: Promise<Sandbox> | undefined;
 
@@ -15,15 +18,28 @@ export type SandboxAccess = Pick<Sandbox, 'kubeconfigPath'>;
 
 /** The sandbox every integration test shares (seeded: demo/web with 2 pods, demo/worker). */
 export function sharedSandbox(): Promise<Sandbox> {
-  shared ??= startSandbox({ restartBackoffMs: 500 });
+  shared ??= startSandbox({ restartBackoffMs: 500, controlPlane: testControlPlane() });
   return shared;
 }
 
-/** Mocha root hook: stops the shared sandbox after the whole run. */
+const others = new Map<ControlPlaneKind, Promise<Sandbox>>();
+
+/**
+ * A sandbox on the given control plane, for suites about one of them or comparing both: the
+ * shared one when the tests run there, else one of its own (also stopped after the run).
+ */
+export function sandboxOn(controlPlane: ControlPlaneKind): Promise<Sandbox> {
+  if (testControlPlane() === controlPlane) return sharedSandbox();
+  if (!others.has(controlPlane)) others.set(controlPlane, startSandbox({ restartBackoffMs: 500, controlPlane }));
+  return others.get(controlPlane)!;
+}
+
+/** Mocha root hook: stops the shared sandbox (and any other) after the whole run. */
 export const mochaHooks = {
   async afterAll() {
-    if (shared) await (await shared).stop();
+    for (const sandbox of [shared, ...others.values()]) if (sandbox) await (await sandbox).stop();
     shared = undefined;
+    others.clear();
   },
 };
 
