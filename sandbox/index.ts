@@ -48,7 +48,9 @@ export interface Sandbox {
   runtime: PodRuntime;
   /**
    * A new user bound to these rules (a Role's rules, in every namespace), and a kubeconfig of
-   * its own whose current context is that user's; resolves with the kubeconfig's path.
+   * its own whose current context is that user's; resolves with the kubeconfig's path. On the
+   * real control plane the user is a ServiceAccount with a TokenRequest token, bound by a
+   * ClusterRole and ClusterRoleBinding (sandbox/kubernetes/users.ts).
    */
   addUser(name: string, rules: PolicyRule[]): Promise<string>;
   /** The real control plane's own figures (absent on the sandbox's API server). */
@@ -59,6 +61,12 @@ export interface Sandbox {
 function writeKubeconfig(path: string, url: string, caCertPem: string, tokens: { admin: string; readonly: string }) {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, kubeconfigYaml(url, caCertPem, tokens), { mode: 0o600 });
+}
+
+/** A user name both control planes take (the real one makes it a ServiceAccount's). */
+function checkUserName(name: string): void {
+  if (!/^[a-z0-9][a-z0-9-]{0,50}$/.test(name))
+    throw new Error(`user name "${name}" must be lowercase letters, digits and -, at most 51 characters`);
 }
 
 export const CONTEXT = 'truva-sandbox';
@@ -113,7 +121,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
   const kubeconfigPath = resolve(options.kubeconfigPath ?? join(stateDir, 'kubeconfig'));
   const removeStateDir = () => ownsStateDir && rmSync(stateDir, { recursive: true, force: true });
+  /** A kubeconfig whose current context is the user's: its path. */
+  const writeUserKubeconfig = (name: string, userToken: string, url: string, caCertPem: string) => {
+    const path = join(stateDir, `kubeconfig-${name}`);
+    writeFileSync(path, kubeconfigYaml(url, caCertPem, { admin: userToken, readonly: tokens.readonly }), {
+      mode: 0o600,
+    });
+    return path;
+  };
   if (options.controlPlane === 'kubernetes') {
+    // The real API server keeps watch history by time and runs on this machine's clock.
+    for (const only of ['watchHistory', 'clockSkewMs'] as const)
+      if (options[only] !== undefined)
+        throw new Error(`${only} exists on the sandbox control plane only (startSandbox({ controlPlane: 'sandbox' }))`);
     let cluster;
     try {
       cluster = await startKubernetesSandbox({
@@ -140,7 +160,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       faults: cluster.faults,
       runtime: cluster.runtime,
       kubernetes: { apiserverReadySeconds: cluster.apiserverReadySeconds, controlPlanePids: cluster.controlPlanePids },
-      addUser: () => Promise.reject(new Error('addUser is not yet available on the real control plane')),
+      async addUser(name, rules) {
+        checkUserName(name);
+        return writeUserKubeconfig(name, await cluster.addUser(name, rules), cluster.url, cluster.caCertPem);
+      },
       stop: () => (stopping ??= cluster.stop().finally(removeStateDir)),
     };
   }
@@ -186,14 +209,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     faults: server.faults,
     runtime,
     async addUser(name, rules) {
-      if (!/^[a-z0-9][a-z0-9-]*$/.test(name))
-        throw new Error(`user name "${name}" must be lowercase letters, digits and -`);
+      checkUserName(name);
       const userToken = `truva-user-${token()}`;
       server.authorizer.add(userToken, name, rules);
-      const path = join(stateDir, `kubeconfig-${name}`);
-      const yaml = kubeconfigYaml(url, tls.caCertPem, { admin: userToken, readonly: tokens.readonly });
-      writeFileSync(path, yaml, { mode: 0o600 });
-      return path;
+      return writeUserKubeconfig(name, userToken, url, tls.caCertPem);
     },
     async stop() {
       if (stopped) return;

@@ -11,6 +11,8 @@ import { startControlPlane, type ControlPlane } from './controlPlane';
 import { FrontProxy } from './frontProxy';
 import { NodeAgent } from './node/nodeAgent';
 import { generatePki } from './pki';
+import { addKubernetesUser } from './users';
+import type { PolicyRule } from '../server/rbac';
 import type { Faults } from '../server/faults';
 import type { PodRuntime } from '../runtime/types';
 
@@ -36,6 +38,8 @@ export interface KubernetesSandbox {
   apiserverUrl: string;
   /** PIDs of etcd, kube-apiserver, kube-controller-manager and kube-scheduler (for memory figures). */
   controlPlanePids(): number[];
+  /** A ServiceAccount bound to these rules in every namespace (real RBAC); resolves with its bearer token. */
+  addUser(name: string, rules: PolicyRule[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -139,6 +143,7 @@ export async function startKubernetesSandbox(options: KubernetesSandboxOptions):
       apiserverReadySeconds: controlPlane.apiserverReadySeconds,
       apiserverUrl: controlPlane.apiserverUrl,
       controlPlanePids: () => controlPlane.processes.filter((p) => p.running && p.pid).map((p) => p.pid!),
+      addUser: (name, rules) => addKubernetesUser(admin, controlPlane.apiserverUrl, pki.caCertPem, name, rules),
       stop,
     };
   } catch (err) {
