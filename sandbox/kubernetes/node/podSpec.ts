@@ -300,6 +300,8 @@ export async function runtimePod(
       restartPolicy: pod.spec.restartPolicy,
       terminationGracePeriodSeconds: pod.spec.terminationGracePeriodSeconds,
       hostname: pod.spec.hostname,
+      // runAsUser/runAsGroup/runAsNonRoot and fsGroup, which the runtime applies as a kubelet does.
+      securityContext: pod.spec.securityContext,
     },
     status: { podIP: addr.podIP },
   };
