@@ -470,6 +470,8 @@ export class ApiServer {
     }
     if (kind === 'namespaces') obj.status = { phase: 'Active' };
     if (kind === 'pods') {
+      // SetDefaults_Pod, not SetDefaults_PodSpec: a Deployment's template does not get it.
+      obj.spec.enableServiceLinks ??= true;
       applyPodSpecDefaults(obj.spec);
       obj.spec.nodeName ??= 'sandbox';
       obj.status = { phase: 'Pending' };
@@ -859,7 +861,6 @@ function applyDeploymentDefaults(d: any) {
 
 function applyPodSpecDefaults(spec: any) {
   spec.restartPolicy ??= 'Always';
-  spec.enableServiceLinks ??= true;
   for (const v of spec.volumes ?? []) {
     if (v.configMap) v.configMap.defaultMode ??= 420;
     if (v.secret) v.secret.defaultMode ??= 420;

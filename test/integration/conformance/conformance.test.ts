@@ -10,20 +10,16 @@ import { observe, type Observation } from './observe';
 
 /** path prefix -> what the sandbox's API server does differently (to be fixed there). */
 const KNOWN: Record<string, string> = {
-  'deployment.metadataKeys': 'no metadata.managedFields: the sandbox keeps no field managers',
   'pod.metadataKeys': 'no metadata.managedFields, and pods have no metadata.generation',
   'pod.statusKeys': 'no status.observedGeneration (pods have no metadata.generation to observe)',
   'pod.specKeys':
     'admission defaults missing: enableServiceLinks, priority and preemptionPolicy, serviceAccountName with its kube-api-access projected volume, the not-ready/unreachable tolerations',
-  'deployment.template': 'template defaults missing (httpGet.scheme of the probes)',
   'deployment.status.terminatingReplicas':
     'status.terminatingReplicas is not kept (the deployment controller keeps it)',
   'replicaSets.status.terminatingReplicas':
     'status.terminatingReplicas is not kept (the ReplicaSet controller keeps it)',
   'replicaSets.annotations': 'no deployment.kubernetes.io/max-replicas annotation on ReplicaSets',
   'errors.anonymous': 'a request without a token is 401; a real server takes it as system:anonymous and answers 403',
-  'errors.forbiddenExec': 'exec is authorised as create only; a 1.35+ server checks get (the WebSocket GET) first',
-  'kubectl.canIPatchReadonly': 'a denied SelfSubjectAccessReview carries a reason; RBAC gives none',
 };
 
 describe('conformance: the sandbox API server against the real control plane', function () {
