@@ -1,8 +1,9 @@
 // The TLS front door of the real control plane: the tests' kubeconfig points here, and every
 // request goes on to kube-apiserver unchanged (bodies piped, upgraded connections such as exec
 // piped raw, so WebSocket frames, pings and the final Status are the real server's). It is
-// where the network faults happen: latency, hangs, failed requests, dropped streams, failed and
-// silenced execs, and the admin endpoint that sets them (/truva-admin/faults, its own token).
+// where the network faults happen: latency, hangs, failed requests, lost answers, dropped
+// streams, failed and silenced execs, and the admin endpoint that sets them
+// (/truva-admin/faults, its own token).
 import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
@@ -61,16 +62,20 @@ export class FrontProxy {
   constructor(private readonly options: FrontProxyOptions) {
     this.upstream = new URL(options.upstream.url);
     this.agent = new https.Agent({ keepAlive: true, ca: options.upstream.ca, maxFreeSockets: 32 });
-    this.faults = new Faults({
-      closeStreams: () => this.closeStreams(),
-      silenceExecs: () => {
-        const n = this.execSilencers.size;
-        for (const silence of this.execSilencers) silence();
-        this.execSilencers.clear();
-        return n;
+    this.faults = new Faults(
+      {
+        closeStreams: () => this.closeStreams(),
+        silenceExecs: () => {
+          const n = this.execSilencers.size;
+          for (const silence of this.execSilencers) silence();
+          this.execSilencers.clear();
+          return n;
+        },
+        killContainer: (namespace, pod, container) => options.killContainer(namespace, pod, container),
       },
-      killContainer: (namespace, pod, container) => options.killContainer(namespace, pod, container),
-    });
+      // Admission and the exec handler are kube-apiserver's own here.
+      ['podAdmission', 'mutateTemplates', 'failExec afterUpgrade'],
+    );
     this.server = https.createServer(
       { cert: options.cert, key: options.key },
       (req, res) => void this.handle(req, res),
@@ -131,6 +136,8 @@ export class FrontProxy {
     const failure = await this.injected(req.method ?? 'GET', path);
     if (failure) return this.sendStatus(res, failure, `injected fault: ${REASONS[failure] ?? failure} (front proxy)`);
     const headers = forwardedHeaders(req.headers, this.upstream.host);
+    // kube-apiserver carries the request out; its answer is lost on the way back.
+    const drop = this.faults.dropsResponse(req.method ?? 'GET', path);
     let answered = false;
     const upstream = https.request(
       {
@@ -142,6 +149,11 @@ export class FrontProxy {
         agent: this.agent,
       },
       (up) => {
+        if (drop) {
+          up.resume();
+          up.on('end', () => req.socket.destroy());
+          return;
+        }
         const out: http.OutgoingHttpHeaders = {};
         for (const [k, v] of Object.entries(up.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) out[k] = v;
         res.writeHead(up.statusCode ?? 502, up.statusMessage, out);
@@ -199,10 +211,8 @@ export class FrontProxy {
     const failure = await this.injected(req.method ?? 'GET', url.pathname);
     if (failure) return refuse(failure, `injected fault: ${REASONS[failure] ?? failure} (front proxy)`);
     const exec = isExec(url.pathname);
-    const execFault = exec ? this.faults.execFault(podOf(url.pathname)) : undefined;
-    if (execFault === 'refuse') return refuse(500, 'injected exec failure (front proxy)');
-    if (execFault === 'afterUpgrade')
-      return refuse(500, 'failExec({ afterUpgrade: true }) is a fault of the sandbox control plane only');
+    // Only refusals before the upgrade: failExec's afterUpgrade cannot be set on this proxy.
+    if (exec && this.faults.execFault(podOf(url.pathname))) return refuse(500, 'injected exec failure (front proxy)');
     const upstream = tls.connect({
       host: this.upstream.hostname,
       port: Number(this.upstream.port),

@@ -182,11 +182,24 @@ export interface SandboxSuite {
   created: string[];
 }
 
-/** Hooks for a describe block on the shared sandbox: one client, cleanup after every test. */
-export function sandboxSuite(): SandboxSuite {
+/**
+ * A suite that must run on one control plane whatever the tests run on, and why: a fault only
+ * the sandbox's own API server can inject (see SandboxOnlyFault in sandbox/server/faults.ts).
+ */
+export interface ControlPlanePin {
+  controlPlane: ControlPlaneKind;
+  why: string;
+}
+
+/**
+ * Hooks for a describe block on the shared sandbox: one client, cleanup after every test. With
+ * `pin`, on that control plane instead (its own sandbox when the run is on the other one).
+ */
+export function sandboxSuite(pin?: ControlPlanePin): SandboxSuite {
   const suite = { created: [] } as unknown as SandboxSuite;
+  if (pin && !pin.why.trim()) throw new Error('a suite pinned to a control plane must say why');
   before(async () => {
-    suite.sandbox = await sharedSandbox();
+    suite.sandbox = await (pin ? sandboxOn(pin.controlPlane) : sharedSandbox());
     suite.cluster = sandboxCluster(suite.sandbox);
   });
   afterEach(async () => {
