@@ -32,11 +32,14 @@ describe('rollout failures are reported at once with the real reason', function 
     new DevMode(cluster, { namespace: 'demo', deployment: name, rolloutTimeoutSeconds: 600, ...extra }).enter();
 
   for (const cause of ['quota', 'pod security', 'admission policy'] as const) {
-    it(`${cause} refusing the pods: ReplicaFailure/FailedCreate, quoted`, async () => {
+    it(`${cause} refusing the pods: ReplicaFailure/FailedCreate, quoted; once it is gone the restore works`, async () => {
       const name = await deployment();
+      const original = (await cluster.getDeployment(name)).spec!.template;
       const refusal = await refusePods(sandbox, cluster, name, cause);
+      let undone = false;
+      const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name, rolloutTimeoutSeconds: 600 });
       try {
-        await assert.rejects(enter(name), (err: Error) => {
+        await assert.rejects(devMode.enter(), (err: Error) => {
           assert.ok(err instanceof RolloutError, String(err));
           assert.match(err.message, /cannot finish: FailedCreate: /);
           assert.match(err.message, refusal.expected);
@@ -46,8 +49,14 @@ describe('rollout failures are reported at once with the real reason', function 
         const conditions = JSON.parse((await kubectl(sandbox, ['get', 'deploy', name, '-o', 'json'])).stdout).status
           .conditions;
         assert.ok(conditions.some((c: any) => c.type === 'ReplicaFailure' && c.reason === 'FailedCreate'));
-      } finally {
         await refusal.undo();
+        undone = true;
+        // The refused dev ReplicaSet keeps its ReplicaFailure for a while, and the deployment
+        // reports it; the restore's rollout (back to the original ReplicaSet) is not judged by it.
+        await devMode.restore();
+        assert.deepEqual((await cluster.getDeployment(name)).spec!.template, original);
+      } finally {
+        if (!undone) await refusal.undo();
       }
     });
   }
