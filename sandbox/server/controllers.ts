@@ -273,7 +273,8 @@ export class Controllers {
         annotations: template.metadata?.annotations,
         ownerReferences: [{ ...ownerRef(rs) }],
       },
-      spec: { ...template.spec, nodeName: 'sandbox' },
+      // enableServiceLinks: what the API server's Pod defaulting adds (templates do not have it).
+      spec: { enableServiceLinks: true, ...template.spec, nodeName: 'sandbox' },
       status: {
         phase: 'Pending',
         qosClass: 'BestEffort',
