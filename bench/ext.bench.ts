@@ -59,7 +59,7 @@ const bench: Benchmark = {
     );
 
     installCodeServer();
-    const sandbox = await startSandbox();
+    const sandbox = await startSandbox({ controlPlane: 'sandbox' });
     const workspace = createSampleWorkspace('truva-bench-ext-');
     const server = await startCodeServer({ workspace, env: { KUBECONFIG: sandbox.kubeconfigPath } });
     const browser = await launchBrowser();

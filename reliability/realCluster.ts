@@ -1,9 +1,10 @@
-// Real-cluster behaviours under pod churn, one report row: exec failures that a 1.30+ API
-// server reports after the upgrade (a container restarting mid-sync), a sync shell whose tar
-// reads slowly (pings answered late, as under a real server's back-pressure), rollouts that
-// cannot finish (each must fail fast, quoting the reason, and restore cleanly), and restores
-// against what the server stored (a mutating webhook, GitOps putting the original back, a PUT
-// whose answer is lost) while pods are deleted.
+// Real-cluster behaviours under pod churn, one report row: exec failures from the node while a
+// container restarts mid-sync (on the sandbox's API server also refused after the upgrade, as a
+// 1.30-1.35 server does; on the real control plane the node's own refusal), a sync shell whose
+// tar reads slowly (pings answered late, as under a real server's back-pressure), rollouts that
+// cannot finish (each must fail fast, quoting the reason, and restore cleanly; the causes from
+// test/helpers/admission.ts), and restores against what the server stored (a mutating admission
+// step, GitOps putting the original back, a PUT whose answer is lost) while pods are deleted.
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import type { Sandbox } from '../sandbox';
 import { DevMode, RolloutError } from '../src/core/devmode/devMode';
 import { isSupervisorCommand } from '../src/core/devmode/supervisor';
 import type { Cluster } from '../src/core/kube/cluster';
+import { mutateTemplates, refusePods, type AppliedRefusal, type Refusal } from '../test/helpers/admission';
 import { createTestDeployment, podNames, sandboxCluster, uniqueName } from '../test/helpers/sandbox';
 import { watchEventLoop } from './probes';
 import { emptyRow, type ReliabilityRow } from './report';
@@ -44,7 +46,8 @@ async function execAfterUpgrade(sandbox: Sandbox, cluster: Cluster, row: Reliabi
       row.trials++;
       const pods = await podNames(sandbox, name);
       const victim = pods[t % pods.length];
-      sandbox.faults.failExec({ count: 3, afterUpgrade: true, pod: victim });
+      // The real control plane's node refuses execs into the killed container by itself.
+      if (sandbox.controlPlane === 'sandbox') sandbox.faults.failExec({ count: 3, afterUpgrade: true, pod: victim });
       for (let i = 0; i < 5; i++) session.edit(`edit-${t}-${i}.txt`, `exec trial ${t} edit ${i}`);
       await sleep(100);
       try {
@@ -89,44 +92,30 @@ async function slowReader(sandbox: Sandbox, cluster: Cluster, row: ReliabilityRo
 
 /** Rollouts that cannot finish: each fails fast quoting the cluster's reason, and the restore leaves the original. */
 async function rolloutFailures(sandbox: Sandbox, cluster: Cluster, row: ReliabilityRow) {
-  const causes: [string, RegExp][] = [
-    ['quota', /FailedCreate: .*exceeded quota/],
-    ['pod security', /FailedCreate: .*violates PodSecurity/],
-    ['webhook', /FailedCreate: admission webhook/],
-    ['unschedulable', /Unschedulable: 0\/1 nodes are available/],
-  ];
-  const messages: Record<string, { kind: 'refuseCreate' | 'unschedulable'; message: string }> = {
-    quota: {
-      kind: 'refuseCreate',
-      message: 'pods "{pod}" is forbidden: exceeded quota: compute, requested: pods=1, used: pods=2, limited: pods=2',
-    },
-    'pod security': {
-      kind: 'refuseCreate',
-      message: 'pods "{pod}" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true',
-    },
-    webhook: { kind: 'refuseCreate', message: 'admission webhook "deny.example.com" denied the request: no' },
-    unschedulable: { kind: 'unschedulable', message: '0/1 nodes are available: 1 Insufficient memory.' },
-  };
-  for (const [cause, expected] of causes) {
+  const causes: Refusal[] = ['quota', 'pod security', 'admission policy', 'unschedulable'];
+  for (const cause of causes) {
     row.trials++;
     const name = uniqueName('rc-rollout');
     const original = (await createTestDeployment(sandbox, { name, replicas: 2, probes: false })).spec.template;
     const stop = churn(sandbox, cluster, name, 300);
+    let refusal: AppliedRefusal | undefined;
     try {
-      sandbox.faults.podAdmission({ ...messages[cause], deployment: name });
+      refusal = await refusePods(sandbox, cluster, name, cause);
       const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name, rolloutTimeoutSeconds: 600 });
+      const expected = refusal.expected;
       const quoted = await devMode.enter().then(
         () => false,
         (err) => err instanceof RolloutError && expected.test(err.message),
       );
-      sandbox.faults.clear();
+      await refusal.undo();
+      refusal = undefined;
       await devMode.restore({ force: true });
       const restored =
         JSON.stringify((await cluster.getDeployment(name, 'demo')).spec?.template) === JSON.stringify(original);
       if (!restored) row.unrecoverable++;
       if (quoted && restored) row.survived++;
     } finally {
-      sandbox.faults.clear();
+      await refusal?.undo();
       await stop();
       await cluster.deleteDeployment(name, { namespace: 'demo' }).catch(() => undefined);
     }
@@ -139,7 +128,8 @@ async function restores(sandbox: Sandbox, cluster: Cluster, row: ReliabilityRow,
     row.trials++;
     const name = uniqueName('rc-restore');
     const mode = t % 3;
-    if (mode === 0) sandbox.faults.mutateTemplates({ 'policy.example.com/checked': 'yes' });
+    const mutation =
+      mode === 0 ? await mutateTemplates(sandbox, cluster, { 'policy.example.com/checked': 'yes' }) : undefined;
     const original = (await createTestDeployment(sandbox, { name, replicas: 2, probes: false })).spec.template;
     const stop = churn(sandbox, cluster, name, 250);
     try {
@@ -159,6 +149,7 @@ async function restores(sandbox: Sandbox, cluster: Cluster, row: ReliabilityRow,
       row.unrecoverable++;
     } finally {
       sandbox.faults.clear();
+      await mutation?.undo();
       await stop();
       await cluster.deleteDeployment(name, { namespace: 'demo' }).catch(() => undefined);
     }

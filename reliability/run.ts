@@ -1,10 +1,11 @@
-// `npm run reliability [-- --soak] [--json PATH]`: runs every fault scenario against a fresh
-// sandbox and prints one row per fault. The short version also runs in `npm test`
+// `npm run reliability [-- --soak] [--json PATH] [--control-plane sandbox|kubernetes]`: runs every
+// fault scenario against a fresh sandbox (its own API server, or the real Kubernetes control
+// plane) and prints one row per fault. The short version also runs in `npm test`
 // (test/integration/reliability); --soak uses the full counts (200 edits, 50 drops, 20
 // pod churn and crash trials, a 30 s hang, 2,000 fuzzed documents).
 import { writeFileSync } from 'node:fs';
-import { startSandbox } from '../sandbox';
-import { READONLY_CONTEXT } from '../sandbox';
+import { READONLY_CONTEXT, startSandbox, type ControlPlaneKind } from '../sandbox';
+import { controlPlaneFromArgs } from '../sandbox/controlPlaneOption';
 import { Cluster } from '../src/core/kube/cluster';
 import { formatTable, rowIsClean, type ReliabilityRow } from './report';
 import {
@@ -25,12 +26,14 @@ import { realClusterBehaviours } from './realCluster';
 
 export interface ReliabilityOptions {
   soak?: boolean;
+  /** Default: the sandbox's own API server. */
+  controlPlane?: ControlPlaneKind;
   log?: (row: ReliabilityRow) => void;
 }
 
 export async function runReliability(options: ReliabilityOptions = {}): Promise<ReliabilityRow[]> {
   const soak = options.soak ?? false;
-  const sandbox = await startSandbox({ restartBackoffMs: 500 });
+  const sandbox = await startSandbox({ restartBackoffMs: 500, controlPlane: options.controlPlane });
   const rows: ReliabilityRow[] = [];
   const add = (row: ReliabilityRow) => {
     rows.push(row);
@@ -65,7 +68,10 @@ export async function runReliability(options: ReliabilityOptions = {}): Promise<
 if (require.main === module) {
   const args = process.argv.slice(2);
   const jsonIndex = args.indexOf('--json');
-  runReliability({ soak: args.includes('--soak'), log: (row) => console.log(`done: ${row.fault}`) })
+  controlPlaneFromArgs(args)
+    .then((controlPlane) =>
+      runReliability({ soak: args.includes('--soak'), controlPlane, log: (row) => console.log(`done: ${row.fault}`) }),
+    )
     .then((rows) => {
       console.log(`\n${formatTable(rows)}`);
       if (jsonIndex >= 0) writeFileSync(args[jsonIndex + 1], JSON.stringify(rows, null, 2) + '\n');

@@ -1,6 +1,9 @@
-// `npm run sandbox -- [--port N] [--kubeconfig PATH] [--state-dir DIR] [--no-seed]`: runs the
-// sandbox cluster in the foreground until SIGINT/SIGTERM, then stops every pod process.
-import { startSandbox } from './index';
+// `npm run sandbox -- [--port N] [--kubeconfig PATH] [--state-dir DIR] [--no-seed]
+// [--control-plane sandbox|kubernetes]`: runs the sandbox cluster in the foreground until
+// SIGINT/SIGTERM, then stops every pod process (and, on the real control plane, every
+// control-plane process). `--control-plane kubernetes` runs cluster/build.sh first.
+import { controlPlaneFromArgs } from './controlPlaneOption';
+import { startSandbox, type Sandbox } from './index';
 
 function parseArgs(argv: string[]) {
   const opts: { port?: number; kubeconfigPath?: string; stateDir?: string; seed: boolean } = { seed: true };
@@ -15,7 +18,11 @@ function parseArgs(argv: string[]) {
     else if (arg === '--kubeconfig') opts.kubeconfigPath = value();
     else if (arg === '--state-dir') opts.stateDir = value();
     else if (arg === '--no-seed') opts.seed = false;
-    else throw new Error(`unknown option ${arg}; use --port N, --kubeconfig PATH, --state-dir DIR, --no-seed`);
+    else if (arg === '--control-plane') value();
+    else
+      throw new Error(
+        `unknown option ${arg}; use --port N, --kubeconfig PATH, --state-dir DIR, --no-seed, --control-plane sandbox|kubernetes`,
+      );
   }
   if (opts.port !== undefined && !(Number.isInteger(opts.port) && opts.port >= 0 && opts.port < 65536))
     throw new Error('--port must be a number from 0 to 65535');
@@ -23,9 +30,13 @@ function parseArgs(argv: string[]) {
 }
 
 async function main() {
-  // Handled from the start: a signal while the pods are still starting waits for them and stops
-  // them, instead of ending this process and leaving them running.
-  const sandbox = startSandbox(parseArgs(process.argv.slice(2)));
+  const argv = process.argv.slice(2);
+  const options = parseArgs(argv);
+  // Kept as a promise, so a signal while the cluster is still starting waits for it and then
+  // stops it instead of leaving processes or the state folder behind.
+  const sandbox: Promise<Sandbox> = controlPlaneFromArgs(argv).then((controlPlane) =>
+    startSandbox({ ...options, controlPlane }),
+  );
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -1,5 +1,6 @@
 // startSandbox(): a local Kubernetes API over HTTPS whose pods are real processes, for tests,
-// benchmarks and the demo. See sandbox/README.md for what is faithful and what is not.
+// benchmarks and the demo: the sandbox's own API server (starts in a second, nothing to build),
+// or the real Kubernetes control plane with the same pods, users and seed. See sandbox/README.md.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,9 +12,14 @@ import { ApiServer } from './server/api';
 import type { Faults } from './server/faults';
 import type { PolicyRule } from './server/rbac';
 import { generateTls } from './server/tls';
-import { SEED_NAMESPACES, webDeployment, workerDeployment } from './seed';
+import { startKubernetesSandbox } from './kubernetes';
+import { SEED_NAMESPACES, seedDeployments } from './seed';
+
+export type ControlPlaneKind = 'sandbox' | 'kubernetes';
 
 export interface SandboxOptions {
+  /** `sandbox` (default): the sandbox's own API server. `kubernetes`: the real control plane (bash cluster/build.sh first). */
+  controlPlane?: ControlPlaneKind;
   /** Port on 127.0.0.1; 0 or absent picks a free one. */
   port?: number;
   /** Where pods keep their files and the kubeconfig lands; default a new temp folder (removed on stop). */
@@ -23,13 +29,14 @@ export interface SandboxOptions {
   seed?: boolean;
   /** First container restart back-off (kubelet: 10 s); tests use less. */
   restartBackoffMs?: number;
-  /** Watch events kept for resuming (default 2000); older resourceVersions get 410 Gone. */
+  /** Watch events kept for resuming (default 2000); older resourceVersions get 410 Gone. The sandbox's API server only. */
   watchHistory?: number;
   /** How far the cluster's clock is ahead of this machine's (negative: behind), in ms: timestamps, log times and the Date header. */
   clockSkewMs?: number;
 }
 
 export interface Sandbox {
+  controlPlane: ControlPlaneKind;
   kubeconfigPath: string;
   url: string;
   stateDir: string;
@@ -41,10 +48,25 @@ export interface Sandbox {
   runtime: PodRuntime;
   /**
    * A new user bound to these rules (a Role's rules, in every namespace), and a kubeconfig of
-   * its own whose current context is that user's; resolves with the kubeconfig's path.
+   * its own whose current context is that user's; resolves with the kubeconfig's path. On the
+   * real control plane the user is a ServiceAccount with a TokenRequest token, bound by a
+   * ClusterRole and ClusterRoleBinding (sandbox/kubernetes/users.ts).
    */
   addUser(name: string, rules: PolicyRule[]): Promise<string>;
+  /** The real control plane's own figures (absent on the sandbox's API server). */
+  kubernetes?: { apiserverReadySeconds: number; controlPlanePids(): number[] };
   stop(): Promise<void>;
+}
+
+function writeKubeconfig(path: string, url: string, caCertPem: string, tokens: { admin: string; readonly: string }) {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, kubeconfigYaml(url, caCertPem, tokens), { mode: 0o600 });
+}
+
+/** A user name both control planes take (the real one makes it a ServiceAccount's). */
+function checkUserName(name: string): void {
+  if (!/^[a-z0-9][a-z0-9-]{0,50}$/.test(name))
+    throw new Error(`user name "${name}" must be lowercase letters, digits and -, at most 51 characters`);
 }
 
 export const CONTEXT = 'truva-sandbox';
@@ -97,6 +119,54 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     readonly: `truva-readonly-${token()}`,
     faults: `truva-faults-${token()}`,
   };
+  const kubeconfigPath = resolve(options.kubeconfigPath ?? join(stateDir, 'kubeconfig'));
+  const removeStateDir = () => ownsStateDir && rmSync(stateDir, { recursive: true, force: true });
+  /** A kubeconfig whose current context is the user's: its path. */
+  const writeUserKubeconfig = (name: string, userToken: string, url: string, caCertPem: string) => {
+    const path = join(stateDir, `kubeconfig-${name}`);
+    writeFileSync(path, kubeconfigYaml(url, caCertPem, { admin: userToken, readonly: tokens.readonly }), {
+      mode: 0o600,
+    });
+    return path;
+  };
+  if (options.controlPlane === 'kubernetes') {
+    // The real API server keeps watch history by time and runs on this machine's clock.
+    for (const only of ['watchHistory', 'clockSkewMs'] as const)
+      if (options[only] !== undefined)
+        throw new Error(`${only} exists on the sandbox control plane only (startSandbox({ controlPlane: 'sandbox' }))`);
+    let cluster;
+    try {
+      cluster = await startKubernetesSandbox({
+        stateDir,
+        port: options.port,
+        seed: options.seed,
+        restartBackoffMs: options.restartBackoffMs,
+        imagesDir: resolve(__dirname, 'images'),
+        tokens,
+      });
+    } catch (err) {
+      removeStateDir();
+      throw err;
+    }
+    writeKubeconfig(kubeconfigPath, cluster.url, cluster.caCertPem, tokens);
+    let stopping: Promise<void> | undefined;
+    return {
+      controlPlane: 'kubernetes',
+      kubeconfigPath,
+      url: cluster.url,
+      stateDir,
+      tokens,
+      caCertPem: cluster.caCertPem,
+      faults: cluster.faults,
+      runtime: cluster.runtime,
+      kubernetes: { apiserverReadySeconds: cluster.apiserverReadySeconds, controlPlanePids: cluster.controlPlanePids },
+      async addUser(name, rules) {
+        checkUserName(name);
+        return writeUserKubeconfig(name, await cluster.addUser(name, rules), cluster.url, cluster.caCertPem);
+      },
+      stop: () => (stopping ??= cluster.stop().finally(removeStateDir)),
+    };
+  }
   const tls = generateTls();
   // The runtime reports pod status to the API server, which needs the runtime: break the cycle late.
   const api: { server?: ApiServer } = {};
@@ -122,16 +192,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       status: { phase: 'Active' },
     });
   }
-  const kubeconfigPath = resolve(options.kubeconfigPath ?? join(stateDir, 'kubeconfig'));
-  mkdirSync(dirname(kubeconfigPath), { recursive: true });
-  writeFileSync(kubeconfigPath, kubeconfigYaml(url, tls.caCertPem, tokens), { mode: 0o600 });
+  writeKubeconfig(kubeconfigPath, url, tls.caCertPem, tokens);
 
   if (options.seed !== false) {
-    await seed(url, tokens.admin, tls.caCertPem);
+    await seedDeployments(url, tokens.admin, tls.caCertPem);
   }
 
   let stopped = false;
   return {
+    controlPlane: 'sandbox',
     kubeconfigPath,
     url,
     stateDir,
@@ -140,14 +209,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     faults: server.faults,
     runtime,
     async addUser(name, rules) {
-      if (!/^[a-z0-9][a-z0-9-]*$/.test(name))
-        throw new Error(`user name "${name}" must be lowercase letters, digits and -`);
+      checkUserName(name);
       const userToken = `truva-user-${token()}`;
       server.authorizer.add(userToken, name, rules);
-      const path = join(stateDir, `kubeconfig-${name}`);
-      const yaml = kubeconfigYaml(url, tls.caCertPem, { admin: userToken, readonly: tokens.readonly });
-      writeFileSync(path, yaml, { mode: 0o600 });
-      return path;
+      return writeUserKubeconfig(name, userToken, url, tls.caCertPem);
     },
     async stop() {
       if (stopped) return;
@@ -155,29 +220,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       server.controllers.stop();
       await runtime.stopAll();
       await server.close();
-      if (ownsStateDir) rmSync(stateDir, { recursive: true, force: true });
+      removeStateDir();
     },
   };
-}
-
-/** Seeds through the API itself, so seeded objects get exactly the defaults a user's would. */
-async function seed(url: string, token: string, ca: string) {
-  const https = await import('node:https');
-  const post = (path: string, body: unknown) =>
-    new Promise<void>((resolve, reject) => {
-      const req = https.request(
-        `${url}${path}`,
-        { method: 'POST', ca, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } },
-        (res) => {
-          res.resume();
-          res.on('end', () =>
-            res.statusCode === 201 ? resolve() : reject(new Error(`seeding ${path} failed: HTTP ${res.statusCode}`)),
-          );
-        },
-      );
-      req.on('error', reject);
-      req.end(JSON.stringify(body));
-    });
-  await post('/apis/apps/v1/namespaces/demo/deployments', webDeployment());
-  await post('/apis/apps/v1/namespaces/demo/deployments', workerDeployment());
 }

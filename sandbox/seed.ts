@@ -1,5 +1,7 @@
 // The seeded cluster: namespace `demo` with the `web` app (2 replicas, probes) and the
 // two-container `worker` that writes JSON log lines.
+import https from 'node:https';
+
 export const SEED_NAMESPACES = ['default', 'demo'];
 
 export function webDeployment(name = 'web', replicas = 2, namespace = 'demo', image = 'web'): any {
@@ -54,4 +56,25 @@ export function workerDeployment(namespace = 'demo'): any {
       },
     },
   };
+}
+
+/** Seeds through the API itself, so seeded objects get exactly the defaults a user's would. */
+export async function seedDeployments(url: string, token: string, ca: string): Promise<void> {
+  const post = (path: string, body: unknown) =>
+    new Promise<void>((resolve, reject) => {
+      const req = https.request(
+        `${url}${path}`,
+        { method: 'POST', ca, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } },
+        (res) => {
+          res.resume();
+          res.on('end', () =>
+            res.statusCode === 201 ? resolve() : reject(new Error(`seeding ${path} failed: HTTP ${res.statusCode}`)),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+  await post('/apis/apps/v1/namespaces/demo/deployments', webDeployment());
+  await post('/apis/apps/v1/namespaces/demo/deployments', workerDeployment());
 }

@@ -1,5 +1,7 @@
-// `npm run demo [-- --port N]`: builds Truva, starts the seeded sandbox cluster and code-server
-// with the extension, opens a copy of the sample workspace, and prints
+// `npm run demo [-- --port N] [--control-plane sandbox|kubernetes]`: builds Truva, starts the
+// seeded sandbox cluster (or, with --control-plane kubernetes, the real Kubernetes control plane,
+// built first by cluster/build.sh) and code-server with the extension, opens a copy of the sample
+// workspace, and prints
 //   sandbox ready: KUBECONFIG=<path>
 //   demo ready: http://127.0.0.1:PORT/?folder=<workspace>&payload=...
 // Ctrl+C, or SIGTERM to npm, stops code-server, the sandbox and every pod process.
@@ -7,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startSandbox, type Sandbox } from '../sandbox';
+import { controlPlaneFromArgs } from '../sandbox/controlPlaneOption';
 import {
   installCodeServer,
   remoteUri,
@@ -47,7 +50,7 @@ async function main() {
     console.log('building Truva...');
     execFileSync(process.execPath, [join(repoRoot, 'scripts/build.mjs')], { stdio: 'inherit', cwd: repoRoot });
     installCodeServer();
-    sandbox = startSandbox();
+    sandbox = controlPlaneFromArgs(process.argv.slice(2)).then((controlPlane) => startSandbox({ controlPlane }));
     const { kubeconfigPath } = await sandbox;
     console.log(`sandbox ready: KUBECONFIG=${kubeconfigPath}`);
     workspace = createSampleWorkspace('truva-demo-');

@@ -2,7 +2,7 @@
 // UTS namespace, every pod has its own network namespace (held by a tiny "pause" shell).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Clock, MonotonicStamp } from './clock';
@@ -22,6 +22,7 @@ import {
   type RuntimePod,
   type RuntimePodStatus,
   type RuntimeProbe,
+  type RuntimeVolume,
 } from './types';
 
 export interface SandboxRuntimeOptions extends PodRuntimeOptions {
@@ -125,7 +126,7 @@ export class SandboxPodRuntime implements PodRuntime {
       deleted: undefined,
       wake: new AbortController(),
       startTime: this.clock.iso(),
-      podIP: `127.1.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`,
+      podIP: spec.status?.podIP ?? `127.1.${Math.floor(n / 250) % 250}.${(n % 250) + 1}`,
     };
     for (const c of spec.spec.containers) {
       pod.containers.push({
@@ -165,14 +166,7 @@ export class SandboxPodRuntime implements PodRuntime {
       );
       writeFileSync(join(pod.dir, 'hostname'), `${hostname}\n`);
       const fsGroup = pod.spec.spec.securityContext?.fsGroup;
-      for (const v of pod.spec.spec.volumes ?? []) {
-        // As the kubelet makes an emptyDir: writable by every user; with fsGroup, owned by that
-        // group with the setgid bit, so files created in it belong to the group too.
-        const volume = join(pod.dir, 'volumes', v.name);
-        mkdirSync(volume, { recursive: true });
-        if (fsGroup !== undefined) chownSync(volume, 0, fsGroup);
-        chmodSync(volume, fsGroup !== undefined ? 0o2777 : 0o777);
-      }
+      for (const v of pod.spec.spec.volumes ?? []) writeVolume(join(pod.dir, 'volumes', v.name), v, fsGroup);
       pod.pausePid = await this.startPause(pod);
     } catch (err) {
       for (const c of pod.containers) {
@@ -825,6 +819,27 @@ function imageReferenceProblem(image: string): string | undefined {
     .join('/');
   if (/^[a-z0-9]+(?:[._-][a-z0-9]+|__)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/.test(repo || name)) return undefined;
   return `Failed to apply default image tag "${image}": couldn't parse image name "${image}": invalid reference format${/[A-Z]/.test(image) ? `: repository name (${repo || name}) must be lowercase` : ''}`;
+}
+
+/**
+ * A folder shared by the pod's containers, as the kubelet makes it. An emptyDir is writable by
+ * every user; with fsGroup, owned by that group with the setgid bit, so files created in it belong
+ * to the group too. A volume with `files` (ConfigMap, Secret, downward API, token) gets them
+ * written in, group-owned by fsGroup when there is one.
+ */
+function writeVolume(dir: string, volume: RuntimeVolume, fsGroup: number | undefined): void {
+  mkdirSync(dir, { recursive: true });
+  if (fsGroup !== undefined) chownSync(dir, 0, fsGroup);
+  if (!volume.files) chmodSync(dir, fsGroup !== undefined ? 0o2777 : 0o777);
+  for (const f of volume.files ?? []) {
+    if (f.path.startsWith('/') || f.path.split('/').includes('..'))
+      throw new Error(`volume "${volume.name}": file path "${f.path}" must be relative and without ".."`);
+    const path = join(dir, f.path);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, f.data);
+    if (fsGroup !== undefined) chownSync(path, 0, fsGroup);
+    chmodSync(path, f.mode ?? 0o644);
+  }
 }
 
 /** Kubernetes semantics: command replaces the image's entrypoint, args its cmd; $(VAR) expands from env. */

@@ -7,12 +7,22 @@ export interface RuntimePod {
   metadata: { uid: string; name: string; namespace: string; labels?: Record<string, string> };
   spec: {
     containers: RuntimeContainerSpec[];
-    volumes?: { name: string; emptyDir?: object }[];
+    volumes?: RuntimeVolume[];
     restartPolicy?: 'Always' | 'OnFailure' | 'Never';
     terminationGracePeriodSeconds?: number;
     hostname?: string;
     securityContext?: RuntimeSecurityContext & { fsGroup?: number; supplementalGroups?: number[] };
   };
+  /** The address to report and to name in /etc/hosts; the runtime picks one when absent. */
+  status?: { podIP?: string };
+}
+
+/** A folder shared by the pod's containers: empty (emptyDir), or holding `files` when the pod starts. */
+export interface RuntimeVolume {
+  name: string;
+  emptyDir?: object;
+  /** Paths relative to the volume (no `..`); `mode` as for chmod (default 0644). */
+  files?: { path: string; data: string | Uint8Array; mode?: number }[];
 }
 
 /** The securityContext fields the runtime honours (a container's win over the pod's). */

@@ -18,6 +18,7 @@ import { ADMIN_RULES, Authorizer, VIEW_RULES, type RequestAttributes } from './r
 import { ApiError, badRequest, invalid, statusBody } from './status';
 import { RESOURCE, Store, type Kind, type StoreEvent } from './store';
 import type { SandboxTls } from './tls';
+import { tableIfAsked } from './table';
 
 export interface ApiUsers {
   /** Bearer token of the full-access user. */
@@ -314,11 +315,15 @@ export class ApiServer {
     };
     switch (verb) {
       case 'list':
-        return this.send(res, 200, this.list(route, query));
+        return this.send(res, 200, tableIfAsked(req.headers.accept, kind, this.list(route, query)));
       case 'watch':
         return this.watch(req, res, route, query);
       case 'get':
-        return this.send(res, 200, withKind(kind, this.store.get(kind, namespace, name!)));
+        return this.send(
+          res,
+          200,
+          tableIfAsked(req.headers.accept, kind, withKind(kind, this.store.get(kind, namespace, name!))),
+        );
       case 'create': {
         const obj = parseJson(validated(await readBody(req)));
         if (kind === 'pods' || kind === 'deployments' || kind === 'namespaces') {
@@ -465,6 +470,8 @@ export class ApiServer {
     }
     if (kind === 'namespaces') obj.status = { phase: 'Active' };
     if (kind === 'pods') {
+      // SetDefaults_Pod, not SetDefaults_PodSpec: a Deployment's template does not get it.
+      obj.spec.enableServiceLinks ??= true;
       applyPodSpecDefaults(obj.spec);
       obj.spec.nodeName ??= 'sandbox';
       obj.status = { phase: 'Pending' };
@@ -602,7 +609,11 @@ export class ApiServer {
       req.method === 'PUT' ? body : applyPatch(req.headers['content-type'] ?? '', scaleOf(deployment), body);
     const replicas = Number(scale?.spec?.replicas);
     if (!Number.isInteger(replicas) || replicas < 0)
-      throw invalid('Scale', name, 'spec.replicas: Invalid value: must be greater than or equal to 0');
+      throw invalid(
+        'Scale.autoscaling',
+        name,
+        `spec.replicas: Invalid value: ${JSON.stringify(scale?.spec?.replicas)}: must be greater than or equal to 0`,
+      );
     const updated = this.store.update(
       'deployments',
       {
@@ -827,7 +838,9 @@ function validateDeployment(d: any) {
   const labels = d.spec?.template?.metadata?.labels ?? {};
   for (const [k, v] of Object.entries(d.spec?.selector?.matchLabels ?? {})) {
     if (labels[k] !== v)
-      problems.push('spec.template.metadata.labels: Invalid value: selector does not match template labels');
+      problems.push(
+        `spec.template.metadata.labels: Invalid value: ${JSON.stringify(Object.fromEntries(Object.entries(labels).sort()))}: \`selector\` does not match template \`labels\``,
+      );
   }
   if (d.spec?.replicas !== undefined && (!Number.isInteger(d.spec.replicas) || d.spec.replicas < 0))
     problems.push('spec.replicas: Invalid value: must be greater than or equal to 0');
@@ -848,7 +861,6 @@ function applyDeploymentDefaults(d: any) {
 
 function applyPodSpecDefaults(spec: any) {
   spec.restartPolicy ??= 'Always';
-  spec.enableServiceLinks ??= true;
   for (const v of spec.volumes ?? []) {
     if (v.configMap) v.configMap.defaultMode ??= 420;
     if (v.secret) v.secret.defaultMode ??= 420;

@@ -39,6 +39,9 @@ const suffix = () => Array.from(randomBytes(5), (b) => SAFE[b % SAFE.length]).jo
 const owned = (obj: any, owner: any) =>
   (obj.metadata.ownerReferences ?? []).some((r: any) => r.uid === owner.metadata.uid);
 const terminating = (pod: any) => Boolean(pod.metadata.deletionTimestamp);
+/** Succeeded when every container exited 0, else Failed (the kubelet's phase for a stopped pod). */
+const terminalPhase = (statuses: any[]) =>
+  statuses.every((c) => c.state?.terminated?.exitCode === 0) ? 'Succeeded' : 'Failed';
 const podReady = (pod: any) =>
   (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
 
@@ -270,7 +273,8 @@ export class Controllers {
         annotations: template.metadata?.annotations,
         ownerReferences: [{ ...ownerRef(rs) }],
       },
-      spec: { ...template.spec, nodeName: 'sandbox' },
+      // enableServiceLinks: what the API server's Pod defaulting adds (templates do not have it).
+      spec: { enableServiceLinks: true, ...template.spec, nodeName: 'sandbox' },
       status: {
         phase: 'Pending',
         qosClass: 'BestEffort',
@@ -342,8 +346,14 @@ export class Controllers {
     const updated = this.store.update('pods', pod);
     this.runtime.deletePod(pod.metadata.uid, grace).finally(() => {
       this.podsByUid.delete(pod.metadata.uid);
-      if (this.store.find('pods', namespace, name)?.metadata.uid === pod.metadata.uid)
+      const stopped = this.store.find('pods', namespace, name);
+      if (stopped?.metadata.uid === pod.metadata.uid) {
+        // As a kubelet does: a pod stopped for deletion is written in a terminal phase, then removed.
+        const phase = terminalPhase(stopped.status?.containerStatuses ?? []);
+        if (stopped.status?.phase !== phase)
+          this.store.update('pods', { ...stopped, status: { ...stopped.status, phase } });
         this.store.delete('pods', namespace, name);
+      }
       this.schedule();
     });
     this.schedule();
@@ -375,16 +385,20 @@ export class Controllers {
       };
     };
     const allReady = status.ready;
+    // The write that says a deleted pod's containers stopped also gives its terminal phase.
+    const stopped = terminating(pod) && status.containerStatuses.every((c) => !c.state.running);
     pod.status = {
       ...pod.status,
-      phase: status.phase,
+      phase: stopped ? terminalPhase(status.containerStatuses) : status.phase,
       conditions: [
+        condition('PodReadyToStartContainers', true),
         condition('Initialized', true),
         condition('Ready', allReady),
         condition('ContainersReady', allReady),
         condition('PodScheduled', true),
       ],
       hostIP: '127.0.0.1',
+      hostIPs: [{ ip: '127.0.0.1' }],
       podIP: status.podIP ?? '127.0.0.1',
       podIPs: [{ ip: status.podIP ?? '127.0.0.1' }],
       startTime: status.startTime ?? pod.status?.startTime ?? this.now(),

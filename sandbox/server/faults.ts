@@ -30,6 +30,12 @@ export interface PodAdmissionRule {
   message: string;
 }
 
+/**
+ * Faults that only the sandbox's own API server can inject: they need its admission, its
+ * controllers or its exec handler, which the real control plane does not let a test reach into.
+ */
+export type SandboxOnlyFault = 'podAdmission' | 'mutateTemplates' | 'failExec afterUpgrade';
+
 export class Faults {
   private podRules: PodAdmissionRule[] = [];
   private templateAnnotations?: Record<string, string>;
@@ -43,7 +49,18 @@ export class Faults {
   private execPod?: string;
   private hangUntil = 0;
 
-  constructor(private readonly streams: StreamCloser) {}
+  /** `unavailable`: the faults this control plane cannot inject; asking for one throws, naming it. */
+  constructor(
+    private readonly streams: StreamCloser,
+    private readonly unavailable: readonly SandboxOnlyFault[] = [],
+  ) {}
+
+  private need(fault: SandboxOnlyFault): void {
+    if (this.unavailable.includes(fault))
+      throw new Error(
+        `the fault ${fault} exists on the sandbox control plane only; a test that needs it runs there (sandboxSuite({ controlPlane: 'sandbox', why }) or sandboxOn('sandbox'))`,
+      );
+  }
 
   latency(ms: number, path?: string | RegExp): void {
     this.latencyMs = ms;
@@ -60,6 +77,7 @@ export class Faults {
    * one pod.
    */
   failExec(options: { count?: number; fraction?: number; afterUpgrade?: boolean; pod?: string }): void {
+    if (options.afterUpgrade) this.need('failExec afterUpgrade');
     this.execFailures = options.count ?? 0;
     this.execFraction = options.fraction ?? 0;
     this.execAfterUpgrade = options.afterUpgrade ?? false;
@@ -89,6 +107,7 @@ export class Faults {
    * webhook refuses the ReplicaSet's pod creates (refuseCreate), or no node fits (unschedulable).
    */
   podAdmission(rule: PodAdmissionRule): void {
+    this.need('podAdmission');
     this.podRules.push({ ...rule });
   }
 
@@ -107,6 +126,7 @@ export class Faults {
    * every create and update gets these annotations added to its pod template.
    */
   mutateTemplates(annotations: Record<string, string>): void {
+    this.need('mutateTemplates');
     this.templateAnnotations = { ...annotations };
   }
 

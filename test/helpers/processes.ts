@@ -1,8 +1,7 @@
-// Processes as Linux shows them in /proc: what a command started, and whether it still runs.
-// Tests use it to prove that stopping something leaves nothing behind.
+// The process table as tests of "nothing is left running" read it (from /proc).
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** The fields after the command name of /proc/PID/stat (the name may hold spaces or parentheses). */
+/** The fields of /proc/PID/stat after the command name (which may hold spaces or parentheses). */
 function statFields(pid: number | string): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -12,30 +11,30 @@ function statFields(pid: number | string): string[] | undefined {
   }
 }
 
-/** Every live process whose parent chain leads to `root`. */
+/** Every live (not zombie) process whose parent chain leads to `root`. */
 export function descendants(root: number): number[] {
-  const parent = new Map<number, number>();
+  const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const fields = statFields(entry);
-    if (fields && fields[0] !== 'Z') parent.set(Number(entry), Number(fields[1]));
+    if (!fields || fields[0] === 'Z') continue;
+    const ppid = Number(fields[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
   }
   const found: number[] = [];
-  const walk = (pid: number) => {
-    for (const [child, ppid] of parent)
-      if (ppid === pid) {
-        found.push(child);
-        walk(child);
-      }
-  };
+  const walk = (pid: number) =>
+    (children.get(pid) ?? []).forEach((child) => {
+      found.push(child);
+      walk(child);
+    });
   walk(root);
   return found;
 }
 
-/** True while the process exists and is not a zombie. */
+/** Whether the process exists and is not a zombie (a zombie runs nothing). */
 export function alive(pid: number): boolean {
-  const state = statFields(pid)?.[0];
-  return state !== undefined && state !== 'Z';
+  const fields = statFields(pid);
+  return fields !== undefined && fields[0] !== 'Z';
 }
 
 /** The command line, for messages ("" once the process is gone). */

@@ -2,11 +2,14 @@
 // stopped when the run ends; plus kubectl as a second client and a few small waiting helpers.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { startSandbox, type Sandbox } from '../../sandbox';
+import { startSandbox, type ControlPlaneKind, type Sandbox } from '../../sandbox';
 import { webDeployment } from '../../sandbox/seed';
 import { Cluster } from '../../src/core/kube/cluster';
 import { SyncEngine, clusterSyncTarget, type SyncOptions } from '../../src/core/sync';
+import { testControlPlane } from './controlPlane';
 import { until } from './poll';
+
+export { testControlPlane } from './controlPlane';
 
 let shared: Promise<Sandbox> | undefined;
 
@@ -15,15 +18,28 @@ export type SandboxAccess = Pick<Sandbox, 'kubeconfigPath'>;
 
 /** The sandbox every integration test shares (seeded: demo/web with 2 pods, demo/worker). */
 export function sharedSandbox(): Promise<Sandbox> {
-  shared ??= startSandbox({ restartBackoffMs: 500 });
+  shared ??= startSandbox({ restartBackoffMs: 500, controlPlane: testControlPlane() });
   return shared;
 }
 
-/** Mocha root hook: stops the shared sandbox after the whole run. */
+const others = new Map<ControlPlaneKind, Promise<Sandbox>>();
+
+/**
+ * A sandbox on the given control plane, for suites about one of them or comparing both: the
+ * shared one when the tests run there, else one of its own (also stopped after the run).
+ */
+export function sandboxOn(controlPlane: ControlPlaneKind): Promise<Sandbox> {
+  if (testControlPlane() === controlPlane) return sharedSandbox();
+  if (!others.has(controlPlane)) others.set(controlPlane, startSandbox({ restartBackoffMs: 500, controlPlane }));
+  return others.get(controlPlane)!;
+}
+
+/** Mocha root hook: stops the shared sandbox (and any other) after the whole run. */
 export const mochaHooks = {
   async afterAll() {
-    if (shared) await (await shared).stop();
+    for (const sandbox of [shared, ...others.values()]) if (sandbox) await (await sandbox).stop();
     shared = undefined;
+    others.clear();
   },
 };
 
@@ -166,11 +182,24 @@ export interface SandboxSuite {
   created: string[];
 }
 
-/** Hooks for a describe block on the shared sandbox: one client, cleanup after every test. */
-export function sandboxSuite(): SandboxSuite {
+/**
+ * A suite that must run on one control plane whatever the tests run on, and why: a fault only
+ * the sandbox's own API server can inject (see SandboxOnlyFault in sandbox/server/faults.ts).
+ */
+export interface ControlPlanePin {
+  controlPlane: ControlPlaneKind;
+  why: string;
+}
+
+/**
+ * Hooks for a describe block on the shared sandbox: one client, cleanup after every test. With
+ * `pin`, on that control plane instead (its own sandbox when the run is on the other one).
+ */
+export function sandboxSuite(pin?: ControlPlanePin): SandboxSuite {
   const suite = { created: [] } as unknown as SandboxSuite;
+  if (pin && !pin.why.trim()) throw new Error('a suite pinned to a control plane must say why');
   before(async () => {
-    suite.sandbox = await sharedSandbox();
+    suite.sandbox = await (pin ? sandboxOn(pin.controlPlane) : sharedSandbox());
     suite.cluster = sandboxCluster(suite.sandbox);
   });
   afterEach(async () => {

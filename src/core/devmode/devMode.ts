@@ -609,7 +609,10 @@ done`;
       if (observed && updated === want && (s.replicas ?? 0) === want && available === want) return;
       // Pods tell why only once the controller has seen this generation (so its revision is the
       // current template's), and only those of the current ReplicaSet: the old ones are going.
-      const stuck = rolloutBlocker(d, observed) ?? (observed ? await this.podProblems(d, true) : '');
+      const oldSetsFailure = hasReplicaFailure(d) && !(await this.currentSetFails(d));
+      const stuck =
+        rolloutBlocker(d, observed, { replicaFailure: !oldSetsFailure }) ??
+        (observed ? await this.podProblems(d, true) : '');
       if (stuck) throw new RolloutError(`The rollout of deployment "${this.name}" cannot finish: ${stuck}`);
       const message = `Waiting for the rollout: ${updated} of ${want} pods updated, ${available} available`;
       if (message !== last) report((last = message));
@@ -618,6 +621,28 @@ done`;
           `The rollout of deployment "${this.name}" did not finish in ${this.options.rolloutTimeoutSeconds ?? 120}s. ${await this.podProblems(d, false)}`.trim(),
         );
       await sleep(250, signal);
+    }
+  }
+
+  /**
+   * Whether the deployment's current ReplicaSet itself cannot create pods. A ReplicaFailure on
+   * the Deployment may be an old ReplicaSet's: the deployment controller reports one when the
+   * new set has none, and the old set (a dev ReplicaSet refused by a quota, say) keeps it until
+   * its own controller next syncs it. Such a failure does not block this rollout.
+   */
+  private async currentSetFails(deployment: Deployment): Promise<boolean> {
+    const revision = deployment.metadata?.annotations?.[REVISION_ANNOTATION];
+    try {
+      const sets = await this.cluster.listReplicaSets(this.podsOf(deployment).selector, this.namespace);
+      const current = sets.find(
+        (rs) =>
+          controllerUid(rs, 'Deployment') === deployment.metadata?.uid &&
+          rs.metadata?.annotations?.[REVISION_ANNOTATION] === revision,
+      );
+      return (current?.status?.conditions ?? []).some((c) => c.type === REPLICA_FAILURE && c.status === 'True');
+    } catch (err) {
+      if (err instanceof KubeError) return false; // looked at again on the next round
+      throw err;
     }
   }
 
@@ -656,8 +681,21 @@ done`;
 const FATAL_WAITING =
   /^(CrashLoopBackOff|ImagePullBackOff|ErrImagePull|InvalidImageName|ErrImageNeverPull|CreateContainerConfigError|CreateContainerError|RunContainerError)$/;
 
-/** Why the deployment's status says the rollout cannot finish, in the controller's words; undefined if it can. */
-export function rolloutBlocker(d: Deployment, observed: boolean): string | undefined {
+const REPLICA_FAILURE = 'ReplicaFailure';
+
+function hasReplicaFailure(d: Deployment): boolean {
+  return (d.status?.conditions ?? []).some((c) => c.type === REPLICA_FAILURE && c.status === 'True');
+}
+
+/**
+ * Why the deployment's status says the rollout cannot finish, in the controller's words; undefined
+ * if it can. `replicaFailure: false`: its ReplicaFailure condition is an old ReplicaSet's, not this rollout's.
+ */
+export function rolloutBlocker(
+  d: Deployment,
+  observed: boolean,
+  opts: { replicaFailure?: boolean } = {},
+): string | undefined {
   if (d.spec?.paused)
     return (
       'it is paused (spec.paused), so no new pods are rolled out. Resume it (kubectl rollout resume deployment/' +
@@ -665,9 +703,9 @@ export function rolloutBlocker(d: Deployment, observed: boolean): string | undef
     );
   if (!observed) return undefined; // the conditions are of an older generation
   const conditions = d.status?.conditions ?? [];
-  const failure = conditions.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
-  if (failure)
-    return `${failure.reason ?? 'ReplicaFailure'}: ${failure.message ?? 'the ReplicaSet cannot create pods'}`;
+  const failure = conditions.find((c) => c.type === REPLICA_FAILURE && c.status === 'True');
+  if (failure && opts.replicaFailure !== false)
+    return `${failure.reason ?? REPLICA_FAILURE}: ${failure.message ?? 'the ReplicaSet cannot create pods'}`;
   const progressing = conditions.find((c) => c.type === 'Progressing');
   if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded')
     return `ProgressDeadlineExceeded: ${progressing.message ?? 'the rollout made no progress within spec.progressDeadlineSeconds'}`;

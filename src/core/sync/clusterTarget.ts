@@ -71,9 +71,12 @@ export function clusterSyncTarget(cluster: Cluster, options: ClusterTargetOption
     isGone(err) {
       if (!(err instanceof KubeError)) return false;
       if (err.kind === 'notFound') return true;
-      // Refused before the upgrade (400), or after it: a 1.30+ server reports what the node
-      // refused as an InternalError Status on the exec stream ("container not found").
-      const refused = err.status === 400 || (err.kind === 'exec' && err.reason === 'InternalError');
+      // Refused before the upgrade (400); or after it: a 1.30-1.35 server reports what the node
+      // refused as an InternalError Status on the exec stream ("container not found"); or a
+      // 1.36+ server, which sends the WebSocket straight to the kubelet, passes the kubelet's
+      // own refusal on before the upgrade: HTTP 500, "container not found".
+      const refused =
+        err.status === 400 || err.status === 500 || (err.kind === 'exec' && err.reason === 'InternalError');
       return refused && /not running|waiting to start|not found|does not exist/i.test(err.message);
     },
   };

@@ -116,6 +116,11 @@ function signatureOf(path: string): string | undefined {
   }
 }
 
+/** How soon pods whose full sync failed are looked at again. */
+const RECHECK_AFTER_FAILURE_MS = 2_000;
+/** How soon a pod that looked gone during a sync is looked at again. */
+const RECHECK_AFTER_LOST_MS = 1_000;
+
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -132,6 +137,7 @@ export class SyncEngine implements SyncPart {
   /** Per pod and root: its sync shell, opening or open (undefined: the container cannot run one). */
   private shells = new Map<string, { opened: Promise<PodShell | undefined>; shell?: PodShell | null }>();
   private timer: NodeJS.Timeout | undefined;
+  /** The next look at the pods, after a full sync that did not reach them all or a pod that looked gone. */
   private recheck: NodeJS.Timeout | undefined;
   /** When the last change was recorded (a save or a watcher event; echoes do not count). */
   private lastChangeAt = -Infinity;
@@ -690,11 +696,7 @@ export class SyncEngine implements SyncPart {
    */
   private lostTrackOf(pod: string): void {
     this.known.delete(pod);
-    if (this.disposed || this.recheck) return;
-    this.recheck = setTimeout(() => {
-      this.recheck = undefined;
-      void this.checkPods();
-    }, 1_000);
+    this.checkAgainSoon(RECHECK_AFTER_LOST_MS);
   }
 
   /** A pod appeared or restarted: full sync before its process starts again. */
@@ -716,9 +718,24 @@ export class SyncEngine implements SyncPart {
       );
       const synced = await this.fullSyncAfterStart(fresh);
       await this.restartPods(synced);
+      if (synced.length < fresh.length) this.checkAgainSoon(RECHECK_AFTER_FAILURE_MS);
     } catch (err) {
       this.set({ state: 'error', error: errorText(err) });
+      this.checkAgainSoon(RECHECK_AFTER_FAILURE_MS);
     }
+  }
+
+  /**
+   * A pod whose full sync failed (a slow node, a container restarting again, the API refusing
+   * for a moment) gets no new pod event to bring it back, and no later save is sent to it until
+   * it has one: look at the pods again soon. One look is pending at a time.
+   */
+  private checkAgainSoon(ms: number): void {
+    if (this.disposed || this.recheck) return;
+    this.recheck = setTimeout(() => {
+      this.recheck = undefined;
+      void this.checkPods();
+    }, ms);
   }
 
   private async fullSyncAfterStart(pods: PodRef[]): Promise<string[]> {

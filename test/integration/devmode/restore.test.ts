@@ -1,7 +1,8 @@
 // Restore against what the server stored, and long-session hazards of real clusters: a
-// mutating webhook on Deployments, GitOps putting the original back, a PUT whose answer is
-// lost, the 256 KiB annotation limit, `kubectl rollout undo` to the dev revision, and finding
-// dev-mode deployments by label, page by page.
+// mutating admission step on Deployments (a MutatingAdmissionPolicy on the real control
+// plane), GitOps putting the original back, a PUT whose answer is lost (the front proxy resets
+// the connection after kube-apiserver answered), the 256 KiB annotation limit, `kubectl rollout
+// undo` to the dev revision, and finding dev-mode deployments by label, page by page.
 import { strict as assert } from 'node:assert';
 import type { Sandbox } from '../../../sandbox';
 import {
@@ -13,6 +14,7 @@ import {
 } from '../../../src/core/devmode/devMode';
 import { isSupervisorCommand } from '../../../src/core/devmode/supervisor';
 import type { Cluster } from '../../../src/core/kube/cluster';
+import { mutateTemplates } from '../../helpers/admission';
 import { createTestDeployment, kubectl, sandboxSuite, uniqueName, waitForRollout } from '../../helpers/sandbox';
 
 describe('restore against what the server stored', function () {
@@ -29,15 +31,20 @@ describe('restore against what the server stored', function () {
     return { name, original: await createTestDeployment(sandbox, { name, replicas: 1 }) };
   };
 
-  it('a mutating webhook that annotates every template does not turn the restore into a conflict', async () => {
-    sandbox.faults.mutateTemplates({ 'policies.kyverno.io/patches': 'add-team-label' });
-    const { name } = await deployment();
-    const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name });
-    await devMode.enter();
-    await devMode.restore();
-    const restored = await cluster.getDeployment(name);
-    assert.equal(restored.metadata?.annotations?.[BACKUP_ANNOTATION], undefined);
-    assert.equal(isSupervisorCommand(restored.spec!.template!.spec!.containers[0].command), false);
+  it('a mutating admission step that annotates every template does not turn the restore into a conflict', async () => {
+    const mutation = await mutateTemplates(sandbox, cluster, { 'policies.kyverno.io/patches': 'add-team-label' });
+    try {
+      const { name } = await deployment();
+      const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name });
+      await devMode.enter();
+      await devMode.restore();
+      const restored = await cluster.getDeployment(name);
+      assert.equal(restored.spec!.template!.metadata?.annotations?.['policies.kyverno.io/patches'], 'add-team-label');
+      assert.equal(restored.metadata?.annotations?.[BACKUP_ANNOTATION], undefined);
+      assert.equal(isSupervisorCommand(restored.spec!.template!.spec!.containers[0].command), false);
+    } finally {
+      await mutation.undo();
+    }
   });
 
   it('a live template that GitOps reset to the original is already restored: no conflict, the backup goes', async () => {

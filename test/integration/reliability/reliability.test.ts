@@ -4,12 +4,13 @@
 import { strict as assert } from 'node:assert';
 import { formatTable, rowIsClean } from '../../../reliability/report';
 import { runReliability } from '../../../reliability/run';
+import { testControlPlane } from '../../helpers/sandbox';
 
 describe('reliability (short run)', function () {
   this.timeout(15 * 60_000);
 
   it('every fault scenario survives (flaky API, dropped streams, pod churn, API down, crashes, concurrent edits, a hang, fuzzed config, bad cluster input, hostile logs, real-cluster behaviours under churn) and nothing is lost or leaked', async () => {
-    const rows = await runReliability({ soak: false });
+    const rows = await runReliability({ soak: false, controlPlane: testControlPlane() });
     console.log(
       formatTable(rows)
         .split('\n')

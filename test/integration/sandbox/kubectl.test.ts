@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import type { Sandbox } from '../../../sandbox';
 import { READONLY_CONTEXT } from '../../../sandbox';
+import { webDeployment } from '../../../sandbox/seed';
 import {
   createTestDeployment,
   kubectl,
@@ -208,6 +209,26 @@ describe('sandbox through the real kubectl', function () {
     assert.match(exec.stderr, /forbidden/i);
     const get = await kubectl(sandbox, ['get', 'pods'], { context: READONLY_CONTEXT });
     assert.equal(get.code, 0, get.stderr);
+  });
+
+  it('apply creates and then updates from a manifest; validation refuses an unknown field', async () => {
+    const name = uniqueName('applied');
+    const manifest = (replicas: number, extra: object = {}) => {
+      const d = webDeployment(name, replicas);
+      Object.assign(d.spec.template.spec.containers[0], extra);
+      return JSON.stringify(d);
+    };
+    let r = await kubectl(sandbox, ['apply', '-f', '-'], { input: manifest(1) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`deployment.apps/${name} created`));
+    r = await kubectl(sandbox, ['apply', '-f', '-'], { input: manifest(2) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`deployment.apps/${name} configured`));
+    await waitForRollout(sandbox, name);
+    r = await kubectl(sandbox, ['apply', '--validate=strict', '-f', '-'], { input: manifest(2, { colour: 'blue' }) });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /unknown field "spec.template.spec.containers\[0\].colour"/);
+    assert.equal((await kubectl(sandbox, ['delete', 'deploy', name])).code, 0);
   });
 
   // Every kubectl the SDK ships (1.27 to 1.33): their discovery and rollout logic differ.

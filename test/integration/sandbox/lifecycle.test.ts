@@ -1,34 +1,97 @@
-// stop() must leave nothing running: the sandbox starts real processes on the test machine.
+// stop(), SIGTERM and even SIGKILL must leave nothing running: the sandbox starts real processes
+// on the test machine (pods, and on the real control plane etcd, kube-apiserver, the controller
+// manager and the scheduler).
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { startSandbox } from '../../../sandbox';
-import { commandLine, descendants } from '../../helpers/processes';
+import { startSandbox, type ControlPlaneKind } from '../../../sandbox';
+import { alive, commandLine, descendants } from '../../helpers/processes';
 import { waitFor } from '../../helpers/sandbox';
 
-describe('sandbox lifecycle', function () {
-  this.timeout(60_000);
+/** The processes of `pids` that still run, with their command lines. */
+function stillRunning(pids: number[]): string[] {
+  return pids.filter(alive).map((p) => `${p} ${commandLine(p)}`);
+}
 
-  it('stop() leaves no process behind', async () => {
-    const before = new Set(descendants(process.pid));
-    const sandbox = await startSandbox();
-    const kc = new k8s.KubeConfig();
-    kc.loadFromFile(sandbox.kubeconfigPath);
-    const core = kc.makeApiClient(k8s.CoreV1Api);
-    await waitFor(
-      async () =>
-        (await core.listNamespacedPod({ namespace: 'demo' })).items.filter((p) => p.status?.phase === 'Running')
-          .length === 3,
-      20_000,
-      'seeded pods running',
-    );
-    assert.ok(sandbox.runtime.livePids().length >= 3);
-    await sandbox.stop();
-    const left = descendants(process.pid).filter((p) => !before.has(p));
-    const names = left.map((p) => commandLine(p) || String(p));
-    assert.deepEqual(
-      names.filter((n) => !/esbuild|tsx/.test(n)),
-      [],
-    );
-    assert.deepEqual(sandbox.runtime.livePids(), []);
+async function seededPodsRunning(kubeconfigPath: string) {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  await waitFor(
+    async () =>
+      (await core.listNamespacedPod({ namespace: 'demo' })).items.filter((p) => p.status?.phase === 'Running')
+        .length === 3,
+    60_000,
+    'seeded pods running',
+  );
+}
+
+/** `npm run sandbox` as a child process; resolves with it once it printed its ready line. */
+function sandboxCli(controlPlane: ControlPlaneKind) {
+  const root = join(__dirname, '../../..');
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'sandbox/cli.ts'), '--control-plane', controlPlane],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  let out = '';
+  const ready = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /sandbox ready: KUBECONFIG=(\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.stderr.on('data', (d) => (out += d));
+    void exited.then((code) => reject(new Error(`the sandbox CLI exited (${code}) before it was ready: ${out}`)));
   });
-});
+  return { child, ready, exited };
+}
+
+for (const controlPlane of ['sandbox', 'kubernetes'] as const) {
+  describe(`sandbox lifecycle (${controlPlane} control plane)`, function () {
+    this.timeout(180_000);
+
+    it('stop() leaves no process behind', async () => {
+      const before = new Set(descendants(process.pid));
+      const sandbox = await startSandbox({ controlPlane });
+      await seededPodsRunning(sandbox.kubeconfigPath);
+      assert.ok(sandbox.runtime.livePids().length >= 3);
+      const started = descendants(process.pid).filter((p) => !before.has(p));
+      if (controlPlane === 'kubernetes') {
+        const names = started.map(commandLine).join('\n');
+        for (const binary of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'])
+          assert.match(names, new RegExp(`/${binary} `), `${binary} runs`);
+      }
+      await sandbox.stop();
+      const left = descendants(process.pid).filter((p) => !before.has(p));
+      assert.deepEqual(
+        left.map(commandLine).filter((n) => !/esbuild|tsx/.test(n)),
+        [],
+      );
+      assert.deepEqual(stillRunning(started), []);
+      assert.deepEqual(sandbox.runtime.livePids(), []);
+    });
+
+    for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+      it(`${signal} to \`npm run sandbox\` leaves no process behind`, async () => {
+        const cli = sandboxCli(controlPlane);
+        try {
+          await seededPodsRunning(await cli.ready);
+          const started = descendants(cli.child.pid!);
+          assert.ok(started.length >= 3, 'pods and their helpers run under the CLI');
+          cli.child.kill(signal);
+          await cli.exited;
+          // After SIGKILL nothing stops the processes in order: the kernel (pdeathsig) and the
+          // containers' lifeline pipes must end them by themselves.
+          await waitFor(() => stillRunning(started).length === 0, 30_000, 'every process the CLI started to end').catch(
+            () => assert.deepEqual(stillRunning(started), []),
+          );
+        } finally {
+          if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
+        }
+      });
+    }
+  });
+}

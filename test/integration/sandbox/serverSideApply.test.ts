@@ -96,7 +96,11 @@ describe('sandbox: kubectl apply, server-side apply, defaults and bookkeeping', 
     created.push(name);
     assert.equal((await apply(manifest(name, { image: 'web:latest' }))).code, 0);
     const spec = (await cluster.getDeployment(name)).spec!.template!.spec!;
-    assert.equal(spec.enableServiceLinks, true);
+    // A Pod default (SetDefaults_Pod), which a template does not get; its pods do.
+    assert.equal(spec.enableServiceLinks, undefined);
+    await waitForRollout(sandbox, name);
+    const pods = await cluster.listPods(`app=${name}`, 'demo');
+    assert.ok(pods.length > 0 && pods.every((p) => p.spec!.enableServiceLinks === true));
     assert.equal(spec.containers[0].ports![0].protocol, 'TCP');
     assert.equal(spec.containers[0].imagePullPolicy, 'Always', ':latest is pulled always');
     assert.equal(spec.containers[0].readinessProbe!.httpGet!.scheme, 'HTTP');

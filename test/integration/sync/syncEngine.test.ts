@@ -345,4 +345,29 @@ describe('sync engine on the sandbox', function () {
       'the change in the replacement as well',
     );
   });
+
+  it('a replacement whose full sync keeps failing is tried again without waiting for another pod event', async () => {
+    writeFileSync(join(local, 'retried.txt'), 'retried');
+    engine.notify(join(local, 'retried.txt'));
+    await inEveryPod(async (pod) => (await remoteHash(pod, 'retried.txt')) === sha('retried'), 'retried.txt');
+    const before = await podNames(sandbox, name);
+    // More failures than the engine's attempts (4): its first full sync of the new pod gives up.
+    sandbox.faults.failExec({ count: 6 });
+    await cluster.deletePod(before[0], { namespace: 'demo' });
+    const fresh = await waitFor(
+      async () => (await podNames(sandbox, name)).find((p) => !before.includes(p)),
+      30_000,
+      'a replacement pod',
+    );
+    await waitFor(
+      () => logs.some((l) => l.startsWith(`pod ${fresh}:`) && l.includes('retrying (3/3)')),
+      30_000,
+      'the last attempt of its first full sync',
+    );
+    await inEveryPod(
+      async (pod) => (await remoteHash(pod, 'retried.txt')) === sha('retried'),
+      'the full sync of the replacement, tried again',
+    );
+    sandbox.faults.clear();
+  });
 });
