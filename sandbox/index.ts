@@ -35,6 +35,8 @@ export interface Sandbox {
   faults: Faults;
   /** The runtime, for leak checks (livePids) in tests. */
   runtime: PodRuntime;
+  /** Port-forward connections so far by protocol (`v4.channel.k8s.io`, `SPDY/3.1+portforward.k8s.io`, `SPDY/3.1`...). */
+  portForwardProtocols: Readonly<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -127,6 +129,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     caCertPem: tls.caCertPem,
     faults: server.faults,
     runtime,
+    portForwardProtocols: server.portForwardProtocols,
     async stop() {
       if (stopped) return;
       stopped = true;
