@@ -24,6 +24,7 @@ import {
   keyDocumentation,
   keysAt,
   schemaAt,
+  suggestedValues,
   type Analysis,
   type DiagnosticData,
 } from '../core/config';
@@ -214,9 +215,7 @@ export function startServer(connection: Connection): void {
     const key = context.key ?? '';
     const state = states.get(document.uri);
     const values: { label: string; detail?: string }[] = [];
-    const node = schemaAt([...context.path, key]);
-    if (node?.enum) values.push(...node.enum.map((v) => ({ label: String(v) })));
-    if (node?.type === 'boolean') values.push({ label: 'true' }, { label: 'false' });
+    values.push(...suggestedValues([...context.path, key]).map((label) => ({ label })));
     if (context.path.length === 0 && ['context', 'namespace', 'deployment', 'container'].includes(key) && state) {
       const info = await clusterInfo(clusterParams(state));
       if (info) {

@@ -45,6 +45,8 @@ describe('config: loadConfig', () => {
       run: undefined,
       restart: 'process',
       restartCommand: undefined,
+      ports: [],
+      debug: undefined,
       debounceMs: 500,
       batchSize: 1000,
       batchBytes: 67108864,
