@@ -35,6 +35,7 @@ export type DiagnosticCode =
   | 'restart-command-missing'
   | 'port-clash'
   | 'privileged-port'
+  | 'inspector-unreachable'
   | 'invalid-setting'
   | 'context-not-found'
   | 'namespace-not-found'

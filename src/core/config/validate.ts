@@ -8,7 +8,8 @@ import { dirname, isAbsolute, posix, resolve } from 'node:path';
 import { parseDocument, type Document } from 'yaml';
 import { durationToMs } from './duration';
 import { LineIndex } from './lineIndex';
-import { portProblems } from './ports';
+import { inspectorProblem, runToArgv } from '../devmode/supervisor';
+import { portProblems, resolveDebug } from './ports';
 import { keysAt, schemaAt, truvaSchema, type SchemaNode } from './schema';
 import { closestMatch } from './suggest';
 import {
@@ -688,6 +689,17 @@ function semanticDiagnostics(
         ),
       );
     }
+  }
+
+  const debug = debugIsValid(value.debug) ? resolveDebug(value.debug as DebugEntry | undefined) : undefined;
+  const run = value.run;
+  if (
+    debug?.runtime === 'node' &&
+    (typeof run === 'string' || (Array.isArray(run) && run.length > 0 && run.every((x) => typeof x === 'string')))
+  ) {
+    const problem = inspectorProblem(runToArgv(run as string | string[]), debug.port);
+    if (problem)
+      out.push(diagnostic(valueRange(document, lines, ['run']), problem, 'inspector-unreachable', Severity.Warning));
   }
 
   if (value.restart === 'command' && value.restartCommand === undefined) {

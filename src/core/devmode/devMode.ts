@@ -37,6 +37,8 @@ export interface DevModeOptions {
   /** Remote sync paths, checked in preflight. */
   remotePaths?: string[];
   allowSystemPath?: boolean;
+  /** Start Node with its inspector on this port in the container (truva.yaml `debug`, runtime node). */
+  inspectPort?: number;
 }
 
 /** Preflight found a reason not to start; the deployment was not touched. */
@@ -113,7 +115,7 @@ export function remotePathProblem(path: string, allowSystemPath = false): string
 export function devTemplate(
   original: PodTemplate,
   containerName: string,
-  opts: { run?: string[]; keepProbes?: boolean },
+  opts: { run?: string[]; keepProbes?: boolean; inspectPort?: number },
 ): PodTemplate {
   const template = structuredClone(original);
   const container = template.spec!.containers.find((c) => c.name === containerName)!;
@@ -123,7 +125,7 @@ export function devTemplate(
       `Container "${containerName}" has no command in its spec (the image's entrypoint runs), so Truva cannot tell what to restart. Set "run" in truva.yaml to the command that starts your app.`,
     );
   }
-  container.command = supervisorCommand(argv);
+  container.command = supervisorCommand(argv, { inspectPort: opts.inspectPort });
   // Kubernetes expands $(VAR) in command and turns $$ into $; escape the script so the shell
   // sees it exactly as written ($$ is its own PID). The user's argv keeps Kubernetes semantics,
   // as it had in the original container.

@@ -117,4 +117,20 @@ describe('config: ports and debug', () => {
     const codes = validateDocument(BASE + 'ports: [80]\n', project.file).map((d) => [d.code, d.severity]);
     assert.deepEqual(codes, [['privileged-port', 2]]);
   });
+
+  it('warns when debug would give the inspector to a launcher instead of the app', () => {
+    const result = load('run: npm run dev\ndebug: true\n');
+    assert.ok(result.ok);
+    assert.deepEqual(
+      result.warnings.map((w) => [w.line, w.code]),
+      [[4, 'inspector-unreachable']],
+    );
+    assert.match(result.warnings[0].message, /starts with npm, a Node program itself/);
+    const fine = load('run: [node, server.js]\ndebug: true\n');
+    assert.ok(fine.ok);
+    assert.deepEqual(fine.warnings, []);
+    const other = load('run: npm run dev\ndebug: { runtime: python }\n');
+    assert.ok(other.ok);
+    assert.deepEqual(other.warnings, [], 'only the Node inspector goes through NODE_OPTIONS');
+  });
 });
