@@ -2,10 +2,11 @@
 // timeout / retry / circuit-breaker gate and fails with a typed, readable KubeError.
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Readable } from 'node:stream';
-import type { CallTarget, KubeError } from './errors';
+import { TimeoutError, type CallTarget, type KubeError } from './errors';
 import { execInContainer, openExec, type ExecOptions, type ExecPlace, type ExecResult, type ExecStream } from './exec';
 import { HttpTransport, errorFromResponse } from './http';
 import { loadKubeConfig, withContext } from './kubeconfig';
+import { openPodPort, type PodPortStream } from '../ports/podPort';
 import { Resilience, type BreakerState, type ResilienceOptions } from './resilience';
 import {
   PATCH_CONTENT_TYPES,
@@ -317,6 +318,23 @@ export class Cluster {
   /** Starts a command that keeps running, fed over time through its stdin. */
   openExec(pod: string, container: string, command: string[], namespace = this.namespace): Promise<ExecStream> {
     return openExec(this.execPlace(pod, container, namespace), command, { stdin: true });
+  }
+
+  /**
+   * Opens one TCP connection to `port` in a pod through pods/portforward. The stream fails with a
+   * PodPortError when the kubelet cannot reach the port (nothing listens: failure 'refused').
+   */
+  openPortForward(pod: string, port: number, namespace = this.namespace): Promise<PodPortStream> {
+    const target = this.target('create', 'pods/portforward', pod, namespace);
+    // Safe to retry: nothing reaches the app before the connection is up.
+    return this.resilience.call(target, { idempotent: true }, async (signal) => {
+      const stream = await openPodPort(this.kubeConfig, { namespace, pod, port });
+      if (signal.aborted) {
+        stream.destroy();
+        throw new TimeoutError(`Opening port ${port} of pod "${pod}" timed out.`, { target });
+      }
+      return stream;
+    });
   }
 
   private execPlace(pod: string, container: string, namespace: string): ExecPlace {

@@ -6,7 +6,7 @@
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { ExecError, TimeoutError, toKubeError, type CallTarget } from './errors';
-import { execSocketFactory } from './execSocket';
+import { socketFactoryFor } from './execSocket';
 import type { Resilience } from './resilience';
 
 export interface ExecOptions {
@@ -83,7 +83,7 @@ const execs = new WeakMap<KubeConfig, Exec>();
 function execFor(kc: KubeConfig): Exec {
   let exec = execs.get(kc);
   if (!exec) {
-    exec = new Exec(kc, execSocketFactory(kc) as unknown as ConstructorParameters<typeof Exec>[1]);
+    exec = new Exec(kc, socketFactoryFor(kc) as unknown as ConstructorParameters<typeof Exec>[1]);
     execs.set(kc, exec);
   }
   return exec;

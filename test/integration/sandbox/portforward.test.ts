@@ -10,7 +10,8 @@ import { KubeConfig, PortForward } from '@kubernetes/client-node';
 import type { Sandbox } from '../../../sandbox';
 import { READONLY_CONTEXT } from '../../../sandbox';
 import { ptyArgv, resizeLine } from '../../../sandbox/runtime/ptyHelper';
-import { createForwardDeployment, echoThrough, httpGet, sha256 } from '../../helpers/forwardApp';
+import { createForwardDeployment } from '../../helpers/forwardApp';
+import { echoThrough, httpGet, sha256 } from '../../helpers/net';
 import { kubectl, kubectlPath, podNames, sharedSandbox, uniqueName, waitFor } from '../../helpers/sandbox';
 
 const TUNNEL = 'SPDY/3.1+portforward.k8s.io';

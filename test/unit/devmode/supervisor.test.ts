@@ -4,7 +4,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePorts } from '../../helpers/net';
 import { until as poll } from '../../helpers/poll';
 import {
   inspectorProblem,
@@ -58,15 +58,6 @@ function runSh(command: string[]): { status: number | null; stdout: string; stde
 
 function readPid(dir: string): number | undefined {
   return parsePid(runSh(readPidCommand({ stateDir: dir })).stdout);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The id of the Node process whose inspector answers on the port (each process has its own). */
@@ -205,7 +196,7 @@ describe('supervisor script (real sh)', function () {
     const app = 'setInterval(() => {}, 1000)';
 
     it('puts the flag right after node, so only the app opens the port, and reopens it after each restart', async () => {
-      const port = await freePort();
+      const port = await freePorts();
       const cmd = supervisorCommand(['node', '-e', app], { inspectPort: port });
       assert.deepEqual(cmd.slice(3), ['truva-supervisor', 'node', `--inspect=127.0.0.1:${port}`, '-e', app]);
       running = startSupervisor(['node', '-e', app], dir, 1, port);
@@ -224,7 +215,7 @@ describe('supervisor script (real sh)', function () {
     });
 
     it('passes it in NODE_OPTIONS to a command that does not start node itself', async () => {
-      const port = await freePort();
+      const port = await freePorts();
       running = startSupervisor(runToArgv(`node -e '${app}'`), dir, 1, port);
       await poll('the inspector', () => inspectorTarget(port), 15000, 50);
       assert.match(running.out(), new RegExp(`\\[truva\\] debugger: NODE_OPTIONS=--inspect=127\\.0\\.0\\.1:${port}`));
