@@ -3,7 +3,15 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Readable } from 'node:stream';
 import { TimeoutError, type CallTarget, type KubeError } from './errors';
-import { execInContainer, openExec, type ExecOptions, type ExecPlace, type ExecResult, type ExecStream } from './exec';
+import {
+  execInContainer,
+  openExec,
+  type ExecOptions,
+  type ExecPlace,
+  type ExecResult,
+  type ExecStream,
+  type ExecTerminal,
+} from './exec';
 import { HttpTransport, errorFromResponse } from './http';
 import { loadKubeConfig, withContext } from './kubeconfig';
 import { openPodPort, type PodPortStream } from '../ports/podPort';
@@ -315,9 +323,15 @@ export class Cluster {
     return execInContainer(this.execPlace(pod, container, opts.namespace ?? this.namespace), command, opts);
   }
 
-  /** Starts a command that keeps running, fed over time through its stdin. */
-  openExec(pod: string, container: string, command: string[], namespace = this.namespace): Promise<ExecStream> {
-    return openExec(this.execPlace(pod, container, namespace), command, { stdin: true });
+  /** Starts a command that keeps running, fed over time through its stdin; with `tty`, on a terminal of that size. */
+  openExec(
+    pod: string,
+    container: string,
+    command: string[],
+    namespace = this.namespace,
+    tty?: ExecTerminal,
+  ): Promise<ExecStream> {
+    return openExec(this.execPlace(pod, container, namespace), command, { stdin: true, tty });
   }
 
   /**

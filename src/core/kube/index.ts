@@ -35,7 +35,7 @@ export {
   type ResilienceOptions,
   type BackoffOptions,
 } from './resilience';
-export { exitCodeFromStatus, type ExecOptions, type ExecResult, type ExecStream } from './exec';
+export { exitCodeFromStatus, type ExecOptions, type ExecResult, type ExecStream, type ExecTerminal } from './exec';
 export type {
   Deployment,
   Pod,
