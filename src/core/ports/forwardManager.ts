@@ -5,7 +5,9 @@
 // restarting (nothing listens for a moment) the connection is tried again every retry interval,
 // replaying what the local side already sent, so a request made during a restart or a pod
 // replacement waits and is answered instead of failing. Only bytes the app never received are
-// replayed: once the pod has answered, or past REPLAY_LIMIT, a failure ends the connection.
+// replayed (the kubelet reports a refused dial before it reads anything): once the pod has
+// answered, after a connection broke off carrying bytes, or past REPLAY_LIMIT, a failure ends the
+// connection.
 // `pods: first` has one slot that sticks to its pod while it runs; `pods: all` has one slot per
 // pod, on local, local+1, ..., and a replacement pod takes the slot its predecessor left.
 import { EventEmitter } from 'node:events';
@@ -40,7 +42,7 @@ export interface ForwardManagerOptions {
   log?: (message: string) => void;
   /** How long a local connection waits for a pod that answers. Default 30 s. */
   connectTimeoutMs?: number;
-  /** Pause between attempts while the app does not listen. Default 100 ms. */
+  /** Pause between attempts while the app does not listen. Default 50 ms: a restart is answered soon after it listens. */
   retryIntervalMs?: number;
 }
 
@@ -117,7 +119,7 @@ export class ForwardManager {
   constructor(private readonly options: ForwardManagerOptions) {
     this.host = options.host ?? '127.0.0.1';
     this.connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
-    this.retryIntervalMs = options.retryIntervalMs ?? 100;
+    this.retryIntervalMs = options.retryIntervalMs ?? 50;
     for (const spec of options.forwards) this.slots.set(spec, []);
   }
 
@@ -420,7 +422,9 @@ class Connection {
       }
       if (failure === undefined || this.localClosed) return;
       last = `${(failure as Error).message}`;
-      const replayable = !this.answered && this.unanswered !== undefined;
+      // A broken-off connection may have delivered what it carried: replay only if it carried nothing.
+      const delivered = failureOf(failure) === 'lost' && this.unansweredBytes > 0;
+      const replayable = !this.answered && this.unanswered !== undefined && !delivered;
       if (!replayable || !isRetryable(failure) || Date.now() >= deadline) {
         if (replayable) return this.giveUp(env, last);
         return void this.local.destroy();

@@ -214,6 +214,45 @@ describe('port-forward manager', () => {
     assert.equal(opened.length, 1);
   });
 
+  it('a connection that broke off after carrying bytes is not replayed (the app may have them); one that carried none is', async () => {
+    const pods = new ScriptedPods();
+    pods.set('a');
+    const lost = () => new PodPortError('The connection to pod "a" broke off (WebSocket 1006).', 'lost');
+    const { dialer, opened } = scriptedDialer(
+      (pod) => new FakePodStream(pod, (s) => setImmediate(() => s.destroy(lost()))),
+    );
+    const port = await freePorts();
+    const m = make([spec(port)], pods, dialer);
+    await m.start();
+    await assert.rejects(ask(port, 'POST /order'), /closed without an answer/);
+    assert.equal(opened.length, 1);
+
+    let attempts = 0;
+    const quiet = scriptedDialer((pod) => {
+      const stream = new FakePodStream(pod);
+      // The first connection breaks off before the local side sent anything.
+      if (++attempts === 1) setImmediate(() => stream.destroy(lost()));
+      return stream;
+    });
+    await m.dispose();
+    const port2 = await freePorts();
+    const m2 = make([spec(port2)], pods, quiet.dialer);
+    await m2.start();
+    const socket = net.connect(port2, '127.0.0.1');
+    const answer = new Promise<string>((resolve, reject) => {
+      socket.once('data', (d) => {
+        socket.destroy();
+        resolve(d.toString());
+      });
+      socket.once('close', () => reject(new Error('closed')));
+    });
+    // Nothing is sent until the second connection is there: the first one carried no bytes.
+    await until('the second attempt', () => quiet.opened.length === 2, 5000, 5);
+    socket.write('late');
+    assert.equal(await answer, 'a:late');
+    assert.equal(quiet.opened.length, 2);
+  });
+
   it('more than the replay limit before the pod answers is still delivered, but not replayed', async () => {
     const pods = new ScriptedPods();
     pods.set('a');
