@@ -9,10 +9,9 @@
 //   WebSocket per connection; kubectl multiplexes its connections over one).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { DevMode } from '../src/core/devmode/devMode';
 import { Cluster } from '../src/core/kube/cluster';
 import { clusterForwards } from '../src/core/ports';
-import { createForwardDeployment } from '../test/helpers/forwardApp';
+import { forwardAppInDevMode } from '../test/helpers/forwardApp';
 import { freePorts, httpGet } from '../test/helpers/net';
 import { kubectlPath, podNames } from '../test/helpers/sandbox';
 import { startSandboxProcess } from './support/sandboxProcess';
@@ -62,9 +61,7 @@ const bench: Benchmark = {
     let kubectl: KubectlForward | undefined;
     const manager = { current: undefined as ReturnType<typeof clusterForwards> | undefined };
     try {
-      await createForwardDeployment(sandbox, 'pf-bench', 1);
-      const devMode = new DevMode(cluster, { namespace: 'demo', deployment: 'pf-bench' });
-      await devMode.enter();
+      const devMode = await forwardAppInDevMode(sandbox, cluster, 'pf-bench');
       const [pod] = await podNames(sandbox, 'pf-bench');
       const truvaPort = await freePorts();
       const kubectlPort = await freePorts();

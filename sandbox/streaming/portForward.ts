@@ -15,6 +15,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { statusBody } from '../server/status';
 import { refuseUpgrade } from './execBridge';
 import type { SpdyServerConnection, SpdyStream } from './spdy/connection';
 import { headerValue, type SpdyHeaders } from './spdy/headerBlock';
@@ -100,15 +101,7 @@ export function servePortForward(
 ): void {
   const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
   const status = (code: number, reason: string, message: string) =>
-    refuseUpgrade(socket, code, reason, {
-      kind: 'Status',
-      apiVersion: 'v1',
-      metadata: {},
-      status: 'Failure',
-      message,
-      reason,
-      code,
-    });
+    refuseUpgrade(socket, code, reason, statusBody(code, reason, message));
   if (upgrade === 'websocket') {
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
       .split(',')

@@ -1,8 +1,10 @@
 // A small app for port-forward tests and benchmarks: HTTP on 8080 (GET / answers
 // "<hostname> <pid>"; POST /upload answers "<bytes> <sha256>") and a raw TCP echo on 9000 that
 // passes a half-close back, so bytes can be checked both ways (test/helpers/net.ts talks to it).
+import { DevMode } from '../../src/core/devmode/devMode';
+import type { Cluster } from '../../src/core/kube';
 import type { SandboxAccess } from './sandbox';
-import { createTestDeployment } from './sandbox';
+import { createTestDeployment, waitForRollout } from './sandbox';
 
 export const FORWARD_APP = [
   "const net = require('net'), http = require('http'), os = require('os'), crypto = require('crypto');",
@@ -19,4 +21,18 @@ export const FORWARD_APP = [
 /** A deployment running FORWARD_APP (no probes), rolled out. */
 export function createForwardDeployment(sandbox: SandboxAccess, name: string, replicas = 1): Promise<unknown> {
   return createTestDeployment(sandbox, { name, replicas, command: ['node', '-e', FORWARD_APP] });
+}
+
+/** A FORWARD_APP deployment in dev mode (the real supervisor restarts it as a save does), rolled out. */
+export async function forwardAppInDevMode(
+  sandbox: SandboxAccess,
+  cluster: Cluster,
+  name: string,
+  opts: { replicas?: number; inspectPort?: number } = {},
+): Promise<DevMode> {
+  await createForwardDeployment(sandbox, name, opts.replicas ?? 1);
+  const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name, inspectPort: opts.inspectPort });
+  await devMode.enter();
+  await waitForRollout(sandbox, name);
+  return devMode;
 }

@@ -6,12 +6,12 @@ import WebSocket from 'ws';
 import type { Sandbox } from '../../../sandbox';
 import { resolveDebug } from '../../../src/core/config/ports';
 import { attachConfigurations } from '../../../src/core/debug';
-import { DevMode } from '../../../src/core/devmode/devMode';
+import type { DevMode } from '../../../src/core/devmode/devMode';
 import type { Cluster } from '../../../src/core/kube';
 import { clusterForwards, type ForwardManager } from '../../../src/core/ports';
-import { createForwardDeployment } from '../../helpers/forwardApp';
+import { forwardAppInDevMode } from '../../helpers/forwardApp';
 import { freePorts } from '../../helpers/net';
-import { podNames, sandboxCluster, sharedSandbox, uniqueName, waitForRollout } from '../../helpers/sandbox';
+import { podNames, sandboxCluster, sharedSandbox, uniqueName } from '../../helpers/sandbox';
 
 /** The inspector's target behind a local port, as a debugger finds it (GET /json/list). */
 async function inspectorTarget(port: number): Promise<{ id: string }> {
@@ -52,10 +52,7 @@ describe('debug: the Node inspector in dev pods through the forward', function (
     sandbox = await sharedSandbox();
     cluster = sandboxCluster(sandbox);
     app = uniqueName('dbg');
-    await createForwardDeployment(sandbox, app, 2);
-    devMode = new DevMode(cluster, { namespace: 'demo', deployment: app, inspectPort: 9229 });
-    await devMode.enter();
-    await waitForRollout(sandbox, app);
+    devMode = await forwardAppInDevMode(sandbox, cluster, app, { replicas: 2, inspectPort: 9229 });
   });
   after(async () => {
     await manager?.dispose();

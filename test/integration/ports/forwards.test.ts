@@ -5,10 +5,10 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { Sandbox } from '../../../sandbox';
 import type { PortForwardSpec } from '../../../src/core/config';
-import { DevMode } from '../../../src/core/devmode/devMode';
+import type { DevMode } from '../../../src/core/devmode/devMode';
 import type { Cluster } from '../../../src/core/kube';
 import { clusterForwards, type ForwardManager } from '../../../src/core/ports';
-import { createForwardDeployment } from '../../helpers/forwardApp';
+import { forwardAppInDevMode } from '../../helpers/forwardApp';
 import { echoRoundTrip, freePorts, httpGet, sha256 } from '../../helpers/net';
 import { podNames, sandboxCluster, sharedSandbox, uniqueName, waitFor, waitForRollout } from '../../helpers/sandbox';
 
@@ -50,11 +50,7 @@ describe('port-forwards (Truva) on the sandbox', function () {
     sandbox = await sharedSandbox();
     cluster = sandboxCluster(sandbox);
     app = uniqueName('fwd');
-    await createForwardDeployment(sandbox, app, 2);
-    // Dev mode, so the supervisor restarts the app the way a save does.
-    devMode = new DevMode(cluster, { namespace: 'demo', deployment: app });
-    await devMode.enter();
-    await waitForRollout(sandbox, app);
+    devMode = await forwardAppInDevMode(sandbox, cluster, app, { replicas: 2 });
   });
 
   afterEach(async () => {

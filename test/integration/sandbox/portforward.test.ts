@@ -11,7 +11,7 @@ import type { Sandbox } from '../../../sandbox';
 import { READONLY_CONTEXT } from '../../../sandbox';
 import { ptyArgv, resizeLine } from '../../../sandbox/runtime/ptyHelper';
 import { createForwardDeployment } from '../../helpers/forwardApp';
-import { echoThrough, httpGet, sha256 } from '../../helpers/net';
+import { echoRoundTrip, echoThrough, httpGet, sha256 } from '../../helpers/net';
 import { kubectl, kubectlPath, podNames, sharedSandbox, uniqueName, waitFor } from '../../helpers/sandbox';
 
 const TUNNEL = 'SPDY/3.1+portforward.k8s.io';
@@ -80,22 +80,8 @@ describe('sandbox port-forward and TTY exec through the real clients', function 
     try {
       const port = (server.address() as net.AddressInfo).port;
       const payload = randomBytes(4 << 20);
-      // client-node closes the WebSocket when the local side ends: wait for the echo before ending.
-      const back = await new Promise<Buffer>((resolve, reject) => {
-        const socket = net.connect(port, '127.0.0.1');
-        const chunks: Buffer[] = [];
-        let length = 0;
-        socket.on('data', (d: Buffer) => {
-          chunks.push(d);
-          length += d.length;
-          if (length >= payload.length) {
-            socket.end();
-            resolve(Buffer.concat(chunks));
-          }
-        });
-        socket.on('error', reject);
-        socket.write(payload);
-      });
+      // client-node closes the WebSocket when the local side ends: read the echo before ending.
+      const back = await echoRoundTrip(port, payload);
       assert.equal(sha256(back), sha256(payload));
       assert.equal(counted('v4.channel.k8s.io'), before + 1);
     } finally {

@@ -1,20 +1,9 @@
 import { strict as assert } from 'node:assert';
-import {
-  configToYaml,
-  loadConfig,
-  validateDocument,
-  type ConfigError,
-  type LoadResult,
-} from '../../../src/core/config';
+import { configToYaml, loadConfig, validateDocument } from '../../../src/core/config';
 import { allForwards } from '../../../src/core/config/ports';
-import { tempProject } from './helpers';
+import { errorsOf, tempProject } from './helpers';
 
 const BASE = 'namespace: demo\ndeployment: web\nsync: [{ local: ./src, remote: /app }]\n';
-
-function errorsOf(result: LoadResult): ConfigError[] {
-  assert.equal(result.ok, false, 'expected the file to be refused');
-  return result.ok ? [] : result.errors;
-}
 
 describe('config: ports and debug', () => {
   let project: ReturnType<typeof tempProject>;

@@ -261,7 +261,8 @@ describe('port-forward manager', () => {
       (pod) =>
         new FakePodStream(pod, (s, chunk) => {
           delivered += chunk.length;
-          if (delivered > REPLAY_LIMIT + 1000) setImmediate(() => s.destroy(refused()));
+          // Everything arrived, past the limit; then the pod side fails as if nothing listened.
+          if (delivered >= REPLAY_LIMIT + 4096) setImmediate(() => s.destroy(refused()));
         }),
     );
     const port = await freePorts();
