@@ -44,6 +44,8 @@ export interface Sandbox {
    * its own whose current context is that user's; resolves with the kubeconfig's path.
    */
   addUser(name: string, rules: PolicyRule[]): Promise<string>;
+  /** Port-forward connections so far by protocol (`v4.channel.k8s.io`, `SPDY/3.1+portforward.k8s.io`, `SPDY/3.1`...). */
+  portForwardProtocols: Readonly<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -149,6 +151,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       writeFileSync(path, yaml, { mode: 0o600 });
       return path;
     },
+    portForwardProtocols: server.portForwardProtocols,
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -58,6 +58,8 @@ export interface DevModeOptions {
   allowSystemPath?: boolean;
   /** Mount writable emptyDir volumes at the state folder and the remote paths (hardened pods). */
   emptyDir?: boolean;
+  /** Start Node with its inspector on this port in the container (truva.yaml `debug`, runtime node). */
+  inspectPort?: number;
 }
 
 /** Preflight found a reason not to start; the deployment was not touched. */
@@ -152,12 +154,12 @@ export function originalArgv(container: Container): string[] {
 export function devTemplate(
   original: PodTemplate,
   containerName: string,
-  opts: { run?: string[]; keepProbes?: boolean; emptyDir?: boolean; remotePaths?: string[] },
+  opts: { run?: string[]; keepProbes?: boolean; emptyDir?: boolean; remotePaths?: string[]; inspectPort?: number },
 ): PodTemplate {
   const template = structuredClone(original);
   const container = template.spec!.containers.find((c) => c.name === containerName)!;
   const argv = opts.run ?? originalArgv(container);
-  container.command = supervisorCommand(argv);
+  container.command = supervisorCommand(argv, { inspectPort: opts.inspectPort });
   // Kubernetes expands $(VAR) in command and turns $$ into $; escape the script so the shell
   // sees it exactly as written ($$ is its own PID). The user's argv keeps Kubernetes semantics,
   // as it had in the original container.

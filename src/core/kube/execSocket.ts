@@ -24,11 +24,22 @@ type BinaryHandler = (stream: number, buff: Buffer) => boolean;
 
 /** client-node's WebSocketInterface (not exported by the package), for `new Exec(kc, handler)`. */
 export interface ExecSocketFactory {
+  /** `protocols` defaults to the exec ones; pods/portforward offers its own. */
   connect(
     path: string,
     textHandler: ((text: string) => boolean) | null,
     binaryHandler: BinaryHandler | null,
+    protocols?: string[],
   ): Promise<WebSocket>;
+}
+
+/** One factory per kubeconfig, so exec and port-forward sockets share its TLS context and session. */
+const factories = new WeakMap<KubeConfig, ExecSocketFactory>();
+
+export function socketFactoryFor(kc: KubeConfig): ExecSocketFactory {
+  let factory = factories.get(kc);
+  if (!factory) factories.set(kc, (factory = execSocketFactory(kc)));
+  return factory;
 }
 
 export function execSocketFactory(kc: KubeConfig): ExecSocketFactory {
@@ -36,7 +47,7 @@ export function execSocketFactory(kc: KubeConfig): ExecSocketFactory {
   let contextKey: string | undefined;
   let session: Buffer | undefined;
   return {
-    async connect(path, textHandler, binaryHandler) {
+    async connect(path, textHandler, binaryHandler, protocols = PROTOCOLS) {
       const cluster = kc.getCurrentCluster();
       if (!cluster) throw new Error('No cluster is defined.');
       const server = cluster.server;
@@ -64,7 +75,7 @@ export function execSocketFactory(kc: KubeConfig): ExecSocketFactory {
         return socket;
       };
       return new Promise<WebSocket>((resolve, reject) => {
-        const ws = new WebSocket(uri, PROTOCOLS, {
+        const ws = new WebSocket(uri, protocols, {
           ...opts,
           createConnection,
           generateMask: () => {},

@@ -24,6 +24,7 @@ const config = (over: Partial<TruvaConfig> = {}): TruvaConfig => ({
   logs: { tail: 200, buffer: 50_000 },
   devMode: { keepProbes: false, rolloutTimeoutSeconds: 120, emptyDir: false },
   logLevel: 'info',
+  ports: [],
   ...over,
 });
 
