@@ -113,8 +113,12 @@ describe('port-forward manager', () => {
     await m.refresh();
     assert.equal(m.snapshot()[0].pod, 'a', 'a new pod first in the list does not take over');
     assert.equal(await ask(port, 'hi'), 'a:hi');
+    const seen: (string | undefined)[] = [];
+    const unsubscribe = m.onDidChange(() => seen.push(m.snapshot()[0].pod));
     pods.set('c', 'b');
     await until('the move', () => m.snapshot()[0].pod === 'c', 5000, 5);
+    assert.ok(seen.includes('c'), `listeners hear of the move (the Sessions view redraws): ${seen.join(', ')}`);
+    unsubscribe();
     assert.equal(await ask(port, 'hi'), 'c:hi');
     assert.ok(logs.includes(`ports[0]: 127.0.0.1:${port} now forwards to pod c (a is gone).`), logs.join('\n'));
     pods.set();
