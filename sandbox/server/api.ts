@@ -783,8 +783,9 @@ export class ApiServer {
 
   /** pods/portforward, authorised as `create`; the connection goes into the pod's network namespace. */
   private portForward(req: IncomingMessage, socket: Duplex, head: Buffer, user: User, route: Route): void {
-    // As exec: a WebSocket upgrade is a GET, authorised as get, and since 1.35 also as create.
-    this.authorizer.authorize(user, attributesOf('get', route));
+    // SPDY upgrades are POSTs, authorised as create; a WebSocket upgrade is a GET, authorised as
+    // get and, since 1.35 (AuthorizePodWebsocketUpgradeCreatePermission), as create too.
+    if (req.method === 'GET') this.authorizer.authorize(user, attributesOf('get', route));
     this.authorizer.authorize(user, attributesOf('create', route));
     const uid = this.store.get('pods', route.namespace, route.name!).metadata.uid;
     const target = { pod: route.name!, uid, dial: (port: number) => this.runtime.portForward(uid, port) };

@@ -60,6 +60,8 @@ export interface DevModeOptions {
   emptyDir?: boolean;
   /** Start Node with its inspector on this port in the container (truva.yaml `debug`, runtime node). */
   inspectPort?: number;
+  /** The session forwards ports (truva.yaml `ports` or `debug`): preflight checks pods/portforward too. */
+  portForward?: boolean;
 }
 
 /** Preflight found a reason not to start; the deployment was not touched. */
@@ -227,6 +229,18 @@ export const REQUIRED_ACCESS: readonly AccessNeed[] = [
   { verb: 'get', group: '', resource: 'pods', subresource: 'log', why: 'follow the logs' },
 ];
 
+/** What truva.yaml `ports` and `debug` need besides (checked in preflight when either is set). */
+export const PORT_FORWARD_ACCESS: readonly AccessNeed[] = [
+  { verb: 'get', group: '', resource: 'pods', subresource: 'portforward', why: 'forward ports over WebSocket' },
+  {
+    verb: 'create',
+    group: '',
+    resource: 'pods',
+    subresource: 'portforward',
+    why: 'forward ports over WebSocket on 1.35+',
+  },
+];
+
 function accessName(need: AccessNeed): string {
   return need.subresource ? `${need.resource}/${need.subresource}` : need.resource;
 }
@@ -317,7 +331,7 @@ export class DevMode {
    */
   private async checkAccess(): Promise<void> {
     const reviews = await Promise.all(
-      REQUIRED_ACCESS.map(async (need) => ({
+      [...REQUIRED_ACCESS, ...(this.options.portForward ? PORT_FORWARD_ACCESS : [])].map(async (need) => ({
         need,
         review: await this.cluster.selfSubjectAccessReview(
           need.verb,
