@@ -99,7 +99,10 @@ export function registerCommands(truva: TruvaContext): vscode.Disposable[] {
 
 async function pickSession(truva: TruvaContext, arg?: unknown): Promise<DevSession | undefined> {
   if (typeof arg === 'string') return truva.sessions.get(arg);
-  if (arg && typeof arg === 'object' && 'session' in arg) return (arg as { session: DevSession }).session;
+  if (arg && typeof arg === 'object' && 'session' in arg) {
+    const { session } = arg as { session: DevSession | string };
+    return typeof session === 'string' ? truva.sessions.get(session) : session;
+  }
   const node = arg as ClusterNode | undefined;
   if (node?.kind === 'deployment' || node?.kind === 'pod') {
     const name = node.kind === 'deployment' ? node.deployment.metadata?.name : node.deployment;
