@@ -127,6 +127,7 @@ export class DevSession {
         emptyDir: config.devMode.emptyDir,
         // Only Node's inspector is started by the supervisor; Delve and debugpy come from `run`.
         inspectPort: config.debug?.runtime === 'node' ? config.debug.port : undefined,
+        portForward: allForwards(config).length > 0,
       });
   }
 
