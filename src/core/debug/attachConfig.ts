@@ -7,8 +7,8 @@
 //   its connection attempts until the new process listens, so the re-attach lands at once.
 // - go: the Go extension attaches to a headless Delve (`mode: remote`), `substitutePath` maps.
 // - python: the Python Debugger extension attaches to debugpy, `pathMappings` map.
-// Go and Python sessions end when their process does; the VS Code layer starts them again after a
-// restart (the supervisor's "[truva] started pid" line says when).
+// Go and Python sessions end when their process does; attaching them again after a restart is not
+// done yet (Truva: Debug again attaches to the new process).
 import { isAbsolute, relative, sep } from 'node:path';
 import type { DebugRuntime } from '../config/types';
 
