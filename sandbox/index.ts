@@ -55,6 +55,12 @@ export interface Sandbox {
   addUser(name: string, rules: PolicyRule[]): Promise<string>;
   /** The real control plane's own figures (absent on the sandbox's API server). */
   kubernetes?: { apiserverReadySeconds: number; controlPlanePids(): number[] };
+  /**
+   * Port-forward connections so far by protocol (`v4.channel.k8s.io`, `SPDY/3.1+portforward.k8s.io`,
+   * `SPDY/3.1`...), as the sandbox's API server negotiated them (absent on the real control plane,
+   * whose kube-apiserver negotiates them itself).
+   */
+  portForwardProtocols?: Readonly<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -214,6 +220,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       server.authorizer.add(userToken, name, rules);
       return writeUserKubeconfig(name, userToken, url, tls.caCertPem);
     },
+    portForwardProtocols: server.portForwardProtocols,
     async stop() {
       if (stopped) return;
       stopped = true;

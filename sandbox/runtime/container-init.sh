@@ -41,6 +41,8 @@ done
 shift
 /usr/bin/mount -t proc proc "$root/proc"
 /usr/bin/mount -t tmpfs -o mode=1777,size=64m shm "$root/dev/shm" 2>/dev/null || true
+# A private devpts instance (a user namespace may mount one), so terminals of this container are its own.
+/usr/bin/mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$root/dev/pts" 2>/dev/null || true
 # A per-mount read-only flag (bind remount) also works inside a user namespace.
 /usr/bin/mount -o remount,bind,ro "$root"
 # The sysctl file is not writable from a user namespace; hostname(1) is an extra exec.

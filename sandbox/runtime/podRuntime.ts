@@ -2,13 +2,16 @@
 // UTS namespace, every pod has its own network namespace (held by a tiny "pause" shell).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Duplex, type Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Clock, MonotonicStamp } from './clock';
 import { copyImageFiles, imageTools, ImageStore, type Image } from './images';
 import { InstanceLog } from './logStore';
+import { PortRelay } from './portRelay';
 import { networkProbe, probeTiming } from './probes';
+import { ptyArgv, resizeLine } from './ptyHelper';
 import { mountOps, mountPathProblem } from './rootfs';
 import {
   RuntimeError,
@@ -19,6 +22,7 @@ import {
   type PodRuntimeOptions,
   type RuntimeContainerSpec,
   type RuntimeContainerStatus,
+  type RuntimeExecOptions,
   type RuntimePod,
   type RuntimePodStatus,
   type RuntimeProbe,
@@ -88,6 +92,8 @@ interface Pod {
   wake: AbortController;
   startTime: string;
   podIP: string;
+  /** Started on the first port-forward to the pod. */
+  relay?: PortRelay;
 }
 
 export class SandboxPodRuntime implements PodRuntime {
@@ -608,6 +614,7 @@ export class SandboxPodRuntime implements PodRuntime {
         if (!c.status.state.terminated) c.status.state = { waiting: { reason: 'ContainerCreating' } };
       }
       this.emit(pod);
+      pod.relay?.stop();
       if (pod.pause && pod.pause.exitCode === null && pod.pause.signalCode === null) {
         const gone = new Promise((r) => pod.pause!.once('close', r));
         pod.pause.stdin?.end();
@@ -620,7 +627,7 @@ export class SandboxPodRuntime implements PodRuntime {
     return pod.deleted;
   }
 
-  exec(uid: string, container: string, command: string[]): ExecProcess {
+  exec(uid: string, container: string, command: string[], options: RuntimeExecOptions = {}): ExecProcess {
     const { pod, c } = this.find(uid, container);
     const inst = c.current;
     if (!inst || !inst.running || !inst.hostPid) {
@@ -645,12 +652,14 @@ export class SandboxPodRuntime implements PodRuntime {
         '--root',
         `--wdns=${c.workDir}`,
         '--',
-        ...asUser(identityOf(pod.spec, c.spec).user, command),
+        ...asUser(identityOf(pod.spec, c.spec).user, options.tty ? ptyArgv(command) : command),
       ],
-      { env: c.env, stdio: ['pipe', 'pipe', 'pipe'] },
+      // A TTY exec's helper takes resize lines on file descriptor 3.
+      { env: c.env, stdio: options.tty ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'] },
     );
     this.track(child);
     child.stdin!.on('error', () => {});
+    (child.stdio[3] as Writable | null)?.on('error', () => {});
     const exited = new Promise<number>((resolveExit) => {
       child.on('error', () => resolveExit(126));
       child.on('close', (code, sig) => resolveExit(code ?? 128 + (sig ? signalNumber(sig) : 9)));
@@ -669,7 +678,35 @@ export class SandboxPodRuntime implements PodRuntime {
         if (commands.length === 0) signal(child.pid, sig ?? 'SIGKILL');
         for (const pid of commands) signal(pid, sig ?? 'SIGKILL');
       },
+      ...(options.tty
+        ? {
+            resize: (columns: number, rows: number) => {
+              const control = child.stdio[3] as Writable | null;
+              if (control && !control.destroyed) control.write(resizeLine(columns, rows));
+            },
+          }
+        : {}),
     };
+  }
+
+  portForward(uid: string, port: number): Promise<Duplex> {
+    const pod = this.pods.get(uid);
+    if (!pod || pod.deleting) return Promise.reject(new RuntimeError('NotFound', `pod with uid ${uid} is not running`));
+    if (!pod.pausePid)
+      return Promise.reject(
+        new RuntimeError('BadRequest', `pod "${pod.spec.metadata.name}" has no network namespace yet (it is starting)`),
+      );
+    if (!pod.relay) {
+      // A Unix socket path holds at most 107 bytes; a deep state folder gets one in the temp folder.
+      const inPod = join(pod.dir, 'pf.sock');
+      const path = inPod.length < 100 ? inPod : join(tmpdir(), `truva-pf-${pod.uid.slice(0, 8)}-${process.pid}.sock`);
+      pod.relay = new PortRelay(
+        () => this.podNamespaceArgs(pod),
+        path,
+        (child) => this.track(child),
+      );
+    }
+    return pod.relay.connect(port);
   }
 
   logs(uid: string, container: string, options: LogOptions): Readable {

@@ -28,6 +28,9 @@ function hostSystemOps(): MountOp[] {
     ['ln', '/proc/self/fd/1', '/dev/stdout'],
     ['ln', '/proc/self/fd/2', '/dev/stderr'],
     ['dir', '-', '/dev/shm'],
+    // A devpts of the container's own (mounted by container-init.sh), as runc gives one: TTY execs open their terminal there.
+    ['dir', '-', '/dev/pts'],
+    ['ln', 'pts/ptmx', '/dev/ptmx'],
   );
   return systemOps;
 }

@@ -1,6 +1,6 @@
 // Contract between the sandbox's API server (sandbox/server) and its pod runtime
 // (sandbox/runtime): the server owns API objects, the runtime owns processes.
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 
 /** Pod as the API stores it (the Kubernetes JSON shape; only what the runtime reads is typed). */
 export interface RuntimePod {
@@ -102,6 +102,13 @@ export interface ExecProcess {
   /** Resolves with the exit code once the command ended (128+n for signal n). */
   exited: Promise<number>;
   kill(signal?: NodeJS.Signals): void;
+  /** Sets the terminal size of a TTY exec (ignored without one). */
+  resize?(columns: number, rows: number): void;
+}
+
+export interface RuntimeExecOptions {
+  /** Run the command on a terminal of its own: stdout and stderr merge, resize applies. */
+  tty?: boolean;
 }
 
 export interface LogOptions {
@@ -131,7 +138,13 @@ export interface PodRuntime {
   /** SIGTERM, then SIGKILL after the grace period; resolves when every process of the pod is gone. */
   deletePod(uid: string, gracePeriodSeconds?: number): Promise<void>;
   /** Runs a command inside the container's namespaces. Throws RuntimeError if the container is not running. */
-  exec(uid: string, container: string, command: string[]): ExecProcess;
+  exec(uid: string, container: string, command: string[], options?: RuntimeExecOptions): ExecProcess;
+  /**
+   * A TCP connection to 127.0.0.1:port inside the pod's network namespace (what the kubelet's
+   * port-forward dials), paused until the caller resumes it, so no byte is lost before it listens.
+   * Rejects with RuntimeError when the pod is gone or nothing listens there.
+   */
+  portForward(uid: string, port: number): Promise<Duplex>;
   /** The container log; with follow, the stream ends when that container instance ends. */
   logs(uid: string, container: string, options: LogOptions): Readable;
   /** Kills the container's main process (fault injection); restartPolicy decides what follows. */

@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws';
 import { parse as parseYaml } from 'yaml';
 import { RuntimeError, type ExecProcess, type PodRuntime } from '../runtime/types';
 import { EXEC_PROTOCOLS, bridgeExec, failAfterUpgrade, refuseUpgrade } from '../streaming/execBridge';
+import { portForwardWebSocketServer, servePortForward } from '../streaming/portForward';
 import { Controllers } from './controllers';
 import { APPS_V1, AUTHZ_V1, CORE_V1, GROUPS, VERSION, coreVersions, groupDocument } from './discovery';
 import { Faults } from './faults';
@@ -104,6 +105,9 @@ export class ApiServer {
     autoPong: false,
     handleProtocols: (protocols) => EXEC_PROTOCOLS.find((p) => protocols.has(p)) ?? false,
   });
+  private readonly portForwardWss = portForwardWebSocketServer();
+  /** Port-forward connections made so far, by protocol (tests check which one kubectl chose). */
+  readonly portForwardProtocols: Record<string, number> = {};
   private readonly streams = new Set<{ destroy(): void }>();
   private readonly dropping = new WeakSet<ServerResponse>();
   private readonly execSilencers = new Set<() => void>();
@@ -300,6 +304,7 @@ export class ApiServer {
     const { kind, namespace, name, subresource } = route;
     if (subresource === 'log' && kind === 'pods' && name && namespace) return this.log(res, query, namespace, name);
     if (subresource === 'exec') throw badRequest('exec needs a WebSocket upgrade (v5.channel.k8s.io)');
+    if (subresource === 'portforward') throw badRequest('Upgrade request required');
     if (subresource === 'scale' && kind === 'deployments' && name && namespace)
       return this.scale(req, res, namespace, name);
     if (subresource && subresource !== 'status')
@@ -743,6 +748,8 @@ export class ApiServer {
         throw new ApiError(failure, failure === 429 ? 'TooManyRequests' : 'InternalError', 'injected fault (sandbox)');
       const user = this.authenticate(req);
       const route = parseRoute(url.pathname);
+      if (route?.kind === 'pods' && route.subresource === 'portforward' && route.name && route.namespace)
+        return this.portForward(req, socket, head, user, route);
       if (!route || route.kind !== 'pods' || route.subresource !== 'exec' || !route.name || !route.namespace)
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       // A WebSocket exec is a GET, authorised as get; since 1.35
@@ -760,7 +767,9 @@ export class ApiServer {
       let proc: ExecProcess | undefined;
       if (!nodeRefusal) {
         try {
-          proc = this.runtime.exec(pod.metadata.uid, container, command);
+          proc = this.runtime.exec(pod.metadata.uid, container, command, {
+            tty: url.searchParams.get('tty') === 'true',
+          });
         } catch (err) {
           if (!(err instanceof RuntimeError)) throw err;
           nodeRefusal =
@@ -781,6 +790,23 @@ export class ApiServer {
     } catch (err) {
       refuse(err);
     }
+  }
+
+  /** pods/portforward, authorised as `create`; the connection goes into the pod's network namespace. */
+  private portForward(req: IncomingMessage, socket: Duplex, head: Buffer, user: User, route: Route): void {
+    // SPDY upgrades are POSTs, authorised as create; a WebSocket upgrade is a GET, authorised as
+    // get and, since 1.35 (AuthorizePodWebsocketUpgradeCreatePermission), as create too.
+    if (req.method === 'GET') this.authorizer.authorize(user, attributesOf('get', route));
+    this.authorizer.authorize(user, attributesOf('create', route));
+    const uid = this.store.get('pods', route.namespace, route.name!).metadata.uid;
+    const target = { pod: route.name!, uid, dial: (port: number) => this.runtime.portForward(uid, port) };
+    servePortForward(req, socket, head, this.portForwardWss, target, {
+      onConnection: (protocol, close, closed) => {
+        const key = protocol || '(none)';
+        this.portForwardProtocols[key] = (this.portForwardProtocols[key] ?? 0) + 1;
+        this.track({ destroy: close }, { once: (_event, fn) => void closed.then(fn) });
+      },
+    });
   }
 }
 

@@ -1,7 +1,8 @@
 // The exec stream protocol between a WebSocket client and a process of the pod runtime, as the
 // kubelet serves it: the sandbox's API server and (on the real control plane) the node agent
 // both hand their upgraded exec connections to bridgeExec.
-// Channels: 0 stdin, 1 stdout, 2 stderr, 3 the final Status, 4 resize; v5 adds 255 = close stdin.
+// Channels: 0 stdin, 1 stdout, 2 stderr, 3 the final Status, 4 resize (applied to a TTY exec's
+// terminal); v5 adds 255 = close stdin.
 import type { Duplex, Readable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { ExecProcess } from '../runtime/types';
@@ -68,7 +69,8 @@ export function bridgeExec(ws: WebSocket, proc: ExecProcess, opts: BridgeOptions
         waitingForDrain = true;
         ws.pause();
       }
-    } else if (v5 && buf[0] === 255 && buf[1] === 0) proc.stdin.end();
+    } else if (buf[0] === 4) applyResize(proc, buf.subarray(1));
+    else if (v5 && buf[0] === 255 && buf[1] === 0) proc.stdin.end();
   });
   const ended = (s: Readable) =>
     new Promise<void>((r) => (s.readableEnded || s.destroyed ? r() : s.once('close', () => r())));
@@ -84,6 +86,29 @@ export function bridgeExec(ws: WebSocket, proc: ExecProcess, opts: BridgeOptions
       ws.close(1000);
     }
   });
+}
+
+/**
+ * Channel 4 carries the terminal size as JSON: kubectl writes {"Width":W,"Height":H}, client-node
+ * {"width":W,"height":H}; the kubelet's Go decoder matches field names case-insensitively, so both work.
+ */
+export function parseTerminalSize(text: string): { width: number; height: number } | undefined {
+  try {
+    const raw = JSON.parse(text) as Record<string, unknown>;
+    const field = (name: string) => Object.entries(raw).find(([k]) => k.toLowerCase() === name)?.[1];
+    const width = Number(field('width'));
+    const height = Number(field('height'));
+    return Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0
+      ? { width, height }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function applyResize(proc: ExecProcess, payload: Buffer): void {
+  const size = parseTerminalSize(payload.toString('utf8'));
+  if (size) proc.resize?.(size.width, size.height);
 }
 
 /** Answers an upgrade request with an HTTP error carrying a Status body, as a refused upgrade does. */

@@ -18,5 +18,8 @@ export { listContexts, loadKubeConfig } from './kube/kubeconfig';
 export { selectorQuery } from './kube/selectors';
 export { LogAggregator } from './logs/aggregator';
 export { clusterLogSource } from './logs/clusterSource';
+export { attachConfigurations } from './debug/attachConfig';
 export { DevSession } from './session/devSession';
 export { SessionCancelledError } from './session/session';
+export { openTerminal } from './terminal';
+export { runInPods } from './terminal/runInPods';

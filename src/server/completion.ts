@@ -4,7 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { CompletionItemKind, MarkupKind, type CompletionItem } from 'vscode-languageserver';
-import { keyDocumentation, keysAt, schemaAt } from '../core/config';
+import { keyDocumentation, keysAt, schemaAt, suggestedValues } from '../core/config';
 import { filePathOf, stringAt, type ServerParts } from './serverParts';
 import { cursorContext } from './yamlContext';
 
@@ -29,9 +29,7 @@ export function registerCompletion({ connection, documents, states, cluster }: S
     const key = context.key ?? '';
     const state = states.get(document.uri);
     const values: { label: string; detail?: string }[] = [];
-    const node = schemaAt([...context.path, key]);
-    if (node?.enum) values.push(...node.enum.map((v) => ({ label: String(v) })));
-    if (node?.type === 'boolean') values.push({ label: 'true' }, { label: 'false' });
+    values.push(...suggestedValues([...context.path, key]).map((label) => ({ label })));
     if (context.path.length === 0 && ['context', 'namespace', 'deployment', 'container'].includes(key) && state) {
       const info = await cluster.for(state);
       if (info) {

@@ -4,10 +4,13 @@
 // what it must, then acts on the sessions or the core.
 import * as vscode from 'vscode';
 import type { DevMode } from '../core/devmode/devMode';
+import type { Cluster } from '../core/kube/cluster';
 import type { DevSession } from '../core/session/devSession';
+import type { PodRunResult } from '../core/terminal/runInPods';
 import type { ClusterNode } from './clusterTree';
 import { core } from './lazy';
 import { errorMessage, showError } from './output';
+import { PodTerminal } from './podTerminal';
 import { pickConfigFile, startSession } from './startSession';
 import type { TruvaContext } from './truvaContext';
 
@@ -26,7 +29,11 @@ export type TruvaCommandId =
   | 'truva.refresh'
   | 'truva.openConfig'
   | 'truva.showOutput'
-  | 'truva.copyName';
+  | 'truva.copyName'
+  | 'truva.debug'
+  | 'truva.openTerminal'
+  | 'truva.runInAllPods'
+  | 'truva.openForward';
 
 /** Commands are called from the palette (no argument), tree items, status bar links and tests (a session id). */
 type Command = (truva: TruvaContext, arg?: unknown) => unknown;
@@ -52,6 +59,12 @@ const COMMANDS: Record<TruvaCommandId, Command> = {
   'truva.refresh': (truva) => truva.connect(),
   'truva.openConfig': (truva) => openConfig(truva),
   'truva.showOutput': (truva) => truva.output.show(true),
+  'truva.debug': (truva, arg) => forSession(truva, arg, (s) => truva.debuggers.attach(s)),
+  'truva.openTerminal': (truva, arg) => openPodTerminal(truva, arg),
+  'truva.runInAllPods': (truva, arg) => runInAllPods(truva, arg),
+  'truva.openForward': (_truva, arg) => {
+    if (typeof arg === 'string') return vscode.env.openExternal(vscode.Uri.parse(arg));
+  },
   'truva.copyName': (_truva, arg) => {
     const node = arg as ClusterNode | undefined;
     const name =
@@ -85,7 +98,10 @@ export function registerCommands(truva: TruvaContext): vscode.Disposable[] {
 
 async function pickSession(truva: TruvaContext, arg?: unknown): Promise<DevSession | undefined> {
   if (typeof arg === 'string') return truva.sessions.get(arg);
-  if (arg && typeof arg === 'object' && 'session' in arg) return (arg as { session: DevSession }).session;
+  if (arg && typeof arg === 'object' && 'session' in arg) {
+    const { session } = arg as { session: DevSession | string };
+    return typeof session === 'string' ? truva.sessions.get(session) : session;
+  }
   const node = arg as ClusterNode | undefined;
   if (node?.kind === 'deployment' || node?.kind === 'pod') {
     const name = node.kind === 'deployment' ? node.deployment.metadata?.name : node.deployment;
@@ -100,10 +116,107 @@ async function pickSession(truva: TruvaContext, arg?: unknown): Promise<DevSessi
   return pick?.s;
 }
 
-async function forSession(truva: TruvaContext, arg: unknown, act: (s: DevSession) => unknown): Promise<void> {
+async function forSession<T>(
+  truva: TruvaContext,
+  arg: unknown,
+  act: (s: DevSession) => T,
+): Promise<Awaited<T> | undefined> {
   const session = await pickSession(truva, arg);
   if (!session) return void vscode.window.showInformationMessage('No dev session is running.');
-  await act(session);
+  return await act(session);
+}
+
+/**
+ * Open Terminal on a pod of the Cluster view (the dev container when the pod is in a session,
+ * else its first container), on a session (a pick when it has several pods) or from the palette.
+ */
+async function openPodTerminal(truva: TruvaContext, arg?: unknown): Promise<PodTerminal | undefined> {
+  const node = arg as ClusterNode | undefined;
+  let cluster: Cluster | undefined;
+  let place: { namespace: string; pod: string; container: string } | undefined;
+  let cwd: string | undefined;
+  if (node?.kind === 'pod') {
+    const namespace = node.pod.metadata!.namespace ?? truva.cluster?.namespace ?? 'default';
+    const session = truva.sessions
+      .list()
+      .find((s) => s.deployment === node.deployment && s.namespace === namespace && s.phase === 'running');
+    cluster = session?.clusterLease ?? truva.cluster;
+    const container = session?.target?.container ?? node.pod.spec?.containers[0]?.name;
+    if (!container) throw new Error(`Pod ${node.pod.metadata!.name} has no container.`);
+    place = { namespace, pod: node.pod.metadata!.name!, container };
+    cwd = session?.config.sync[0]?.remote;
+  } else {
+    const session = await pickSession(truva, arg);
+    if (!session) return void vscode.window.showInformationMessage('No dev session is running.');
+    const pods = (await session.runTarget().listPods()).map((p) => p.name);
+    if (pods.length === 0) throw new Error(`No pod of "${session.deployment}" is running.`);
+    const pod =
+      pods.length === 1 || (arg && typeof arg === 'object' && 'pod' in arg)
+        ? ((arg as { pod?: string } | undefined)?.pod ?? pods[0])
+        : await vscode.window.showQuickPick(pods, { placeHolder: `Terminal in which pod of ${session.deployment}?` });
+    if (!pod) return undefined;
+    cluster = session.clusterLease;
+    place = { namespace: session.namespace, pod, container: session.target!.container };
+    cwd = session.config.sync[0]?.remote;
+  }
+  if (!cluster) throw new Error('No cluster is connected: select a context first.');
+  const pty = new PodTerminal(cluster, place, cwd);
+  const terminal = vscode.window.createTerminal({
+    name: `Truva: ${place.pod}`,
+    pty,
+    iconPath: new vscode.ThemeIcon('terminal'),
+  });
+  truva.terminals.add(pty);
+  const closed = vscode.window.onDidCloseTerminal((t) => {
+    if (t !== terminal) return;
+    truva.terminals.delete(pty);
+    closed.dispose();
+  });
+  terminal.show();
+  return pty;
+}
+
+/** Run in All Pods: one shell line in every running pod of a session, each pod's output and exit code in an output channel. */
+async function runInAllPods(truva: TruvaContext, arg?: unknown): Promise<PodRunResult[] | undefined> {
+  const given = arg && typeof arg === 'object' && 'command' in arg ? (arg as { command: string }).command : undefined;
+  const session = await pickSession(truva, given !== undefined ? (arg as { session?: unknown }).session : arg);
+  if (!session) return void vscode.window.showInformationMessage('No dev session is running.');
+  const command =
+    given ??
+    (await vscode.window.showInputBox({
+      prompt: `A shell command to run in every pod of ${session.deployment}, in ${session.config.sync[0]?.remote ?? 'its working folder'}`,
+      placeHolder: 'npm ls --depth=0',
+    }));
+  if (!command?.trim()) return undefined;
+  const out = truva.runInPodsOutput();
+  out.show(true);
+  out.appendLine(`$ ${command}    (${session.deployment}, ${new Date().toLocaleTimeString()})`);
+  // Whole lines per pod, prefixed with its name, so pods' output does not interleave mid-line.
+  const partial = new Map<string, string>();
+  const flush = (pod: string, text: string) => {
+    const lines = ((partial.get(pod) ?? '') + text).split('\n');
+    partial.set(pod, lines.pop()!);
+    for (const line of lines) out.appendLine(`[${pod}] ${line.replace(/\r$/, '')}`);
+  };
+  const results = await core().runInPods(session.runTarget(), command, {
+    cwd: session.config.sync[0]?.remote,
+    onOutput: (pod, data) => flush(pod, data.toString('utf8')),
+  });
+  for (const r of results) {
+    const rest = partial.get(r.pod);
+    if (rest) out.appendLine(`[${r.pod}] ${rest}`);
+    out.appendLine(
+      `[${r.pod}] ${r.error ? `failed: ${r.error}` : `exit code ${r.exitCode}`}${r.truncatedBytes ? ` (${r.truncatedBytes} bytes of output not kept)` : ''}`,
+    );
+  }
+  const failed = results.filter((r) => r.error || r.exitCode !== 0);
+  out.appendLine(`${results.length - failed.length} of ${results.length} pods exited with 0.`);
+  out.appendLine('');
+  if (failed.length)
+    void vscode.window.showWarningMessage(
+      `Run in All Pods: ${failed.map((r) => `${r.pod} ${r.error ? 'failed' : `exited with ${r.exitCode}`}`).join(', ')}.`,
+    );
+  return results;
 }
 
 async function stopSession(truva: TruvaContext, arg?: unknown, force = false): Promise<void> {

@@ -212,6 +212,9 @@ export async function startSession(
     return undefined;
   }
   truva.output.info(`Dev session for "${name}" is running.`);
+  // A local port in use does not stop the session; it is said once, with what to do.
+  const failed = session.forwards().filter((f) => f.state === 'failed');
+  if (failed.length) void vscode.window.showWarningMessage(failed.map((f) => f.error).join(' '));
   // The panel owns its aggregator: it outlives the session, so the logs of the restore stay readable.
   truva.logPanels
     .show({ namespace: session.namespace, deployment: name, context: session.contextName }, config.kubeconfig)

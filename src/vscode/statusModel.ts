@@ -1,6 +1,6 @@
 // Pure functions from what Truva knows to what the status bar and the Sessions view show, so both
 // can be tested without VS Code and always tell the same truth.
-import type { LiveReport, PodVersion, SessionStatus } from '../core/session/session';
+import type { ForwardView, LiveReport, PodVersion, SessionStatus } from '../core/session/session';
 
 export type { SessionStatus } from '../core/session/session';
 
@@ -18,6 +18,13 @@ export interface StatusView {
   tooltip: string;
   background?: 'warning' | 'error';
   command: 'truva.startSession' | 'truva.toggleSync';
+}
+
+/** `127.0.0.1:18080 → web-7d9f-abcde:8080 (ports[0])`, or why it does not forward. */
+export function forwardText(f: ForwardView): string {
+  const where = f.pod ? `${f.pod}:${f.remote}` : `port ${f.remote} (waiting for a running pod)`;
+  if (f.state === 'failed') return `${f.address} not forwarded (${f.source}): ${f.error ?? 'failed'}`;
+  return `${f.address} → ${where} (${f.source === 'debug' ? 'debugger' : f.source})`;
 }
 
 function ago(ms: number): string {
@@ -145,6 +152,10 @@ export function statusView(input: StatusInput): StatusView {
     );
     if (s.lastBatch) lines.push(`  - ${liveText(s.lastBatch)} (${liveMeasure(s.lastBatch)})`);
     for (const line of podVersionLines(s)) lines.push(`  - ${line}`);
+    for (const f of s.forwards)
+      lines.push(
+        `  - ${f.state === 'failed' ? forwardText(f) : forwardText(f).replace(f.address, `[${f.address}](${f.url})`)}`,
+      );
   }
   const paused = input.sessions.every((s) => s.sync === 'paused');
   lines.push(

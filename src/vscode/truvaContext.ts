@@ -9,8 +9,10 @@ import type { DevSession } from '../core/session/devSession';
 import { SessionManager } from '../core/session/sessionManager';
 import { ClusterTree } from './clusterTree';
 import { core } from './lazy';
+import { Debuggers } from './debugger';
 import { LogPanels } from './logs/logPanels';
 import { errorMessage } from './output';
+import type { PodTerminal } from './podTerminal';
 import { SessionsTree } from './sessionsTree';
 import { Settings } from './settings';
 import { StatusBar } from './statusBar';
@@ -22,6 +24,11 @@ export class TruvaContext implements vscode.Disposable {
   readonly sessionsTree: SessionsTree;
   readonly logPanels: LogPanels;
   readonly statusBar: StatusBar;
+  /** The debug sessions of "Truva: Debug", per dev session. */
+  readonly debuggers: Debuggers;
+  /** Terminals opened by "Truva: Open Terminal" that are still open. */
+  readonly terminals = new Set<PodTerminal>();
+  private runOutput?: vscode.OutputChannel;
   /** The sidebar's lease, on the context and namespace the settings name. */
   cluster: Cluster | undefined;
   /** Settles once the work activation leaves for right after it (the sidebar's connection) has run. */
@@ -59,7 +66,9 @@ export class TruvaContext implements vscode.Disposable {
       bufferLines: () => this.settings.logs.bufferSize(),
       log: output,
     });
+    this.debuggers = new Debuggers(output);
     this.disposables.push(
+      this.debuggers,
       this.statusBar,
       this.clusterTree,
       this.sessionsTree,
@@ -85,6 +94,12 @@ export class TruvaContext implements vscode.Disposable {
   own<T extends vscode.Disposable>(d: T): T {
     this.disposables.push(d);
     return d;
+  }
+
+  /** "Truva: Run in All Pods" writes each pod's output and exit code here. */
+  runInPodsOutput(): vscode.OutputChannel {
+    this.runOutput ??= this.own(vscode.window.createOutputChannel('Truva: Run in Pods'));
+    return this.runOutput;
   }
 
   /** (Re)connects the sidebar to the context and namespace the settings name. */

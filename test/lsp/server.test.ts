@@ -211,6 +211,43 @@ describe('lsp: truva.yaml server over the protocol', () => {
     );
   });
 
+  it('completes, hovers and checks ports and debug: keys of a port mapping, pods and debug values', async () => {
+    lsp.open(
+      uri,
+      'namespace: demo\ndeployment: web\nsync: [{ local: ./src, remote: /app }]\nports:\n  - remote: 8080\n    \n    pods: \ndebug: \n',
+    );
+    assert.deepEqual(
+      (await complete(5, 4)).map((i) => i.label),
+      ['remote', 'local', 'pods'],
+    );
+    assert.deepEqual(
+      (await complete(6, 10)).map((i) => i.label),
+      ['first', 'all'],
+    );
+    assert.deepEqual(
+      (await complete(7, 7)).map((i) => i.label),
+      ['true', 'false', 'all'],
+    );
+    lsp.open(
+      uri,
+      'namespace: demo\ndeployment: web\nsync: [{ local: ./src, remote: /app }]\nports: [{ remote: 8080, local: 18080 }, 18080]\n',
+    );
+    const hover = await lsp.request<Hover>('textDocument/hover', {
+      textDocument: { uri },
+      position: { line: 3, character: 12 },
+    });
+    assert.match(
+      (hover.contents as MarkupContent).value,
+      /^\*\*ports\.remote\*\*\n\nPort the app listens on inside the container\./,
+    );
+    const [clash] = await lsp.diagnostics(uri, (d) => d.some((x) => x.code === 'port-clash'));
+    assert.equal(clash.code, 'port-clash');
+    assert.equal(
+      clash.message,
+      'Local port 18080 is already forwarded by ports[0]: give ports[1] another `local` port.',
+    );
+  });
+
   it('hovers a key with its docs and default, and a deployment with its replicas and containers', async () => {
     lsp.open(uri, 'namespace: demo\ndeployment: web\nsync: [{ local: ./src, remote: /app }]\nconcurrency: 3\n');
     const onKey = await lsp.request<Hover>('textDocument/hover', {

@@ -15,5 +15,5 @@ export {
 export { configToYaml } from './toYaml';
 export { remotePathProblem } from './paths';
 export { durationToMs } from './duration';
-export { keyDocumentation, keysAt, schemaAt, schemaDefault, truvaSchema } from './schema';
+export { keyDocumentation, keysAt, schemaAt, schemaDefault, suggestedValues, truvaSchema } from './schema';
 export * from './types';

@@ -2,6 +2,7 @@
 // from the schema, then from settings (the file wins), durations in ms and paths made absolute.
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { durationToMs } from './duration';
+import { debugToYaml, portsToYaml, resolveDebug, resolvePorts } from './ports';
 import { schemaDefault } from './schema';
 import {
   Severity,
@@ -113,6 +114,8 @@ export function resolveConfig(raw: TruvaYaml, filePath: string): TruvaConfig {
     run: runCommand(raw.run),
     restart,
     restartCommand: restart === 'command' ? raw.restartCommand : undefined,
+    ports: resolvePorts(raw.ports),
+    debug: resolveDebug(raw.debug),
     debounceMs: durationToMs(raw.debounce ?? schemaDefault(['debounce'])) ?? 500,
     batchSize: raw.batchSize ?? schemaDefault(['batchSize']),
     batchBytes: raw.batchBytes ?? schemaDefault(['batchBytes']),
@@ -153,6 +156,9 @@ export function toTruvaYaml(config: TruvaConfig): TruvaYaml {
   };
   keep('restart', config.restart);
   if (config.restartCommand) out.restartCommand = config.restartCommand;
+  if (config.ports.length > 0) out.ports = portsToYaml(config.ports);
+  const debug = debugToYaml(config.debug);
+  if (debug !== undefined) out.debug = debug;
   keep('debounce', config.debounceMs);
   keep('batchSize', config.batchSize);
   keep('batchBytes', config.batchBytes);

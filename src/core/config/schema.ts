@@ -25,15 +25,21 @@ export const truvaSchema = schemaJson as unknown as SchemaNode & { required: str
 /** Path segments: keys, or numbers / '[]' for sequence items. */
 export type SchemaPath = readonly (string | number)[];
 
+/** A node and its oneOf branches: a value may take any of the forms (`ports: [8080, {remote: 8080}]`). */
+function forms(node: SchemaNode): SchemaNode[] {
+  return [node, ...(node.oneOf ?? [])];
+}
+
 /** The schema node describing the value at `path`, or undefined when the path leaves the schema. */
 export function schemaAt(path: SchemaPath): SchemaNode | undefined {
   let node: SchemaNode | undefined = truvaSchema;
   for (const segment of path) {
     if (!node) return undefined;
+    const branches = forms(node);
     if (typeof segment === 'number' || segment === '[]') {
-      node = node.items ?? node.oneOf?.find((b) => b.items)?.items;
+      node = branches.find((b) => b.items)?.items;
     } else {
-      node = node.properties?.[segment];
+      node = branches.find((b) => b.properties?.[segment])?.properties?.[segment];
     }
   }
   return node;
@@ -41,7 +47,19 @@ export function schemaAt(path: SchemaPath): SchemaNode | undefined {
 
 /** Keys allowed in the mapping at `path` (empty when it is not a mapping). */
 export function keysAt(path: SchemaPath): string[] {
-  return Object.keys(schemaAt(path)?.properties ?? {});
+  const node = schemaAt(path);
+  return node ? forms(node).flatMap((b) => Object.keys(b.properties ?? {})) : [];
+}
+
+/** Values worth offering for the value at `path`: every enum value and true/false, across its forms. */
+export function suggestedValues(path: SchemaPath): string[] {
+  const node = schemaAt(path);
+  if (!node) return [];
+  const values = forms(node).flatMap((b) => [
+    ...(b.enum ?? []).map(String),
+    ...(b.type === 'boolean' ? ['true', 'false'] : []),
+  ]);
+  return [...new Set(values)];
 }
 
 /** Markdown documentation of a key: its description, allowed values and default. */

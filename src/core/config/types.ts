@@ -33,6 +33,9 @@ export type DiagnosticCode =
   | 'remote-system-dir'
   | 'exclude-never-matches'
   | 'restart-command-missing'
+  | 'port-clash'
+  | 'privileged-port'
+  | 'inspector-unreachable'
   | 'invalid-setting'
   | 'context-not-found'
   | 'namespace-not-found'
@@ -74,6 +77,14 @@ export interface ConfigError {
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type RestartMode = 'process' | 'none' | 'command';
+/** `first`: one local port to one pod; `all`: one local port per pod. */
+export type PodChoice = 'first' | 'all';
+export type DebugRuntime = 'node' | 'go' | 'python';
+
+/** A `ports` entry as written: a port, or a mapping. */
+export type PortEntry = number | { remote: number; local?: number; pods?: PodChoice };
+/** `debug` as written. */
+export type DebugEntry = boolean | 'all' | { runtime?: DebugRuntime; port?: number; local?: number; pods?: PodChoice };
 
 /** truva.yaml as written (every key optional here; the schema says which are required). */
 export interface TruvaYaml {
@@ -86,6 +97,8 @@ export interface TruvaYaml {
   run?: string | string[];
   restart?: RestartMode;
   restartCommand?: string;
+  ports?: PortEntry[];
+  debug?: DebugEntry;
   debounce?: number | string;
   batchSize?: number;
   batchBytes?: number;
@@ -102,7 +115,10 @@ export interface TruvaYaml {
  * Defaults that come from outside the file (the VS Code settings).
  * Same key names and value forms as truva.yaml; the file wins over these.
  */
-export type ConfigSettings = Omit<TruvaYaml, 'deployment' | 'sync' | 'container' | 'run' | 'restartCommand'>;
+export type ConfigSettings = Omit<
+  TruvaYaml,
+  'deployment' | 'sync' | 'container' | 'run' | 'restartCommand' | 'ports' | 'debug'
+>;
 
 export interface SyncPair {
   /** Absolute local folder (resolved against the folder holding truva.yaml). */
@@ -111,6 +127,26 @@ export interface SyncPair {
   localAsWritten: string;
   /** Absolute POSIX path inside the container, without a trailing slash (except `/`). */
   remote: string;
+}
+
+/** One port-forward: a local port (or one per pod) on 127.0.0.1 to a port in the container. */
+export interface PortForwardSpec {
+  /** Port inside the container. */
+  remote: number;
+  /** Port on 127.0.0.1 (with `pods: all`, the first of one per pod); 0: any free port. */
+  local: number;
+  pods: PodChoice;
+  /** Where it was written, for messages: `ports[1]`, or `debug` for the debugger's own forward. */
+  source: string;
+}
+
+/** The debugger: what listens in the container, and its forward. */
+export interface DebugSpec {
+  runtime: DebugRuntime;
+  /** Port the debugger listens on inside the container. */
+  port: number;
+  /** The debugger's forward (source `debug`). */
+  forward: PortForwardSpec;
 }
 
 /** The command the supervisor runs: a shell string (`sh -c`) or an argv. */
@@ -136,6 +172,10 @@ export interface TruvaConfig {
   restart: RestartMode;
   /** Set exactly when restart is `command`. */
   restartCommand?: string;
+  /** The `ports` forwards, in the order written. */
+  ports: PortForwardSpec[];
+  /** Undefined: no debugger. */
+  debug?: DebugSpec;
   debounceMs: number;
   batchSize: number;
   batchBytes: number;

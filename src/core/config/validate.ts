@@ -9,9 +9,19 @@ import { parseDocument, type Document } from 'yaml';
 import { durationToMs } from './duration';
 import { LineIndex } from './lineIndex';
 import { remotePathProblem, resolveLocal } from './paths';
+import { inspectorProblem, runToArgv } from '../devmode/supervisor';
+import { portProblems, resolveDebug } from './ports';
 import { keysAt, schemaAt, truvaSchema, type SchemaNode } from './schema';
 import { closestMatch } from './suggest';
-import { Severity, type ConfigDiagnostic, type DiagnosticCode, type DiagnosticData, type Range } from './types';
+import {
+  Severity,
+  type ConfigDiagnostic,
+  type DebugEntry,
+  type DiagnosticCode,
+  type DiagnosticData,
+  type PortEntry,
+  type Range,
+} from './types';
 import { blockDepth, bracketDepth, firstAlias, locate, nestingDepth, nodeSpan } from './yamlAst';
 
 /** Larger files are refused before parsing: a truva.yaml is a few hundred lines at most. */
@@ -286,6 +296,7 @@ function describeType(node: SchemaNode): string {
 
 function describeOneOf(node: SchemaNode): string {
   const branches = (node.oneOf ?? []).map((branch) => {
+    if (branch.enum) return branch.enum.map((v) => JSON.stringify(v)).join(' or ');
     if (branch.type === 'string' && branch.pattern) {
       const examples = (node.examples ?? []).filter((e) => typeof e === 'string').map((e) => JSON.stringify(e));
       return examples.length > 0 ? `a duration such as ${examples.join(' or ')}` : 'a string in the expected format';
@@ -302,9 +313,41 @@ const PATTERN_HINTS: Record<string, string> = {
   deployment: 'a Kubernetes name: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit',
 };
 
+/** The JSON Schema type of a value, as a oneOf branch's `type` names it. */
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+/**
+ * A failed oneOf whose value is a mapping, where exactly one form is a mapping: that form's own
+ * errors ("unknown key", "missing remote") say more than "must be a port or a mapping", so they
+ * are kept and the oneOf error is dropped. A scalar keeps the oneOf message, which names every form.
+ */
+function preferBranchErrors(errors: ErrorObject[], root: unknown): ErrorObject[] {
+  const dropped = new Set<ErrorObject>();
+  for (const oneOf of errors.filter((e) => e.keyword === 'oneOf')) {
+    const path = parsePointer(oneOf.instancePath);
+    const actual = jsonType(valueAt(root, path));
+    const branches = (schemaAt(schemaPathOf(path))?.oneOf ?? []).map((b, i) => ({ b, i }));
+    if (actual !== 'object') continue;
+    const fitting = branches.filter(({ b }) => b.type === 'object');
+    if (fitting.length !== 1) continue;
+    const prefix = `${oneOf.schemaPath}/${fitting[0].i}/`;
+    const inside = errors.filter((e) => e.schemaPath.startsWith(prefix));
+    if (inside.length === 0) continue;
+    dropped.add(oneOf);
+    for (const e of errors)
+      if (e !== oneOf && e.schemaPath.startsWith(`${oneOf.schemaPath}/`) && !e.schemaPath.startsWith(prefix))
+        dropped.add(e);
+  }
+  return errors.filter((e) => !dropped.has(e));
+}
+
 function schemaDiagnostics(value: unknown, document: Document, lines: LineIndex): ConfigDiagnostic[] {
   if (validateSchema(value)) return [];
-  const errors = (validateSchema.errors ?? []) as ErrorObject[];
+  const errors = preferBranchErrors((validateSchema.errors ?? []) as ErrorObject[], value);
   const oneOfPaths = new Set(errors.filter((e) => e.keyword === 'oneOf').map((e) => e.instancePath));
   const seen = new Set<string>();
   const out: ConfigDiagnostic[] = [];
@@ -569,6 +612,30 @@ function semanticDiagnostics(
     }
   }
 
+  if (portsAreValid(value.ports) && debugIsValid(value.debug)) {
+    for (const problem of portProblems(value.ports as PortEntry[] | undefined, value.debug as DebugEntry | undefined)) {
+      out.push(
+        diagnostic(
+          valueRange(document, lines, problem.path),
+          problem.message,
+          problem.code,
+          problem.severity === 'error' ? Severity.Error : Severity.Warning,
+        ),
+      );
+    }
+  }
+
+  const debug = debugIsValid(value.debug) ? resolveDebug(value.debug as DebugEntry | undefined) : undefined;
+  const run = value.run;
+  if (
+    debug?.runtime === 'node' &&
+    (typeof run === 'string' || (Array.isArray(run) && run.length > 0 && run.every((x) => typeof x === 'string')))
+  ) {
+    const problem = inspectorProblem(runToArgv(run as string | string[]), debug.port);
+    if (problem)
+      out.push(diagnostic(valueRange(document, lines, ['run']), problem, 'inspector-unreachable', Severity.Warning));
+  }
+
   if (value.restart === 'command' && value.restartCommand === undefined) {
     out.push(
       diagnostic(
@@ -579,6 +646,31 @@ function semanticDiagnostics(
     );
   }
   return out;
+}
+
+const isPort = (v: unknown, min = 1) => Number.isInteger(v) && (v as number) >= min && (v as number) <= 65535;
+
+/** `ports` passes the schema (the port checks only look at valid values; the schema reports the rest). */
+function portsAreValid(ports: unknown): boolean {
+  return (
+    ports === undefined ||
+    (Array.isArray(ports) &&
+      ports.every(
+        (p) =>
+          isPort(p) ||
+          (p &&
+            typeof p === 'object' &&
+            isPort((p as any).remote) &&
+            ((p as any).local === undefined || isPort((p as any).local, 0))),
+      ))
+  );
+}
+
+function debugIsValid(debug: unknown): boolean {
+  if (debug === undefined || typeof debug === 'boolean' || debug === 'all') return true;
+  if (!debug || typeof debug !== 'object') return false;
+  const d = debug as Record<string, unknown>;
+  return (d.port === undefined || isPort(d.port)) && (d.local === undefined || isPort(d.local, 0));
 }
 
 /** Schema errors in settings that supply defaults (VS Code settings, the seed config). */

@@ -58,6 +58,10 @@ export interface DevModeOptions {
   allowSystemPath?: boolean;
   /** Mount writable emptyDir volumes at the state folder and the remote paths (hardened pods). */
   emptyDir?: boolean;
+  /** Start Node with its inspector on this port in the container (truva.yaml `debug`, runtime node). */
+  inspectPort?: number;
+  /** The session forwards ports (truva.yaml `ports` or `debug`): preflight checks pods/portforward too. */
+  portForward?: boolean;
 }
 
 /** Preflight found a reason not to start; the deployment was not touched. */
@@ -152,12 +156,12 @@ export function originalArgv(container: Container): string[] {
 export function devTemplate(
   original: PodTemplate,
   containerName: string,
-  opts: { run?: string[]; keepProbes?: boolean; emptyDir?: boolean; remotePaths?: string[] },
+  opts: { run?: string[]; keepProbes?: boolean; emptyDir?: boolean; remotePaths?: string[]; inspectPort?: number },
 ): PodTemplate {
   const template = structuredClone(original);
   const container = template.spec!.containers.find((c) => c.name === containerName)!;
   const argv = opts.run ?? originalArgv(container);
-  container.command = supervisorCommand(argv);
+  container.command = supervisorCommand(argv, { inspectPort: opts.inspectPort });
   // Kubernetes expands $(VAR) in command and turns $$ into $; escape the script so the shell
   // sees it exactly as written ($$ is its own PID). The user's argv keeps Kubernetes semantics,
   // as it had in the original container.
@@ -223,6 +227,18 @@ export const REQUIRED_ACCESS: readonly AccessNeed[] = [
   { verb: 'get', group: '', resource: 'pods', subresource: 'exec', why: 'exec over WebSocket' },
   { verb: 'create', group: '', resource: 'pods', subresource: 'exec', why: 'exec over WebSocket on 1.35+' },
   { verb: 'get', group: '', resource: 'pods', subresource: 'log', why: 'follow the logs' },
+];
+
+/** What truva.yaml `ports` and `debug` need besides (checked in preflight when either is set). */
+export const PORT_FORWARD_ACCESS: readonly AccessNeed[] = [
+  { verb: 'get', group: '', resource: 'pods', subresource: 'portforward', why: 'forward ports over WebSocket' },
+  {
+    verb: 'create',
+    group: '',
+    resource: 'pods',
+    subresource: 'portforward',
+    why: 'forward ports over WebSocket on 1.35+',
+  },
 ];
 
 function accessName(need: AccessNeed): string {
@@ -315,7 +331,7 @@ export class DevMode {
    */
   private async checkAccess(): Promise<void> {
     const reviews = await Promise.all(
-      REQUIRED_ACCESS.map(async (need) => ({
+      [...REQUIRED_ACCESS, ...(this.options.portForward ? PORT_FORWARD_ACCESS : [])].map(async (need) => ({
         need,
         review: await this.cluster.selfSubjectAccessReview(
           need.verb,

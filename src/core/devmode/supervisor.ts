@@ -18,6 +18,34 @@ export interface SupervisorOptions {
   maxBackoffSeconds?: number;
   /** How long a restart waits for the old process group to exit before SIGKILL, in tenths of a second. */
   stopGraceTenths?: number;
+  /** Start Node with its inspector on 127.0.0.1:PORT (truva.yaml `debug` with runtime node). */
+  inspectPort?: number;
+}
+
+/** The Node flag that opens the inspector; on 127.0.0.1 only, reached through the port-forward. */
+export function inspectFlag(port: number): string {
+  return `--inspect=127.0.0.1:${port}`;
+}
+
+/** True when argv starts Node directly, so the inspector flag can go on its command line. */
+function startsNode(argv: string[]): boolean {
+  return /^(node|nodejs)$/.test(argv[0]?.split('/').pop() ?? '');
+}
+
+/** Launchers that are Node programs themselves: with NODE_OPTIONS they would take the inspector port. */
+const NODE_LAUNCHERS = new Set(['npm', 'npx', 'yarn', 'pnpm', 'nodemon', 'ts-node', 'tsx']);
+
+/**
+ * Why Node's inspector would not reach the app under this command, or undefined. Through
+ * NODE_OPTIONS every Node process of the command tries the port and the first one (npm, a
+ * watcher) wins, leaving the app without it.
+ */
+export function inspectorProblem(argv: string[], port: number): string | undefined {
+  if (startsNode(argv)) return undefined;
+  const first = (argv[0] === 'sh' && argv[1] === '-c' ? (argv[2] ?? '').trim().split(/\s+/)[0] : argv[0]) ?? '';
+  const name = first.split('/').pop() ?? '';
+  if (!NODE_LAUNCHERS.has(name)) return undefined;
+  return `The command starts with ${name}, a Node program itself: with the inspector in NODE_OPTIONS, ${name} would take port ${port} and your app would not get it. Set \`run\` to start the app with node directly, for example \`run: [node, server.js]\` (Truva then adds the inspector flag to that node).`;
 }
 
 /** Single-quotes a string for sh: safe for any content. */
@@ -31,11 +59,18 @@ export function supervisorScript(opts: SupervisorOptions = {}): string {
   const backoff = opts.backoffSeconds ?? 1;
   const maxBackoff = opts.maxBackoffSeconds ?? 8;
   const grace = opts.stopGraceTenths ?? 50;
+  // Commands that do not start node directly get the inspector through NODE_OPTIONS.
+  const inspect =
+    opts.inspectPort === undefined
+      ? ''
+      : `export NODE_OPTIONS="\${NODE_OPTIONS:+$NODE_OPTIONS }${inspectFlag(opts.inspectPort)}"
+echo "[truva] debugger: NODE_OPTIONS=$NODE_OPTIONS"
+`;
   return `dir=${shQuote(dir)}
 mkdir -p "$dir" || exit 1
 echo $$ > "$dir/supervisor.pid"
 if [ $# -eq 0 ]; then echo "[truva] no command to run" >&2; exit 2; fi
-child=0; restart=0; stopping=0; delay=${backoff}
+${inspect}child=0; restart=0; stopping=0; delay=${backoff}
 stop_child() { [ "$child" -gt 0 ] && { kill -"$1" -"$child" 2>/dev/null || kill -"$1" "$child" 2>/dev/null; }; }
 trap 'restart=1; stop_child TERM' USR1
 trap 'stopping=1; stop_child TERM' TERM INT HUP
@@ -74,9 +109,17 @@ done
 `;
 }
 
-/** The container command that runs argv under the supervisor: ["sh", "-c", script, "truva-supervisor", ...argv]. */
+/**
+ * The container command that runs argv under the supervisor: ["sh", "-c", script, "truva-supervisor", ...argv].
+ * With inspectPort, a command that starts node gets the inspector flag right after `node` (only
+ * the app opens the port, not the processes it starts); any other command gets it in NODE_OPTIONS.
+ */
 export function supervisorCommand(argv: string[], opts: SupervisorOptions = {}): string[] {
   if (argv.length === 0) throw new Error('The supervisor needs a command to run; none was given.');
+  if (opts.inspectPort !== undefined && startsNode(argv)) {
+    const { inspectPort, ...rest } = opts;
+    return ['sh', '-c', supervisorScript(rest), SUPERVISOR_NAME, argv[0], inspectFlag(inspectPort), ...argv.slice(1)];
+  }
   return ['sh', '-c', supervisorScript(opts), SUPERVISOR_NAME, ...argv];
 }
 

@@ -5,10 +5,19 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Readable } from 'node:stream';
 import { ClusterConnection } from './connection';
-import type { CallTarget, KubeError } from './errors';
-import { execInContainer, openExec, type ExecOptions, type ExecPlace, type ExecResult, type ExecStream } from './exec';
+import { TimeoutError, type CallTarget, type KubeError } from './errors';
+import {
+  execInContainer,
+  openExec,
+  type ExecOptions,
+  type ExecPlace,
+  type ExecResult,
+  type ExecStream,
+  type ExecTerminal,
+} from './exec';
 import { errorFromResponse } from './http';
 import { loadKubeConfig, withContext } from './kubeconfig';
+import { openPodPort, type PodPortStream } from '../ports/podPort';
 import type { CallOptions, ResilienceOptions } from './resilience';
 import {
   PATCH_CONTENT_TYPES,
@@ -389,9 +398,32 @@ export class Cluster {
     return execInContainer(this.execPlace(pod, container, opts.namespace ?? this.namespace), command, opts);
   }
 
-  /** Starts a command that keeps running, fed over time through its stdin. */
-  openExec(pod: string, container: string, command: string[], namespace = this.namespace): Promise<ExecStream> {
-    return openExec(this.execPlace(pod, container, namespace), command, { stdin: true });
+  /** Starts a command that keeps running, fed over time through its stdin; with `tty`, on a terminal of that size. */
+  openExec(
+    pod: string,
+    container: string,
+    command: string[],
+    namespace = this.namespace,
+    tty?: ExecTerminal,
+  ): Promise<ExecStream> {
+    return openExec(this.execPlace(pod, container, namespace), command, { stdin: true, tty });
+  }
+
+  /**
+   * Opens one TCP connection to `port` in a pod through pods/portforward. The stream fails with a
+   * PodPortError when the kubelet cannot reach the port (nothing listens: failure 'refused').
+   */
+  openPortForward(pod: string, port: number, namespace = this.namespace): Promise<PodPortStream> {
+    const target = this.target('create', 'pods/portforward', pod, namespace);
+    // Safe to retry: nothing reaches the app before the connection is up.
+    return this.resilience.call(target, { idempotent: true }, async (signal) => {
+      const stream = await openPodPort(this.connection.kubeConfig, { namespace, pod, port });
+      if (signal.aborted) {
+        stream.destroy();
+        throw new TimeoutError(`Opening port ${port} of pod "${pod}" timed out.`, { target });
+      }
+      return stream;
+    });
   }
 
   private execPlace(pod: string, container: string, namespace: string): ExecPlace {

@@ -73,10 +73,6 @@ export class ForbiddenError extends KubeError {
   constructor(message: string, details: ConstructorParameters<typeof KubeError>[2] = {}) {
     super('forbidden', message, details);
   }
-  /** The refused verb, e.g. "patch". */
-  get verb(): string | undefined {
-    return this.target?.verb;
-  }
 }
 export class NotFoundError extends KubeError {
   constructor(message: string, details: ConstructorParameters<typeof KubeError>[2] = {}) {

@@ -52,6 +52,14 @@ export interface ExecStream {
    * a missing answer then means "busy", not "dead".
    */
   hasUnconfirmedInput(): boolean;
+  /** Sets the terminal size of a TTY exec (resize channel); nothing without a TTY. */
+  resize(columns: number, rows: number): void;
+}
+
+/** The terminal a TTY exec runs on: its size at the start. */
+export interface ExecTerminal {
+  columns: number;
+  rows: number;
 }
 
 /** A Writable that hands every chunk to a listener (client-node writes output into Writables). */
@@ -150,12 +158,16 @@ export interface ExecPlace {
 export async function openExec(
   place: ExecPlace,
   command: string[],
-  opts: { stdin: boolean; retrySafe?: boolean },
+  opts: { stdin: boolean; retrySafe?: boolean; tty?: ExecTerminal },
 ): Promise<ExecStream> {
   const { kc, resilience, target, namespace, pod, container } = place;
   const listeners: ((data: Buffer, stream: 'stdout' | 'stderr') => void)[] = [];
   const stdout = outputTo((data) => listeners.forEach((l) => l(data, 'stdout')));
-  const stderr = outputTo((data) => listeners.forEach((l) => l(data, 'stderr')));
+  // On a TTY the terminal merges stderr into stdout, and the exec asks for no stderr. client-node
+  // sends a stdout's size on the resize channel when it has `columns` and `rows`, and again on
+  // each 'resize' event.
+  const stderr = opts.tty ? null : outputTo((data) => listeners.forEach((l) => l(data, 'stderr')));
+  if (opts.tty) Object.assign(stdout, { columns: opts.tty.columns, rows: opts.tty.rows });
   const stdinProxy = opts.stdin ? new PassThrough() : null;
   let status: V1Status | undefined;
   let statusSeen: () => void = () => {};
@@ -170,7 +182,7 @@ export async function openExec(
       stdout,
       stderr,
       stdinProxy,
-      false,
+      opts.tty !== undefined,
       (s) => {
         status = s;
         statusSeen();
@@ -244,6 +256,11 @@ export async function openExec(
         ws.ping();
       }),
     hasUnconfirmedInput: () => written > confirmed,
+    resize(columns, rows) {
+      if (!opts.tty || ws.readyState !== 1) return;
+      Object.assign(stdout, { columns, rows });
+      stdout.emit('resize');
+    },
     close() {
       try {
         ws.close();

@@ -33,10 +33,12 @@ type BinaryHandler = (stream: number, buff: Buffer) => boolean;
 
 /** client-node's WebSocketInterface (not exported by the package), for `new Exec(kc, handler)`. */
 export interface ExecSocketFactory {
+  /** `protocols` defaults to the exec ones; pods/portforward offers its own. */
   connect(
     path: string,
     textHandler: ((text: string) => boolean) | null,
     binaryHandler: BinaryHandler | null,
+    protocols?: string[],
   ): Promise<WebSocket>;
   /** Closes the connections kept open for later execs (open execs go on). */
   dispose(): void;
@@ -60,11 +62,20 @@ function warmAgent(opts: Record<string, any>): WarmAgent {
   return new WarmAgent(options);
 }
 
+/** One factory per kubeconfig for port-forwards, so they share one agent: its TLS context, sessions and spare connections. */
+const factories = new WeakMap<KubeConfig, ExecSocketFactory>();
+
+export function socketFactoryFor(kc: KubeConfig): ExecSocketFactory {
+  let factory = factories.get(kc);
+  if (!factory) factories.set(kc, (factory = execSocketFactory(kc)));
+  return factory;
+}
+
 export function execSocketFactory(kc: KubeConfig): ExecSocketFactory {
   let agent: Agent | undefined;
   let agentKey: string | undefined;
   return {
-    async connect(path, textHandler, binaryHandler) {
+    async connect(path, textHandler, binaryHandler, protocols = PROTOCOLS) {
       const cluster = kc.getCurrentCluster();
       if (!cluster) throw new Error('No cluster is defined.');
       const server = cluster.server;
@@ -90,7 +101,7 @@ export function execSocketFactory(kc: KubeConfig): ExecSocketFactory {
       }
       opts.agent = agent;
       return new Promise<WebSocket>((resolve, reject) => {
-        const ws = new WebSocket(uri, PROTOCOLS, { ...opts, generateMask: () => {} } as WebSocket.ClientOptions);
+        const ws = new WebSocket(uri, protocols, { ...opts, generateMask: () => {} } as WebSocket.ClientOptions);
         let opened = false;
         // The server took the exec and runs its command: a good moment to open the next one's connection.
         ws.once('upgrade', () => (agent instanceof WarmAgent ? agent.warm() : undefined));

@@ -1,16 +1,21 @@
 // One dev session and everything it knows: its resolved truva.yaml, its lease on a cluster
 // connection, the namespace, the deployment as preflight read it, the container and pod
-// selector, its pods, dev mode and the sync engine. start() is a typed pipeline in which each
-// step returns what the next one needs (preflight -> enter dev mode -> initial sync -> restart);
-// a failure or a cancel at any step restores what was changed. stop() restores the deployment.
+// selector, its pods, dev mode, the sync engine and the port-forwards (truva.yaml `ports` and the
+// debugger's). start() is a typed pipeline in which each step returns what the next one needs
+// (preflight -> enter dev mode -> initial sync -> restart -> forwards); a failure or a cancel at
+// any step restores what was changed. stop() closes the forwards and restores the deployment.
 // No vscode here: the VS Code layer builds a session from a config and a lease and shows it.
 import { EventEmitter } from 'node:events';
 import type { TruvaConfig } from '../config';
+import { allForwards } from '../config/ports';
 import { DevMode, type Backup } from '../devmode/devMode';
 import type { Cluster } from '../kube/cluster';
 import type { Deployment, Pod, Watcher } from '../kube/types';
 import { SyncEngine, clusterSyncTarget, type PodRun } from '../sync';
 import { DeploymentPods } from '../kube/deploymentPods';
+import { clusterForwards } from '../ports/clusterForwards';
+import type { ForwardStatus } from '../ports/forwardManager';
+import type { RunTarget } from '../terminal/runInPods';
 import {
   SessionCancelledError,
   type SessionPhase,
@@ -39,6 +44,14 @@ export interface Synced extends Entered {
   engine: SyncPart;
 }
 
+/** The session's forwards (src/core/ports/forwardManager.ts). */
+export interface ForwardsPart {
+  start(): Promise<ForwardStatus[]>;
+  snapshot(): ForwardStatus[];
+  onDidChange(listener: () => void): () => void;
+  dispose(): Promise<void>;
+}
+
 /** What the session needs of dev mode (src/core/devmode/devMode.ts). */
 export type DevModePort = Pick<DevMode, 'preflight' | 'enter' | 'restore' | 'restartProcess'>;
 
@@ -57,6 +70,7 @@ export interface DevSessionOptions {
   parts?: {
     devMode?: DevModePort;
     engine?: (target: Preflighted, restart: (pod: string, run: PodRun) => Promise<void>) => SyncPart;
+    forwards?: (target: Preflighted) => ForwardsPart;
   };
 }
 
@@ -83,6 +97,9 @@ export class DevSession {
   private unsubscribeEngine?: () => void;
   private readonly pods = new Map<string, Pod>();
   private podWatch?: Watcher;
+  private forwardsOf?: ForwardsPart;
+  private unsubscribeForwards?: () => void;
+  private preflighted?: Preflighted;
 
   constructor(private readonly options: DevSessionOptions) {
     const { config } = options;
@@ -108,6 +125,9 @@ export class DevSession {
         remotePaths: config.sync.map((s) => s.remote),
         allowSystemPath: config.allowSystemPath,
         emptyDir: config.devMode.emptyDir,
+        // Only Node's inspector is started by the supervisor; Delve and debugpy come from `run`.
+        inspectPort: config.debug?.runtime === 'node' ? config.debug.port : undefined,
+        portForward: allForwards(config).length > 0,
       });
   }
 
@@ -122,6 +142,34 @@ export class DevSession {
   /** The sync engine, from the initial sync on (undefined before). */
   get sync(): SyncPart | undefined {
     return this.engineOf;
+  }
+
+  /** The forwards now: each local address, its pod and state (empty before they start). */
+  forwards(): ForwardStatus[] {
+    return this.forwardsOf?.snapshot() ?? [];
+  }
+
+  /** The dev container and the deployment's pods, once preflight has read them. */
+  get target(): Preflighted | undefined {
+    return this.preflighted;
+  }
+
+  /** The running pods of the session and exec in its dev container (for Run in All Pods). */
+  runTarget(): RunTarget {
+    const target = this.preflighted;
+    if (!target || this.phase !== 'running')
+      throw new Error(`The dev session for "${this.deployment}" is not running.`);
+    return clusterSyncTarget(this.cluster, {
+      namespace: this.namespace,
+      deployment: target.deployment,
+      container: target.container,
+      restart: async () => {},
+    });
+  }
+
+  /** The cluster lease of the session (terminals open on it). */
+  get clusterLease(): Cluster {
+    return this.cluster;
   }
 
   snapshot(): SyncSnapshot {
@@ -155,6 +203,15 @@ export class DevSession {
       error: snap.error ?? this.error?.message,
       podsReady: pods.ready,
       podsTotal: pods.total,
+      forwards: this.forwards().map((f) => ({
+        source: f.source,
+        address: f.address,
+        url: f.url,
+        remote: f.remote,
+        pod: f.pod,
+        state: f.state,
+        error: f.error,
+      })),
     };
   }
 
@@ -199,6 +256,10 @@ export class DevSession {
       const synced = await this.initialSync(entered, report('initial-sync'), signal);
       step('start', 'Starting the process');
       await this.restart(synced);
+      if (allForwards(this.config).length > 0) {
+        step('ports', 'Forwarding ports');
+        await this.forward(synced);
+      }
       if (signal.aborted) throw new SessionCancelledError();
       this.setPhase('running');
     } catch (err) {
@@ -217,7 +278,8 @@ export class DevSession {
     const { deployment, container } = await this.devMode.preflight();
     const pods = new DeploymentPods(this.cluster, deployment);
     this.watchPods(pods);
-    return { deployment, container, selector: pods.selector };
+    this.preflighted = { deployment, container, selector: pods.selector };
+    return this.preflighted;
   }
 
   /** Backs up (once) and switches the deployment to dev mode; resolves when its rollout is done. */
@@ -242,6 +304,30 @@ export class DevSession {
 
   private async restart(synced: Synced): Promise<Synced> {
     await synced.engine.restartAll();
+    return synced;
+  }
+
+  /**
+   * Takes the local ports of `ports` and `debug` for the session. A port that cannot be taken
+   * (in use) is reported in the forward's status and the log, and does not stop the session.
+   */
+  private async forward(synced: Synced): Promise<Synced> {
+    const forwards =
+      this.options.parts?.forwards?.(synced) ??
+      clusterForwards(this.cluster, {
+        namespace: this.namespace,
+        deployment: synced.deployment,
+        container: synced.container,
+        forwards: allForwards(this.config),
+        log: this.log,
+      });
+    this.forwardsOf = forwards;
+    this.unsubscribeForwards = forwards.onDidChange(() => this.changed());
+    for (const f of await forwards.start()) {
+      if (f.error) this.log(f.error);
+      else this.log(`Forwarding ${f.address} to port ${f.remote} of ${f.pod ?? 'the next running pod'} (${f.source}).`);
+    }
+    this.changed();
     return synced;
   }
 
@@ -314,6 +400,9 @@ export class DevSession {
   }
 
   private async teardown(options: { force?: boolean } = {}) {
+    this.unsubscribeForwards?.();
+    await this.forwardsOf?.dispose();
+    this.forwardsOf = undefined;
     this.unsubscribeEngine?.();
     await this.engineOf?.dispose();
     if (this.entered) {

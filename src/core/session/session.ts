@@ -1,7 +1,7 @@
 // The words a dev session is described in, shared by the session (devSession.ts), the sync
 // engine that implements SyncPart, and the views that show a session (status bar, Sessions view).
 
-export type SessionStep = 'preflight' | 'backup' | 'rollout' | 'initial-sync' | 'start';
+export type SessionStep = 'preflight' | 'backup' | 'rollout' | 'initial-sync' | 'start' | 'ports';
 
 export type SessionPhase = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -89,6 +89,22 @@ export interface SessionStatus {
   error?: string;
   podsReady: number;
   podsTotal: number;
+  /** The session's port-forwards (truva.yaml `ports`, then `debug`'s), one per local port. */
+  forwards: ForwardView[];
+}
+
+/** A forward as the views show it. */
+export interface ForwardView {
+  /** The truva.yaml entry: `ports[0]`, `debug`. */
+  source: string;
+  /** `127.0.0.1:18080`. */
+  address: string;
+  url: string;
+  remote: number;
+  /** The pod it reaches now. */
+  pod?: string;
+  state: 'ready' | 'waiting' | 'failed';
+  error?: string;
 }
 
 export class SessionCancelledError extends Error {

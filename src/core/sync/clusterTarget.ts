@@ -27,7 +27,11 @@ function runningRef(pod: Pod, container: string): PodRef | undefined {
   return { name: pod.metadata!.name!, incarnation: `${pod.metadata!.uid}:${status.restartCount}` };
 }
 
-export function clusterSyncTarget(cluster: Cluster, options: ClusterTargetOptions): SyncTarget {
+/** The deployment's pods whose container runs, and a watch that says when that may have changed. */
+export function clusterPods(
+  cluster: Cluster,
+  options: Pick<ClusterTargetOptions, 'namespace' | 'deployment' | 'container' | 'settleMs'>,
+): Pick<SyncTarget, 'listPods' | 'watchPods'> {
   let pods: DeploymentPods | undefined;
   const deploymentPods = async () => {
     const d = options.deployment;
@@ -61,6 +65,12 @@ export function clusterSyncTarget(cluster: Cluster, options: ClusterTargetOption
         },
       };
     },
+  };
+}
+
+export function clusterSyncTarget(cluster: Cluster, options: ClusterTargetOptions): SyncTarget {
+  return {
+    ...clusterPods(cluster, options),
     exec(pod, command) {
       return cluster.exec(pod, options.container, command, { namespace: options.namespace, timeoutMs: 300_000 });
     },

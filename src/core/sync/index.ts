@@ -1,5 +1,5 @@
 export { SyncEngine, type SyncOptions, type SyncRoot, type SyncTarget, type PodRef, type PodRun } from './engine';
-export { clusterSyncTarget, type ClusterTargetOptions } from './clusterTarget';
+export { clusterPods, clusterSyncTarget, type ClusterTargetOptions } from './clusterTarget';
 export { ChangeSet, batches } from './changeSet';
 export { IgnoreRules } from './ignore';
 export { relativePathProblem, insideRoot, symlinkStaysInside } from './paths';

@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import type { Sandbox } from '../../../sandbox';
 import type { PolicyRule } from '../../../sandbox/server/rbac';
 import { webDeployment } from '../../../sandbox/seed';
-import { DevMode, PreflightError, REQUIRED_ACCESS } from '../../../src/core/devmode/devMode';
+import { DevMode, PreflightError, PORT_FORWARD_ACCESS, REQUIRED_ACCESS } from '../../../src/core/devmode/devMode';
 import { isSupervisorCommand } from '../../../src/core/devmode/supervisor';
 import { Cluster } from '../../../src/core/kube/cluster';
 import { LogAggregator } from '../../../src/core/logs/aggregator';
@@ -246,17 +246,21 @@ describe('dev mode on real-cluster shapes', function () {
       }
     });
 
-    for (const need of REQUIRED_ACCESS) {
+    for (const need of [...REQUIRED_ACCESS, ...PORT_FORWARD_ACCESS]) {
       const resource = need.subresource ? `${need.resource}/${need.subresource}` : need.resource;
-      it(`a role without ${need.verb} ${resource} is refused in preflight, naming it; nothing changes`, async () => {
+      const forwarding = PORT_FORWARD_ACCESS.includes(need);
+      it(`a role without ${need.verb} ${resource} is refused in preflight${forwarding ? ' when the session forwards ports' : ''}, naming it; nothing changes`, async () => {
         const dev = await clusterFor(without(readmeRules(), need.verb, need.group, resource));
         try {
           const before = await cluster.getDeployment('web');
+          if (forwarding) await new DevMode(dev, { namespace: 'demo', deployment: 'web' }).preflight(); // no forwards: not asked
           // Without get, reading the deployment itself is refused (403), before any review.
-          await assert.rejects(new DevMode(dev, { namespace: 'demo', deployment: 'web' }).preflight(), (err: Error) =>
-            need.verb === 'get' && resource === 'deployments'
-              ? (err as { kind?: string }).kind === 'forbidden' && /may not get deployments/.test(err.message)
-              : err instanceof PreflightError && err.message.includes(`may not ${need.verb} ${resource} (`),
+          await assert.rejects(
+            new DevMode(dev, { namespace: 'demo', deployment: 'web', portForward: forwarding }).preflight(),
+            (err: Error) =>
+              need.verb === 'get' && resource === 'deployments'
+                ? (err as { kind?: string }).kind === 'forbidden' && /may not get deployments/.test(err.message)
+                : err instanceof PreflightError && err.message.includes(`may not ${need.verb} ${resource} (`),
           );
           assert.equal(
             (await cluster.getDeployment('web')).metadata?.resourceVersion,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { until } from '../../helpers/poll';
 import { readAll, running, startHarness, type Harness } from './harness';
 import type { RuntimePodStatus } from '../../../sandbox/runtime/types';
 
@@ -73,8 +74,8 @@ describe('sandbox runtime: logs, restarts, probes and termination', function () 
     const seen: string[] = [];
     stream.on('data', (d: Buffer) => seen.push(d.toString()));
     const ended = new Promise((r) => stream.on('end', r));
-    await new Promise((r) => setTimeout(r, 1300));
-    assert.match(seen.join(''), /heartbeat uptime=1s/, 'new lines arrive while following');
+    // A line written after the stream opened (the app logs a heartbeat a second after it starts).
+    await until('new lines while following', () => /heartbeat uptime=1s/.test(seen.join('')), 20_000, 50);
     h.rt.killContainer(pod.metadata.uid, 'web');
     await ended;
     const s = await h.waitFor(pod.metadata.uid, 'restarted', (st) => first(st).restartCount === 1 && running(st));

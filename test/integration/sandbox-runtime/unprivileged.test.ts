@@ -33,6 +33,8 @@ describe('sandbox runtime: user namespaces', function () {
       'hostname and workingDir as without user namespaces; /etc stays read-only',
     );
     assert.notEqual(result.code, 0);
+    assert.deepEqual(result.tty, ['33 101', '/dev/pts/0'], 'a terminal from the container devpts, resized');
+    assert.equal(result.forward, 'hello from userns-pod version 1\n', 'port-forward into the pod network namespace');
     assert.deepEqual(result.live, []);
     return result;
   }

@@ -17,6 +17,7 @@ const VALID = [
   'namespace: demo\ndeployment: web\nsync:\n  - local: ./src\n    remote: /app\n',
   'context: kind-dev\nnamespace: demo\ndeployment: web\ncontainer: app\nsync:\n  - local: .\n    remote: /app\nexclude:\n  - node_modules/\n  - "*.log"\nrun: [node, server.js]\nrestart: process\ndebounce: 500ms\nbatchSize: 100\nconcurrency: 3\nlogs:\n  tail: 100\n  buffer: 5000\ndevMode:\n  keepProbes: true\n  replicas: 2\n',
   'deployment: api\nsync: [{ local: ./a, remote: /srv }, { local: ./b, remote: /srv/b }]\nrestart: command\nrestartCommand: kill -HUP 1\n',
+  'deployment: web\nsync:\n  - local: .\n    remote: /app\nports:\n  - 8080\n  - local: 18080\n    remote: 8080\n    pods: all\ndebug:\n  port: 9229\n  pods: all\n',
 ];
 const TOKENS = [
   ':',
@@ -56,6 +57,8 @@ const TOKENS = [
   'local',
   'remote',
   'debounce: ',
+  'ports',
+  'debug: all',
   '<<: *a\n',
 ];
 const KEYS = [

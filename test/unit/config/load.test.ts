@@ -8,14 +8,9 @@ import {
   type ConfigError,
   type LoadResult,
 } from '../../../src/core/config';
-import { tempProject } from './helpers';
+import { errorsOf, tempProject } from './helpers';
 
 const THREE_LINES = 'namespace: demo\ndeployment: web\nsync: [{ local: ./src, remote: /app }]\n';
-
-function errorsOf(result: LoadResult): ConfigError[] {
-  assert.equal(result.ok, false, 'expected the file to be refused');
-  return result.ok ? [] : result.errors;
-}
 
 function only(result: LoadResult): ConfigError {
   const errors = errorsOf(result);
@@ -44,6 +39,8 @@ describe('config: loadConfig', () => {
       run: undefined,
       restart: 'process',
       restartCommand: undefined,
+      ports: [],
+      debug: undefined,
       debounceMs: 500,
       batchSize: 1000,
       batchBytes: 67108864,

@@ -32,6 +32,16 @@ describe('dev-mode template', () => {
     assert.deepEqual(dev.metadata, template.metadata);
   });
 
+  it('debug: the inspector flag follows node in the argv; a shell command gets NODE_OPTIONS, escaped too', () => {
+    const direct = devTemplate(template as any, 'web', { inspectPort: 9229 }).spec!.containers[0].command!;
+    assert.deepEqual(direct.slice(4), ['node', '--inspect=127.0.0.1:9229', 'server.js', '--name', 'a b']);
+    assert.doesNotMatch(direct[2], /NODE_OPTIONS/);
+    const shell = devTemplate(template as any, 'web', { inspectPort: 9230, run: ['sh', '-c', 'node app.js'] }).spec!
+      .containers[0].command!;
+    assert.deepEqual(shell.slice(4), ['sh', '-c', 'node app.js']);
+    assert.match(shell[2], /export NODE_OPTIONS="\$\$\{NODE_OPTIONS:\+\$\$NODE_OPTIONS \}--inspect=127\.0\.0\.1:9230"/);
+  });
+
   it('escapes $ in the script for Kubernetes expansion ($$ becomes $), and keepProbes keeps probes', () => {
     const dev = devTemplate(template as any, 'web', { keepProbes: true, run: ['sh', '-c', 'npm start'] });
     const script = dev.spec!.containers[0].command![2];

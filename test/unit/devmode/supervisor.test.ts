@@ -4,7 +4,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePorts } from '../../helpers/net';
+import { until as poll } from '../../helpers/poll';
 import {
+  inspectorProblem,
   parsePid,
   readPidCommand,
   restartCommand,
@@ -13,7 +16,6 @@ import {
   supervisorCommand,
   isSupervisorCommand,
 } from '../../../src/core/devmode/supervisor';
-import { until as poll } from '../../helpers/poll';
 
 interface Running {
   proc: ChildProcess;
@@ -21,8 +23,8 @@ interface Running {
   dir: string;
 }
 
-function startSupervisor(argv: string[], dir: string, backoffSeconds = 1): Running {
-  const cmd = supervisorCommand(argv, { stateDir: dir, backoffSeconds, stopGraceTenths: 20 });
+function startSupervisor(argv: string[], dir: string, backoffSeconds = 1, inspectPort?: number): Running {
+  const cmd = supervisorCommand(argv, { stateDir: dir, backoffSeconds, stopGraceTenths: 20, inspectPort });
   const proc = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
@@ -50,6 +52,16 @@ function runSh(command: string[]): { status: number | null; stdout: string; stde
 
 function readPid(dir: string): number | undefined {
   return parsePid(runSh(readPidCommand({ stateDir: dir })).stdout);
+}
+
+/** The id of the Node process whose inspector answers on the port (each process has its own). */
+async function inspectorTarget(port: number): Promise<string | undefined> {
+  try {
+    const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { id: string }[];
+    return list[0]?.id;
+  } catch {
+    return undefined;
+  }
 }
 
 describe('supervisor script (real sh)', function () {
@@ -172,5 +184,42 @@ describe('supervisor script (real sh)', function () {
     assert.deepEqual(supervisedArgv(cmd), ['node', 'server.js']);
     assert.ok(!isSupervisorCommand(['node', 'server.js']));
     assert.throws(() => supervisorCommand([]), /needs a command/);
+  });
+
+  describe('with the Node inspector (truva.yaml debug)', () => {
+    const app = 'setInterval(() => {}, 1000)';
+
+    it('puts the flag right after node, so only the app opens the port, and reopens it after each restart', async () => {
+      const port = await freePorts();
+      const cmd = supervisorCommand(['node', '-e', app], { inspectPort: port });
+      assert.deepEqual(cmd.slice(3), ['truva-supervisor', 'node', `--inspect=127.0.0.1:${port}`, '-e', app]);
+      running = startSupervisor(['node', '-e', app], dir, 1, port);
+      const first = await poll('the inspector', () => inspectorTarget(port), 15000, 50);
+      assert.equal(runSh(restartCommand({ stateDir: dir })).status, 0);
+      const second = await poll(
+        'the new process inspector',
+        async () => {
+          const id = await inspectorTarget(port);
+          return id && id !== first ? id : undefined;
+        },
+        15000,
+        50,
+      );
+      assert.notEqual(second, first);
+    });
+
+    it('passes it in NODE_OPTIONS to a command that does not start node itself', async () => {
+      const port = await freePorts();
+      running = startSupervisor(runToArgv(`node -e '${app}'`), dir, 1, port);
+      await poll('the inspector', () => inspectorTarget(port), 15000, 50);
+      assert.match(running.out(), new RegExp(`\\[truva\\] debugger: NODE_OPTIONS=--inspect=127\\.0\\.0\\.1:${port}`));
+    });
+
+    it('says why a launcher that is a Node program would take the port', () => {
+      assert.match(inspectorProblem(['npm', 'start'], 9229) ?? '', /starts with npm, a Node program itself.*port 9229/);
+      assert.match(inspectorProblem(runToArgv('yarn dev'), 9229) ?? '', /starts with yarn/);
+      assert.equal(inspectorProblem(['node', 'server.js'], 9229), undefined);
+      assert.equal(inspectorProblem(runToArgv('node server.js'), 9229), undefined);
+    });
   });
 });

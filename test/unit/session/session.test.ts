@@ -3,7 +3,13 @@ import type { TruvaConfig } from '../../../src/core/config';
 import type { Backup } from '../../../src/core/devmode/devMode';
 import type { Cluster } from '../../../src/core/kube/cluster';
 import type { Deployment, Pod, ReplicaSet, WatchEvent } from '../../../src/core/kube/types';
-import { DevSession, type DevModePort, type Preflighted } from '../../../src/core/session/devSession';
+import {
+  DevSession,
+  type DevModePort,
+  type ForwardsPart,
+  type Preflighted,
+} from '../../../src/core/session/devSession';
+import type { ForwardStatus } from '../../../src/core/ports/forwardManager';
 import { SessionCancelledError, type SyncPart } from '../../../src/core/session/session';
 import { SessionManager } from '../../../src/core/session/sessionManager';
 import type { PodRun } from '../../../src/core/sync';
@@ -25,6 +31,7 @@ const config = (over: Partial<TruvaConfig> = {}): TruvaConfig => ({
   logs: { tail: 200, buffer: 50_000 },
   devMode: { keepProbes: false, rolloutTimeoutSeconds: 120, emptyDir: false },
   logLevel: 'info',
+  ports: [],
   ...over,
 });
 
@@ -104,6 +111,29 @@ function recordingSession(opts: { failAt?: string; onEnter?: () => void; config?
     fullSync: async () => maybeFail('fullSync'),
     dispose: async () => maybeFail('sync.dispose'),
   };
+  const forwardListeners = new Set<() => void>();
+  let forwardStates: ForwardStatus[] = [];
+  const forwards: ForwardsPart = {
+    start: async () => {
+      maybeFail('forwards.start');
+      forwardStates = (opts.config?.ports ?? []).map((p, i) => ({
+        source: p.source,
+        remote: p.remote,
+        local: p.local,
+        slot: 0,
+        address: `127.0.0.1:${p.local}`,
+        url: `http://127.0.0.1:${p.local}`,
+        pod: i === 0 ? 'web-a' : undefined,
+        state: i === 0 ? 'ready' : 'failed',
+        error: i === 0 ? undefined : `Local port ${p.local} is in use by another program.`,
+        connections: 0,
+      }));
+      return forwardStates;
+    },
+    snapshot: () => forwardStates,
+    onDidChange: (l) => (forwardListeners.add(l), () => forwardListeners.delete(l)),
+    dispose: async () => maybeFail('forwards.dispose'),
+  };
   const saved: [string, Backup | undefined][] = [];
   const session = new DevSession({
     config: config(opts.config),
@@ -117,6 +147,10 @@ function recordingSession(opts: { failAt?: string; onEnter?: () => void; config?
         restartPod = restart;
         return engine;
       },
+      forwards: (target) => {
+        calls.push(`forwards ${target.container}`);
+        return forwards;
+      },
     },
   });
   return {
@@ -127,6 +161,7 @@ function recordingSession(opts: { failAt?: string; onEnter?: () => void; config?
     restartPod: (pod: string) => restartPod!(pod, runIn(pod)),
     podEvent: (e: WatchEvent<Pod>) => podEvents!(e),
     engineChanged: () => listeners.forEach((l) => l()),
+    forwardsChanged: () => forwardListeners.forEach((l) => l()),
   };
 }
 
@@ -155,6 +190,55 @@ describe('DevSession', () => {
     assert.deepEqual(r.engineTarget(), { deployment, container: 'web', selector: 'app=web', backup });
     assert.deepEqual(r.saved, [['backup/ctx/demo/web', backup]], 'a copy of the backup is kept');
     assert.equal(r.session.sync?.snapshot().filesSent, 8);
+  });
+
+  it('forwards truva.yaml ports once the process runs; a port in use is reported, not fatal; stop closes them before the restore', async () => {
+    const ports = [
+      { source: 'ports[0]', remote: 8080, local: 18080, pods: 'first' as const },
+      { source: 'ports[1]', remote: 9000, local: 19000, pods: 'first' as const },
+    ];
+    const r = recordingSession({ config: { ports } });
+    const steps: string[] = [];
+    await r.session.start((p) => steps.push(p.step));
+    assert.equal(r.session.phase, 'running', 'a local port in use does not fail the session');
+    assert.deepEqual(steps, ['preflight', 'backup', 'initial-sync', 'start', 'ports']);
+    assert.deepEqual(r.calls.slice(-3), ['restartAll', 'forwards web', 'forwards.start']);
+    assert.deepEqual(
+      r.session.status().forwards.map((f) => [f.address, f.pod, f.state]),
+      [
+        ['127.0.0.1:18080', 'web-a', 'ready'],
+        ['127.0.0.1:19000', undefined, 'failed'],
+      ],
+    );
+    assert.match(r.session.status().forwards[1].error!, /19000 is in use/);
+    let changes = 0;
+    r.session.onDidChange(() => changes++);
+    r.forwardsChanged();
+    assert.equal(changes, 1, "a forward's change is the session's change (views redraw)");
+    await r.session.stop();
+    assert.deepEqual(r.calls.slice(-3), ['forwards.dispose', 'sync.dispose', 'restore']);
+    assert.deepEqual(r.session.forwards(), []);
+  });
+
+  it('without ports or debug there is no forwards step', async () => {
+    const r = recordingSession();
+    await r.session.start();
+    assert.ok(!r.calls.some((c) => c.startsWith('forwards')), r.calls.join(', '));
+  });
+
+  it('debug: node makes the supervisor start the inspector on its port', async () => {
+    const r = recordingSession();
+    assert.equal(r.session.config.debug, undefined);
+    const withDebug = new DevSession({
+      config: config({
+        debug: { runtime: 'node', port: 9229, forward: { source: 'debug', remote: 9229, local: 9229, pods: 'all' } },
+      }),
+      cluster: { contextName: 'ctx', namespace: 'default', dispose() {} } as unknown as Cluster,
+    });
+    assert.equal(
+      (withDebug as unknown as { devMode: { options: { inspectPort?: number } } }).devMode.options.inspectPort,
+      9229,
+    );
   });
 
   it('a failed preflight changes nothing: no restore is attempted and no engine is made', async () => {

@@ -22,6 +22,7 @@ const session = (over: Partial<SessionStatus> = {}): SessionStatus => ({
   podVersions: [],
   podsReady: 2,
   podsTotal: 2,
+  forwards: [],
   ...over,
 });
 /** The last save went live in 2 of the 3 pods' newest version; web-ghi did not take batch 12. */
@@ -85,6 +86,42 @@ describe('status bar model', () => {
       input({ sessions: [session(), session({ id: 'c/demo/api', deployment: 'api', sync: 'syncing' })] }),
     );
     assert.match(v.text, /web: .*api: /);
+  });
+
+  it('the tooltip lists each forward: a link to its local address, its pod, or why it does not forward', () => {
+    const forwards = [
+      {
+        source: 'ports[0]',
+        address: '127.0.0.1:18080',
+        url: 'http://127.0.0.1:18080',
+        remote: 8080,
+        pod: 'web-a',
+        state: 'ready' as const,
+      },
+      {
+        source: 'debug',
+        address: '127.0.0.1:9229',
+        url: 'http://127.0.0.1:9229',
+        remote: 9229,
+        state: 'waiting' as const,
+      },
+      {
+        source: 'ports[1]',
+        address: '127.0.0.1:3000',
+        url: 'http://127.0.0.1:3000',
+        remote: 3000,
+        state: 'failed' as const,
+        error: 'Local port 3000 is in use.',
+      },
+    ];
+    const v = statusView(input({ sessions: [session({ forwards })] }));
+    assert.match(v.tooltip, /\[127\.0\.0\.1:18080\]\(http:\/\/127\.0\.0\.1:18080\) → web-a:8080 \(ports\[0\]\)/);
+    assert.match(
+      v.tooltip,
+      /127\.0\.0\.1:9229\]\(http:\/\/127\.0\.0\.1:9229\) → port 9229 \(waiting for a running pod\) \(debugger\)/,
+    );
+    assert.match(v.tooltip, /127\.0\.0\.1:3000 not forwarded \(ports\[1\]\): Local port 3000 is in use\./);
+    assert.doesNotMatch(v.tooltip, /\[127\.0\.0\.1:3000\]/, 'a failed forward is no link');
   });
 });
 

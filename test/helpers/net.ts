@@ -1,0 +1,73 @@
+// Local ends for port-forward tests: talk to an echo or an HTTP app behind a local port, and find
+// free local ports. Dependency-free, so unit tests can use it too.
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Sends `payload` to an echo behind 127.0.0.1:port, half-closes, and resolves with everything that came back. */
+export function echoThrough(port: number, payload: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port, allowHalfOpen: true });
+    const chunks: Buffer[] = [];
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('end', () => {
+      socket.end();
+      resolve(Buffer.concat(chunks));
+    });
+    socket.on('error', reject);
+    socket.on('connect', () => socket.end(payload));
+  });
+}
+
+/**
+ * Sends `payload` to an echo behind 127.0.0.1:port and reads the same number of bytes back, then
+ * closes: for forwards over the channel protocol, which cannot pass a half-close on.
+ */
+export function echoRoundTrip(port: number, payload: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const chunks: Buffer[] = [];
+    let length = 0;
+    socket.on('data', (d: Buffer) => {
+      chunks.push(d);
+      length += d.length;
+      if (length >= payload.length) {
+        socket.destroy();
+        resolve(Buffer.concat(chunks));
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`the connection closed after ${length} of ${payload.length} bytes`)));
+    socket.on('connect', () => socket.write(payload));
+  });
+}
+
+/** The body of GET http://127.0.0.1:port/path (fresh connection, no keep-alive). */
+export async function httpGet(port: number, path = '/'): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { connection: 'close' } });
+  return res.text();
+}
+
+function listenOn(port: number): Promise<net.Server | undefined> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+/** The first of `count` consecutive ports on 127.0.0.1 that nothing listens on right now. */
+export async function freePorts(count = 1): Promise<number> {
+  for (;;) {
+    const first = await listenOn(0);
+    const base = (first!.address() as net.AddressInfo).port;
+    const rest: (net.Server | undefined)[] = [];
+    for (let i = 1; i < count; i++) rest.push(base + i <= 65535 ? await listenOn(base + i) : undefined);
+    const all = [first, ...rest];
+    await Promise.all(all.map((s) => s && new Promise((r) => s.close(r))));
+    if (all.every(Boolean)) return base;
+  }
+}
