@@ -11,7 +11,9 @@ export const PORT_FORWARD_PROTOCOLS = ['v4.channel.k8s.io'];
 const CONNECT = [
   "const s = require('net').connect(Number(process.argv[1]), '127.0.0.1');",
   'process.stdin.pipe(s); s.pipe(process.stdout);',
-  "s.on('error', (e) => { process.stderr.write(`dial tcp4 127.0.0.1:${process.argv[1]}: ${e.message}`); process.exit(1); });",
+  // The kubelet's words (Go's net errors): 'connect: connection refused', not Node's ECONNREFUSED.
+  "const why = (e) => e.code === 'ECONNREFUSED' ? 'connect: connection refused' : e.message;",
+  "s.on('error', (e) => { const p = process.argv[1]; process.stderr.write(`failed to connect to localhost:${p} inside the pod network namespace, IPv4: dial tcp4 127.0.0.1:${p}: ${why(e)}`); process.exit(1); });",
   "s.on('close', () => process.exit(0));",
 ].join('\n');
 
