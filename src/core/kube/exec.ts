@@ -52,6 +52,8 @@ export interface ExecStream {
    * a missing answer then means "busy", not "dead".
    */
   hasUnconfirmedInput(): boolean;
+  /** When the last pong arrived (Date.now() ms; 0 before any), late answers to ping() included. */
+  lastPongAt(): number;
 }
 
 /** A Writable that hands every chunk to a listener (client-node writes output into Writables). */
@@ -208,6 +210,14 @@ export async function openExec(
 
   let written = 0;
   let confirmed = 0;
+  // Pongs come in the order of their pings; a late one (after ping() gave up waiting) still
+  // confirms what was written before its ping, and still says the connection is alive.
+  const pingsAhead: number[] = [];
+  let lastPongAt = 0;
+  ws.on('pong', () => {
+    confirmed = Math.max(confirmed, pingsAhead.shift() ?? 0);
+    lastPongAt = Date.now();
+  });
   return {
     async write(chunk) {
       if (ws.readyState !== 1) throw new ExecError(`The connection to pod "${pod}" is closed.`, { target });
@@ -222,11 +232,8 @@ export async function openExec(
     ping: (timeoutMs) =>
       new Promise<boolean>((resolve) => {
         if (ws.readyState !== 1) return resolve(false);
-        const ahead = written;
-        const answered = () => {
-          confirmed = Math.max(confirmed, ahead);
-          done(true);
-        };
+        pingsAhead.push(written);
+        const answered = () => done(true);
         const timer = setTimeout(() => done(false), timeoutMs);
         const done = (alive: boolean) => {
           clearTimeout(timer);
@@ -237,6 +244,7 @@ export async function openExec(
         ws.ping();
       }),
     hasUnconfirmedInput: () => written > confirmed,
+    lastPongAt: () => lastPongAt,
     close() {
       try {
         ws.close();
