@@ -12,6 +12,7 @@ import type { Sandbox } from '../sandbox';
 import { DevMode, RolloutError } from '../src/core/devmode/devMode';
 import { isSupervisorCommand } from '../src/core/devmode/supervisor';
 import type { Cluster } from '../src/core/kube/cluster';
+import { ConflictError } from '../src/core/kube/errors';
 import { mutateTemplates, refusePods, type AppliedRefusal, type Refusal } from '../test/helpers/admission';
 import { createTestDeployment, podNames, sandboxCluster, uniqueName } from '../test/helpers/sandbox';
 import { watchEventLoop } from './probes';
@@ -136,8 +137,16 @@ async function restores(sandbox: Sandbox, cluster: Cluster, row: ReliabilityRow,
       const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name });
       await devMode.enter();
       if (mode === 1) {
-        const live = await cluster.getDeployment(name, 'demo');
-        await cluster.replaceDeployment({ ...live, spec: { ...live.spec!, template: original } });
+        // As GitOps writes: again on a 409 (the controllers write status meanwhile, and pods churn).
+        for (let attempt = 1; ; attempt++) {
+          const live = await cluster.getDeployment(name, 'demo');
+          try {
+            await cluster.replaceDeployment({ ...live, spec: { ...live.spec!, template: original } });
+            break;
+          } catch (err) {
+            if (!(err instanceof ConflictError) || attempt >= 5) throw err;
+          }
+        }
       }
       if (mode === 2) sandbox.faults.dropResponses({ path: `/deployments/${name}`, method: 'PUT', count: 1 });
       await devMode.restore(); // no force: a restore conflict here is a failed trial

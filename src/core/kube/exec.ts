@@ -52,6 +52,8 @@ export interface ExecStream {
    * a missing answer then means "busy", not "dead".
    */
   hasUnconfirmedInput(): boolean;
+  /** When the last pong arrived (Date.now() ms; 0 before any), late answers to ping() included. */
+  lastPongAt(): number;
   /** Sets the terminal size of a TTY exec (resize channel); nothing without a TTY. */
   resize(columns: number, rows: number): void;
 }
@@ -227,6 +229,14 @@ export async function openExec(
 
   let written = 0;
   let confirmed = 0;
+  // Pongs come in the order of their pings; a late one (after ping() gave up waiting) still
+  // confirms what was written before its ping, and still says the connection is alive.
+  const pingsAhead: number[] = [];
+  let lastPongAt = 0;
+  ws.on('pong', () => {
+    confirmed = Math.max(confirmed, pingsAhead.shift() ?? 0);
+    lastPongAt = Date.now();
+  });
   return {
     async write(chunk) {
       if (ws.readyState !== 1) throw new ExecError(`The connection to pod "${pod}" is closed.`, { target });
@@ -241,11 +251,8 @@ export async function openExec(
     ping: (timeoutMs) =>
       new Promise<boolean>((resolve) => {
         if (ws.readyState !== 1) return resolve(false);
-        const ahead = written;
-        const answered = () => {
-          confirmed = Math.max(confirmed, ahead);
-          done(true);
-        };
+        pingsAhead.push(written);
+        const answered = () => done(true);
         const timer = setTimeout(() => done(false), timeoutMs);
         const done = (alive: boolean) => {
           clearTimeout(timer);
@@ -261,6 +268,7 @@ export async function openExec(
       Object.assign(stdout, { columns, rows });
       stdout.emit('resize');
     },
+    lastPongAt: () => lastPongAt,
     close() {
       try {
         ws.close();

@@ -277,6 +277,8 @@ function whileConnected<T>(
         lastAnswer = Date.now();
         return false;
       }
+      // An answer that came too late for the ping that asked still shows the connection alive.
+      lastAnswer = Math.max(lastAnswer, stream.lastPongAt());
       return !stream.hasUnconfirmedInput() || Date.now() - lastAnswer > BUSY_PING_BUDGET_MS;
     };
     const check = async () => {

@@ -13,6 +13,7 @@ import {
   findDevModeDeployments,
 } from '../../../src/core/devmode/devMode';
 import { isSupervisorCommand } from '../../../src/core/devmode/supervisor';
+import { ConflictError } from '../../../src/core/kube/errors';
 import type { Cluster } from '../../../src/core/kube/cluster';
 import { mutateTemplates } from '../../helpers/admission';
 import { createTestDeployment, kubectl, sandboxSuite, uniqueName, waitForRollout } from '../../helpers/sandbox';
@@ -51,8 +52,17 @@ describe('restore against what the server stored', function () {
     const { name, original } = await deployment();
     const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name });
     await devMode.enter();
-    const live = await cluster.getDeployment(name);
-    await cluster.replaceDeployment({ ...live, spec: { ...live.spec!, template: original.spec.template } });
+    // As a GitOps tool writes: read, replace, and again on a 409 (the controllers write the
+    // deployment's status meanwhile, which changes its resourceVersion on a real server).
+    for (let attempt = 1; ; attempt++) {
+      const live = await cluster.getDeployment(name);
+      try {
+        await cluster.replaceDeployment({ ...live, spec: { ...live.spec!, template: original.spec.template } });
+        break;
+      } catch (err) {
+        if (!(err instanceof ConflictError) || attempt >= 5) throw err;
+      }
+    }
     await devMode.restore();
     const restored = await cluster.getDeployment(name);
     assert.deepEqual(restored.spec!.template, original.spec.template);

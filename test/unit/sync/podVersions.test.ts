@@ -77,6 +77,7 @@ class LocalPods implements SyncTarget {
       protocol: 'v5.channel.k8s.io',
       ping: async () => true,
       hasUnconfirmedInput: () => false,
+      lastPongAt: () => 0,
       resize: () => {}, // no TTY
     };
   }

@@ -38,6 +38,9 @@ class ScriptedStream implements ExecStream {
   async ping() {
     return this.alive;
   }
+  lastPongAt() {
+    return 0;
+  }
   hasUnconfirmedInput() {
     return false;
   }
