@@ -247,25 +247,35 @@ async function waitForBacklog(kubeconfig: string, app: string, pods: number) {
   const cluster = new Cluster({ kubeconfigPath: kubeconfig });
   try {
     const last = `line ${BACKLOG_LINES - 1} `;
-    for (const deadline = Date.now() + 120_000; ;) {
-      const names = (await cluster.listPods(`app=${app}`, 'demo')).map((p) => p.metadata!.name!);
-      const tails = await Promise.all(
-        names.map(async (pod) => {
-          const body = await cluster.followLogs(
-            pod,
-            'web',
-            { tailLines: 1, follow: false },
-            new AbortController().signal,
-            'demo',
-          );
-          let text = '';
-          for await (const chunk of body) text += chunk;
-          return text;
-        }),
-      );
-      if (names.length === pods && tails.every((t) => t.startsWith(last))) return;
-      if (Date.now() > deadline) throw new Error(`the ${app} pods did not finish writing their logs`);
-      await new Promise((r) => setTimeout(r, 500));
+    let lastError: unknown;
+    for (const deadline = Date.now() + 180_000; ;) {
+      // A poll that fails counts as "not yet": while 10 pods write their backlog at once a busy
+      // machine's sandbox can be slow enough to open the circuit for a moment.
+      try {
+        const names = (await cluster.listPods(`app=${app}`, 'demo')).map((p) => p.metadata!.name!);
+        const tails = await Promise.all(
+          names.map(async (pod) => {
+            const body = await cluster.followLogs(
+              pod,
+              'web',
+              { tailLines: 1, follow: false },
+              new AbortController().signal,
+              'demo',
+            );
+            let text = '';
+            for await (const chunk of body) text += chunk;
+            return text;
+          }),
+        );
+        if (names.length === pods && tails.every((t) => t.startsWith(last))) return;
+      } catch (err) {
+        lastError = err;
+      }
+      if (Date.now() > deadline)
+        throw new Error(
+          `the ${app} pods did not finish writing their logs${lastError ? ` (last poll: ${(lastError as Error).message})` : ''}`,
+        );
+      await new Promise((r) => setTimeout(r, 1000));
     }
   } finally {
     cluster.dispose();

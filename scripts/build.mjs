@@ -42,6 +42,7 @@ const builds = [
     outfile: 'dist/extension.js',
     plugins: [lazyRequires],
     banner: { js: 'var __truvaLoadStart = performance.now();' },
+    footer: { js: 'var __truvaLoadEnd = performance.now();' },
   },
   { ...extensionBundle, entryPoints: ['src/core/api.ts'], outfile: 'dist/core.js' },
   { ...extensionBundle, entryPoints: ['src/vscode/lspClient.ts'], outfile: 'dist/languageClient.js' },
