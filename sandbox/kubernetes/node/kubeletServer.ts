@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import { PassThrough, Writable, type Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { RuntimeError, type ExecProcess, type PodRuntime } from '../../runtime/types';
+import { RuntimeError, type ExecProcess, type PodRuntime, type RuntimeExecOptions } from '../../runtime/types';
 import { EXEC_PROTOCOLS, bridgeExec } from '../../streaming/execBridge';
 import { forwardPorts, PORT_FORWARD_PROTOCOLS } from './portForward';
 
@@ -199,7 +199,7 @@ export class KubeletServer {
       if (kind === 'exec') {
         command = q.getAll('command');
         if (command.length === 0) throw new KubeletError(400, 'you must specify at least 1 command');
-        proc = this.execIn(uid, container, command);
+        proc = this.execIn(uid, container, command, { tty: flag(q, 'tty') });
       } else {
         try {
           proc = attachProcess(this.options.runtime, uid, container);
@@ -217,9 +217,9 @@ export class KubeletServer {
   }
 
   /** A container that is not running is, for the kubelet, one it cannot find among the running ones. */
-  private execIn(uid: string, container: string, command: string[]): ExecProcess {
+  private execIn(uid: string, container: string, command: string[], options: RuntimeExecOptions): ExecProcess {
     try {
-      return this.options.runtime.exec(uid, container, command);
+      return this.options.runtime.exec(uid, container, command, options);
     } catch (err) {
       if (err instanceof RuntimeError) throw new KubeletError(500, `container not found ("${container}")`);
       throw err;
