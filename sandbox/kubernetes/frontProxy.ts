@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { Faults } from '../server/faults';
 import { statusBody } from '../server/status';
+import { OpenStreams } from '../server/openStreams';
 
 export interface FrontProxyOptions {
   /** Serving certificate for 127.0.0.1 (clients verify it against the cluster CA). */
@@ -56,7 +57,7 @@ export class FrontProxy {
   private readonly server: https.Server;
   private readonly agent: https.Agent;
   private readonly upstream: URL;
-  private readonly streams = new Set<{ destroy(): void }>();
+  private readonly streams = new OpenStreams();
   private readonly execSilencers = new Set<() => void>();
 
   constructor(private readonly options: FrontProxyOptions) {
@@ -100,15 +101,7 @@ export class FrontProxy {
   }
 
   closeStreams(): number {
-    const n = this.streams.size;
-    for (const s of [...this.streams]) s.destroy();
-    this.streams.clear();
-    return n;
-  }
-
-  private track(stream: { destroy(): void }, until: { once(event: 'close', fn: () => void): unknown }) {
-    this.streams.add(stream);
-    until.once('close', () => this.streams.delete(stream));
+    return this.streams.closeAll();
   }
 
   /** Latency, hang and failure rules; returns the status to fail with, if any. */
@@ -170,7 +163,7 @@ export class FrontProxy {
     // A client that goes away mid-answer (a watch it stops) frees the upstream request too.
     res.on('close', () => answered || upstream.destroy());
     if (isStream(url)) {
-      this.track({ destroy: () => (res.destroy(), upstream.destroy()) }, res);
+      this.streams.track({ destroy: () => (res.destroy(), upstream.destroy()) }, res);
       req.socket.setTimeout(0);
     }
     req.pipe(upstream);
@@ -236,7 +229,7 @@ export class FrontProxy {
     upstream.on('error', destroy);
     upstream.on('close', destroy);
     socket.on('close', destroy);
-    this.track({ destroy }, socket);
+    this.streams.track({ destroy }, socket);
     if (exec) {
       const silence = () => {
         socket.unpipe(upstream);

@@ -20,6 +20,7 @@ import { ApiError, badRequest, invalid, statusBody } from './status';
 import { RESOURCE, Store, type Kind, type StoreEvent } from './store';
 import type { SandboxTls } from './tls';
 import { tableIfAsked } from './table';
+import { OpenStreams } from './openStreams';
 
 export interface ApiUsers {
   /** Bearer token of the full-access user. */
@@ -108,7 +109,7 @@ export class ApiServer {
   private readonly portForwardWss = portForwardWebSocketServer();
   /** Port-forward connections made so far, by protocol (tests check which one kubectl chose). */
   readonly portForwardProtocols: Record<string, number> = {};
-  private readonly streams = new Set<{ destroy(): void }>();
+  private readonly streams = new OpenStreams();
   private readonly dropping = new WeakSet<ServerResponse>();
   private readonly execSilencers = new Set<() => void>();
   private address = '127.0.0.1:0';
@@ -159,15 +160,7 @@ export class ApiServer {
 
   /** Drops every open watch, log and exec stream at once, as a flaky network or API restart would. */
   closeStreams(): number {
-    const n = this.streams.size;
-    for (const s of [...this.streams]) s.destroy();
-    this.streams.clear();
-    return n;
-  }
-
-  private track(stream: { destroy(): void }, until: { once(event: 'close', fn: () => void): unknown }) {
-    this.streams.add(stream);
-    until.once('close', () => this.streams.delete(stream));
+    return this.streams.closeAll();
   }
 
   private authenticate(req: IncomingMessage): User {
@@ -679,7 +672,7 @@ export class ApiServer {
             10_000,
           )
         : undefined;
-    this.track(res, res);
+    this.streams.track(res, res);
     res.once('close', () => {
       unwatch();
       clearTimeout(timer);
@@ -722,7 +715,7 @@ export class ApiServer {
     res.flushHeaders();
     stream.pipe(res);
     stream.on('error', () => res.destroy());
-    this.track(
+    this.streams.track(
       {
         destroy: () => {
           stream.destroy();
@@ -779,7 +772,7 @@ export class ApiServer {
         }
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => {
-        this.track({ destroy: () => ws.terminate() }, ws);
+        this.streams.track({ destroy: () => ws.terminate() }, ws);
         if (!proc) return failAfterUpgrade(ws, nodeRefusal!);
         bridgeExec(ws, proc, {
           command,
@@ -804,7 +797,7 @@ export class ApiServer {
       onConnection: (protocol, close, closed) => {
         const key = protocol || '(none)';
         this.portForwardProtocols[key] = (this.portForwardProtocols[key] ?? 0) + 1;
-        this.track({ destroy: close }, { once: (_event, fn) => void closed.then(fn) });
+        this.streams.track({ destroy: close }, { once: (_event, fn) => void closed.then(fn) });
       },
     });
   }
