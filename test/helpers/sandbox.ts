@@ -5,6 +5,8 @@ import { existsSync } from 'node:fs';
 import { startSandbox, type ControlPlaneKind, type Sandbox } from '../../sandbox';
 import { webDeployment } from '../../sandbox/seed';
 import { Cluster } from '../../src/core/kube/cluster';
+import type { Deployment } from '../../src/core/kube/types';
+import { ConflictError } from '../../src/core/kube/errors';
 import { SyncEngine, clusterSyncTarget, type SyncOptions } from '../../src/core/sync';
 import { testControlPlane } from './controlPlane';
 import { until } from './poll';
@@ -128,6 +130,34 @@ export async function createTestDeployment(
     return await cluster.getDeployment(opts.name, namespace);
   } finally {
     cluster.dispose();
+  }
+}
+
+/**
+ * What a client writes to a deployment (not the status the controllers keep writing, which moves
+ * its resourceVersion): equal before and after means nothing changed it.
+ */
+export function clientWritten(d: Deployment): unknown {
+  const { generation, labels, annotations } = d.metadata ?? {};
+  return { generation, labels, annotations, spec: d.spec };
+}
+
+/**
+ * Changes a deployment as another client (a person, a GitOps tool) does: read, replace, and read
+ * again on a 409, since on a real server the controllers' status writes change its resourceVersion.
+ */
+export async function replaceAsAnotherClient(
+  cluster: Cluster,
+  name: string,
+  change: (live: Deployment) => Deployment,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await cluster.replaceDeployment(change(await cluster.getDeployment(name)));
+      return;
+    } catch (err) {
+      if (!(err instanceof ConflictError) || attempt >= 5) throw err;
+    }
   }
 }
 

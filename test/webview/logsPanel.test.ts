@@ -52,6 +52,15 @@ describe('log panel webview (Chromium, real bundle)', function () {
       re.source,
       { timeout: 30_000 },
     );
+  // A click is drawn at the next animation frame, so the detail view is read once it shows the line.
+  const detailShowing = async (re: RegExp) => {
+    await w.page.waitForFunction(
+      (source) => new RegExp(source).test(document.querySelector('.detail:not(.hidden)')?.textContent ?? ''),
+      re.source,
+      { timeout: 30_000 },
+    );
+    return (await w.page.locator('.detail').textContent()) ?? '';
+  };
   const typeFilter = async (text: string) => {
     await w.page.evaluate((t) => {
       const field = document.querySelector('vscode-textfield.filter') as HTMLElement & { value: string };
@@ -72,10 +81,7 @@ describe('log panel webview (Chromium, real bundle)', function () {
     // Each line, selected, opens the detail view as text too (the JSON one pretty-printed).
     for (let i = 0; i < HOSTILE_LINES.length; i++) await w.page.locator('.row').nth(i).click();
     await w.page.locator('.row', { hasText: '"level":"error"' }).click();
-    assert.match(
-      (await w.page.locator('.detail').textContent()) ?? '',
-      /"html": "<script>window.__scriptRan\(\)<\/script>"/,
-    );
+    assert.match(await detailShowing(/"level": "error"/), /"html": "<script>window.__scriptRan\(\)<\/script>"/);
     await w.page.locator('.row .text', { hasText: 'click me' }).click();
     await w.page.waitForTimeout(300); // would-be onerror/onload handlers fire asynchronously
     assert.deepEqual(await w.foreignElements(), [], 'log text created no element');
@@ -97,7 +103,7 @@ describe('log panel webview (Chromium, real bundle)', function () {
     const shown = (await row.locator('.text').textContent()) ?? '';
     assert.ok(shown.startsWith('x'.repeat(10_000)) && shown.includes('990000 more characters'), shown.slice(-80));
     await row.click();
-    assert.equal(await w.page.locator('.detail').evaluate((d) => d.textContent?.length), 1_000_000);
+    assert.equal((await detailShowing(/ MIDDLE /)).length, 1_000_000);
     await w.page.keyboard.press('Control+c');
     await w.page.locator('.toolbar button', { hasText: 'Export' }).click();
     const posted = (await w.posted()) as Array<{ type: string; text?: string }>;

@@ -14,6 +14,7 @@ import {
 import { isSupervisorCommand } from '../../../src/core/devmode/supervisor';
 import type { Cluster } from '../../../src/core/kube/cluster';
 import {
+  clientWritten,
   createTestDeployment,
   kubectl,
   podNames,
@@ -129,7 +130,7 @@ describe('dev mode on the sandbox', function () {
       devMode.preflight(),
       (err: Error) => err instanceof PreflightError && /Container "web" \(image "notar"\) has no tar/.test(err.message),
     );
-    assert.equal((await cluster.getDeployment(name)).metadata?.resourceVersion, original.metadata.resourceVersion);
+    assert.deepEqual(clientWritten(await cluster.getDeployment(name)), clientWritten(original));
   });
 
   it('the read-only context is refused with a message naming the verb; nothing changes', async () => {
@@ -139,7 +140,7 @@ describe('dev mode on the sandbox', function () {
       const devMode = new DevMode(readonly, { namespace: 'demo', deployment: 'web' });
       await assert.rejects(devMode.preflight(), /may not update deployments .*in namespace "demo"/);
       await assert.rejects(devMode.enter(), (err: any) => err.kind === 'forbidden' && /patch|update/.test(err.message));
-      assert.equal((await cluster.getDeployment('web')).metadata?.resourceVersion, before.metadata?.resourceVersion);
+      assert.deepEqual(clientWritten(await cluster.getDeployment('web')), clientWritten(before));
     } finally {
       readonly.dispose();
     }

@@ -14,7 +14,16 @@ import { isSupervisorCommand } from '../../../src/core/devmode/supervisor';
 import { Cluster } from '../../../src/core/kube/cluster';
 import { LogAggregator } from '../../../src/core/logs/aggregator';
 import { clusterLogSource } from '../../../src/core/logs/clusterSource';
-import { kubectl, sandboxSuite, testSyncEngine, uniqueName, waitFor, waitForRollout } from '../../helpers/sandbox';
+import {
+  clientWritten,
+  kubectl,
+  replaceAsAnotherClient,
+  sandboxSuite,
+  testSyncEngine,
+  uniqueName,
+  waitFor,
+  waitForRollout,
+} from '../../helpers/sandbox';
 
 /** A web deployment whose pods carry `labels`, selected by `selector`. */
 function deploymentWith(name: string, labels: Record<string, string>, selector: unknown, replicas = 2): any {
@@ -139,7 +148,7 @@ describe('dev mode on real-cluster shapes', function () {
           /has args \(\["server\.js"\]\) but no command.*Set "run" in truva\.yaml/.test(err.message),
       );
       await assert.rejects(new DevMode(cluster, { namespace: 'demo', deployment: app }).enter(), PreflightError);
-      assert.equal((await cluster.getDeployment(app)).metadata?.resourceVersion, before.metadata?.resourceVersion);
+      assert.deepEqual(clientWritten(await cluster.getDeployment(app)), clientWritten(before));
       const withRun = new DevMode(cluster, { namespace: 'demo', deployment: app, run: ['node', 'server.js'] });
       await withRun.preflight();
       await withRun.enter();
@@ -181,10 +190,10 @@ describe('dev mode on real-cluster shapes', function () {
       assert.ok(isSupervisorCommand(containers.find((x) => x.name === 'web')!.command));
       assert.equal(isSupervisorCommand(containers.find((x) => x.name === 'proxy')!.command), false);
       await devMode.restore();
-      await cluster.replaceDeployment({
-        ...(await cluster.getDeployment(app)),
+      await replaceAsAnotherClient(cluster, app, (live) => ({
+        ...live,
         spec: {
-          ...(await cluster.getDeployment(app)).spec!,
+          ...live.spec!,
           template: {
             ...d.spec.template,
             metadata: {
@@ -193,7 +202,7 @@ describe('dev mode on real-cluster shapes', function () {
             },
           },
         },
-      });
+      }));
       await assert.rejects(
         new DevMode(cluster, { namespace: 'demo', deployment: app }).preflight(),
         /default-container annotation .* names container "gone", which is not in its pod template/,
@@ -262,10 +271,7 @@ describe('dev mode on real-cluster shapes', function () {
                 ? (err as { kind?: string }).kind === 'forbidden' && /may not get deployments/.test(err.message)
                 : err instanceof PreflightError && err.message.includes(`may not ${need.verb} ${resource} (`),
           );
-          assert.equal(
-            (await cluster.getDeployment('web')).metadata?.resourceVersion,
-            before.metadata?.resourceVersion,
-          );
+          assert.deepEqual(clientWritten(await cluster.getDeployment('web')), clientWritten(before));
         } finally {
           dev.dispose();
         }

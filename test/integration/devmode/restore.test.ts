@@ -13,10 +13,16 @@ import {
   findDevModeDeployments,
 } from '../../../src/core/devmode/devMode';
 import { isSupervisorCommand } from '../../../src/core/devmode/supervisor';
-import { ConflictError } from '../../../src/core/kube/errors';
 import type { Cluster } from '../../../src/core/kube/cluster';
 import { mutateTemplates } from '../../helpers/admission';
-import { createTestDeployment, kubectl, sandboxSuite, uniqueName, waitForRollout } from '../../helpers/sandbox';
+import {
+  createTestDeployment,
+  kubectl,
+  replaceAsAnotherClient,
+  sandboxSuite,
+  uniqueName,
+  waitForRollout,
+} from '../../helpers/sandbox';
 
 describe('restore against what the server stored', function () {
   this.timeout(120_000);
@@ -52,17 +58,10 @@ describe('restore against what the server stored', function () {
     const { name, original } = await deployment();
     const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name });
     await devMode.enter();
-    // As a GitOps tool writes: read, replace, and again on a 409 (the controllers write the
-    // deployment's status meanwhile, which changes its resourceVersion on a real server).
-    for (let attempt = 1; ; attempt++) {
-      const live = await cluster.getDeployment(name);
-      try {
-        await cluster.replaceDeployment({ ...live, spec: { ...live.spec!, template: original.spec.template } });
-        break;
-      } catch (err) {
-        if (!(err instanceof ConflictError) || attempt >= 5) throw err;
-      }
-    }
+    await replaceAsAnotherClient(cluster, name, (live) => ({
+      ...live,
+      spec: { ...live.spec!, template: original.spec.template },
+    }));
     await devMode.restore();
     const restored = await cluster.getDeployment(name);
     assert.deepEqual(restored.spec!.template, original.spec.template);
