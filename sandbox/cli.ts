@@ -41,7 +41,11 @@ async function main() {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    await sandbox.then((s) => s.stop()).catch(() => undefined);
+    console.error('sandbox: stopping (the pods, then the control plane)');
+    await sandbox
+      .then((s) => s.stop())
+      .catch((err) => console.error(`sandbox: stopping failed: ${err.message ?? err}`));
+    console.error('sandbox: stopped');
     process.exit(0);
   };
   process.on('SIGINT', stop);

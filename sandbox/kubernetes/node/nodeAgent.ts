@@ -30,6 +30,7 @@ export class NodeAgent {
     private readonly server: KubeletServer,
     private readonly heartbeat: NodeHeartbeat,
     private readonly workers: PodWorkers,
+    private readonly log: (line: string) => void,
   ) {}
 
   static async start(options: NodeAgentOptions): Promise<NodeAgent> {
@@ -64,7 +65,7 @@ export class NodeAgent {
       log,
     ));
     const heartbeat = new NodeHeartbeat(api, id);
-    const agent = new NodeAgent(runtime, api, server, heartbeat, workers);
+    const agent = new NodeAgent(runtime, api, server, heartbeat, workers, log);
     try {
       await heartbeat.register();
       await workers.start();
@@ -82,10 +83,14 @@ export class NodeAgent {
     this.runtime.killContainer(found.metadata.uid, container);
   }
 
+  /** Each step is logged: a stop that hangs says where. */
   async stop(): Promise<void> {
     this.heartbeat.stop();
+    this.log(`stopping: the pod watch and ${this.runtime.livePids().length} pod processes`);
     await this.workers.stop();
+    this.log('stopping: the kubelet API server');
     await this.server.close();
     this.api.close();
+    this.log('stopped');
   }
 }

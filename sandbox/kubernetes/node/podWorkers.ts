@@ -77,6 +77,7 @@ export class PodWorkers {
   async stop(): Promise<void> {
     this.abort.abort();
     await this.watching;
+    this.log('stopping: the pods');
     for (const e of this.pods.values()) e.gone = true;
     await this.runtime.stopAll();
   }

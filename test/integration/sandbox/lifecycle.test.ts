@@ -3,7 +3,8 @@
 // manager and the scheduler).
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { startSandbox, type ControlPlaneKind } from '../../../sandbox';
 import { alive, commandLine, descendants } from '../../helpers/processes';
@@ -37,16 +38,45 @@ function sandboxCli(controlPlane: ControlPlaneKind) {
   );
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let out = '';
+  let kubeconfig: string | undefined;
+  /** The node agent's log (real control plane), which says how far a stop got. */
+  const agentLog = () => {
+    try {
+      return readFileSync(join(dirname(kubeconfig!), 'control-plane/logs/node-agent.log'), 'utf8').slice(-3000);
+    } catch {
+      return '(none)';
+    }
+  };
+  /** p, or a failure naming the step and quoting what the CLI printed, so a hang says where it was. */
+  const within = async <T>(p: Promise<T>, ms: number, step: string): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `${step}: not within ${ms / 1000} s. The CLI printed:\n${out}\nThe node agent logged:\n${agentLog()}`,
+            ),
+          ),
+        ms,
+      );
+    });
+    try {
+      return await Promise.race([p, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const ready = new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d) => {
       out += d;
       const m = /sandbox ready: KUBECONFIG=(\S+)/.exec(out);
-      if (m) resolve(m[1]);
+      if (m) resolve((kubeconfig = m[1]));
     });
     child.stderr.on('data', (d) => (out += d));
     void exited.then((code) => reject(new Error(`the sandbox CLI exited (${code}) before it was ready: ${out}`)));
   });
-  return { child, ready, exited };
+  return { child, ready, exited, within };
 }
 
 for (const controlPlane of ['sandbox', 'kubernetes'] as const) {
@@ -78,11 +108,12 @@ for (const controlPlane of ['sandbox', 'kubernetes'] as const) {
       it(`${signal} to \`npm run sandbox\` leaves no process behind`, async () => {
         const cli = sandboxCli(controlPlane);
         try {
-          await seededPodsRunning(await cli.ready);
+          const kubeconfig = await cli.within(cli.ready, 60_000, 'the ready line');
+          await cli.within(seededPodsRunning(kubeconfig), 70_000, 'the seeded pods running');
           const started = descendants(cli.child.pid!);
           assert.ok(started.length >= 3, 'pods and their helpers run under the CLI');
           cli.child.kill(signal);
-          await cli.exited;
+          await cli.within(cli.exited, 30_000, `the CLI's exit after ${signal}`);
           // After SIGKILL nothing stops the processes in order: the kernel (pdeathsig) and the
           // containers' lifeline pipes must end them by themselves.
           await waitFor(() => stillRunning(started).length === 0, 30_000, 'every process the CLI started to end').catch(
