@@ -145,7 +145,8 @@ export function supervisedArgv(command: string[]): string[] {
  * has written its PID (at most waitTenths tenths of a second) and prints that PID; exit code 3
  * means no supervisor is running in the container. It runs after every synced batch, so it
  * reads the PID files with the `read` builtin (no process per read) and looks for the new PID
- * every 20 ms: a restart request should cost one exec, not a tenth of a second of polling.
+ * every 5 ms: the supervisor starts the new process within a few ms of the old one's exit, and a
+ * restart request should cost one exec, not a poll interval on top (20 ms cost 10 ms a save on average).
  */
 export function restartCommand(opts: { stateDir?: string; waitTenths?: number } = {}): string[] {
   const dir = opts.stateDir ?? DEFAULT_STATE_DIR;
@@ -156,10 +157,10 @@ sup=; { read -r sup < "$dir/supervisor.pid"; } 2>/dev/null
 old=; { read -r old < "$dir/app.pid"; } 2>/dev/null
 kill -USR1 "$sup" || exit 3
 n=0
-while [ "$n" -lt ${wait * 5} ]; do
+while [ "$n" -lt ${wait * 20} ]; do
   cur=; { read -r cur < "$dir/app.pid"; } 2>/dev/null
   if [ -n "$cur" ] && [ "$cur" != "$old" ]; then echo "$cur"; exit 0; fi
-  sleep 0.02 2>/dev/null || sleep 1
+  sleep 0.005 2>/dev/null || { sleep 1; n=$((n + 199)); }
   n=$((n + 1))
 done
 echo "the app did not start again within ${wait / 10}s" >&2
