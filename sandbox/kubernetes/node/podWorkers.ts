@@ -209,6 +209,10 @@ export class PodWorkers {
 
   /** Writes the entry's latest status; one write per pod at a time, the newest state wins. */
   private report(e: PodEntry): void {
+    // Once stopping, writeStatus returns at once and leaves the entry dirty: reporting again from
+    // its finally would loop in microtasks forever, starving the stop itself (a stop hung at
+    // "stopping: the pod watch" with the process at 100% CPU).
+    if (this.abort.signal.aborted) return;
     e.dirty = true;
     if (e.writing) return;
     e.writing = this.writeStatus(e).finally(() => {
