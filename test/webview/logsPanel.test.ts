@@ -46,19 +46,17 @@ describe('log panel webview (Chromium, real bundle)', function () {
 
   const status = () => w.page.locator('.status').textContent();
   const texts = () => w.page.locator('.row .text').allTextContents();
-  const untilStatus = (re: RegExp) =>
+  /** Waits until the element's text matches `re`. */
+  const untilText = (selector: string, re: RegExp) =>
     w.page.waitForFunction(
-      (source) => new RegExp(source).test(document.querySelector('.status')?.textContent ?? ''),
-      re.source,
+      ([sel, source]) => new RegExp(source).test(document.querySelector(sel)?.textContent ?? ''),
+      [selector, re.source] as const,
       { timeout: 30_000 },
     );
+  const untilStatus = (re: RegExp) => untilText('.status', re);
   // A click is drawn at the next animation frame, so the detail view is read once it shows the line.
   const detailShowing = async (re: RegExp) => {
-    await w.page.waitForFunction(
-      (source) => new RegExp(source).test(document.querySelector('.detail:not(.hidden)')?.textContent ?? ''),
-      re.source,
-      { timeout: 30_000 },
-    );
+    await untilText('.detail:not(.hidden)', re);
     return (await w.page.locator('.detail').textContent()) ?? '';
   };
   const typeFilter = async (text: string) => {
