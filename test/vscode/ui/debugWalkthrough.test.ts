@@ -16,18 +16,6 @@ async function webPods(): Promise<string[]> {
   return pods.filter((p) => p.status.phase === 'Running' && !p.metadata.deletionTimestamp).map((p) => p.metadata.name);
 }
 
-/** Quick open of a file, tried again: on a busy machine the first Ctrl+P can be swallowed. */
-async function openFileRetrying(wb: Workbench, path: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await wb.openFile(path);
-    } catch (err) {
-      if (attempt >= 3) throw err;
-      await wb.page.keyboard.press('Escape');
-    }
-  }
-}
-
 describe('UI walkthrough: debugger and terminal', function () {
   let wb: Workbench;
   let originalYaml: string;
@@ -63,7 +51,7 @@ describe('UI walkthrough: debugger and terminal', function () {
     const line = readFileSync(join(uiContext().workspace, 'server.js'), 'utf8')
       .split('\n')
       .findIndex((l) => l.includes('res.end(`hello from'));
-    await openFileRetrying(wb, 'server.js');
+    await wb.openFile('server.js');
     await wb.page.keyboard.press('Control+G');
     await wb.page.keyboard.type(String(line + 1));
     await wb.page.keyboard.press('Enter');
@@ -101,7 +89,7 @@ describe('UI walkthrough: debugger and terminal', function () {
     await wb.runCommand('Debug: Continue');
     assert.match(await answer!, /^hello from /, 'the request is answered after Continue');
     // F9 on the same line again takes the breakpoint away.
-    await openFileRetrying(wb, 'server.js');
+    await wb.openFile('server.js');
     await wb.page.keyboard.press('Control+G');
     await wb.page.keyboard.type(String(line + 1));
     await wb.page.keyboard.press('Enter');

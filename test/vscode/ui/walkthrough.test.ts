@@ -24,35 +24,8 @@ describe('UI walkthrough', function () {
   after(async () => wb?.close());
 
   async function saveVersion(text: string) {
-    const editor = wb.page.locator('.monaco-editor[data-uri$="version.txt"] textarea').first();
-    // The file is usually open in a tab already: its tab is the surest way back, since a keystroke
-    // can be swallowed while the log panel's webview has focus. Otherwise, quick open (retried).
-    const tab = wb.page.locator('.tabs-container .tab', { hasText: 'version.txt' }).first();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        if (await tab.count()) {
-          await tab.click();
-        } else {
-          await wb.page.keyboard.press('Control+P');
-          const input = wb.page.locator('.quick-input-widget input');
-          await input.waitFor({ state: 'visible', timeout: 10_000 });
-          await input.fill('version.txt');
-          await wb.page
-            .locator('.quick-input-list .monaco-list-row', { hasText: 'version.txt' })
-            .first()
-            .waitFor({ timeout: 15_000 });
-          await input.press('Enter');
-        }
-        await editor.waitFor({ state: 'attached', timeout: 10_000 });
-        break;
-      } catch (err) {
-        if (attempt >= 3) {
-          await wb.screenshot('version-txt-not-opened');
-          throw err;
-        }
-        await wb.page.keyboard.press('Escape');
-      }
-    }
+    await wb.openFile('version.txt');
+    const editor = wb.page.locator('.monaco-editor[data-uri$="/version.txt"] textarea').first();
     await editor.focus();
     await wb.page.keyboard.press('Control+A');
     await wb.page.keyboard.type(text);

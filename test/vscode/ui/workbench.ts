@@ -19,7 +19,7 @@ export interface Workbench {
   sessionRunning(timeoutMs?: number): Promise<void>;
   /** Waits until some notification's text matches. */
   notification(text: string | RegExp, timeoutMs?: number): Promise<Locator>;
-  /** Opens a workspace file in the editor by quick open. */
+  /** Opens a workspace file in the editor (its tab, or quick open) and waits until it shows. */
   openFile(relativePath: string): Promise<void>;
   /** Saves a step's picture as test-artifacts/vscode/<suite>/NN-name.png. */
   screenshot(name: string): Promise<void>;
@@ -94,13 +94,38 @@ export async function openWorkbench(options: OpenOptions): Promise<Workbench> {
       return toast;
     },
     async openFile(relativePath) {
-      await page.keyboard.press('Control+P');
-      const input = page.locator('.quick-input-widget input');
-      await input.waitFor({ state: 'visible', timeout: 10_000 });
-      await input.fill(relativePath);
-      await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 15_000 });
-      await input.press('Enter');
-      await page.locator('.editor-instance .monaco-editor').first().waitFor({ timeout: 15_000 });
+      const name = relativePath.split('/').pop()!;
+      const editor = page.locator(`.monaco-editor[data-uri$="/${relativePath}"]`).first();
+      // An open tab is the surest way back, since a keystroke can be swallowed while a webview has
+      // focus; otherwise quick open, waiting for the row that names the file (the first rows can be
+      // history while the file search is still running). Tried again: a busy workbench can drop
+      // the first Ctrl+P.
+      const tab = page.locator('.tabs-container .tab', { hasText: name }).first();
+      for (let attempt = 1; ; attempt++) {
+        try {
+          if (await tab.count()) {
+            await tab.click();
+          } else {
+            await page.keyboard.press('Control+P');
+            const input = page.locator('.quick-input-widget input');
+            await input.waitFor({ state: 'visible', timeout: 10_000 });
+            await input.fill(relativePath);
+            await page
+              .locator('.quick-input-list .monaco-list-row', { hasText: name })
+              .first()
+              .waitFor({ timeout: 15_000 });
+            await input.press('Enter');
+          }
+          await editor.waitFor({ state: 'visible', timeout: 15_000 });
+          return;
+        } catch (err) {
+          if (attempt >= 3) {
+            await workbench.screenshot(`${name.replace(/\W+/g, '-')}-not-opened`);
+            throw err;
+          }
+          await page.keyboard.press('Escape');
+        }
+      }
     },
     async screenshot(name) {
       step++;
