@@ -22,6 +22,8 @@ export class PodTerminal implements vscode.Pseudoterminal {
   /** The size the panel gave, last. */
   size?: { columns: number; rows: number };
   private shell?: TerminalSession;
+  /** Keys typed before the shell was there: a user types as soon as the terminal shows. */
+  private readonly typedWhileOpening: string[] = [];
 
   constructor(
     private readonly cluster: Cluster,
@@ -30,9 +32,10 @@ export class PodTerminal implements vscode.Pseudoterminal {
   ) {}
 
   async open(dimensions: vscode.TerminalDimensions | undefined): Promise<void> {
-    this.size = dimensions ? { columns: dimensions.columns, rows: dimensions.rows } : { columns: 80, rows: 24 };
+    const opening = dimensions ? { columns: dimensions.columns, rows: dimensions.rows } : { columns: 80, rows: 24 };
+    this.size = opening;
     try {
-      this.shell = await core().openTerminal(this.cluster, this.place, { cwd: this.cwd, ...this.size });
+      this.shell = await core().openTerminal(this.cluster, this.place, { cwd: this.cwd, ...opening });
     } catch (err) {
       this.show(`[truva] Could not open a terminal in pod ${this.place.pod}: ${(err as Error).message}\r\n`);
       return this.ended();
@@ -40,9 +43,9 @@ export class PodTerminal implements vscode.Pseudoterminal {
     if (this.state === 'closed') return this.shell.close();
     this.state = 'open';
     this.shell.onText((text) => this.show(text));
-    // A size change that came while the shell was starting.
-    if (dimensions && this.size && (this.size.columns !== dimensions.columns || this.size.rows !== dimensions.rows))
-      this.shell.resize(this.size.columns, this.size.rows);
+    // What came while the shell was starting: a size change, then the keys typed meanwhile.
+    if (this.size !== opening) this.shell.resize(this.size.columns, this.size.rows);
+    for (const data of this.typedWhileOpening.splice(0)) this.shell.write(data);
     const exit = await this.shell.exited;
     if (exit.reason === 'closed') return;
     if (exit.reason === 'exited') {
@@ -64,7 +67,8 @@ export class PodTerminal implements vscode.Pseudoterminal {
       this.state = 'closed';
       return this.closed.fire(1);
     }
-    this.shell?.write(data);
+    if (this.shell) this.shell.write(data);
+    else if (this.state === 'opening') this.typedWhileOpening.push(data);
   }
 
   setDimensions(dimensions: vscode.TerminalDimensions): void {

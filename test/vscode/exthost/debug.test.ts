@@ -253,18 +253,21 @@ describe('Ports, Debug, Open Terminal and Run in All Pods in VS Code', function 
       pod,
     }))!;
     assert.ok(pty, 'a terminal opened');
+    // Typed as soon as the terminal shows, before its shell is there: the keys must not be lost.
+    assert.equal(pty.state, 'opening');
+    // (The prompt may show the folder too: only the command's output says `in /app`.)
+    pty.handleInput('echo "in $(pwd)"\r');
     await until('the shell', () => pty.state === 'open', 30_000);
-    // `typed` is typed again until `text` shows only for sizes: a size reaches the container on the
-    // resize channel, which may land after a command typed right behind it. The first command is
-    // typed once: keystrokes sent as the shell starts must not be lost. A failure quotes the terminal.
-    const seen = (what: string, text: string, typed: string, again: boolean) => {
-      pty.handleInput(typed);
+    // `typed` is typed again until `text` shows, for sizes only: a size reaches the container on
+    // the resize channel, which may land after a command typed right behind it. A failure quotes
+    // the terminal.
+    const seen = (what: string, text: string, typed?: string) => {
       let checks = 0;
       return until(
         `${what} in the terminal`,
         () => {
           if (pty.transcript.includes(text)) return true;
-          if (again && checks++ > 0) pty.handleInput(typed);
+          if (typed && checks++ % 2 === 0) pty.handleInput(typed);
           return false;
         },
         60_000,
@@ -273,11 +276,11 @@ describe('Ports, Debug, Open Terminal and Run in All Pods in VS Code', function 
         assert.fail(`${err.message}; the terminal shows: ${JSON.stringify(pty.transcript.slice(-500))}`),
       );
     };
-    await seen('/app', '/app', 'pwd\r', false);
+    await seen('the folder', 'in /app');
     const size = pty.size!;
-    await seen(`${size.rows} ${size.columns}`, `${size.rows} ${size.columns}`, 'stty size\r', true);
+    await seen(`${size.rows} ${size.columns}`, `${size.rows} ${size.columns}`, 'stty size\r');
     pty.setDimensions({ columns: 101, rows: 33 });
-    await seen('the new size', '33 101', 'stty size\r', true);
+    await seen('the new size', '33 101', 'stty size\r');
     const closed = new Promise<void>((resolve) =>
       vscode.window.onDidCloseTerminal((t) => t.name === `Truva: ${pod}` && resolve()),
     );
