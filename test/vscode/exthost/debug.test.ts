@@ -204,6 +204,9 @@ describe('Ports, Debug, Open Terminal and Run in All Pods in VS Code', function 
     // stop, or stop in the old process (which the restart may end while it is stopped: then its
     // pid cannot be read, and that stop is dropped); then one stops in the new process (another pid).
     let pidAfter: string | undefined;
+    // What each try saw, quoted if no try succeeds: answers without a stop, stops and their pids.
+    const seen = new Map<string, number>();
+    const saw = (what: string) => seen.set(what, (seen.get(what) ?? 0) + 1);
     const answer = await until(
       'a stop in the restarted process',
       async () => {
@@ -211,9 +214,13 @@ describe('Ports, Debug, Open Terminal and Run in All Pods in VS Code', function 
         pending.catch(() => undefined); // a request to a process that a restart ended fails: another try
         const stop = until('a stop', () => stops[0], 5_000, 50);
         stop.catch(() => undefined);
-        const outcome = await Promise.race([pending.then(() => undefined), stop]).catch(() => undefined);
+        const outcome = await Promise.race([
+          pending.then((body) => void saw(`answered without a stop: ${body.trim()}`)),
+          stop,
+        ]).catch((err: Error) => void saw(`failed: ${err.message}`));
         if (!outcome) return undefined;
         const pid = await pidAt(outcome).catch(() => undefined);
+        saw(`a stop in pod ${outcome.pod}, pid ${pid ?? 'unreadable'}`);
         await continueAll();
         if (pid === undefined || pid === pidBefore) return undefined;
         pidAfter = pid;
@@ -221,7 +228,13 @@ describe('Ports, Debug, Open Terminal and Run in All Pods in VS Code', function 
       },
       90_000,
       100,
-    );
+    ).catch((err: Error) => {
+      const sessions = truva.debuggers.sessionsOf(session).map((s) => s.name);
+      const tries = [...seen].map(([what, n]) => `${n} x ${what}`).join('; ');
+      return assert.fail(
+        `${err.message} (pid before ${pidBefore}; debug sessions ${sessions.join(', ')}; tries: ${tries})`,
+      );
+    });
     assert.notEqual(pidAfter, pidBefore, 'the stop was in the restarted process');
     assert.match(answer, /version debug-after-save/);
     assert.deepEqual(
