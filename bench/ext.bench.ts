@@ -23,6 +23,7 @@ import { launchBrowser } from '../test/vscode/harness/browser';
 import { installCodeServer, remoteUri, repoRoot, startCodeServer } from '../test/vscode/harness/codeServer';
 import { startSandbox } from '../test/vscode/harness/sandbox';
 import { createSampleWorkspace } from '../test/vscode/harness/workspace';
+import { runPaletteCommand } from '../test/vscode/ui/workbench';
 import { until } from '../test/helpers/poll';
 import type { Page } from 'playwright-core';
 import type { Benchmark } from './types';
@@ -51,24 +52,7 @@ const coreLoadTimes = (userDataDir: string) => loggedTimes(userDataDir, /Loaded 
 /** VS Code's own figure for Truva in this window: codeLoadingTime + activateCallTime. */
 async function vscodeActivationMs(page: Page): Promise<number> {
   const row = page.locator('.runtime-extensions-editor .monaco-list-row', { hasText: 'truva-dev.truva' }).first();
-  const input = page.locator('.quick-input-widget input');
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await page.keyboard.press('F1');
-      await input.waitFor({ state: 'visible', timeout: 5000 });
-      await input.fill('>Developer: Show Running Extensions');
-      await page
-        .locator('.quick-input-list .monaco-list-row', { hasText: 'Show Running Extensions' })
-        .first()
-        .waitFor({ timeout: 5000 });
-      await input.press('Enter');
-      await row.waitFor({ timeout: 15_000 });
-      break;
-    } catch (err) {
-      if (attempt >= 5) throw err;
-      await page.keyboard.press('Escape');
-    }
-  }
+  await runPaletteCommand(page, 'Developer: Show Running Extensions');
   const text = await until(
     "Truva's activation time in Running Extensions",
     async () => /Activation: (\d+)\s*ms/.exec((await row.locator('.activation-time').textContent()) ?? '')?.[1],

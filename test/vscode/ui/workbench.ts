@@ -35,6 +35,31 @@ export interface OpenOptions {
   extensionDevelopmentPath?: string | null;
 }
 
+/** Runs a command from the palette by its title; `onGiveUp` runs before the last failure is thrown. */
+export async function runPaletteCommand(page: Page, title: string, onGiveUp?: () => Promise<void>): Promise<void> {
+  const input = page.locator('.quick-input-widget input');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  // While the workbench is still restoring, the palette may ignore F1, or not list a command
+  // yet (its enablement context keys are not set): close it and ask again.
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 3000 });
+      await input.fill(`>${title}`);
+      await row.waitFor({ timeout: 5000 });
+      break;
+    } catch (err) {
+      if (attempt >= 6) {
+        await onGiveUp?.();
+        throw err;
+      }
+      await page.keyboard.press('Escape');
+    }
+  }
+  await input.press('Enter');
+  await input.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+}
+
 export async function openWorkbench(options: OpenOptions): Promise<Workbench> {
   const ctx = uiContext();
   const shots = join(ctx.artifactsDir, options.suite);
@@ -52,29 +77,8 @@ export async function openWorkbench(options: OpenOptions): Promise<Workbench> {
 
   const workbench: Workbench = {
     page,
-    async runCommand(title) {
-      const input = page.locator('.quick-input-widget input');
-      const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-      // While the workbench is still restoring, the palette may ignore F1, or not list a command
-      // yet (its enablement context keys are not set): close it and ask again.
-      for (let attempt = 1; ; attempt++) {
-        await page.keyboard.press('F1');
-        try {
-          await input.waitFor({ state: 'visible', timeout: 3000 });
-          await input.fill(`>${title}`);
-          await row.waitFor({ timeout: 5000 });
-          break;
-        } catch (err) {
-          if (attempt >= 6) {
-            await workbench.screenshot(`palette-without-${title.replace(/\W+/g, '-')}`);
-            throw err;
-          }
-          await page.keyboard.press('Escape');
-        }
-      }
-      await input.press('Enter');
-      await input.waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
-    },
+    runCommand: (title) =>
+      runPaletteCommand(page, title, () => workbench.screenshot(`palette-without-${title.replace(/\W+/g, '-')}`)),
     statusItem: () => page.locator('.statusbar-item[id="truva-dev.truva.truva.status"]'),
     async sessionRunning(timeoutMs = 120_000) {
       await until(
