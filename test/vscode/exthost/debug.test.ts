@@ -58,6 +58,23 @@ describe('Ports, Debug, Open Terminal and Run in All Pods in VS Code', function 
   }
   let pidBefore: string | undefined;
 
+  /**
+   * What the debuggers did, quoted when a test times out: debug sessions started and ended, and
+   * what js-debug printed (its "Lost connection ..., reconnecting" lines) per Truva pod session.
+   */
+  const timeline: string[] = [];
+  const began = Date.now();
+  const note = (what: string) => timeline.push(`${((Date.now() - began) / 1000).toFixed(1)}s ${what}`);
+
+  /** The processes and listening TCP ports in a pod (is the new process's inspector listening?). */
+  async function podState(pod: string): Promise<string> {
+    const script =
+      'for p in /proc/[0-9]*; do [ -r $p/cmdline ] && echo "$(basename $p): $(tr "\\0" " " < $p/cmdline)"; done; ' +
+      'awk \'NR > 1 && $4 == "0A" { print "listening on " $2 }\' /proc/net/tcp';
+    const r = await truva.cluster!.exec(pod, 'web', ['sh', '-c', script], { namespace: 'demo' });
+    return r.stdout.toString().trim().split('\n').join('; ');
+  }
+
   /** Continues every stop seen; one in a process that a restart has ended since cannot be, and is dropped. */
   async function continueAll(): Promise<void> {
     for (const stop of stops.splice(0))
@@ -77,14 +94,22 @@ describe('Ports, Debug, Open Terminal and Run in All Pods in VS Code', function 
     disposables.push(
       vscode.debug.registerDebugAdapterTrackerFactory('*', {
         createDebugAdapterTracker: (s) => ({
-          onDidSendMessage: (m: { type?: string; event?: string; body?: { threadId?: number; reason?: string } }) => {
+          onDidSendMessage: (m: {
+            type?: string;
+            event?: string;
+            body?: { threadId?: number; reason?: string; output?: string };
+          }) => {
+            const pod = truvaPodOf(s);
+            if (m.type === 'event' && m.event === 'output' && pod)
+              note(`${s.name}: ${String(m.body?.output).trim().slice(0, 160)}`);
             if (m.type === 'event' && m.event === 'stopped' && m.body?.reason === 'breakpoint') {
-              const pod = truvaPodOf(s);
               if (pod) stops.push({ pod, session: s, threadId: m.body.threadId ?? 0 });
             }
           },
         }),
       }),
+      vscode.debug.onDidStartDebugSession((s) => note(`started ${s.name} (under ${s.parentSession?.name ?? 'none'})`)),
+      vscode.debug.onDidTerminateDebugSession((s) => note(`ended ${s.name}`)),
     );
     session = (await vscode.commands.executeCommand<DevSession>(
       'truva.startSession',
@@ -228,11 +253,13 @@ describe('Ports, Debug, Open Terminal and Run in All Pods in VS Code', function 
       },
       90_000,
       100,
-    ).catch((err: Error) => {
+    ).catch(async (err: Error) => {
       const sessions = truva.debuggers.sessionsOf(session).map((s) => s.name);
       const tries = [...seen].map(([what, n]) => `${n} x ${what}`).join('; ');
+      const pod = pods().find((f) => f.local === httpPort)?.pod;
+      const inPod = pod ? await podState(pod).catch((e: Error) => e.message) : 'no pod';
       return assert.fail(
-        `${err.message} (pid before ${pidBefore}; debug sessions ${sessions.join(', ')}; tries: ${tries})`,
+        `${err.message} (pid before ${pidBefore}; debug sessions ${sessions.join(', ')}; tries: ${tries}; in pod ${pod}: ${inPod}; timeline: ${timeline.slice(-40).join(' | ')})`,
       );
     });
     assert.notEqual(pidAfter, pidBefore, 'the stop was in the restarted process');
