@@ -1,12 +1,13 @@
 // The supervisor script under a real /bin/sh (dash here, the same family as busybox ash in images).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../../helpers/net';
 import { until as poll } from '../../helpers/poll';
 import {
+  canStartAhead,
   inspectorProblem,
   parsePid,
   readPidCommand,
@@ -23,9 +24,21 @@ interface Running {
   dir: string;
 }
 
-function startSupervisor(argv: string[], dir: string, backoffSeconds = 1, inspectPort?: number): Running {
+/** The environment without NODE_OPTIONS (how mocha was started must not change what the supervisor does). */
+function withoutNodeOptions(): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _, ...env } = process.env;
+  return env;
+}
+
+function startSupervisor(
+  argv: string[],
+  dir: string,
+  backoffSeconds = 1,
+  inspectPort?: number,
+  env: NodeJS.ProcessEnv = withoutNodeOptions(),
+): Running {
   const cmd = supervisorCommand(argv, { stateDir: dir, backoffSeconds, stopGraceTenths: 20, inspectPort });
-  const proc = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
@@ -52,6 +65,22 @@ function runSh(command: string[]): { status: number | null; stdout: string; stde
 
 function readPid(dir: string): number | undefined {
   return parsePid(runSh(readPidCommand({ stateDir: dir })).stdout);
+}
+
+/**
+ * The process started ahead for the supervisor in `dir` that has stopped itself (state T). One
+ * that became the app keeps standby.js in its command line, but runs.
+ */
+function standbyOf(dir: string): { pid: number } | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`${dir}/standby.js`)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'T') return { pid: Number(entry) };
+    } catch {}
+  }
+  return undefined;
 }
 
 /** The id of the Node process whose inspector answers on the port (each process has its own). */
@@ -184,6 +213,89 @@ describe('supervisor script (real sh)', function () {
     assert.deepEqual(supervisedArgv(cmd), ['node', 'server.js']);
     assert.ok(!isSupervisorCommand(['node', 'server.js']));
     assert.throws(() => supervisorCommand([]), /needs a command/);
+  });
+
+  describe('the next Node process started ahead', () => {
+    /** An app that records what it loaded, and forks a child that records that it ran. */
+    function writeApp(): { script: string; seen: string; forked: string; version: string } {
+      const script = join(dir, 'app.js');
+      const seen = join(dir, 'seen.json');
+      const forked = join(dir, 'forked.txt');
+      const version = join(dir, 'version.txt');
+      writeFileSync(version, 'v1');
+      writeFileSync(
+        script,
+        `const fs = require('fs');
+if (process.argv[2] === 'child') { fs.writeFileSync(${JSON.stringify(forked)}, String(process.pid)); process.exit(0); }
+fs.writeFileSync(${JSON.stringify(seen)}, JSON.stringify({ pid: process.pid, version: fs.readFileSync(${JSON.stringify(version)}, 'utf8'), main: require.main === module, argv: process.argv.slice(1), execArgv: process.execArgv }));
+require('child_process').fork(__filename, ['child']);
+setInterval(() => {}, 1000);`,
+      );
+      return { script, seen, forked, version };
+    }
+    const read = (file: string) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8') || 'null') : undefined);
+
+    it('is stopped before the app loads; a restart continues it, and it loads the files as they are then', async () => {
+      const app = writeApp();
+      running = startSupervisor(['node', app.script, 'arg'], dir);
+      const first = await until('the app', () => read(app.seen)?.pid as number | undefined);
+      const standby = await until('a stopped process started ahead', () => standbyOf(dir));
+      writeFileSync(app.version, 'v2');
+      writeFileSync(app.forked, '');
+      const r = runSh(restartCommand({ stateDir: dir }));
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(parsePid(r.stdout), standby.pid, 'the process started ahead became the app');
+      const seen = await until('the new app', () => {
+        const s = read(app.seen);
+        return s?.pid === standby.pid ? s : undefined;
+      });
+      assert.deepEqual(seen, { pid: standby.pid, version: 'v2', main: true, argv: [app.script, 'arg'], execArgv: [] });
+      // The child it forked with process.execArgv ran instead of stopping too.
+      await until('the forked child', () => readFileSync(app.forked, 'utf8') !== '');
+      await until('the old app to be gone', () => !alive(first));
+      // And the next one is started ahead again.
+      await until('another process started ahead', () => (standbyOf(dir)?.pid ?? standby.pid) !== standby.pid);
+    });
+
+    it('a restart before it is ready starts the app the usual way; stopping leaves no process behind', async () => {
+      const app = writeApp();
+      running = startSupervisor(['node', app.script], dir);
+      const first = await until('the app', () => read(app.seen)?.pid as number | undefined);
+      assert.equal(runSh(restartCommand({ stateDir: dir })).status, 0);
+      const second = await until('the restarted app', () => {
+        const pid = read(app.seen)?.pid as number | undefined;
+        return pid !== first ? pid : undefined;
+      });
+      const standby = await until('a stopped process started ahead', () => standbyOf(dir));
+      const exited = new Promise((r) => running!.proc.once('exit', r));
+      running.proc.kill('SIGTERM');
+      await exited;
+      await until('the app and the process started ahead to be gone', () => !alive(second) && !alive(standby.pid));
+    });
+
+    it('only for a node script without the inspector or NODE_OPTIONS preloads', async () => {
+      assert.ok(canStartAhead(['node', 'server.js']));
+      assert.ok(canStartAhead(['/usr/bin/node', '--max-old-space-size=512', '-r', 'ts-node/register', 'app.ts', '-e']));
+      for (const argv of [
+        ['node'],
+        ['node', '-e', 'x()'],
+        ['node', '--inspect=0.0.0.0:9229', 'server.js'],
+        ['node', '--watch', 'server.js'],
+        ['npm', 'start'],
+        runToArgv('node server.js'),
+      ])
+        assert.ok(!canStartAhead(argv), argv.join(' '));
+      const app = writeApp();
+      const preload = join(dir, 'preload.js');
+      writeFileSync(preload, '');
+      running = startSupervisor(['node', app.script], dir, 1, undefined, {
+        ...withoutNodeOptions(),
+        NODE_OPTIONS: `-r ${preload}`,
+      });
+      await until('the app', () => read(app.seen)?.pid);
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.equal(standbyOf(dir), undefined, 'no process started ahead: a NODE_OPTIONS preload would load before it');
+    });
   });
 
   describe('with the Node inspector (truva.yaml debug)', () => {
