@@ -65,6 +65,23 @@ describe('Ports, Debug, Open Terminal and Run in All Pods in VS Code', function 
   const timeline: string[] = [];
   const began = Date.now();
   const note = (what: string) => timeline.push(`${((Date.now() - began) / 1000).toFixed(1)}s ${what}`);
+  const live = new Set<vscode.DebugSession>();
+
+  /** The sources each js-debug session of a pod has loaded that are the app's (server.js). */
+  async function loadedAppSources(pod: string): Promise<string> {
+    const sessions = [...live].filter((s) => truvaPodOf(s) === pod && s.parentSession);
+    const each = await Promise.all(
+      sessions.map(async (s) => {
+        const r = await Promise.resolve(s.customRequest('loadedSources')).catch((e: Error) => ({ error: e.message }));
+        const paths =
+          'sources' in r
+            ? r.sources.map((x: { path?: string }) => x.path).filter((p: string) => /server\.js$/.test(p ?? ''))
+            : r.error;
+        return `${s.name}: ${JSON.stringify(paths)}`;
+      }),
+    );
+    return each.join('; ') || 'no js-debug session';
+  }
 
   /** The processes and listening TCP ports in a pod (is the new process's inspector listening?). */
   async function podState(pod: string): Promise<string> {
@@ -94,22 +111,47 @@ describe('Ports, Debug, Open Terminal and Run in All Pods in VS Code', function 
     disposables.push(
       vscode.debug.registerDebugAdapterTrackerFactory('*', {
         createDebugAdapterTracker: (s) => ({
+          // Breakpoints sent to each session, and what it said of them.
+          onWillReceiveMessage: (m: { command?: string; arguments?: { source?: { path?: string } } }) => {
+            if (m.command === 'setBreakpoints' && truvaPodOf(s))
+              note(`${s.name}: setBreakpoints ${m.arguments?.source?.path?.split('/').pop()}`);
+          },
           onDidSendMessage: (m: {
             type?: string;
             event?: string;
-            body?: { threadId?: number; reason?: string; output?: string };
+            command?: string;
+            body?: {
+              threadId?: number;
+              reason?: string;
+              output?: string;
+              breakpoints?: { verified?: boolean }[];
+              breakpoint?: { verified?: boolean; message?: string };
+            };
           }) => {
             const pod = truvaPodOf(s);
-            if (m.type === 'event' && m.event === 'output' && pod)
-              note(`${s.name}: ${String(m.body?.output).trim().slice(0, 160)}`);
-            if (m.type === 'event' && m.event === 'stopped' && m.body?.reason === 'breakpoint') {
-              if (pod) stops.push({ pod, session: s, threadId: m.body.threadId ?? 0 });
-            }
+            if (!pod) return;
+            const output = String(m.body?.output ?? '').trim();
+            if (m.type === 'event' && m.event === 'output' && !/^(heartbeat|GET \/)/.test(output))
+              note(`${s.name}: ${output.slice(0, 160)}`);
+            if (m.type === 'response' && m.command === 'setBreakpoints')
+              note(`${s.name}: verified ${JSON.stringify(m.body?.breakpoints?.map((b) => b.verified))}`);
+            if (m.type === 'event' && m.event === 'breakpoint')
+              note(
+                `${s.name}: breakpoint ${m.body?.reason} ${m.body?.breakpoint?.verified} ${m.body?.breakpoint?.message ?? ''}`,
+              );
+            if (m.type === 'event' && m.event === 'stopped' && m.body?.reason === 'breakpoint')
+              stops.push({ pod, session: s, threadId: m.body.threadId ?? 0 });
           },
         }),
       }),
-      vscode.debug.onDidStartDebugSession((s) => note(`started ${s.name} (under ${s.parentSession?.name ?? 'none'})`)),
-      vscode.debug.onDidTerminateDebugSession((s) => note(`ended ${s.name}`)),
+      vscode.debug.onDidStartDebugSession((s) => {
+        live.add(s);
+        note(`started ${s.name} (under ${s.parentSession?.name ?? 'none'})`);
+      }),
+      vscode.debug.onDidTerminateDebugSession((s) => {
+        live.delete(s);
+        note(`ended ${s.name}`);
+      }),
     );
     session = (await vscode.commands.executeCommand<DevSession>(
       'truva.startSession',
@@ -224,6 +266,7 @@ describe('Ports, Debug, Open Terminal and Run in All Pods in VS Code', function 
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(join(root(), 'version.txt')));
     const editor = await vscode.window.showTextDocument(doc);
     assert.ok(await editor.edit((e) => e.replace(new vscode.Range(0, 0, doc.lineCount, 0), 'debug-after-save\n')));
+    note('saving');
     assert.ok(await doc.save());
     // Until the new process runs and js-debug has attached to it, requests are answered without a
     // stop, or stop in the old process (which the restart may end while it is stopped: then its
@@ -258,8 +301,10 @@ describe('Ports, Debug, Open Terminal and Run in All Pods in VS Code', function 
       const tries = [...seen].map(([what, n]) => `${n} x ${what}`).join('; ');
       const pod = pods().find((f) => f.local === httpPort)?.pod;
       const inPod = pod ? await podState(pod).catch((e: Error) => e.message) : 'no pod';
+      const sources = pod ? await loadedAppSources(pod) : '';
+      const sinceSave = timeline.slice(timeline.findIndex((t) => t.endsWith(' saving')));
       return assert.fail(
-        `${err.message} (pid before ${pidBefore}; debug sessions ${sessions.join(', ')}; tries: ${tries}; in pod ${pod}: ${inPod}; timeline: ${timeline.slice(-40).join(' | ')})`,
+        `${err.message} (pid before ${pidBefore}; debug sessions ${sessions.join(', ')}; tries: ${tries}; in pod ${pod}: ${inPod}; loaded: ${sources}; since the save: ${sinceSave.slice(0, 60).join(' | ')})`,
       );
     });
     assert.notEqual(pidAfter, pidBefore, 'the stop was in the restarted process');
