@@ -112,9 +112,14 @@ describe('Ports, Debug, Open Terminal and Run in All Pods in VS Code', function 
       vscode.debug.registerDebugAdapterTrackerFactory('*', {
         createDebugAdapterTracker: (s) => ({
           // Breakpoints sent to each session, and what it said of them.
-          onWillReceiveMessage: (m: { command?: string; arguments?: { source?: { path?: string } } }) => {
+          onWillReceiveMessage: (m: {
+            command?: string;
+            arguments?: { source?: { path?: string }; lines?: number[]; sourceModified?: boolean };
+          }) => {
             if (m.command === 'setBreakpoints' && truvaPodOf(s))
-              note(`${s.name}: setBreakpoints ${m.arguments?.source?.path?.split('/').pop()}`);
+              note(
+                `${s.name}: setBreakpoints ${m.arguments?.source?.path?.split('/').pop()} lines ${JSON.stringify(m.arguments?.lines)}${m.arguments?.sourceModified ? ' (source modified)' : ''}`,
+              );
           },
           onDidSendMessage: (m: {
             type?: string;
@@ -124,8 +129,8 @@ describe('Ports, Debug, Open Terminal and Run in All Pods in VS Code', function 
               threadId?: number;
               reason?: string;
               output?: string;
-              breakpoints?: { verified?: boolean }[];
-              breakpoint?: { verified?: boolean; message?: string };
+              breakpoints?: { verified?: boolean; line?: number }[];
+              breakpoint?: { verified?: boolean; line?: number; message?: string };
             };
           }) => {
             const pod = truvaPodOf(s);
@@ -134,10 +139,10 @@ describe('Ports, Debug, Open Terminal and Run in All Pods in VS Code', function 
             if (m.type === 'event' && m.event === 'output' && !/^(heartbeat|GET \/)/.test(output))
               note(`${s.name}: ${output.slice(0, 160)}`);
             if (m.type === 'response' && m.command === 'setBreakpoints')
-              note(`${s.name}: verified ${JSON.stringify(m.body?.breakpoints?.map((b) => b.verified))}`);
+              note(`${s.name}: verified ${JSON.stringify(m.body?.breakpoints?.map((b) => [b.verified, b.line]))}`);
             if (m.type === 'event' && m.event === 'breakpoint')
               note(
-                `${s.name}: breakpoint ${m.body?.reason} ${m.body?.breakpoint?.verified} ${m.body?.breakpoint?.message ?? ''}`,
+                `${s.name}: breakpoint ${m.body?.reason} ${m.body?.breakpoint?.verified} line ${m.body?.breakpoint?.line} ${m.body?.breakpoint?.message ?? ''}`,
               );
             if (m.type === 'event' && m.event === 'stopped' && m.body?.reason === 'breakpoint')
               stops.push({ pod, session: s, threadId: m.body.threadId ?? 0 });
