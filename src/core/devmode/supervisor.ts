@@ -58,11 +58,12 @@ export function inspectorProblem(argv: string[], port: number): string | undefin
 }
 
 /**
- * Node options after which the process does not simply run a script file, or takes a port a
- * process started ahead would find in use while the app runs (the inspector).
+ * Node options after which the process does not simply run a script file, takes a port a
+ * process started ahead would find in use while the app runs (the inspector), or reads files of
+ * yours while Node starts, which would then be read before the sync (an env file, a loader).
  */
 const NOT_AHEAD =
-  /^(-[epic]|-|--(eval|print|interactive|check|test|watch|watch-path|inspect|inspect-brk|inspect-wait|debug|debug-brk|prof-process|v8-options|version|help))(=|$)/;
+  /^(-[epic]|-|--(eval|print|interactive|check|test|watch|watch-path|inspect|inspect-brk|inspect-wait|debug|debug-brk|prof-process|v8-options|version|help|env-file|env-file-if-exists|loader|experimental-loader))(=|$)/;
 
 /** True when argv runs a script with node, so its next process can be started ahead. */
 export function canStartAhead(argv: string[]): boolean {

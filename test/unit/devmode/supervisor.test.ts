@@ -281,6 +281,8 @@ setInterval(() => {}, 1000);`,
         ['node', '-e', 'x()'],
         ['node', '--inspect=0.0.0.0:9229', 'server.js'],
         ['node', '--watch', 'server.js'],
+        ['node', '--env-file=.env', 'server.js'],
+        ['node', '--loader', './hooks.mjs', 'server.js'],
         ['npm', 'start'],
         runToArgv('node server.js'),
       ])
