@@ -268,9 +268,13 @@ describe('Ports, Debug, Open Terminal and Run in All Pods in VS Code', function 
   it('after a save and the restart the breakpoint is hit again in the new process, without a new attach', async () => {
     const before = truva.debuggers.sessionsOf(session).map((s) => s.id);
     assert.equal(before.length, 3);
+    // The edit goes in without an editor: the stop before opened server.js, and an editor that
+    // VS Code reuses for version.txt may move server.js's breakpoint with the edit (run 3 of
+    // eeb451c: it was sent as line 2, so no request could stop there).
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(join(root(), 'version.txt')));
-    const editor = await vscode.window.showTextDocument(doc);
-    assert.ok(await editor.edit((e) => e.replace(new vscode.Range(0, 0, doc.lineCount, 0), 'debug-after-save\n')));
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(doc.uri, new vscode.Range(0, 0, doc.lineCount, 0), 'debug-after-save\n');
+    assert.ok(await vscode.workspace.applyEdit(edit));
     note('saving');
     assert.ok(await doc.save());
     // Until the new process runs and js-debug has attached to it, requests are answered without a
