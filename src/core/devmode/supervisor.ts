@@ -27,7 +27,7 @@ export interface SupervisorOptions {
   stopGraceTenths?: number;
   /** Start Node with its inspector on 127.0.0.1:PORT (truva.yaml `debug` with runtime node). */
   inspectPort?: number;
-  /** Start the next process ahead (see the top of this file); supervisorCommand decides. */
+  /** Start the next process ahead (see the top of this file); set by supervisorCommand from the argv. */
   startAhead?: boolean;
 }
 
@@ -170,8 +170,8 @@ export function supervisorCommand(argv: string[], opts: SupervisorOptions = {}):
     const { inspectPort, ...rest } = opts;
     return ['sh', '-c', supervisorScript(rest), SUPERVISOR_NAME, argv[0], inspectFlag(inspectPort), ...argv.slice(1)];
   }
-  const startAhead = opts.startAhead ?? (opts.inspectPort === undefined && canStartAhead(argv));
-  return ['sh', '-c', supervisorScript({ ...opts, startAhead }), SUPERVISOR_NAME, ...argv];
+  // (An inspector here goes in NODE_OPTIONS of a command that is not node: never started ahead.)
+  return ['sh', '-c', supervisorScript({ ...opts, startAhead: canStartAhead(argv) }), SUPERVISOR_NAME, ...argv];
 }
 
 /** Turns the configured `run` into argv: a string runs through `sh -c`, an array is argv as is. */
