@@ -6,11 +6,11 @@
 export { configToYaml, loadConfig } from './config';
 export {
   BACKUP_ANNOTATION,
-  DEFAULT_CONTAINER_ANNOTATION,
   DevMode,
   RestoreConflictError,
   findDevModeDeployments,
 } from './devmode/devMode';
+export { containersDefaultFirst } from './devmode/defaultContainer';
 export { ClusterPool } from './kube/clusterPool';
 export { podsOwnedBy } from './kube/deploymentPods';
 export { KubeError } from './kube/errors';

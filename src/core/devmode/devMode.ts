@@ -3,6 +3,7 @@
 // replace only the chosen container's command with the supervisor; restore exactly, and refuse
 // to overwrite silently when someone else changed the deployment meanwhile.
 import { createHash } from 'node:crypto';
+import { DEFAULT_CONTAINER_ANNOTATION } from './defaultContainer';
 import { remotePathProblem } from '../config/paths';
 import type { Cluster } from '../kube/cluster';
 import { DeploymentPods, REVISION_ANNOTATION, controllerUid } from '../kube/deploymentPods';
@@ -29,8 +30,6 @@ export const DEV_MODE_LABEL = 'truva.dev/dev-mode';
 export const ANNOTATIONS_LIMIT_BYTES = 256 * 1024;
 /** Hash of the dev-mode template Truva applied: a different live template means someone else changed it. */
 export const DEV_TEMPLATE_ANNOTATION = 'truva.dev/dev-template-hash';
-/** The pod template annotation kubectl reads for the container to exec into, log and attach to. */
-export const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
 
 export interface Backup {
   namespace: string;
