@@ -4,113 +4,117 @@
 // PodSecurity label, ValidatingAdmissionPolicy and cordoned node; on the sandbox's API server its
 // fault in the same words): admission refusing the ReplicaSet's pod creates, a paused
 // deployment, a pod no node fits, an exceeded progress deadline, an image name that does not
-// parse.
+// parse. On both control planes: the sandbox's reproductions are its own code.
 import { strict as assert } from 'node:assert';
 import type { Sandbox } from '../../../sandbox';
 import { webDeployment } from '../../../sandbox/seed';
 import { DevMode, RolloutError } from '../../../src/core/devmode/devMode';
 import type { Cluster } from '../../../src/core/kube/cluster';
 import { refusePods } from '../../helpers/admission';
-import { createTestDeployment, kubectl, sandboxSuite, uniqueName } from '../../helpers/sandbox';
+import { bothControlPlanes, createTestDeployment, kubectl, sandboxSuite, uniqueName } from '../../helpers/sandbox';
 
-describe('rollout failures are reported at once with the real reason', function () {
-  // Far below the rollout timeout given to dev mode: a test passes only when it fails fast.
-  this.timeout(45_000);
-  const suite = sandboxSuite();
-  let sandbox: Sandbox;
-  let cluster: Cluster;
-  const created = suite.created;
-  before(() => void ({ sandbox, cluster } = suite));
+for (const controlPlane of bothControlPlanes())
+  describe(`rollout failures are reported at once with the real reason (${controlPlane} control plane)`, function () {
+    // Far below the rollout timeout given to dev mode: a test passes only when it fails fast.
+    this.timeout(45_000);
+    const suite = sandboxSuite({
+      controlPlane,
+      why: "the sandbox reproduces each cause with its own controllers' conditions and admission faults; the real control plane with the real causes",
+    });
+    let sandbox: Sandbox;
+    let cluster: Cluster;
+    const created = suite.created;
+    before(() => void ({ sandbox, cluster } = suite));
 
-  const deployment = async (opts: { probes?: boolean } = {}) => {
-    const name = uniqueName('rollout');
-    created.push(name);
-    await createTestDeployment(sandbox, { name, replicas: 1, probes: opts.probes ?? false });
-    return name;
-  };
-  const enter = (name: string, extra: Partial<ConstructorParameters<typeof DevMode>[1]> = {}) =>
-    new DevMode(cluster, { namespace: 'demo', deployment: name, rolloutTimeoutSeconds: 600, ...extra }).enter();
+    const deployment = async (opts: { probes?: boolean } = {}) => {
+      const name = uniqueName('rollout');
+      created.push(name);
+      await createTestDeployment(sandbox, { name, replicas: 1, probes: opts.probes ?? false });
+      return name;
+    };
+    const enter = (name: string, extra: Partial<ConstructorParameters<typeof DevMode>[1]> = {}) =>
+      new DevMode(cluster, { namespace: 'demo', deployment: name, rolloutTimeoutSeconds: 600, ...extra }).enter();
 
-  for (const cause of ['quota', 'pod security', 'admission policy'] as const) {
-    it(`${cause} refusing the pods: ReplicaFailure/FailedCreate, quoted; once it is gone the restore works`, async () => {
+    for (const cause of ['quota', 'pod security', 'admission policy'] as const) {
+      it(`${cause} refusing the pods: ReplicaFailure/FailedCreate, quoted; once it is gone the restore works`, async () => {
+        const name = await deployment();
+        const original = (await cluster.getDeployment(name)).spec!.template;
+        const refusal = await refusePods(sandbox, cluster, name, cause);
+        let undone = false;
+        const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name, rolloutTimeoutSeconds: 600 });
+        try {
+          await assert.rejects(devMode.enter(), (err: Error) => {
+            assert.ok(err instanceof RolloutError, String(err));
+            assert.match(err.message, /cannot finish: FailedCreate: /);
+            assert.match(err.message, refusal.expected);
+            return true;
+          });
+          // kubectl, a second client, shows the same condition.
+          const conditions = JSON.parse((await kubectl(sandbox, ['get', 'deploy', name, '-o', 'json'])).stdout).status
+            .conditions;
+          assert.ok(conditions.some((c: any) => c.type === 'ReplicaFailure' && c.reason === 'FailedCreate'));
+          await refusal.undo();
+          undone = true;
+          // The refused dev ReplicaSet keeps its ReplicaFailure for a while, and the deployment
+          // reports it; the restore's rollout (back to the original ReplicaSet) is not judged by it.
+          await devMode.restore();
+          assert.deepEqual((await cluster.getDeployment(name)).spec!.template, original);
+        } finally {
+          if (!undone) await refusal.undo();
+        }
+      });
+    }
+
+    it('a paused deployment', async () => {
       const name = await deployment();
-      const original = (await cluster.getDeployment(name)).spec!.template;
-      const refusal = await refusePods(sandbox, cluster, name, cause);
-      let undone = false;
-      const devMode = new DevMode(cluster, { namespace: 'demo', deployment: name, rolloutTimeoutSeconds: 600 });
+      assert.equal((await kubectl(sandbox, ['rollout', 'pause', `deployment/${name}`])).code, 0);
+      await assert.rejects(enter(name), /cannot finish: it is paused \(spec\.paused\).*kubectl rollout resume/);
+    });
+
+    it('pods no node fits: Unschedulable, quoted', async () => {
+      const name = await deployment();
+      const refusal = await refusePods(sandbox, cluster, name, 'unschedulable');
       try {
-        await assert.rejects(devMode.enter(), (err: Error) => {
+        await assert.rejects(enter(name), (err: Error) => {
           assert.ok(err instanceof RolloutError, String(err));
-          assert.match(err.message, /cannot finish: FailedCreate: /);
+          assert.match(err.message, /cannot finish: /);
           assert.match(err.message, refusal.expected);
           return true;
         });
-        // kubectl, a second client, shows the same condition.
-        const conditions = JSON.parse((await kubectl(sandbox, ['get', 'deploy', name, '-o', 'json'])).stdout).status
-          .conditions;
-        assert.ok(conditions.some((c: any) => c.type === 'ReplicaFailure' && c.reason === 'FailedCreate'));
-        await refusal.undo();
-        undone = true;
-        // The refused dev ReplicaSet keeps its ReplicaFailure for a while, and the deployment
-        // reports it; the restore's rollout (back to the original ReplicaSet) is not judged by it.
-        await devMode.restore();
-        assert.deepEqual((await cluster.getDeployment(name)).spec!.template, original);
       } finally {
-        if (!undone) await refusal.undo();
+        await refusal.undo();
       }
     });
-  }
 
-  it('a paused deployment', async () => {
-    const name = await deployment();
-    assert.equal((await kubectl(sandbox, ['rollout', 'pause', `deployment/${name}`])).code, 0);
-    await assert.rejects(enter(name), /cannot finish: it is paused \(spec\.paused\).*kubectl rollout resume/);
-  });
+    it('ProgressDeadlineExceeded, quoted', async () => {
+      const name = uniqueName('deadline');
+      created.push(name);
+      const d = webDeployment(name, 1);
+      d.spec.progressDeadlineSeconds = 2;
+      const c = d.spec.template.spec.containers[0];
+      delete c.livenessProbe;
+      await cluster.createDeployment(d, { namespace: 'demo' });
+      // Dev mode keeps the readiness probe and runs nothing that answers it: no progress.
+      await assert.rejects(
+        new DevMode(cluster, {
+          namespace: 'demo',
+          deployment: name,
+          rolloutTimeoutSeconds: 600,
+          keepProbes: true,
+          run: ['sh', '-c', 'sleep 1000'],
+        }).enter(),
+        /cannot finish: ProgressDeadlineExceeded: ReplicaSet ".*" has timed out progressing/,
+      );
+    });
 
-  it('pods no node fits: Unschedulable, quoted', async () => {
-    const name = await deployment();
-    const refusal = await refusePods(sandbox, cluster, name, 'unschedulable');
-    try {
-      await assert.rejects(enter(name), (err: Error) => {
-        assert.ok(err instanceof RolloutError, String(err));
-        assert.match(err.message, /cannot finish: /);
-        assert.match(err.message, refusal.expected);
-        return true;
-      });
-    } finally {
-      await refusal.undo();
-    }
+    it('an image name that does not parse: InvalidImageName, quoted', async () => {
+      const name = uniqueName('badimage');
+      created.push(name);
+      const d = webDeployment(name, 1, 'demo', 'Web:Latest');
+      await cluster.createDeployment(d, { namespace: 'demo' });
+      await assert.rejects(
+        enter(name),
+        /cannot finish: pod .* container web: InvalidImageName \(.*invalid reference format/,
+      );
+    });
   });
-
-  it('ProgressDeadlineExceeded, quoted', async () => {
-    const name = uniqueName('deadline');
-    created.push(name);
-    const d = webDeployment(name, 1);
-    d.spec.progressDeadlineSeconds = 2;
-    const c = d.spec.template.spec.containers[0];
-    delete c.livenessProbe;
-    await cluster.createDeployment(d, { namespace: 'demo' });
-    // Dev mode keeps the readiness probe and runs nothing that answers it: no progress.
-    await assert.rejects(
-      new DevMode(cluster, {
-        namespace: 'demo',
-        deployment: name,
-        rolloutTimeoutSeconds: 600,
-        keepProbes: true,
-        run: ['sh', '-c', 'sleep 1000'],
-      }).enter(),
-      /cannot finish: ProgressDeadlineExceeded: ReplicaSet ".*" has timed out progressing/,
-    );
-  });
-
-  it('an image name that does not parse: InvalidImageName, quoted', async () => {
-    const name = uniqueName('badimage');
-    created.push(name);
-    const d = webDeployment(name, 1, 'demo', 'Web:Latest');
-    await cluster.createDeployment(d, { namespace: 'demo' });
-    await assert.rejects(
-      enter(name),
-      /cannot finish: pod .* container web: InvalidImageName \(.*invalid reference format/,
-    );
-  });
-});
