@@ -12,7 +12,7 @@ import { FIELD_MANAGER } from '../kube/cluster';
 import { handBackFields, type ManagedFieldsEntry } from '../kube/managedFields';
 import { backoffDelay, sleep } from '../kube/resilience';
 import { SelectorError } from '../kube/selectors';
-import type { Container, Deployment, Pod, PodTemplate } from '../kube/types';
+import type { Container, ContainerStatus, Deployment, Pod, PodTemplate } from '../kube/types';
 import {
   DEFAULT_STATE_DIR,
   isSupervisorCommand,
@@ -675,7 +675,7 @@ done`;
         const waiting = (p.status?.containerStatuses ?? []).flatMap((c) => {
           const w = c.state?.waiting;
           if (!w?.reason || w.reason === 'ContainerCreating' || (fatal && !FATAL_WAITING.test(w.reason))) return [];
-          return [`pod ${name} container ${c.name}: ${w.reason}${w.message ? ` (${w.message})` : ''}`];
+          return [`pod ${name} container ${c.name}: ${waitingReason(c)}`];
         });
         const unscheduled = (p.status?.conditions ?? []).find(
           (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
@@ -695,6 +695,21 @@ done`;
 /** Container waiting reasons that do not go away by waiting (kubelet's and the runtime's names). */
 const FATAL_WAITING =
   /^(CrashLoopBackOff|ImagePullBackOff|ErrImagePull|InvalidImageName|ErrImageNeverPull|CreateContainerConfigError|CreateContainerError|RunContainerError)$/;
+
+/**
+ * A waiting container's reason and message; for a back-off, also how it last ended. A
+ * CrashLoopBackOff only says that the kubelet waits: why is in the last state (a process that
+ * exited, or a StartError with the runtime's message when the program could not be started,
+ * which the kubelet showed as RunContainerError just before).
+ */
+export function waitingReason(c: ContainerStatus): string {
+  const w = c.state!.waiting!;
+  const said = `${w.reason}${w.message ? ` (${w.message})` : ''}`;
+  const last = c.lastState?.terminated;
+  if (w.reason !== 'CrashLoopBackOff' || !last) return said;
+  const detail = [last.reason, `exit code ${last.exitCode}`].filter(Boolean).join(', ');
+  return `${said}; it last ended with ${detail}${last.message ? `: ${last.message.trim()}` : ''}`;
+}
 
 const REPLICA_FAILURE = 'ReplicaFailure';
 
