@@ -19,6 +19,8 @@ export interface ImageConfig {
    * instead ("" hides the program). For images whose tools behave differently (busybox).
    */
   tools?: Record<string, string>;
+  /** USER: a name (looked up in the container's /etc/passwd when it is created) or a uid, either with :group. */
+  user?: string;
   /** Another image folder whose files come first (so variants need not copy them). */
   base?: string;
 }

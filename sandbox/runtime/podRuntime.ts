@@ -1,7 +1,7 @@
 // The sandbox's pod runtime: every container is a real process in its own mount, PID and
 // UTS namespace, every pod has its own network namespace (held by a tiny "pause" shell).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Readable, type Duplex, type Writable } from 'node:stream';
@@ -11,6 +11,7 @@ import { copyImageFiles, imageTools, ImageStore, type Image } from './images';
 import { InstanceLog } from './logStore';
 import { PortRelay } from './portRelay';
 import { networkProbe, probeTiming } from './probes';
+import { programProblem, resolveImageUser, type ImageUser } from './processChecks';
 import { ptyArgv, resizeLine } from './ptyHelper';
 import { mountOps, mountPathProblem } from './rootfs';
 import {
@@ -66,6 +67,8 @@ interface Instance {
 interface Container {
   spec: RuntimeContainerSpec;
   image?: Image;
+  /** Who the image's USER is (when the pod's securityContext does not say runAsUser). */
+  imageUser?: ImageUser;
   env: Record<string, string>;
   workDir: string;
   status: RuntimeContainerStatus;
@@ -224,48 +227,58 @@ export class SandboxPodRuntime implements PodRuntime {
   private async runContainer(pod: Pod, c: Container): Promise<void> {
     const problem = this.prepareContainer(pod, c);
     if (problem) {
+      // Not created: the kubelet tries again on each pod sync, with the same outcome.
       c.finished = true;
       c.status.state = { waiting: problem };
       this.emit(pod);
       return;
     }
     while (!pod.deleting) {
-      let inst: Instance;
-      try {
-        inst = await this.startInstance(pod, c);
-      } catch (err) {
-        c.finished = true;
-        c.status.state = { waiting: { reason: 'CreateContainerError', message: (err as Error).message } };
-        this.emit(pod);
-        return;
-      }
-      const { code, signal } = await inst.exit;
-      const finishedAt = this.clock.iso();
-      c.status.state = {
-        terminated: {
-          exitCode: code,
-          ...(signal ? { signal } : {}),
-          reason: code === 0 ? 'Completed' : 'Error',
-          ...(inst.killedByProbe ? { message: inst.killedByProbe } : {}),
-          startedAt: inst.startedAt,
-          finishedAt,
-        },
-      };
-      c.status.ready = false;
-      c.status.started = false;
-      if (pod.deleting) break;
       const policy = pod.spec.spec.restartPolicy ?? 'Always';
-      if (policy === 'Never' || (policy === 'OnFailure' && code === 0)) {
-        c.finished = true;
-        this.emit(pod);
-        break;
+      let attemptMs: number;
+      const unstartable = this.startProblem(c);
+      if (unstartable) {
+        attemptMs = Date.now();
+        if (this.failedStart(pod, c, unstartable, policy)) break;
+      } else {
+        let inst: Instance;
+        try {
+          inst = await this.startInstance(pod, c);
+        } catch (err) {
+          c.finished = true;
+          c.status.state = { waiting: { reason: 'CreateContainerError', message: (err as Error).message } };
+          this.emit(pod);
+          return;
+        }
+        attemptMs = inst.startedMs;
+        const { code, signal } = await inst.exit;
+        const finishedAt = this.clock.iso();
+        c.status.state = {
+          terminated: {
+            exitCode: code,
+            ...(signal ? { signal } : {}),
+            reason: code === 0 ? 'Completed' : 'Error',
+            ...(inst.killedByProbe ? { message: inst.killedByProbe } : {}),
+            startedAt: inst.startedAt,
+            finishedAt,
+          },
+        };
+        c.status.ready = false;
+        c.status.started = false;
+        if (pod.deleting) break;
+        if (policy === 'Never' || (policy === 'OnFailure' && code === 0)) {
+          c.finished = true;
+          this.emit(pod);
+          break;
+        }
       }
-      if (Date.now() - inst.startedMs > 2 * this.backoffCapMs) c.backoffCount = 0;
+      if (Date.now() - attemptMs > 2 * this.backoffCapMs) c.backoffCount = 0;
       const delay =
         c.backoffCount === 0 ? 0 : Math.min(this.backoffBaseMs * 2 ** (c.backoffCount - 1), this.backoffCapMs);
       c.backoffCount++;
       if (delay > 0) {
-        c.status.lastState = c.status.state;
+        // A failed start keeps its StartError as the last state; a process that ran, its end.
+        if (c.status.state.terminated) c.status.lastState = c.status.state;
         const seconds = Math.round(delay / 100) / 10;
         c.status.state = {
           waiting: {
@@ -283,6 +296,37 @@ export class SandboxPodRuntime implements PodRuntime {
     }
   }
 
+  /**
+   * A start whose process could not run, as the kubelet reports one with containerd: the
+   * container existed, so the attempt counts as a restart and ends as a StartError (exit code
+   * 128, never started: 1970 as startedAt); until the next attempt the container waits with
+   * RunContainerError and the runtime's message, and it backs off as after a crash. True when
+   * the restart policy ends the container here.
+   */
+  private failedStart(pod: Pod, c: Container, message: string, policy: string): boolean {
+    const terminated = {
+      exitCode: 128,
+      reason: 'StartError',
+      message,
+      startedAt: new Date(0).toISOString().replace('.000Z', 'Z'),
+      finishedAt: this.clock.iso(),
+    };
+    c.status.restartCount = c.everStarted ? c.status.restartCount + 1 : 0;
+    c.everStarted = true;
+    c.status.ready = false;
+    c.status.started = false;
+    if (policy === 'Never') {
+      c.finished = true;
+      c.status.state = { terminated };
+      this.emit(pod);
+      return true;
+    }
+    c.status.lastState = { terminated };
+    c.status.state = { waiting: { reason: 'RunContainerError', message } };
+    this.emit(pod);
+    return false;
+  }
+
   /** Resolves image, command, env and folders; returns a waiting state when the container cannot be created. */
   private prepareContainer(pod: Pod, c: Container): ContainerState['waiting'] | undefined {
     const badReference = imageReferenceProblem(c.spec.image);
@@ -294,17 +338,23 @@ export class SandboxPodRuntime implements PodRuntime {
     }
     c.status.imageID = c.image.id;
     const who = identityOf(pod.spec, c.spec);
-    if (who.nonRootRequired && who.uid === 0) {
-      return {
-        reason: 'CreateContainerConfigError',
-        message: `container has runAsNonRoot and image will run as root (pod: "${pod.spec.metadata.name}_${pod.spec.metadata.namespace}(${pod.uid})", container: ${c.spec.name})`,
-      };
-    }
-    if (this.userns && who.user !== '-') {
-      return {
-        reason: 'CreateContainerConfigError',
-        message: `container "${c.spec.name}": runAsUser, runAsGroup and fsGroup need the sandbox runtime to run as root (it maps only root into its user namespaces)`,
-      };
+    // The image's USER counts only where the securityContext does not set runAsUser.
+    const imageUser = who.runAsUser === undefined ? c.image.config.user : undefined;
+    if (who.nonRootRequired) {
+      // The kubelet's own check, before the runtime is asked: a name it cannot judge.
+      const where = `(pod: "${pod.spec.metadata.name}_${pod.spec.metadata.namespace}(${pod.uid})", container: ${c.spec.name})`;
+      const imageUid = imageUser?.split(':')[0];
+      if (imageUid !== undefined && !/^\d+$/.test(imageUid)) {
+        return {
+          reason: 'CreateContainerConfigError',
+          message: `container has runAsNonRoot and image has non-numeric user (${imageUid}), cannot verify user is non-root ${where}`,
+        };
+      }
+      if ((who.runAsUser ?? Number(imageUid ?? 0)) === 0)
+        return {
+          reason: 'CreateContainerConfigError',
+          message: `container has runAsNonRoot and image will run as root ${where}`,
+        };
     }
     const env: Record<string, string> = {
       PATH: DEFAULT_PATH,
@@ -334,15 +384,34 @@ export class SandboxPodRuntime implements PodRuntime {
         message: `container "${c.spec.name}": no command specified (neither the pod spec nor image ${c.spec.image} has one)`,
       };
     }
-    const program = commandLine(c)[0];
-    if (!program.includes('/') && !DEFAULT_PATH.split(':').some((dir) => existsSync(join(dir, program)))) {
-      // The runtime cannot start a process whose program does not exist: the container never runs.
+    if (imageUser) {
+      // Creating the container looks the name up in the image's /etc/passwd, as containerd does:
+      // no process exists yet, so the kubelet reports CreateContainerError and counts no restart.
+      try {
+        c.imageUser = resolveImageUser(imageUser);
+      } catch (err) {
+        return {
+          reason: 'CreateContainerError',
+          message: `failed to create container "${c.spec.name}": ${(err as Error).message}`,
+        };
+      }
+    }
+    if (this.userns && identityOf(pod.spec, c.spec, c.imageUser).user !== '-') {
       return {
-        reason: 'RunContainerError',
-        message: `failed to start container "${c.spec.name}": exec: "${program}": executable file not found in $PATH`,
+        reason: 'CreateContainerConfigError',
+        message: `container "${c.spec.name}": runAsUser, runAsGroup, fsGroup and an image's non-root USER need the sandbox runtime to run as root (it maps only root into its user namespaces)`,
       };
     }
     return undefined;
+  }
+
+  /** Why the container's process cannot start (its program is not on its PATH), in runc's words. */
+  private startProblem(c: Container): string | undefined {
+    const hidden = imageTools(c.image!)
+      .filter(([file]) => file === '/dev/null')
+      .map(([, path]) => path);
+    const problem = programProblem(commandLine(c)[0], c.env.PATH ?? DEFAULT_PATH, hidden);
+    return problem && `failed to start container "${c.spec.name}": ${problem}`;
   }
 
   private async startInstance(pod: Pod, c: Container): Promise<Instance> {
@@ -356,7 +425,7 @@ export class SandboxPodRuntime implements PodRuntime {
     // image's files by root only.
     for (const sub of ['tmp', 'vartmp']) chmodSync(join(dir, sub), 0o1777);
     chmodSync(join(dir, 'home'), 0o700);
-    const who = identityOf(pod.spec, c.spec);
+    const who = identityOf(pod.spec, c.spec, c.imageUser);
     // readOnlyRootFilesystem: all of the container's own layer is read-only; only volumes are writable.
     const layer = who.readOnlyRoot;
     const writable: [string, string, boolean][] = [
@@ -652,7 +721,7 @@ export class SandboxPodRuntime implements PodRuntime {
         '--root',
         `--wdns=${c.workDir}`,
         '--',
-        ...asUser(identityOf(pod.spec, c.spec).user, options.tty ? ptyArgv(command) : command),
+        ...asUser(identityOf(pod.spec, c.spec, c.imageUser).user, options.tty ? ptyArgv(command) : command),
       ],
       // A TTY exec's helper takes resize lines on file descriptor 3.
       { env: c.env, stdio: options.tty ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'] },
@@ -818,21 +887,27 @@ export class SandboxPodRuntime implements PodRuntime {
   }
 }
 
-/** Who a container's processes run as, from its securityContext over the pod's (images here run as root). */
+/**
+ * Who a container's processes run as: its securityContext over the pod's, else the image's USER
+ * (`image`, once the runtime resolved it), else root.
+ */
 function identityOf(
   pod: RuntimePod,
   c: RuntimeContainerSpec,
-): { uid: number; user: string; nonRootRequired: boolean; readOnlyRoot: boolean } {
+  image?: ImageUser,
+): { uid: number; runAsUser?: number; user: string; nonRootRequired: boolean; readOnlyRoot: boolean } {
   const podContext = pod.spec.securityContext ?? {};
   const own = c.securityContext ?? {};
-  const uid = own.runAsUser ?? podContext.runAsUser ?? 0;
-  const gid = own.runAsGroup ?? podContext.runAsGroup ?? 0;
+  const runAsUser = own.runAsUser ?? podContext.runAsUser;
+  const uid = runAsUser ?? image?.uid ?? 0;
+  const gid = own.runAsGroup ?? podContext.runAsGroup ?? (runAsUser === undefined ? image?.gid : undefined) ?? 0;
   const groups = [podContext.fsGroup, ...(podContext.supplementalGroups ?? [])].filter(
     (g): g is number => typeof g === 'number',
   );
   const user = uid === 0 && gid === 0 && groups.length === 0 ? '-' : `${uid}:${gid}:${groups.join(',') || '-'}`;
   return {
     uid,
+    runAsUser,
     user,
     nonRootRequired: (own.runAsNonRoot ?? podContext.runAsNonRoot) === true,
     readOnlyRoot: own.readOnlyRootFilesystem === true,

@@ -4,13 +4,8 @@
 // the log aggregator stay out of what activation loads. The VS Code layer imports src/core only
 // through here (types aside), so each class exists once and `instanceof` holds.
 export { configToYaml, loadConfig } from './config';
-export {
-  BACKUP_ANNOTATION,
-  DEFAULT_CONTAINER_ANNOTATION,
-  DevMode,
-  RestoreConflictError,
-  findDevModeDeployments,
-} from './devmode/devMode';
+export { BACKUP_ANNOTATION, DevMode, RestoreConflictError, findDevModeDeployments } from './devmode/devMode';
+export { containersDefaultFirst } from './devmode/defaultContainer';
 export { ClusterPool } from './kube/clusterPool';
 export { podsOwnedBy } from './kube/deploymentPods';
 export { KubeError } from './kube/errors';

@@ -84,10 +84,7 @@ async function askForConfig(truva: TruvaContext, preset?: string): Promise<Truva
     const deployment = deployments.find((d) => d.metadata?.name === name);
     if (!deployment) return undefined;
     // The container kubectl would pick (its default-container annotation) comes first.
-    const preferred = deployment.spec?.template?.metadata?.annotations?.[core().DEFAULT_CONTAINER_ANNOTATION];
-    const containers = [...(deployment.spec?.template?.spec?.containers ?? [])].sort(
-      (a, b) => Number(b.name === preferred) - Number(a.name === preferred),
-    );
+    const { containers, annotated: preferred } = core().containersDefaultFirst(deployment.spec?.template);
     const container =
       containers.length === 1
         ? containers[0]

@@ -222,6 +222,19 @@ export interface ControlPlanePin {
 }
 
 /**
+ * Both control planes, the tests' own first. For suites whose subject is one of the sandbox API
+ * server's own fidelity features (its OpenAPI documents, server-side apply, defaults, RBAC table,
+ * write hook, exec refusals, the controllers' conditions): on the real control plane alone the
+ * test command would never exercise the sandbox's implementation of them, and on the sandbox's
+ * alone nothing would show that the same tests hold against Kubernetes itself. Each runs as
+ * `sandboxSuite({ controlPlane, why })`; the sandbox's API server starts in about a second.
+ */
+export function bothControlPlanes(): ControlPlaneKind[] {
+  const first = testControlPlane();
+  return [first, first === 'kubernetes' ? 'sandbox' : 'kubernetes'];
+}
+
+/**
  * Hooks for a describe block on the shared sandbox: one client, cleanup after every test. With
  * `pin`, on that control plane instead (its own sandbox when the run is on the other one).
  */

@@ -3,6 +3,7 @@
 // replace only the chosen container's command with the supervisor; restore exactly, and refuse
 // to overwrite silently when someone else changed the deployment meanwhile.
 import { createHash } from 'node:crypto';
+import { DEFAULT_CONTAINER_ANNOTATION } from './defaultContainer';
 import { remotePathProblem } from '../config/paths';
 import type { Cluster } from '../kube/cluster';
 import { DeploymentPods, REVISION_ANNOTATION, controllerUid } from '../kube/deploymentPods';
@@ -11,7 +12,7 @@ import { FIELD_MANAGER } from '../kube/cluster';
 import { handBackFields, type ManagedFieldsEntry } from '../kube/managedFields';
 import { backoffDelay, sleep } from '../kube/resilience';
 import { SelectorError } from '../kube/selectors';
-import type { Container, Deployment, Pod, PodTemplate } from '../kube/types';
+import type { Container, ContainerStatus, Deployment, Pod, PodTemplate } from '../kube/types';
 import {
   DEFAULT_STATE_DIR,
   isSupervisorCommand,
@@ -29,8 +30,6 @@ export const DEV_MODE_LABEL = 'truva.dev/dev-mode';
 export const ANNOTATIONS_LIMIT_BYTES = 256 * 1024;
 /** Hash of the dev-mode template Truva applied: a different live template means someone else changed it. */
 export const DEV_TEMPLATE_ANNOTATION = 'truva.dev/dev-template-hash';
-/** The pod template annotation kubectl reads for the container to exec into, log and attach to. */
-export const DEFAULT_CONTAINER_ANNOTATION = 'kubectl.kubernetes.io/default-container';
 
 export interface Backup {
   namespace: string;
@@ -676,7 +675,7 @@ done`;
         const waiting = (p.status?.containerStatuses ?? []).flatMap((c) => {
           const w = c.state?.waiting;
           if (!w?.reason || w.reason === 'ContainerCreating' || (fatal && !FATAL_WAITING.test(w.reason))) return [];
-          return [`pod ${name} container ${c.name}: ${w.reason}${w.message ? ` (${w.message})` : ''}`];
+          return [`pod ${name} container ${c.name}: ${waitingReason(c)}`];
         });
         const unscheduled = (p.status?.conditions ?? []).find(
           (c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable',
@@ -696,6 +695,21 @@ done`;
 /** Container waiting reasons that do not go away by waiting (kubelet's and the runtime's names). */
 const FATAL_WAITING =
   /^(CrashLoopBackOff|ImagePullBackOff|ErrImagePull|InvalidImageName|ErrImageNeverPull|CreateContainerConfigError|CreateContainerError|RunContainerError)$/;
+
+/**
+ * A waiting container's reason and message; for a back-off, also how it last ended. A
+ * CrashLoopBackOff only says that the kubelet waits: why is in the last state (a process that
+ * exited, or a StartError with the runtime's message when the program could not be started,
+ * which the kubelet showed as RunContainerError just before).
+ */
+export function waitingReason(c: ContainerStatus): string {
+  const w = c.state!.waiting!;
+  const said = `${w.reason}${w.message ? ` (${w.message})` : ''}`;
+  const last = c.lastState?.terminated;
+  if (w.reason !== 'CrashLoopBackOff' || !last) return said;
+  const detail = [last.reason, `exit code ${last.exitCode}`].filter(Boolean).join(', ');
+  return `${said}; it last ended with ${detail}${last.message ? `: ${last.message.trim()}` : ''}`;
+}
 
 const REPLICA_FAILURE = 'ReplicaFailure';
 

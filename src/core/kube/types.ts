@@ -5,6 +5,7 @@ import type {
   V1Pod,
   V1PodTemplateSpec,
   V1Container,
+  V1ContainerStatus,
   V1Namespace,
   V1ReplicaSet,
 } from '@kubernetes/client-node';
@@ -21,6 +22,7 @@ export type Deployment = Raw<V1Deployment>;
 export type Pod = Raw<V1Pod>;
 export type PodTemplate = Raw<V1PodTemplateSpec>;
 export type Container = Raw<V1Container>;
+export type ContainerStatus = Raw<V1ContainerStatus>;
 export type Namespace = Raw<V1Namespace>;
 export type ReplicaSet = Raw<V1ReplicaSet>;
 

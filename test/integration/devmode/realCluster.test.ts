@@ -1,6 +1,7 @@
 // What a stock cluster asks of dev mode that the two seed workloads never did: a selector made
 // of matchExpressions next to a deployment whose labels overlap, the default-container
-// annotation, an args-only container, and RBAC roles that grant exactly what Truva uses.
+// annotation, an args-only container, and RBAC roles that grant exactly what Truva uses (on both
+// control planes, below).
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { Cluster } from '../../../src/core/kube/cluster';
 import { LogAggregator } from '../../../src/core/logs/aggregator';
 import { clusterLogSource } from '../../../src/core/logs/clusterSource';
 import {
+  bothControlPlanes,
   clientWritten,
   kubectl,
   replaceAsAnotherClient,
@@ -219,8 +221,25 @@ describe('dev mode on real-cluster shapes', function () {
       (err: Error) => err instanceof PreflightError && /empty pod selector.*every pod/.test(err.message),
     );
   });
+});
 
-  describe('RBAC', () => {
+// RBAC on both control planes: the sandbox API server authorises with its own table of rules
+// (sandbox/server/rbac.ts, and exec as a 1.35+ server: get, then create); kube-apiserver's RBAC
+// with a ClusterRole is the reference it must match.
+for (const controlPlane of bothControlPlanes())
+  describe(`dev mode and RBAC roles (${controlPlane} control plane)`, function () {
+    this.timeout(180_000);
+    const suite = sandboxSuite({
+      controlPlane,
+      why: 'the sandbox API server authorises with its own table-driven roles; kube-apiserver is the reference',
+    });
+    let sandbox: Sandbox;
+    let cluster: Cluster;
+    before(async () => {
+      ({ sandbox, cluster } = suite);
+      await waitForRollout(sandbox, 'web'); // the seeded deployment whose pods the exec tests use
+    });
+
     /** The README's Role, as a cluster admin would apply it. */
     const readmeRules = (): PolicyRule[] => {
       const readme = readFileSync(join(__dirname, '../../../README.md'), 'utf8');
@@ -323,4 +342,3 @@ describe('dev mode on real-cluster shapes', function () {
       assert.match(r.stderr, /cannot create resource "pods\/exec"/);
     });
   });
-});
