@@ -13,7 +13,7 @@ const KNOWN: Record<string, string> = {
   'pod.metadataKeys': 'no metadata.managedFields, and pods have no metadata.generation',
   'pod.statusKeys': 'no status.observedGeneration (pods have no metadata.generation to observe)',
   'pod.specKeys':
-    'admission defaults missing: enableServiceLinks, priority and preemptionPolicy, serviceAccountName with its kube-api-access projected volume, the not-ready/unreachable tolerations',
+    'admission defaults missing: priority and preemptionPolicy, serviceAccountName with its kube-api-access projected volume, the not-ready/unreachable tolerations',
   'deployment.status.terminatingReplicas':
     'status.terminatingReplicas is not kept (the deployment controller keeps it)',
   'replicaSets.status.terminatingReplicas':
