@@ -9,6 +9,7 @@ import { RuntimeError, type ExecProcess, type PodRuntime } from '../runtime/type
 import { EXEC_PROTOCOLS, bridgeExec, failAfterUpgrade, refuseUpgrade } from '../streaming/execBridge';
 import { portForwardWebSocketServer, servePortForward } from '../streaming/portForward';
 import { Controllers } from './controllers';
+import { applyDeploymentDefaults, applyPodDefaults } from './defaults';
 import { APPS_V1, AUTHZ_V1, CORE_V1, GROUPS, VERSION, coreVersions, groupDocument } from './discovery';
 import { Faults } from './faults';
 import { managerOf, recordUpdate, serverSideApply } from './managedFields';
@@ -468,9 +469,7 @@ export class ApiServer {
     }
     if (kind === 'namespaces') obj.status = { phase: 'Active' };
     if (kind === 'pods') {
-      // SetDefaults_Pod, not SetDefaults_PodSpec: a Deployment's template does not get it.
-      obj.spec.enableServiceLinks ??= true;
-      applyPodSpecDefaults(obj.spec);
+      applyPodDefaults(obj.spec);
       obj.spec.nodeName ??= 'sandbox';
       obj.status = { phase: 'Pending' };
     }
@@ -866,50 +865,6 @@ function validateDeployment(d: any) {
   for (const c of d.spec?.template?.spec?.containers ?? [])
     if (!c?.name || !c?.image) problems.push('spec.template.spec.containers: name and image are required');
   if (problems.length) throw invalid('Deployment.apps', name, problems.join(', '));
-}
-
-/** The defaults the real API server fills in, so objects read back look like a cluster's. */
-function applyDeploymentDefaults(d: any) {
-  d.spec.replicas ??= 1;
-  d.spec.revisionHistoryLimit ??= 10;
-  d.spec.progressDeadlineSeconds ??= 600;
-  d.spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
-  d.spec.template.metadata ??= {};
-  applyPodSpecDefaults(d.spec.template.spec);
-}
-
-function applyPodSpecDefaults(spec: any) {
-  spec.restartPolicy ??= 'Always';
-  for (const v of spec.volumes ?? []) {
-    if (v.configMap) v.configMap.defaultMode ??= 420;
-    if (v.secret) v.secret.defaultMode ??= 420;
-  }
-  spec.terminationGracePeriodSeconds ??= 30;
-  spec.dnsPolicy ??= 'ClusterFirst';
-  spec.schedulerName ??= 'default-scheduler';
-  spec.securityContext ??= {};
-  for (const c of spec.containers ?? []) {
-    // As pkg/apis/core/v1/defaults.go: an image without a tag or with :latest is pulled always.
-    const tag = /:([\w][\w.-]*)$/.exec(
-      String(c.image ?? '')
-        .split('@')[0]
-        .split('/')
-        .pop() ?? '',
-    )?.[1];
-    c.imagePullPolicy ??= !String(c.image).includes('@') && (!tag || tag === 'latest') ? 'Always' : 'IfNotPresent';
-    for (const port of c.ports ?? []) port.protocol ??= 'TCP';
-    c.terminationMessagePath ??= '/dev/termination-log';
-    c.terminationMessagePolicy ??= 'File';
-    c.resources ??= {};
-    for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
-      if (!probe) continue;
-      if (probe.httpGet) probe.httpGet.scheme ??= 'HTTP';
-      probe.timeoutSeconds ??= 1;
-      probe.periodSeconds ??= 10;
-      probe.successThreshold ??= 1;
-      probe.failureThreshold ??= 3;
-    }
-  }
 }
 
 function stripMutablePodSpec(spec: any) {

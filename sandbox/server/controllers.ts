@@ -1,41 +1,12 @@
 // What kube-controller-manager and the scheduler do, in miniature: a Deployment owns one
 // ReplicaSet per pod-template hash, ReplicaSets own pods, a template change rolls pods over,
 // and every status (pod, ReplicaSet, Deployment) is kept true enough for `kubectl rollout status`.
-import { createHash, randomBytes } from 'node:crypto';
 import type { PodRuntime, RuntimePodStatus } from '../runtime/types';
+import { ANNOTATIONS_NOT_COPIED, percentOrNumber, templateHash } from './deploymentUtil';
+import { nameSuffix as suffix } from './names';
 import { specSelectorMatcher } from './selectors';
 import type { Store } from './store';
 
-const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
-
-/** Like the real pod-template-hash: a short, stable name fragment derived from the template. */
-export function templateHash(template: unknown): string {
-  const digest = createHash('sha256').update(stableJson(template)).digest();
-  return Array.from(digest.subarray(0, 10), (b) => SAFE[b % SAFE.length]).join('');
-}
-
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((value as any)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** Deployment annotations the controller does not copy onto ReplicaSets (deployment_util.go annotationsToSkip). */
-const ANNOTATIONS_NOT_COPIED = new Set([
-  'kubectl.kubernetes.io/last-applied-configuration',
-  'deployment.kubernetes.io/revision',
-  'deployment.kubernetes.io/revision-history',
-  'deployment.kubernetes.io/desired-replicas',
-  'deployment.kubernetes.io/max-replicas',
-  'deprecated.deployment.rollback.to',
-]);
-
-const suffix = () => Array.from(randomBytes(5), (b) => SAFE[b % SAFE.length]).join('');
 const owned = (obj: any, owner: any) =>
   (obj.metadata.ownerReferences ?? []).some((r: any) => r.uid === owner.metadata.uid);
 const terminating = (pod: any) => Boolean(pod.metadata.deletionTimestamp);
@@ -44,18 +15,6 @@ const terminalPhase = (statuses: any[]) =>
   statuses.every((c) => c.state?.terminated?.exitCode === 0) ? 'Succeeded' : 'Failed';
 const podReady = (pod: any) =>
   (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
-
-function percentOrNumber(
-  value: number | string | undefined,
-  total: number,
-  roundUp: boolean,
-  fallback: number,
-): number {
-  if (value === undefined) return fallback;
-  if (typeof value === 'number') return value;
-  const pct = Number(value.replace('%', '')) / 100;
-  return roundUp ? Math.ceil(total * pct) : Math.floor(total * pct);
-}
 
 function ownerRef(owner: any) {
   return {
