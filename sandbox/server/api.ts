@@ -16,7 +16,15 @@ import { managerOf, recordUpdate, serverSideApply } from './managedFields';
 import { modelOf, openApiDocument, openApiIndex, unknownFields } from './openapi';
 import { applyPatch } from './patch';
 import { fieldMatcher, labelMatcher } from './selectors';
-import { ADMIN_RULES, Authorizer, VIEW_RULES, type RequestAttributes } from './rbac';
+import {
+  ADMIN_RULES,
+  ANONYMOUS_USER,
+  Authorizer,
+  VIEW_RULES,
+  forbidden,
+  forbiddenPath,
+  type RequestAttributes,
+} from './rbac';
 import { ApiError, badRequest, invalid, statusBody } from './status';
 import { RESOURCE, Store, type Kind, type StoreEvent } from './store';
 import type { SandboxTls } from './tls';
@@ -217,6 +225,7 @@ export class ApiServer {
       }
       if (path === '/version') return this.send(res, 200, VERSION);
       const user = this.authenticate(req);
+      if (user === ANONYMOUS_USER && !parseRoute(path)) throw anonymousRefusal(req.method ?? 'GET', path);
       if (path === '/openapi/v3') return this.send(res, 200, openApiIndex());
       if (path.startsWith('/openapi/v3/')) {
         const doc = openApiDocument(path.slice('/openapi/v3/'.length));
@@ -740,6 +749,7 @@ export class ApiServer {
         throw new ApiError(failure, failure === 429 ? 'TooManyRequests' : 'InternalError', 'injected fault (sandbox)');
       const user = this.authenticate(req);
       const route = parseRoute(url.pathname);
+      if (user === ANONYMOUS_USER && !route) throw anonymousRefusal(req.method ?? 'GET', url.pathname);
       if (route?.kind === 'pods' && route.subresource === 'portforward' && route.name && route.namespace)
         return this.portForward(req, socket, head, user, route);
       if (!route || route.kind !== 'pods' || route.subresource !== 'exec' || !route.name || !route.namespace)
@@ -813,6 +823,20 @@ function parseApplyConfig(body: string, manager: string): any {
   } catch (err) {
     throw badRequest(`error decoding YAML: ${(err as Error).message}`);
   }
+}
+
+/**
+ * The anonymous user's 403 outside the resources the routes serve: RBAC is asked before a path
+ * is looked up, so a path that does not exist is refused the same way.
+ */
+function anonymousRefusal(method: string, path: string) {
+  if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && method === 'POST')
+    return forbidden(ANONYMOUS_USER, {
+      verb: 'create',
+      group: 'authorization.k8s.io',
+      resource: 'selfsubjectaccessreviews',
+    });
+  return forbiddenPath(ANONYMOUS_USER, method, path);
 }
 
 function attributesOf(verb: string, route: Route): RequestAttributes {

@@ -19,7 +19,6 @@ const KNOWN: Record<string, string> = {
   'replicaSets.status.terminatingReplicas':
     'status.terminatingReplicas is not kept (the ReplicaSet controller keeps it)',
   'replicaSets.annotations': 'no deployment.kubernetes.io/max-replicas annotation on ReplicaSets',
-  'errors.anonymous': 'a request without a token is 401; a real server takes it as system:anonymous and answers 403',
 };
 
 describe('conformance: the sandbox API server against the real control plane', function () {
