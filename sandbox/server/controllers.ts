@@ -2,7 +2,13 @@
 // ReplicaSet per pod-template hash, ReplicaSets own pods, a template change rolls pods over,
 // and every status (pod, ReplicaSet, Deployment) is kept true enough for `kubectl rollout status`.
 import type { PodRuntime, RuntimePodStatus } from '../runtime/types';
-import { ANNOTATIONS_NOT_COPIED, percentOrNumber, templateHash } from './deploymentUtil';
+import {
+  ANNOTATIONS_NOT_COPIED,
+  percentOrNumber,
+  replicasAnnotations,
+  templateHash,
+  terminatingReplicas,
+} from './deploymentUtil';
 import { nameSuffix as suffix } from './names';
 import { specSelectorMatcher } from './selectors';
 import type { Store } from './store';
@@ -10,6 +16,9 @@ import type { Store } from './store';
 const owned = (obj: any, owner: any) =>
   (obj.metadata.ownerReferences ?? []).some((r: any) => r.uid === owner.metadata.uid);
 const terminating = (pod: any) => Boolean(pod.metadata.deletionTimestamp);
+/** Being deleted and not yet Succeeded or Failed: what status.terminatingReplicas counts (IsPodTerminating). */
+const stillTerminating = (pod: any) =>
+  terminating(pod) && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
 /** Succeeded when every container exited 0, else Failed (the kubelet's phase for a stopped pod). */
 const terminalPhase = (statuses: any[]) =>
   statuses.every((c) => c.state?.terminated?.exitCode === 0) ? 'Succeeded' : 'Failed';
@@ -107,10 +116,7 @@ export class Controllers {
           name: `${name}-${hash}`,
           namespace,
           labels,
-          annotations: {
-            'deployment.kubernetes.io/desired-replicas': String(desired),
-            'deployment.kubernetes.io/revision': revision,
-          },
+          annotations: { ...replicasAnnotations(deployment), 'deployment.kubernetes.io/revision': revision },
           ownerReferences: [ownerRef(deployment)],
           generation: 1,
         },
@@ -163,19 +169,21 @@ export class Controllers {
     // Surge: the new set goes straight to the desired size; old sets shrink as new pods turn ready,
     // so availability never drops below what is already serving.
     const newReady = this.podsOf(current).filter((p) => !terminating(p) && podReady(p)).length;
-    this.scaleReplicaSet(current, desired);
+    this.scaleReplicaSet(current, desired, deployment);
     let remainingOld = Math.max(0, desired - newReady);
     for (const rs of sets.filter((s) => s.metadata.uid !== current.metadata.uid)) {
       const keep = Math.min(rs.spec.replicas ?? 0, remainingOld);
       remainingOld -= keep;
-      this.scaleReplicaSet(rs, keep);
+      this.scaleReplicaSet(rs, keep, deployment);
     }
   }
 
-  private scaleReplicaSet(rs: any, replicas: number): void {
+  /** A resize writes the deployment's replicas annotations too, as the deployment controller's scaleReplicaSet. */
+  private scaleReplicaSet(rs: any, replicas: number, deployment: any): void {
     if (rs.spec.replicas === replicas) return;
     const fresh = this.store.get('replicasets', rs.metadata.namespace, rs.metadata.name);
     fresh.spec.replicas = replicas;
+    fresh.metadata.annotations = { ...(fresh.metadata.annotations ?? {}), ...replicasAnnotations(deployment) };
     fresh.metadata.generation = (fresh.metadata.generation ?? 1) + 1;
     this.store.update('replicasets', fresh);
   }
@@ -204,6 +212,8 @@ export class Controllers {
       fullyLabeledReplicas: live.length,
       readyReplicas: ready,
       availableReplicas: ready,
+      // DeploymentReplicaSetTerminatingReplicas (beta, on since 1.35): 0 is written too.
+      terminatingReplicas: this.podsOf(rs).filter(stillTerminating).length,
       observedGeneration: rs.metadata.generation ?? 1,
       ...(fresh.status?.conditions ? { conditions: fresh.status.conditions } : {}),
     };
@@ -416,6 +426,7 @@ export class Controllers {
       readyReplicas: ready,
       availableReplicas: ready,
       ...(desired - ready > 0 ? { unavailableReplicas: desired - ready } : {}),
+      ...terminatingReplicas(sets),
       conditions: [
         available
           ? condition('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.')

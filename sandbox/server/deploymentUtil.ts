@@ -1,6 +1,7 @@
 // The deployment controller's helpers (pkg/controller/deployment/util/deployment_util.go), as
-// far as the sandbox's controllers need them: the pod-template hash, the annotations not
-// copied onto ReplicaSets, and surge and unavailability fenceposts.
+// far as the sandbox's controllers need them: the pod-template hash, the annotations a
+// ReplicaSet gets from its deployment, surge and unavailability fenceposts, and the sum of its
+// ReplicaSets' terminating pods.
 import { createHash } from 'node:crypto';
 import { SAFE_ALPHABET as SAFE } from './names';
 
@@ -41,4 +42,40 @@ export function percentOrNumber(
   if (typeof value === 'number') return value;
   const pct = Number(value.replace('%', '')) / 100;
   return roundUp ? Math.ceil(total * pct) : Math.floor(total * pct);
+}
+
+/**
+ * A deployment's status.terminatingReplicas: its ReplicaSets' sum, unknown (left out) while one
+ * the ReplicaSet controller has seen does not report it (GetTerminatingReplicaCountForReplicaSets).
+ */
+export function terminatingReplicas(sets: any[]): { terminatingReplicas?: number } {
+  let sum = 0;
+  for (const rs of sets) {
+    if (rs.status?.terminatingReplicas === undefined) {
+      if (rs.status?.observedGeneration) return {};
+      continue;
+    }
+    sum += rs.status.terminatingReplicas;
+  }
+  return { terminatingReplicas: sum };
+}
+
+/** The deployment's surge in pods (ResolveFenceposts): a percentage of the replicas rounded up; none for Recreate. */
+function maxSurge(deployment: any): number {
+  if ((deployment.spec.strategy?.type ?? 'RollingUpdate') !== 'RollingUpdate') return 0;
+  const desired = deployment.spec.replicas ?? 1;
+  return percentOrNumber(deployment.spec.strategy?.rollingUpdate?.maxSurge ?? '25%', desired, true, 0);
+}
+
+/**
+ * The annotations the deployment controller writes on a ReplicaSet it creates or resizes
+ * (SetReplicasAnnotations): the deployment's replicas, and those plus its surge, the most
+ * pods it may have at once.
+ */
+export function replicasAnnotations(deployment: any): Record<string, string> {
+  const desired = deployment.spec.replicas ?? 1;
+  return {
+    'deployment.kubernetes.io/desired-replicas': String(desired),
+    'deployment.kubernetes.io/max-replicas': String(desired + maxSurge(deployment)),
+  };
 }

@@ -14,11 +14,6 @@ const KNOWN: Record<string, string> = {
   'pod.statusKeys': 'no status.observedGeneration (pods have no metadata.generation to observe)',
   'pod.specKeys':
     'admission defaults missing: priority and preemptionPolicy, serviceAccountName with its kube-api-access projected volume, the not-ready/unreachable tolerations',
-  'deployment.status.terminatingReplicas':
-    'status.terminatingReplicas is not kept (the deployment controller keeps it)',
-  'replicaSets.status.terminatingReplicas':
-    'status.terminatingReplicas is not kept (the ReplicaSet controller keeps it)',
-  'replicaSets.annotations': 'no deployment.kubernetes.io/max-replicas annotation on ReplicaSets',
 };
 
 describe('conformance: the sandbox API server against the real control plane', function () {
