@@ -15,6 +15,7 @@ import { Faults } from './faults';
 import { managerOf, recordUpdate, serverSideApply } from './managedFields';
 import { modelOf, openApiDocument, openApiIndex, unknownFields } from './openapi';
 import { applyPatch } from './patch';
+import { admitNewPod, admitPodUpdate, keepObservedGeneration } from './podAdmission';
 import { fieldMatcher, labelMatcher } from './selectors';
 import {
   ADMIN_RULES,
@@ -139,10 +140,15 @@ export class ApiServer {
       killContainer: (namespace, pod, container) =>
         this.runtime.killContainer(this.store.get('pods', namespace, pod).metadata.uid, container),
     });
-    this.controllers = new Controllers(this.store, runtime, {
-      refuseCreate: (ns, pod, deployment) => this.faults.refuseCreate(ns, pod, deployment),
-      unschedulable: (ns, deployment) => this.faults.unschedulable(ns, deployment),
-    });
+    this.controllers = new Controllers(
+      this.store,
+      runtime,
+      {
+        refuseCreate: (ns, pod, deployment) => this.faults.refuseCreate(ns, pod, deployment),
+        unschedulable: (ns, deployment) => this.faults.unschedulable(ns, deployment),
+      },
+      tls.caCertPem,
+    );
     this.authorizer.add(users.admin, 'admin', ADMIN_RULES);
     this.authorizer.add(users.readonly, 'readonly', VIEW_RULES);
     this.server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => void this.handle(req, res));
@@ -479,8 +485,8 @@ export class ApiServer {
     if (kind === 'namespaces') obj.status = { phase: 'Active' };
     if (kind === 'pods') {
       applyPodDefaults(obj.spec);
+      admitNewPod(obj);
       obj.spec.nodeName ??= 'sandbox';
-      obj.status = { phase: 'Pending' };
     }
     if (dryRun) return obj;
     const created = this.store.create(kind, obj);
@@ -501,6 +507,8 @@ export class ApiServer {
     who: { manager: string; force: boolean } = { manager: 'unknown', force: false },
   ): any {
     const current = this.store.get(kind, namespace, name);
+    // Read before the patch: a patch can share parts of `current` with its result.
+    const currentGeneration = current.metadata.generation;
     const apply = mode.startsWith('application/apply-patch');
     const incoming = apply ? parseApplyConfig(body, who.manager) : parseJson(body);
     const time = this.store.clock.iso();
@@ -516,8 +524,10 @@ export class ApiServer {
     const expectRv = mode === 'replace' ? incoming.metadata?.resourceVersion : incoming?.metadata?.resourceVersion;
     next.metadata.namespace = current.metadata.namespace;
     Object.assign(next, { kind: KIND_INFO[kind].kind, apiVersion: KIND_INFO[kind].apiVersion });
-    if (subresource === 'status') next = { ...current, status: next.status };
-    else if (kind === 'deployments' || kind === 'replicasets') next.status = current.status; // status is its own subresource
+    if (subresource === 'status') {
+      next = { ...current, status: next.status };
+      if (kind === 'pods') keepObservedGeneration(next, current);
+    } else next.status = current.status; // status is its own subresource, for every kind served
     validateAnnotationSize(KIND_INFO[kind].kind, name, next.metadata.annotations);
     if (subresource === 'status') next.metadata.managedFields = current.metadata.managedFields;
     else if (!apply)
@@ -538,6 +548,7 @@ export class ApiServer {
         JSON.stringify(next.metadata.annotations ?? {}) !== JSON.stringify(current.metadata.annotations ?? {});
       next.metadata.generation = (current.metadata.generation ?? 1) + (changed ? 1 : 0);
     }
+    if (kind === 'pods' && subresource !== 'status') admitPodUpdate(next, current);
     if (
       kind === 'pods' &&
       JSON.stringify(stripMutablePodSpec(next.spec)) !== JSON.stringify(stripMutablePodSpec(current.spec))
@@ -554,6 +565,8 @@ export class ApiServer {
       return next;
     }
     const stored = this.store.update(kind, next, expectRv);
+    if (kind === 'pods' && stored.metadata.generation !== currentGeneration)
+      this.controllers.observeGeneration(stored.metadata.namespace, name);
     this.controllers.schedule();
     return stored;
   }

@@ -21,6 +21,11 @@ export function applyPodSpecDefaults(spec: any) {
   spec.dnsPolicy ??= 'ClusterFirst';
   spec.schedulerName ??= 'default-scheduler';
   spec.securityContext ??= {};
+  // serviceAccount is the deprecated alias the v1 conversion keeps equal to serviceAccountName.
+  if (spec.serviceAccountName || spec.serviceAccount) {
+    spec.serviceAccountName ||= spec.serviceAccount;
+    spec.serviceAccount = spec.serviceAccountName;
+  }
   for (const c of spec.containers ?? []) {
     // An image without a tag or with :latest is pulled always.
     const tag = /:([\w][\w.-]*)$/.exec(
@@ -47,6 +52,11 @@ export function applyPodSpecDefaults(spec: any) {
 
 /** SetDefaults_Pod, then the pod spec's: what a Pod gets and a template does not. */
 export function applyPodDefaults(spec: any) {
+  // A limit without a request requests the limit (only on Pods, so templates stay as written).
+  for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? [])]) {
+    if (!c.resources?.limits) continue;
+    c.resources.requests = { ...c.resources.limits, ...(c.resources.requests ?? {}) };
+  }
   spec.enableServiceLinks ??= true;
   applyPodSpecDefaults(spec);
 }
