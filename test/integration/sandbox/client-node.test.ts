@@ -235,6 +235,40 @@ describe('sandbox through @kubernetes/client-node', function () {
     assert.match(body.message, new RegExp(`Operation cannot be fulfilled on deployments.apps "${app}"`));
   });
 
+  it('a pod starts at generation 1, a spec change bumps it, and the node reports the new one as observed', async () => {
+    const name = pods[1];
+    const observed = async (generation: number) => {
+      const s = (await core.readNamespacedPod({ name, namespace: 'demo' })).status!;
+      return s.observedGeneration === generation && s.conditions!.every((c) => c.observedGeneration === generation);
+    };
+    const before = await core.readNamespacedPod({ name, namespace: 'demo' });
+    assert.equal(before.metadata!.generation, 1);
+    await waitFor(() => observed(1), 30_000, 'generation 1 observed');
+    // Tolerations may only grow on a running pod: add one that matches no taint.
+    const patched = await core.patchNamespacedPod(
+      {
+        name,
+        namespace: 'demo',
+        body: {
+          spec: {
+            tolerations: [
+              ...before.spec!.tolerations!,
+              { key: 'truva.test/none', operator: 'Exists', effect: 'NoSchedule' },
+            ],
+          },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    assert.equal(patched.metadata!.generation, 2);
+    await waitFor(() => observed(2), 30_000, 'generation 2 observed by the node');
+    const relabelled = await core.patchNamespacedPod(
+      { name, namespace: 'demo', body: { metadata: { labels: { touched: 'yes' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    assert.equal(relabelled.metadata!.generation, 2, 'metadata changes leave the generation');
+  });
+
   it("a wrong token is 401, no token the anonymous user's 403; the read-only user gets 403 on writes and exec", async () => {
     const wrongToken = kubeConfig(sandbox);
     wrongToken.users[0] = { ...wrongToken.users[0], token: 'wrong' } as never;
