@@ -9,13 +9,23 @@ import { RuntimeError, type ExecProcess, type PodRuntime } from '../runtime/type
 import { EXEC_PROTOCOLS, bridgeExec, failAfterUpgrade, refuseUpgrade } from '../streaming/execBridge';
 import { portForwardWebSocketServer, servePortForward } from '../streaming/portForward';
 import { Controllers } from './controllers';
+import { applyDeploymentDefaults, applyPodDefaults } from './defaults';
 import { APPS_V1, AUTHZ_V1, CORE_V1, GROUPS, VERSION, coreVersions, groupDocument } from './discovery';
 import { Faults } from './faults';
 import { managerOf, recordUpdate, serverSideApply } from './managedFields';
 import { modelOf, openApiDocument, openApiIndex, unknownFields } from './openapi';
 import { applyPatch } from './patch';
+import { admitNewPod, admitPodUpdate, keepObservedGeneration } from './podAdmission';
 import { fieldMatcher, labelMatcher } from './selectors';
-import { ADMIN_RULES, Authorizer, VIEW_RULES, type RequestAttributes } from './rbac';
+import {
+  ADMIN_RULES,
+  ANONYMOUS_USER,
+  Authorizer,
+  VIEW_RULES,
+  forbidden,
+  forbiddenPath,
+  type RequestAttributes,
+} from './rbac';
 import { ApiError, badRequest, invalid, statusBody } from './status';
 import { RESOURCE, Store, type Kind, type StoreEvent } from './store';
 import type { SandboxTls } from './tls';
@@ -130,10 +140,15 @@ export class ApiServer {
       killContainer: (namespace, pod, container) =>
         this.runtime.killContainer(this.store.get('pods', namespace, pod).metadata.uid, container),
     });
-    this.controllers = new Controllers(this.store, runtime, {
-      refuseCreate: (ns, pod, deployment) => this.faults.refuseCreate(ns, pod, deployment),
-      unschedulable: (ns, deployment) => this.faults.unschedulable(ns, deployment),
-    });
+    this.controllers = new Controllers(
+      this.store,
+      runtime,
+      {
+        refuseCreate: (ns, pod, deployment) => this.faults.refuseCreate(ns, pod, deployment),
+        unschedulable: (ns, deployment) => this.faults.unschedulable(ns, deployment),
+      },
+      tls.caCertPem,
+    );
     this.authorizer.add(users.admin, 'admin', ADMIN_RULES);
     this.authorizer.add(users.readonly, 'readonly', VIEW_RULES);
     this.server = https.createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => void this.handle(req, res));
@@ -216,6 +231,7 @@ export class ApiServer {
       }
       if (path === '/version') return this.send(res, 200, VERSION);
       const user = this.authenticate(req);
+      if (user === ANONYMOUS_USER && !parseRoute(path)) throw anonymousRefusal(req.method ?? 'GET', path);
       if (path === '/openapi/v3') return this.send(res, 200, openApiIndex());
       if (path.startsWith('/openapi/v3/')) {
         const doc = openApiDocument(path.slice('/openapi/v3/'.length));
@@ -468,11 +484,9 @@ export class ApiServer {
     }
     if (kind === 'namespaces') obj.status = { phase: 'Active' };
     if (kind === 'pods') {
-      // SetDefaults_Pod, not SetDefaults_PodSpec: a Deployment's template does not get it.
-      obj.spec.enableServiceLinks ??= true;
-      applyPodSpecDefaults(obj.spec);
+      applyPodDefaults(obj.spec);
+      admitNewPod(obj);
       obj.spec.nodeName ??= 'sandbox';
-      obj.status = { phase: 'Pending' };
     }
     if (dryRun) return obj;
     const created = this.store.create(kind, obj);
@@ -493,6 +507,8 @@ export class ApiServer {
     who: { manager: string; force: boolean } = { manager: 'unknown', force: false },
   ): any {
     const current = this.store.get(kind, namespace, name);
+    // Read before the patch: a patch can share parts of `current` with its result.
+    const currentGeneration = current.metadata.generation;
     const apply = mode.startsWith('application/apply-patch');
     const incoming = apply ? parseApplyConfig(body, who.manager) : parseJson(body);
     const time = this.store.clock.iso();
@@ -508,8 +524,10 @@ export class ApiServer {
     const expectRv = mode === 'replace' ? incoming.metadata?.resourceVersion : incoming?.metadata?.resourceVersion;
     next.metadata.namespace = current.metadata.namespace;
     Object.assign(next, { kind: KIND_INFO[kind].kind, apiVersion: KIND_INFO[kind].apiVersion });
-    if (subresource === 'status') next = { ...current, status: next.status };
-    else if (kind === 'deployments' || kind === 'replicasets') next.status = current.status; // status is its own subresource
+    if (subresource === 'status') {
+      next = { ...current, status: next.status };
+      if (kind === 'pods') keepObservedGeneration(next, current);
+    } else next.status = current.status; // status is its own subresource, for every kind served
     validateAnnotationSize(KIND_INFO[kind].kind, name, next.metadata.annotations);
     if (subresource === 'status') next.metadata.managedFields = current.metadata.managedFields;
     else if (!apply)
@@ -530,6 +548,7 @@ export class ApiServer {
         JSON.stringify(next.metadata.annotations ?? {}) !== JSON.stringify(current.metadata.annotations ?? {});
       next.metadata.generation = (current.metadata.generation ?? 1) + (changed ? 1 : 0);
     }
+    if (kind === 'pods' && subresource !== 'status') admitPodUpdate(next, current);
     if (
       kind === 'pods' &&
       JSON.stringify(stripMutablePodSpec(next.spec)) !== JSON.stringify(stripMutablePodSpec(current.spec))
@@ -546,6 +565,8 @@ export class ApiServer {
       return next;
     }
     const stored = this.store.update(kind, next, expectRv);
+    if (kind === 'pods' && stored.metadata.generation !== currentGeneration)
+      this.controllers.observeGeneration(stored.metadata.namespace, name);
     this.controllers.schedule();
     return stored;
   }
@@ -741,6 +762,7 @@ export class ApiServer {
         throw new ApiError(failure, failure === 429 ? 'TooManyRequests' : 'InternalError', 'injected fault (sandbox)');
       const user = this.authenticate(req);
       const route = parseRoute(url.pathname);
+      if (user === ANONYMOUS_USER && !route) throw anonymousRefusal(req.method ?? 'GET', url.pathname);
       if (route?.kind === 'pods' && route.subresource === 'portforward' && route.name && route.namespace)
         return this.portForward(req, socket, head, user, route);
       if (!route || route.kind !== 'pods' || route.subresource !== 'exec' || !route.name || !route.namespace)
@@ -816,6 +838,20 @@ function parseApplyConfig(body: string, manager: string): any {
   }
 }
 
+/**
+ * The anonymous user's 403 outside the resources the routes serve: RBAC is asked before a path
+ * is looked up, so a path that does not exist is refused the same way.
+ */
+function anonymousRefusal(method: string, path: string) {
+  if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && method === 'POST')
+    return forbidden(ANONYMOUS_USER, {
+      verb: 'create',
+      group: 'authorization.k8s.io',
+      resource: 'selfsubjectaccessreviews',
+    });
+  return forbiddenPath(ANONYMOUS_USER, method, path);
+}
+
 function attributesOf(verb: string, route: Route): RequestAttributes {
   return {
     verb,
@@ -866,50 +902,6 @@ function validateDeployment(d: any) {
   for (const c of d.spec?.template?.spec?.containers ?? [])
     if (!c?.name || !c?.image) problems.push('spec.template.spec.containers: name and image are required');
   if (problems.length) throw invalid('Deployment.apps', name, problems.join(', '));
-}
-
-/** The defaults the real API server fills in, so objects read back look like a cluster's. */
-function applyDeploymentDefaults(d: any) {
-  d.spec.replicas ??= 1;
-  d.spec.revisionHistoryLimit ??= 10;
-  d.spec.progressDeadlineSeconds ??= 600;
-  d.spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } };
-  d.spec.template.metadata ??= {};
-  applyPodSpecDefaults(d.spec.template.spec);
-}
-
-function applyPodSpecDefaults(spec: any) {
-  spec.restartPolicy ??= 'Always';
-  for (const v of spec.volumes ?? []) {
-    if (v.configMap) v.configMap.defaultMode ??= 420;
-    if (v.secret) v.secret.defaultMode ??= 420;
-  }
-  spec.terminationGracePeriodSeconds ??= 30;
-  spec.dnsPolicy ??= 'ClusterFirst';
-  spec.schedulerName ??= 'default-scheduler';
-  spec.securityContext ??= {};
-  for (const c of spec.containers ?? []) {
-    // As pkg/apis/core/v1/defaults.go: an image without a tag or with :latest is pulled always.
-    const tag = /:([\w][\w.-]*)$/.exec(
-      String(c.image ?? '')
-        .split('@')[0]
-        .split('/')
-        .pop() ?? '',
-    )?.[1];
-    c.imagePullPolicy ??= !String(c.image).includes('@') && (!tag || tag === 'latest') ? 'Always' : 'IfNotPresent';
-    for (const port of c.ports ?? []) port.protocol ??= 'TCP';
-    c.terminationMessagePath ??= '/dev/termination-log';
-    c.terminationMessagePolicy ??= 'File';
-    c.resources ??= {};
-    for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
-      if (!probe) continue;
-      if (probe.httpGet) probe.httpGet.scheme ??= 'HTTP';
-      probe.timeoutSeconds ??= 1;
-      probe.periodSeconds ??= 10;
-      probe.successThreshold ??= 1;
-      probe.failureThreshold ??= 3;
-    }
-  }
 }
 
 function stripMutablePodSpec(spec: any) {

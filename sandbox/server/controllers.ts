@@ -1,61 +1,36 @@
 // What kube-controller-manager and the scheduler do, in miniature: a Deployment owns one
 // ReplicaSet per pod-template hash, ReplicaSets own pods, a template change rolls pods over,
 // and every status (pod, ReplicaSet, Deployment) is kept true enough for `kubectl rollout status`.
-import { createHash, randomBytes } from 'node:crypto';
 import type { PodRuntime, RuntimePodStatus } from '../runtime/types';
+import { applyPodDefaults } from './defaults';
+import { recordUpdate } from './managedFields';
+import {
+  ANNOTATIONS_NOT_COPIED,
+  percentOrNumber,
+  replicasAnnotations,
+  templateHash,
+  terminatingReplicas,
+} from './deploymentUtil';
+import { nameSuffix as suffix } from './names';
+import { admitNewPod } from './podAdmission';
+import { withServiceAccountFiles } from './podVolumes';
 import { specSelectorMatcher } from './selectors';
 import type { Store } from './store';
 
-const SAFE = 'bcdfghjklmnpqrstvwxz2456789';
+/** The field manager kube-controller-manager's writes are recorded under. */
+const CONTROLLER_MANAGER = 'kube-controller-manager';
 
-/** Like the real pod-template-hash: a short, stable name fragment derived from the template. */
-export function templateHash(template: unknown): string {
-  const digest = createHash('sha256').update(stableJson(template)).digest();
-  return Array.from(digest.subarray(0, 10), (b) => SAFE[b % SAFE.length]).join('');
-}
-
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson((value as any)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** Deployment annotations the controller does not copy onto ReplicaSets (deployment_util.go annotationsToSkip). */
-const ANNOTATIONS_NOT_COPIED = new Set([
-  'kubectl.kubernetes.io/last-applied-configuration',
-  'deployment.kubernetes.io/revision',
-  'deployment.kubernetes.io/revision-history',
-  'deployment.kubernetes.io/desired-replicas',
-  'deployment.kubernetes.io/max-replicas',
-  'deprecated.deployment.rollback.to',
-]);
-
-const suffix = () => Array.from(randomBytes(5), (b) => SAFE[b % SAFE.length]).join('');
 const owned = (obj: any, owner: any) =>
   (obj.metadata.ownerReferences ?? []).some((r: any) => r.uid === owner.metadata.uid);
 const terminating = (pod: any) => Boolean(pod.metadata.deletionTimestamp);
+/** Being deleted and not yet Succeeded or Failed: what status.terminatingReplicas counts (IsPodTerminating). */
+const stillTerminating = (pod: any) =>
+  terminating(pod) && pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed';
 /** Succeeded when every container exited 0, else Failed (the kubelet's phase for a stopped pod). */
 const terminalPhase = (statuses: any[]) =>
   statuses.every((c) => c.state?.terminated?.exitCode === 0) ? 'Succeeded' : 'Failed';
 const podReady = (pod: any) =>
   (pod.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
-
-function percentOrNumber(
-  value: number | string | undefined,
-  total: number,
-  roundUp: boolean,
-  fallback: number,
-): number {
-  if (value === undefined) return fallback;
-  if (typeof value === 'number') return value;
-  const pct = Number(value.replace('%', '')) / 100;
-  return roundUp ? Math.ceil(total * pct) : Math.floor(total * pct);
-}
 
 function ownerRef(owner: any) {
   return {
@@ -92,6 +67,8 @@ export class Controllers {
     private readonly runtime: PodRuntime,
     /** Admission of pod creates and scheduling, which the faults can refuse (see Faults.podAdmission). */
     private readonly admission: PodAdmission = {},
+    /** The cluster's CA, which pods find in their kube-api-access volume as ca.crt. */
+    private readonly caCertPem = '',
   ) {
     // Progress deadlines pass without any write to react to.
     this.deadlineTimer = setInterval(() => this.schedule(), 1_000);
@@ -141,20 +118,17 @@ export class Controllers {
     );
     if (!current) {
       const labels = { ...(deployment.spec.template.metadata?.labels ?? {}), 'pod-template-hash': hash };
-      current = this.store.create('replicasets', {
+      const rs = {
         apiVersion: 'apps/v1',
         kind: 'ReplicaSet',
         metadata: {
           name: `${name}-${hash}`,
           namespace,
           labels,
-          annotations: {
-            'deployment.kubernetes.io/desired-replicas': String(desired),
-            'deployment.kubernetes.io/revision': revision,
-          },
+          annotations: { ...replicasAnnotations(deployment), 'deployment.kubernetes.io/revision': revision },
           ownerReferences: [ownerRef(deployment)],
           generation: 1,
-        },
+        } as Record<string, any>,
         spec: {
           replicas: 0,
           selector: {
@@ -166,7 +140,9 @@ export class Controllers {
           template: { ...deployment.spec.template, metadata: { ...(deployment.spec.template.metadata ?? {}), labels } },
         },
         status: { replicas: 0, observedGeneration: 1 },
-      });
+      };
+      rs.metadata.managedFields = recordUpdate(undefined, rs, CONTROLLER_MANAGER, this.now());
+      current = this.store.create('replicasets', rs);
     }
     // As the deployment controller: a ReplicaSet the deployment returns to gets the next revision,
     // and the deployment's annotations (but not the skipped ones) are copied onto its current set.
@@ -204,19 +180,21 @@ export class Controllers {
     // Surge: the new set goes straight to the desired size; old sets shrink as new pods turn ready,
     // so availability never drops below what is already serving.
     const newReady = this.podsOf(current).filter((p) => !terminating(p) && podReady(p)).length;
-    this.scaleReplicaSet(current, desired);
+    this.scaleReplicaSet(current, desired, deployment);
     let remainingOld = Math.max(0, desired - newReady);
     for (const rs of sets.filter((s) => s.metadata.uid !== current.metadata.uid)) {
       const keep = Math.min(rs.spec.replicas ?? 0, remainingOld);
       remainingOld -= keep;
-      this.scaleReplicaSet(rs, keep);
+      this.scaleReplicaSet(rs, keep, deployment);
     }
   }
 
-  private scaleReplicaSet(rs: any, replicas: number): void {
+  /** A resize writes the deployment's replicas annotations too, as the deployment controller's scaleReplicaSet. */
+  private scaleReplicaSet(rs: any, replicas: number, deployment: any): void {
     if (rs.spec.replicas === replicas) return;
     const fresh = this.store.get('replicasets', rs.metadata.namespace, rs.metadata.name);
     fresh.spec.replicas = replicas;
+    fresh.metadata.annotations = { ...(fresh.metadata.annotations ?? {}), ...replicasAnnotations(deployment) };
     fresh.metadata.generation = (fresh.metadata.generation ?? 1) + 1;
     this.store.update('replicasets', fresh);
   }
@@ -245,6 +223,8 @@ export class Controllers {
       fullyLabeledReplicas: live.length,
       readyReplicas: ready,
       availableReplicas: ready,
+      // DeploymentReplicaSetTerminatingReplicas (beta, on since 1.35): 0 is written too.
+      terminatingReplicas: this.podsOf(rs).filter(stillTerminating).length,
       observedGeneration: rs.metadata.generation ?? 1,
       ...(fresh.status?.conditions ? { conditions: fresh.status.conditions } : {}),
     };
@@ -262,7 +242,7 @@ export class Controllers {
     this.setReplicaFailure(rs, undefined);
     const unschedulable = this.admission.unschedulable?.(rs.metadata.namespace, deployment);
     const template = structuredClone(rs.spec.template);
-    const pod = this.store.create('pods', {
+    const pod: any = {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: {
@@ -270,29 +250,32 @@ export class Controllers {
         generateName: `${rs.metadata.name}-`,
         namespace: rs.metadata.namespace,
         labels: template.metadata?.labels ?? {},
-        annotations: template.metadata?.annotations,
+        ...(template.metadata?.annotations ? { annotations: template.metadata.annotations } : {}),
         ownerReferences: [{ ...ownerRef(rs) }],
       },
-      // enableServiceLinks: what the API server's Pod defaulting adds (templates do not have it).
-      spec: { enableServiceLinks: true, ...template.spec, nodeName: 'sandbox' },
-      status: {
-        phase: 'Pending',
-        qosClass: 'BestEffort',
-        conditions: [
-          unschedulable
-            ? {
-                type: 'PodScheduled',
-                status: 'False',
-                reason: 'Unschedulable',
-                message: unschedulable,
-                lastProbeTime: null,
-                lastTransitionTime: this.now(),
-              }
-            : { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: this.now() },
-        ],
-      },
-    });
-    if (!unschedulable) this.startPod(pod);
+      spec: template.spec,
+    };
+    // As a create through the API: decoding's defaults, the fields recorded under the
+    // controller's name, then admission (which managedFields do not count).
+    applyPodDefaults(pod.spec);
+    pod.metadata.managedFields = recordUpdate(undefined, pod, CONTROLLER_MANAGER, this.now());
+    admitNewPod(pod);
+    // The scheduler's part: bound to the one node, or Unschedulable while a fault says so.
+    pod.spec.nodeName = 'sandbox';
+    pod.status.conditions = [
+      unschedulable
+        ? {
+            type: 'PodScheduled',
+            status: 'False',
+            reason: 'Unschedulable',
+            message: unschedulable,
+            lastProbeTime: null,
+            lastTransitionTime: this.now(),
+          }
+        : { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: this.now() },
+    ];
+    const stored = this.store.create('pods', pod);
+    if (!unschedulable) this.startPod(stored);
   }
 
   /** As the scheduler retries: an Unschedulable pod is placed once nothing stops it any more. */
@@ -333,7 +316,7 @@ export class Controllers {
   /** Runs a stored pod's containers (pods created by controllers and by POST alike). */
   startPod(pod: any): void {
     this.podsByUid.set(pod.metadata.uid, { namespace: pod.metadata.namespace, name: pod.metadata.name });
-    this.runtime.startPod(pod);
+    this.runtime.startPod(withServiceAccountFiles(pod, this.caCertPem));
   }
 
   /** Graceful delete: the pod stays listed with a deletionTimestamp until its processes are gone. */
@@ -368,17 +351,35 @@ export class Controllers {
     }
   }
 
+  /** As the kubelet once it has synced a pod whose spec changed: its status says it saw the new generation. */
+  observeGeneration(namespace: string, name: string): void {
+    const pod = this.store.find('pods', namespace, name);
+    if (!pod || !this.podsByUid.has(pod.metadata.uid) || pod.status?.observedGeneration === undefined) return;
+    const generation = pod.metadata.generation;
+    if (pod.status.observedGeneration === generation) return;
+    pod.status = {
+      ...pod.status,
+      observedGeneration: generation,
+      conditions: (pod.status.conditions ?? []).map((c: any) => ({ ...c, observedGeneration: generation })),
+    };
+    this.store.update('pods', pod);
+  }
+
   /** The runtime's view of a pod, copied into pod.status. */
   onPodStatus(uid: string, status: RuntimePodStatus): void {
     const ref = this.podsByUid.get(uid);
     const pod = ref && this.store.find('pods', ref.namespace, ref.name);
     if (!pod || pod.metadata.uid !== uid) return;
     const previous = new Map<string, any>((pod.status?.conditions ?? []).map((c: any) => [c.type, c]));
+    // As a 1.36 kubelet (PodObservedGenerationTracking, GA): the status and each condition say
+    // which generation of the pod they describe.
+    const generation = pod.metadata.generation ?? 1;
     const condition = (type: string, value: boolean) => {
       const s = value ? 'True' : 'False';
       const old = previous.get(type);
       return {
         type,
+        observedGeneration: generation,
         status: s,
         lastProbeTime: null,
         lastTransitionTime: old?.status === s ? old.lastTransitionTime : this.now(),
@@ -389,6 +390,7 @@ export class Controllers {
     const stopped = terminating(pod) && status.containerStatuses.every((c) => !c.state.running);
     pod.status = {
       ...pod.status,
+      observedGeneration: generation,
       phase: stopped ? terminalPhase(status.containerStatuses) : status.phase,
       conditions: [
         condition('PodReadyToStartContainers', true),
@@ -457,6 +459,7 @@ export class Controllers {
       readyReplicas: ready,
       availableReplicas: ready,
       ...(desired - ready > 0 ? { unavailableReplicas: desired - ready } : {}),
+      ...terminatingReplicas(sets),
       conditions: [
         available
           ? condition('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.')

@@ -1,6 +1,9 @@
 // Authentication by bearer token and RBAC-style authorization: each user is bound to a table of
 // rules shaped like a Role's (apiGroups, resources, verbs), so a test can take away exactly
-// one verb and see it refused with the real API server's message.
+// one verb and see it refused with the real API server's message. A request without a bearer
+// token is system:anonymous, as kube-apiserver's default --anonymous-auth=true makes it (the
+// real control plane runs with that default); RBAC grants that user only the health and
+// version endpoints (system:public-info-viewer), so everything else is its 403.
 import { ApiError } from './status';
 
 export interface PolicyRule {
@@ -38,6 +41,9 @@ export const VIEW_RULES: PolicyRule[] = [
   },
 ];
 
+/** The user of a request without credentials. */
+export const ANONYMOUS_USER = 'system:anonymous';
+
 const matches = (list: string[], value: string) => list.includes('*') || list.includes(value);
 
 export class Authorizer {
@@ -48,10 +54,11 @@ export class Authorizer {
     this.users.set(token, { name, rules: structuredClone(rules) });
   }
 
-  /** The user a request's Authorization header names; 401 otherwise. */
+  /** The user a request's bearer token names; anonymous without one; 401 for a token nobody has. */
   authenticate(authorization: string | undefined): string {
-    const match = /^Bearer\s+(.+)$/i.exec(authorization ?? '');
-    const user = match ? this.users.get(match[1]) : undefined;
+    const match = /^Bearer\s+(\S+)/i.exec(authorization ?? '');
+    if (!match) return ANONYMOUS_USER;
+    const user = this.users.get(match[1]);
     if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
     return user.name;
   }
@@ -68,6 +75,11 @@ export class Authorizer {
   authorize(user: string, attrs: RequestAttributes): void {
     if (!this.allows(user, attrs)) throw forbidden(user, attrs);
   }
+}
+
+/** A path outside the resources (discovery, /openapi): `forbidden: User "system:anonymous" cannot get path "/api"`. */
+export function forbiddenPath(user: string, method: string, path: string): ApiError {
+  return new ApiError(403, 'Forbidden', `forbidden: User "${user}" cannot ${method.toLowerCase()} path "${path}"`, {});
 }
 
 /** `pods "web-1" is forbidden: User "dev" cannot get resource "pods/exec" in API group "" in the namespace "demo"`. */

@@ -137,8 +137,11 @@ export class PodWorkers {
       this.pods.set(uid, e);
       if (!pod.metadata.deletionTimestamp) void this.startPod(e);
     }
+    const seenGeneration = e.pod.metadata.generation;
     e.pod = pod;
     if (pod.metadata.deletionTimestamp && !e.terminating) e.terminating = this.terminate(e);
+    // A changed spec (generation) is reported as observed, as the kubelet's next status sync does.
+    else if (pod.metadata.generation !== seenGeneration && e.status) this.report(e);
   }
 
   /** Deleted from the API without this node's final DELETE (a forced delete): stop it at once. */

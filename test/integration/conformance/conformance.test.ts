@@ -8,19 +8,8 @@ import { sandboxOn, uniqueName } from '../../helpers/sandbox';
 import { differences } from './diff';
 import { observe, type Observation } from './observe';
 
-/** path prefix -> what the sandbox's API server does differently (to be fixed there). */
-const KNOWN: Record<string, string> = {
-  'pod.metadataKeys': 'no metadata.managedFields, and pods have no metadata.generation',
-  'pod.statusKeys': 'no status.observedGeneration (pods have no metadata.generation to observe)',
-  'pod.specKeys':
-    'admission defaults missing: enableServiceLinks, priority and preemptionPolicy, serviceAccountName with its kube-api-access projected volume, the not-ready/unreachable tolerations',
-  'deployment.status.terminatingReplicas':
-    'status.terminatingReplicas is not kept (the deployment controller keeps it)',
-  'replicaSets.status.terminatingReplicas':
-    'status.terminatingReplicas is not kept (the ReplicaSet controller keeps it)',
-  'replicaSets.annotations': 'no deployment.kubernetes.io/max-replicas annotation on ReplicaSets',
-  'errors.anonymous': 'a request without a token is 401; a real server takes it as system:anonymous and answers 403',
-};
+/** path prefix -> what the sandbox's API server does differently (to be fixed there); none now. */
+const KNOWN: Record<string, string> = {};
 
 describe('conformance: the sandbox API server against the real control plane', function () {
   this.timeout(300_000);

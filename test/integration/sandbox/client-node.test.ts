@@ -235,29 +235,73 @@ describe('sandbox through @kubernetes/client-node', function () {
     assert.match(body.message, new RegExp(`Operation cannot be fulfilled on deployments.apps "${app}"`));
   });
 
-  it('no or a wrong token is 401; the read-only user gets 403 on writes and exec', async () => {
-    const anonymous = kubeConfig(sandbox);
-    anonymous.users[0] = { ...anonymous.users[0], token: 'wrong' } as never;
-    const unauthorized = await statusOf(anonymous.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'demo' }));
+  it('a pod starts at generation 1, a spec change bumps it, and the node reports the new one as observed', async () => {
+    const name = pods[1];
+    const observed = async (generation: number) => {
+      const s = (await core.readNamespacedPod({ name, namespace: 'demo' })).status!;
+      return s.observedGeneration === generation && s.conditions!.every((c) => c.observedGeneration === generation);
+    };
+    const before = await core.readNamespacedPod({ name, namespace: 'demo' });
+    assert.equal(before.metadata!.generation, 1);
+    await waitFor(() => observed(1), 30_000, 'generation 1 observed');
+    // Tolerations may only grow on a running pod: add one that matches no taint.
+    const patched = await core.patchNamespacedPod(
+      {
+        name,
+        namespace: 'demo',
+        body: {
+          spec: {
+            tolerations: [
+              ...before.spec!.tolerations!,
+              { key: 'truva.test/none', operator: 'Exists', effect: 'NoSchedule' },
+            ],
+          },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    assert.equal(patched.metadata!.generation, 2);
+    await waitFor(() => observed(2), 30_000, 'generation 2 observed by the node');
+    const relabelled = await core.patchNamespacedPod(
+      { name, namespace: 'demo', body: { metadata: { labels: { touched: 'yes' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    assert.equal(relabelled.metadata!.generation, 2, 'metadata changes leave the generation');
+  });
+
+  it("a wrong token is 401, no token the anonymous user's 403; the read-only user gets 403 on writes and exec", async () => {
+    const wrongToken = kubeConfig(sandbox);
+    wrongToken.users[0] = { ...wrongToken.users[0], token: 'wrong' } as never;
+    const unauthorized = await statusOf(wrongToken.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'demo' }));
     assert.equal(unauthorized.code, 401);
-    // client-node drops a 401's body, so read the Status raw. (No token at all is the anonymous
-    // user on a real server, who gets 403.)
-    const raw = await new Promise<{ code: number; body: any }>((resolve, reject) => {
-      https
-        .get(
-          `${sandbox.url}/api/v1/namespaces/demo/pods`,
-          { ca: sandbox.caCertPem, headers: { authorization: 'Bearer wrong' } },
-          (res) => {
+    // client-node drops a 401's body, so read the Status raw.
+    const raw = (path: string, headers: Record<string, string>) =>
+      new Promise<{ code: number; body: any }>((resolve, reject) => {
+        https
+          .get(`${sandbox.url}${path}`, { ca: sandbox.caCertPem, headers }, (res) => {
             let text = '';
             res
               .on('data', (d) => (text += d))
               .on('end', () => resolve({ code: res.statusCode!, body: JSON.parse(text) }));
-          },
-        )
-        .on('error', reject);
-    });
-    assert.equal(raw.code, 401);
-    assert.deepEqual([raw.body.kind, raw.body.reason, raw.body.code], ['Status', 'Unauthorized', 401]);
+          })
+          .on('error', reject);
+      });
+    const wrong = await raw('/api/v1/namespaces/demo/pods', { authorization: 'Bearer wrong' });
+    assert.equal(wrong.code, 401);
+    assert.deepEqual([wrong.body.kind, wrong.body.reason, wrong.body.code], ['Status', 'Unauthorized', 401]);
+    // Without a token the request is system:anonymous's (kube-apiserver's default
+    // --anonymous-auth=true), whom RBAC lets see health and version only.
+    const anonymous = await raw('/api/v1/namespaces/demo/pods', {});
+    assert.deepEqual([anonymous.code, anonymous.body.reason], [403, 'Forbidden']);
+    assert.equal(
+      anonymous.body.message,
+      'pods is forbidden: User "system:anonymous" cannot list resource "pods" in API group "" in the namespace "demo"',
+    );
+    const discovery = await raw('/apis', {});
+    assert.deepEqual(
+      [discovery.code, discovery.body.message],
+      [403, 'forbidden: User "system:anonymous" cannot get path "/apis"'],
+    );
 
     const ro = kubeConfig(sandbox, READONLY_CONTEXT);
     assert.ok((await ro.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'demo' })).items.length > 0);

@@ -1,7 +1,8 @@
 // The real control plane and its node agent: kubectl sees the real server, the Node and its Lease
 // are kept as a kubelet keeps them, exec goes to the node over WebSocket without SPDY, and pods
 // get what a kubelet gives them (env and volumes from ConfigMaps, Secrets, the downward API and a
-// bound service-account token; status; graceful deletion; logs, attach and port-forward).
+// bound service-account token; status; liveness restarts; graceful deletion; logs, attach and
+// port-forward).
 import { strict as assert } from 'node:assert';
 import https from 'node:https';
 import { PassThrough } from 'node:stream';
@@ -387,6 +388,84 @@ describe('the real control plane and its node agent', function () {
     const none = await kubectl(sandbox, ['logs', restartedPod, '--previous']);
     assert.equal(none.code, 0, 'the instance before the restart');
     assert.match(none.stdout, /web listening on :8080/);
+  });
+
+  it('logs sinceTime leaves out the lines written before it (kubectl logs --since-time)', async () => {
+    const name = uniqueName('kubelet-since');
+    // Two seconds between the lines: sinceTime counts in whole seconds, so the second of "two"
+    // starts after "one" was written.
+    await runPod({
+      metadata: { name },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          {
+            name: 'main',
+            image: 'web',
+            command: ['sh', '-c', 'echo one; sleep 2; echo two; sleep 2; echo three; exec sleep 1000000'],
+          },
+        ],
+      },
+    });
+    const stamped = await waitFor(
+      async () => {
+        const r = await kubectl(sandbox, ['logs', name, '--timestamps']);
+        return /three$/m.test(r.stdout) ? r.stdout : undefined;
+      },
+      30_000,
+      'all three lines logged',
+    );
+    const at = (line: string) => new RegExp(`^(\\S+) ${line}$`, 'm').exec(stamped)![1];
+    const since = await kubectl(sandbox, ['logs', name, `--since-time=${at('two')}`]);
+    assert.equal(since.code, 0, since.stderr);
+    assert.equal(since.stdout, 'two\nthree\n');
+    const sinceLast = await kubectl(sandbox, ['logs', name, `--since-time=${at('three')}`]);
+    assert.equal(sinceLast.stdout, 'three\n');
+    await core.deleteNamespacedPod({ name, namespace: 'demo' });
+  });
+
+  it('a failing liveness probe restarts the container: restartCount rises and lastState holds the killed instance', async () => {
+    const name = uniqueName('kubelet-liveness');
+    // PID 1 ignores SIGTERM, so the probe's kill ends it with SIGKILL after the grace period.
+    await core.createNamespacedPod({
+      namespace: 'demo',
+      body: {
+        metadata: { name },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: 'main',
+              image: 'web',
+              command: ['sh', '-c', 'echo started; exec sleep 1000000'],
+              livenessProbe: { exec: { command: ['false'] }, periodSeconds: 1, failureThreshold: 2 },
+            },
+          ],
+        },
+      },
+    });
+    const restarted = await waitFor(
+      async () => {
+        const st = (await core.readNamespacedPod({ name, namespace: 'demo' })).status?.containerStatuses?.[0];
+        return st && st.restartCount >= 1 && st.lastState?.terminated ? st : undefined;
+      },
+      60_000,
+      'the container restarted after its liveness probe failed',
+    );
+    assert.equal(restarted.lastState!.terminated!.exitCode, 137);
+    assert.equal(restarted.lastState!.terminated!.reason, 'Error');
+    const columns = await kubectl(sandbox, [
+      'get',
+      'pod',
+      name,
+      '--no-headers',
+      '-o',
+      'custom-columns=R:.status.containerStatuses[0].restartCount',
+    ]);
+    assert.ok(Number(columns.stdout.trim()) >= 1, columns.stdout);
+    const previous = await kubectl(sandbox, ['logs', name, '--previous']);
+    assert.equal(previous.stdout, 'started\n', 'the killed instance ran the command');
+    await core.deleteNamespacedPod({ name, namespace: 'demo' });
   });
 
   it('port-forward carries bytes both ways into the pod (client-node WebSocket protocol)', async () => {
