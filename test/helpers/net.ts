@@ -1,6 +1,7 @@
 // Local ends for port-forward tests: talk to an echo or an HTTP app behind a local port, and find
 // free local ports. Dependency-free, so unit tests can use it too.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 
 export function sha256(data: Buffer): string {
@@ -59,14 +60,31 @@ function listenOn(port: number): Promise<net.Server | undefined> {
   });
 }
 
-/** The first of `count` consecutive ports on 127.0.0.1 that nothing listens on right now. */
+/**
+ * The kernel's ephemeral range: where it picks the local port of every outgoing connection (and
+ * of listen(0)) on this machine, for any process.
+ */
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (low > 0 && high >= low) return [low, high];
+  } catch {}
+  return [32768, 60999];
+}
+
+/**
+ * The first of `count` consecutive ports on 127.0.0.1 that nothing listens on right now, below
+ * the ephemeral range. A port from inside it (as listen(0) gives) can be taken by any process's
+ * outgoing connection before the code under test binds it: on a busy machine a forward's local
+ * port was, and the test's request to it was refused.
+ */
 export async function freePorts(count = 1): Promise<number> {
+  const [low] = ephemeralRange();
+  const from = 10_000;
   for (;;) {
-    const first = await listenOn(0);
-    const base = (first!.address() as net.AddressInfo).port;
-    const rest: (net.Server | undefined)[] = [];
-    for (let i = 1; i < count; i++) rest.push(base + i <= 65535 ? await listenOn(base + i) : undefined);
-    const all = [first, ...rest];
+    const base = from + Math.floor(Math.random() * (low - from - count));
+    const all: (net.Server | undefined)[] = [];
+    for (let i = 0; i < count; i++) all.push(await listenOn(base + i));
     await Promise.all(all.map((s) => s && new Promise((r) => s.close(r))));
     if (all.every(Boolean)) return base;
   }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Sandbox } from '../../../sandbox';
 import { DevMode } from '../../../src/core/devmode/devMode';
 import { Cluster } from '../../../src/core/kube/cluster';
-import { freePort } from '../../vscode/harness/codeServer';
+import { freePorts } from '../../helpers/net';
 import { sandboxCluster, sharedSandbox } from '../../helpers/sandbox';
 
 describe('bad cluster input', function () {
@@ -86,7 +86,7 @@ describe('bad cluster input', function () {
   });
 
   it('a context whose server refuses connections: names server and context, says to check the cluster; nothing changes', async () => {
-    const port = await freePort(); // nothing listens there
+    const port = await freePorts(); // nothing listens there
     const path = write('refused.yaml', kubeconfig.replace(sandbox.url, `https://127.0.0.1:${port}`));
     const before = await versions();
     const cluster = new Cluster({ kubeconfigPath: path, resilience });

@@ -3,10 +3,10 @@
 // scripts/install-code-server.sh installs it; test/vscode/README.md says how the suites run in it.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'node:http';
+import { freePorts } from '../../helpers/net';
 
 export const repoRoot = resolve(__dirname, '../../..');
 
@@ -18,18 +18,6 @@ export function installCodeServer(): string {
   });
   const lines = out.trim().split('\n');
   return lines[lines.length - 1];
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
 }
 
 export interface CodeServerOptions {
@@ -77,7 +65,7 @@ export const testSettings = {
 
 export async function startCodeServer(options: CodeServerOptions): Promise<CodeServer> {
   const entry = installCodeServer();
-  const port = options.port ?? (await freePort());
+  const port = options.port ?? (await freePorts());
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'truva-code-server-'));
   const ownsStateDir = options.stateDir === undefined;
   const userDataDir = join(stateDir, 'user-data');
