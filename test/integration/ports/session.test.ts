@@ -78,6 +78,11 @@ describe('a dev session with ports and debug on the sandbox', function () {
       [`127.0.0.1:${http}`, `127.0.0.1:${http + 1}`],
     );
     assert.deepEqual(httpForwards.map((f) => f.pod).sort(), pods);
+    assert.deepEqual(
+      httpForwards.map((f) => f.state),
+      ['ready', 'ready'],
+      JSON.stringify(httpForwards),
+    );
     const failed = forwards.find((f) => f.source === 'ports[1]')!;
     assert.equal(failed.state, 'failed');
     assert.match(failed.error!, new RegExp(`${held}`));
