@@ -61,15 +61,15 @@ function listenOn(port: number): Promise<net.Server | undefined> {
 }
 
 /**
- * The kernel's ephemeral range: where it picks the local port of every outgoing connection (and
- * of listen(0)) on this machine, for any process.
+ * The lowest port of the kernel's ephemeral range: where it picks the local port of every
+ * outgoing connection (and of listen(0)) on this machine, for any process.
  */
-function ephemeralRange(): [number, number] {
+function ephemeralLow(): number {
   try {
-    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (low > 0 && high >= low) return [low, high];
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (low > 0) return low;
   } catch {}
-  return [32768, 60999];
+  return 32768;
 }
 
 /**
@@ -79,7 +79,7 @@ function ephemeralRange(): [number, number] {
  * port was, and the test's request to it was refused.
  */
 export async function freePorts(count = 1): Promise<number> {
-  const [low] = ephemeralRange();
+  const low = ephemeralLow();
   const from = 10_000;
   for (;;) {
     const base = from + Math.floor(Math.random() * (low - from - count));
