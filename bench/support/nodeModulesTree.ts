@@ -71,7 +71,7 @@ function content(text: Buffer, rnd: () => number, size: number, n: number): Buff
   const head = Buffer.from(`// ${n}\n`);
   const body = Math.max(0, size - head.length);
   const at = Math.floor(rnd() * (text.length - body));
-  return Buffer.concat([head, text.subarray(at, at + body)]).subarray(0, Math.max(size, head.length));
+  return Buffer.concat([head, text.subarray(at, at + body)]);
 }
 
 /** Writes a tree of exactly `files` files under `root` (created); returns what it holds. */
