@@ -1,6 +1,6 @@
-// exec over client-node's Exec (WebSocket, v5.channel.k8s.io) with stdin streamed under
-// back-pressure: client-node writes every stdin chunk straight to the socket, so a large tar
-// stream would pile up in memory; we feed it only while the socket's send buffer is small.
+// exec over client-node's Exec (WebSocket, v5.channel.k8s.io), with stdin written to the socket
+// by us, under back-pressure: client-node copies every stdin chunk and writes it at once, so a
+// large tar stream would pile up in memory; we write only while the socket's send buffer is small.
 // openExec is the streaming form (a command that stays running and is fed over time, like the
 // sync engine's pod shell); execInContainer runs a command to its end and collects the output.
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
@@ -30,10 +30,28 @@ export interface ExecResult {
 const HIGH_WATER = 1 << 20;
 const LOW_WATER = 256 << 10;
 
+/**
+ * Bytes for stdin as the WebSocket message that carries them: the stdin channel's byte, then the
+ * data. Built once, it can go to several pods (the sync engine sends each chunk of a tar to
+ * every pod; client-node would copy it for each, to put the channel byte in front). `holder`
+ * is told while a connection still needs the bytes, so the buffer is not reused before.
+ */
+export class StdinMessage {
+  constructor(
+    readonly bytes: Buffer,
+    readonly holder?: { hold(): () => void },
+  ) {}
+
+  static of(...parts: Buffer[]): StdinMessage {
+    return new StdinMessage(Buffer.concat([STDIN_CHANNEL, ...parts]));
+  }
+}
+const STDIN_CHANNEL = Buffer.from([0]);
+
 /** A running command: feed its stdin, watch its output, learn how it ended. */
 export interface ExecStream {
-  /** Sends bytes to stdin; resolves once the socket has room for more (back-pressure). */
-  write(chunk: Buffer): Promise<void>;
+  /** Sends bytes (or a message built for several pods) to stdin; resolves once the socket has room for more. */
+  write(chunk: Buffer | StdinMessage): Promise<void>;
   /** Closes stdin (the command sees end of input). */
   end(): void;
   /** Output as it arrives, stdout and stderr. */
@@ -241,7 +259,12 @@ export async function openExec(
     async write(chunk) {
       if (ws.readyState !== 1) throw new ExecError(`The connection to pod "${pod}" is closed.`, { target });
       written++;
-      stdinProxy!.write(chunk);
+      // Straight to the socket, in order: client-node is handed stdinProxy only so that it asks
+      // for stdin, and sends the close-stdin message when end() ends the proxy.
+      const message = chunk instanceof StdinMessage ? chunk : StdinMessage.of(chunk);
+      const release = message.holder?.hold();
+      // ws calls back once the socket has taken the bytes, or with an error when it never will.
+      ws.send(message.bytes, release && (() => release()));
       if (ws.bufferedAmount > HIGH_WATER) await waitForDrain(ws);
     },
     end: () => stdinProxy?.end(),
