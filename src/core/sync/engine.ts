@@ -9,12 +9,12 @@
 import { EventEmitter } from 'node:events';
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import type { ExecStream } from '../kube/exec';
 import { backoffDelay, sleep } from '../kube/resilience';
 import type { PodVersion, SyncSnapshot, SyncPart } from '../session/session';
 import { batches, ChangeSet } from './changeSet';
+import { Chunk, ChunkPool } from './chunks';
 import { fileSignature, SaveEchoes } from './echoes';
 import { fanOut } from './fanOut';
 import { IgnoreRules } from './ignore';
@@ -121,6 +121,10 @@ const RECHECK_AFTER_FAILURE_MS = 2_000;
 /** How soon a pod that looked gone during a sync is looked at again. */
 const RECHECK_AFTER_LOST_MS = 1_000;
 
+async function* chunksOf(bytes: Buffer): AsyncGenerator<Chunk> {
+  yield Chunk.of(bytes);
+}
+
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -131,6 +135,8 @@ export class SyncEngine implements SyncPart {
   private readonly rules: IgnoreRules[];
   private readonly echoes: SaveEchoes[];
   private readonly limit: ReturnType<typeof pLimit>;
+  /** The buffers batches are packed into, reused from one batch to the next (chunks.ts). */
+  private readonly chunkPool = new ChunkPool();
   private watchers: TreeWatcher[] = [];
   private podWatch?: { stop(): void };
   private known = new Map<string, string>(); // pod -> incarnation that has a full sync
@@ -423,11 +429,10 @@ export class SyncEngine implements SyncPart {
   ): Promise<void> {
     const live = pods.filter((pod) => !failed.has(pod));
     if (live.length === 0) return;
-    const { stream, skipped } = tarOf(this.options.roots[rootIndex].local, paths);
-    for (const [pod, err] of await fanOut(this.sinks(live, rootIndex, 'extract'), stream)) failed.set(pod, err);
-    // When every pod failed the tar was not read to its end, and the list of skipped files is not complete.
-    if (stream.readableEnded) for (const s of await skipped) this.log(`not synced: ${s.path} (${s.reason})`);
-    else stream.destroy();
+    const tar = tarOf(this.options.roots[rootIndex].local, paths, this.chunkPool);
+    for (const [pod, err] of await fanOut(this.sinks(live, rootIndex, 'extract'), tar.chunks)) failed.set(pod, err);
+    // When every pod failed the tar was not packed to its end, and the list of skipped files is not complete.
+    if (tar.ended) for (const s of tar.skipped) this.log(`not synced: ${s.path} (${s.reason})`);
   }
 
   /** Deletions, like sendFiles. */
@@ -440,8 +445,7 @@ export class SyncEngine implements SyncPart {
     const live = pods.filter((pod) => !failed.has(pod));
     if (live.length === 0) return;
     const list = Buffer.from(paths.map((p) => `${p}\0`).join(''));
-    for (const [pod, err] of await fanOut(this.sinks(live, rootIndex, 'delete'), Readable.from([list])))
-      failed.set(pod, err);
+    for (const [pod, err] of await fanOut(this.sinks(live, rootIndex, 'delete'), chunksOf(list))) failed.set(pod, err);
   }
 
   /**

@@ -2,13 +2,15 @@
 // next chunk is read only when all of them have room, so memory stays at about one chunk plus
 // the sockets' send buffers and the slowest pod sets the pace. Packing 2,000 small files into a
 // tar costs more CPU than sending it; done once per batch instead of once per pod, a sync to
-// three pods packs a third as much. A pod that fails is dropped from the batch; the others go on.
+// three pods packs a third as much. The next chunk is packed while the pods take this one. A pod
+// that fails is dropped from the batch; the others go on.
+import type { Chunk } from './chunks';
 import type { BatchSink } from './podShell';
 
 /** Sends the source to every pod's sink; resolves with the pods that failed and why. */
 export async function fanOut(
   sinks: Map<string, Promise<BatchSink>>,
-  source: AsyncIterable<Buffer>,
+  source: AsyncIterable<Chunk>,
 ): Promise<Map<string, unknown>> {
   const failed = new Map<string, unknown>();
   const open = new Map<string, BatchSink>();
@@ -32,10 +34,22 @@ export async function fanOut(
         }
       }),
     );
+  const chunks = source[Symbol.asyncIterator]();
+  // Asked for ahead; handled at once, so a source that fails while the pods write is not an
+  // unhandled rejection (it is thrown where the chunk is awaited).
+  const ask = () => {
+    const next = chunks.next();
+    next.catch(() => {});
+    return next;
+  };
   try {
-    for await (const chunk of source) {
-      if (open.size === 0) break;
-      await each((sink) => sink.write(chunk));
+    for (let next = ask(); open.size > 0;) {
+      const r = await next;
+      if (r.done) break;
+      // Every pod's write starts (and takes the chunk) before the next one is asked for.
+      const written = each((sink) => sink.write(r.value));
+      next = ask();
+      await written;
     }
   } catch (err) {
     // The source failed (say, a local file could not be read): no pod is left with half a batch.
@@ -44,6 +58,8 @@ export async function fanOut(
       failed.set(pod, err);
     }
     open.clear();
+  } finally {
+    await chunks.return?.(undefined).catch(() => undefined);
   }
   await each((sink) => sink.end());
   return failed;

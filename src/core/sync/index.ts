@@ -3,5 +3,6 @@ export { clusterPods, clusterSyncTarget, type ClusterTargetOptions } from './clu
 export { ChangeSet, batches } from './changeSet';
 export { IgnoreRules } from './ignore';
 export { relativePathProblem, insideRoot, symlinkStaysInside } from './paths';
-export { tarOf, coalesce } from './tarStream';
+export { tarOf } from './tarStream';
+export { Chunk, ChunkPool } from './chunks';
 export { SaveEchoes, fileSignature } from './echoes';

@@ -15,10 +15,11 @@
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { ExecStream } from '../kube/exec';
+import { Chunk } from './chunks';
 
 /** One batch on its way to a pod: its bytes, then end() resolves once the pod has applied it. */
 export interface BatchSink {
-  write(chunk: Buffer): Promise<void>;
+  write(chunk: Chunk): Promise<void>;
   end(): Promise<void>;
   /** Gives the batch up half-sent (its source failed): the connection is closed. */
   abort(): void;
@@ -159,7 +160,7 @@ export class PodShell {
    */
   async run(script: string): Promise<{ exitCode: number; output: string }> {
     const sink = await this.begin('run');
-    await sink.write(Buffer.from(script));
+    await sink.write(Chunk.of(Buffer.from(script)));
     try {
       await sink.end();
       return { exitCode: 0, output: sink.output() };
@@ -204,7 +205,8 @@ export class PodShell {
       output: () => output,
       write: async (chunk) => {
         if (this.ended) throw this.ended;
-        await this.stream.write(Buffer.concat([Buffer.from(`C ${chunk.length}\n`), chunk]));
+        // The frame header goes in front of the chunk, in one message shared by every pod (chunks.ts).
+        await this.stream.write(chunk.message(`C ${chunk.length}\n`));
       },
       end: async () => {
         try {
@@ -325,7 +327,7 @@ export async function oneShotSink(open: Opener, pod: string, remoteRoot: string,
     if (output.length < MAX_DIAGNOSTICS) output += data.toString();
   });
   return {
-    write: (chunk) => stream.write(chunk),
+    write: (chunk) => stream.write(chunk.message('')),
     async end() {
       stream.end();
       const code = await whileConnected(stream.exited, stream, pod, () => stream.close());

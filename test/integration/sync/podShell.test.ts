@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Sandbox } from '../../../sandbox';
 import type { Cluster } from '../../../src/core/kube/cluster';
 import type { ExecStream } from '../../../src/core/kube/exec';
-import { SyncEngine, clusterSyncTarget, tarOf } from '../../../src/core/sync';
+import { Chunk, SyncEngine, clusterSyncTarget, tarOf } from '../../../src/core/sync';
 import { oneShotSink, PodShell, type BatchSink } from '../../../src/core/sync/podShell';
 import {
   createTestDeployment,
@@ -44,7 +44,7 @@ describe('pod sync shell on the sandbox', function () {
 
   async function tarChunks(paths: string[], size: number): Promise<Buffer[]> {
     const parts: Buffer[] = [];
-    for await (const part of tarOf(local, paths).stream) parts.push(part);
+    for await (const part of tarOf(local, paths).chunks) parts.push(Buffer.from(part.bytes));
     const all = Buffer.concat(parts);
     const chunks: Buffer[] = [];
     for (let at = 0; at < all.length; at += size) chunks.push(all.subarray(at, at + size));
@@ -52,7 +52,7 @@ describe('pod sync shell on the sandbox', function () {
   }
 
   async function send(sink: BatchSink, chunks: Buffer[]) {
-    for (const chunk of chunks) await sink.write(chunk);
+    for (const chunk of chunks) await sink.write(Chunk.of(chunk));
     await sink.end();
   }
 
@@ -170,13 +170,13 @@ describe('pod sync shell on the sandbox', function () {
       await oneShotSink(opener(busyboxPod), busyboxPod, '/app/shell-f', 'extract'),
     ];
     const chunks = await tarChunks(['one.txt'], 512);
-    for (const sink of sinks) await sink.write(chunks[0]);
+    for (const sink of sinks) await sink.write(Chunk.of(chunks[0]));
     await new Promise((r) => setTimeout(r, 500)); // the shell has answered the ping ahead of the batch
     assert.ok(sandbox.faults.silenceExecs() >= 2);
     const started = Date.now();
     await Promise.all(
       sinks.map(async (sink) => {
-        for (const chunk of chunks.slice(1)) await sink.write(chunk);
+        for (const chunk of chunks.slice(1)) await sink.write(Chunk.of(chunk));
         await assert.rejects(sink.end(), /lost its connection while it applied a batch/);
       }),
     );

@@ -1,5 +1,6 @@
 // fanOut: one batch read once and written to several pods' sinks (pure logic, fake sinks).
 import { strict as assert } from 'node:assert';
+import { Chunk } from '../../../src/core/sync/chunks';
 import { fanOut } from '../../../src/core/sync/fanOut';
 import type { BatchSink } from '../../../src/core/sync/podShell';
 
@@ -8,10 +9,11 @@ class FakeSink implements BatchSink {
   ended = false;
   aborted = false;
   constructor(private readonly failOn?: { write?: string; end?: boolean }) {}
-  async write(chunk: Buffer) {
+  async write(chunk: Chunk) {
+    const text = chunk.bytes.toString();
     await new Promise((r) => setImmediate(r));
-    if (chunk.toString() === this.failOn?.write) throw new Error(`write of ${chunk} failed`);
-    this.got.push(chunk.toString());
+    if (text === this.failOn?.write) throw new Error(`write of ${text} failed`);
+    this.got.push(text);
   }
   async end() {
     if (this.failOn?.end) throw new Error('the pod refused the batch');
@@ -22,8 +24,8 @@ class FakeSink implements BatchSink {
   }
 }
 
-async function* chunks(...parts: string[]): AsyncGenerator<Buffer> {
-  for (const part of parts) yield Buffer.from(part);
+async function* chunks(...parts: string[]): AsyncGenerator<Chunk> {
+  for (const part of parts) yield Chunk.of(Buffer.from(part));
 }
 
 describe('fanOut', () => {
@@ -75,7 +77,7 @@ describe('fanOut', () => {
     const a = new FakeSink();
     const b = new FakeSink();
     async function* broken() {
-      yield Buffer.from('1');
+      yield Chunk.of(Buffer.from('1'));
       throw new Error('a local file could not be read');
     }
     const failed = await fanOut(
@@ -98,7 +100,7 @@ describe('fanOut', () => {
     async function* endless() {
       for (;;) {
         reads++;
-        yield Buffer.from('x');
+        yield Chunk.of(Buffer.from('x'));
       }
     }
     const failed = await fanOut(new Map([['only', Promise.resolve(new FakeSink({ write: 'x' }))]]), endless());

@@ -1,8 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
-  createWriteStream,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -14,13 +13,13 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import {
   ChangeSet,
   IgnoreRules,
   SaveEchoes,
   batches,
-  coalesce,
+  Chunk,
+  ChunkPool,
   fileSignature,
   insideRoot,
   relativePathProblem,
@@ -29,6 +28,19 @@ import {
 } from '../../../src/core/sync';
 
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
+
+/** A batch's archive in one file (each chunk copied before the next is asked for: see TarBatch). */
+async function archiveOf(root: string, paths: string[], sizes: number[] = []) {
+  const tar = tarOf(root, paths);
+  const parts: Buffer[] = [];
+  for await (const chunk of tar.chunks) {
+    sizes.push(chunk.length);
+    parts.push(Buffer.from(chunk.bytes));
+  }
+  const archive = join(tmp('truva-tar-out-'), 'batch.tar');
+  writeFileSync(archive, Buffer.concat(parts));
+  return { archive, tar };
+}
 
 describe('change set', () => {
   it('coalesces by path: last event wins, create+delete is nothing, delete+create replaces', () => {
@@ -195,7 +207,7 @@ describe('tar stream', () => {
     writeFileSync(join(root, 'big.bin'), Buffer.alloc(3 << 20, 7));
     symlinkSync('dir/nested/file.txt', join(root, 'link'));
     symlinkSync('/etc/passwd', join(root, 'escape'));
-    const { stream, skipped } = tarOf(root, [
+    const { archive, tar } = await archiveOf(root, [
       'dir',
       'dir/nested/file.txt',
       'run.sh',
@@ -207,8 +219,6 @@ describe('tar stream', () => {
       '../evil',
       'missing',
     ]);
-    const archive = join(tmp('truva-tar-out-'), 'batch.tar');
-    await pipeline(stream, createWriteStream(archive));
     const out = tmp('truva-tar-x-');
     execFileSync('tar', ['-xf', archive, '-C', out]);
     assert.equal(readFileSync(join(out, 'dir/nested/file.txt'), 'utf8'), 'hello');
@@ -217,7 +227,8 @@ describe('tar stream', () => {
     assert.equal(readFileSync(join(out, weird), 'utf8'), 'weird');
     assert.equal(statSync(join(out, 'big.bin')).size, 3 << 20);
     assert.equal(readlinkSync(join(out, 'link')), 'dir/nested/file.txt');
-    const reasons = Object.fromEntries((await skipped).map((s) => [s.path, s.reason]));
+    assert.ok(tar.ended);
+    const reasons = Object.fromEntries(tar.skipped.map((s) => [s.path, s.reason]));
     assert.match(reasons['escape'], /outside the sync root/);
     assert.match(reasons['../evil'], /\.\./);
     assert.match(reasons['missing'], /vanished/);
@@ -226,33 +237,69 @@ describe('tar stream', () => {
   });
 });
 
-describe('tar output chunks', () => {
-  const collect = async (source: AsyncIterable<Buffer>) => {
-    const out: Buffer[] = [];
-    for await (const chunk of source) out.push(chunk);
-    return out;
-  };
-  async function* chunks(...sizes: number[]) {
-    let n = 0;
-    for (const size of sizes) yield Buffer.alloc(size, n++);
-  }
-
-  it('joins small chunks into pieces of at least the size, keeping every byte in order', async () => {
-    const out = await collect(coalesce(chunks(3, 3, 3, 3, 3), 8));
+describe('tar chunks', () => {
+  it('holds what ustar cannot (long paths and link targets, as pax), names in UTF-8, and a file bigger than a chunk, as GNU tar reads them', async () => {
+    const root = tmp('truva-tar-long-');
+    const deep = `${'d'.repeat(60)}/${'e'.repeat(60)}/${'f'.repeat(60)}`; // 182 bytes: ustar's prefix and name
+    const long = `${'g'.repeat(120)}/${'h'.repeat(150)}.txt`; // a name part over 100 bytes: pax
+    const unicode = 'café/naïve-日本語.txt';
+    mkdirSync(join(root, deep), { recursive: true });
+    mkdirSync(join(root, 'g'.repeat(120)));
+    mkdirSync(join(root, 'café'));
+    writeFileSync(join(root, deep, 'file.txt'), 'deep');
+    writeFileSync(join(root, long), 'long');
+    writeFileSync(join(root, unicode), 'unicode');
+    symlinkSync(`${deep}/file.txt`, join(root, 'far-link'));
+    const huge = Buffer.alloc(9 << 20);
+    for (let i = 0; i < huge.length; i += 4096) huge.writeUInt32BE(i, i);
+    writeFileSync(join(root, 'huge.bin'), huge);
+    const sizes: number[] = [];
+    const paths = [deep, `${deep}/file.txt`, 'g'.repeat(120), long, 'café', unicode, 'far-link', 'huge.bin'];
+    const { archive } = await archiveOf(root, paths, sizes);
+    const out = tmp('truva-tar-long-x-');
+    execFileSync('tar', ['-xf', archive, '-C', out]);
+    assert.equal(readFileSync(join(out, deep, 'file.txt'), 'utf8'), 'deep');
+    assert.equal(readFileSync(join(out, long), 'utf8'), 'long');
+    assert.equal(readFileSync(join(out, unicode), 'utf8'), 'unicode');
+    assert.equal(readlinkSync(join(out, 'far-link')), `${deep}/file.txt`);
+    assert.ok(readFileSync(join(out, 'huge.bin')).equals(huge), 'a file across chunks arrives whole');
+    // GNU tar's own listing has the same entries, and no warning on stderr.
+    const listed = spawnSync('tar', ['-tf', archive], { encoding: 'utf8' });
+    assert.equal(listed.stderr, '');
     assert.deepEqual(
-      out.map((b) => b.length),
-      [9, 6],
+      listed.stdout
+        .trim()
+        .split('\n')
+        .map((p) => p.replace(/\/$/, '')),
+      paths,
     );
-    assert.deepEqual([...Buffer.concat(out)], [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
+    // The first chunk is small (a small batch goes at once); the next ones grow, up to 1 MiB.
+    assert.ok(sizes[0] <= 256 << 10, `first chunk ${sizes[0]}`);
+    assert.ok(Math.max(...sizes) <= 1 << 20);
+    const full = sizes.filter((size) => size > (1 << 20) - 4096).length;
+    assert.ok(full >= 7, `9 MiB in chunks of ${sizes.join(', ')}`);
   });
 
-  it('passes a big chunk on as it is, and yields nothing for an empty stream', async () => {
-    const out = await collect(coalesce(chunks(20, 1), 8));
-    assert.deepEqual(
-      out.map((b) => b.length),
-      [20, 1],
-    );
-    assert.deepEqual(await collect(coalesce(chunks(), 8)), []);
+  it("a pool's buffer is lent again only once its batch is past it and no connection holds it", () => {
+    const pool = new ChunkPool();
+    const slot = pool.take(1000);
+    const release = slot.hold();
+    slot.retire();
+    assert.notEqual(pool.take(1000).buffer, slot.buffer, 'a connection still sends from it');
+    release();
+    assert.equal(pool.take(1000).buffer, slot.buffer, 'free again, and reused');
+    const unretired = pool.take(1000);
+    assert.notEqual(pool.take(1000).buffer, unretired.buffer, 'its batch may still write into it');
+  });
+
+  it('builds the stdin message once per header, in the room in front of the chunk; another header gets a copy', () => {
+    const chunk = Chunk.of(Buffer.from('data'));
+    const framed = chunk.message('C 4\n');
+    assert.equal(chunk.message('C 4\n'), framed, 'every pod shares one message');
+    assert.deepEqual([...framed.bytes], [0, ...Buffer.from('C 4\ndata')]);
+    const raw = chunk.message('');
+    assert.deepEqual([...raw.bytes], [0, ...Buffer.from('data')]);
+    assert.deepEqual([...framed.bytes], [0, ...Buffer.from('C 4\ndata')], 'the copy left the first message as it was');
   });
 });
 
