@@ -407,14 +407,15 @@ export class SyncEngine implements SyncPart {
   }
 
   /** Where a batch goes: the pod's shell, or an exec of its own when the container cannot run one. */
-  private async sinkFor(pod: string, rootIndex: number, op: BatchOp): Promise<BatchSink> {
+  private async sinkFor(pod: string, rootIndex: number, op: BatchOp, bytes: number): Promise<BatchSink> {
     const shell = await this.shellFor(pod, rootIndex);
-    if (shell) return shell.begin(op);
+    if (shell) return op === 'extract' ? shell.begin(op, bytes) : shell.begin(op);
     return oneShotSink((command) => this.target.open(pod, command), pod, this.options.roots[rootIndex].remote, op);
   }
 
-  private sinks(pods: string[], rootIndex: number, op: BatchOp) {
-    return new Map(pods.map((pod) => [pod, this.sinkFor(pod, rootIndex, op)]));
+  /** Sinks for a batch of `bytes` (an archive's length; deletions do not need it). */
+  private sinks(pods: string[], rootIndex: number, op: BatchOp, bytes = 0) {
+    return new Map(pods.map((pod) => [pod, this.sinkFor(pod, rootIndex, op, bytes)]));
   }
 
   /**
@@ -430,7 +431,8 @@ export class SyncEngine implements SyncPart {
     const live = pods.filter((pod) => !failed.has(pod));
     if (live.length === 0) return;
     const tar = tarOf(this.options.roots[rootIndex].local, paths, this.chunkPool);
-    for (const [pod, err] of await fanOut(this.sinks(live, rootIndex, 'extract'), tar.chunks)) failed.set(pod, err);
+    for (const [pod, err] of await fanOut(this.sinks(live, rootIndex, 'extract', tar.bytes), tar.chunks))
+      failed.set(pod, err);
     // When every pod failed the tar was not packed to its end, and the list of skipped files is not complete.
     if (tar.ended) for (const s of tar.skipped) this.log(`not synced: ${s.path} (${s.reason})`);
   }

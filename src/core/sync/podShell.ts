@@ -5,13 +5,15 @@
 // framed batches from its stdin and answers each with a status line.
 //
 // Framing, because tar reads its input to the end: a batch is a ping line ("P", see
-// PING_TIMEOUT_MS), an op line ("T" extract a tar, "D" delete NUL-separated paths), then chunks
-// "C <bytes>\n<bytes>", then "E". The shell copies exactly <bytes> with `head -c` (GNU reads no
-// more than asked) or else `dd iflag=fullblock`, and checks at start that the tool it picked does
-// not read ahead (busybox's head buffers, which would swallow the next frame); when neither is
-// exact it says "unsupported" and the engine falls back to one exec per batch. Every line the
-// shell writes for us starts with a random nonce, so tar's messages (merged into stdout, in
-// order) cannot be mistaken for a status.
+// PING_TIMEOUT_MS), then an op line. "A <bytes>" extracts a tar archive of exactly that many
+// bytes, copied to tar by one `head -c` (the engine knows an archive's length before it sends
+// it: tarStream.ts). "D" (delete NUL-separated paths) and "X" (run a script) are followed by
+// chunks "C <bytes>\n<bytes>", then "E". The shell copies exactly <bytes> with `head -c` (GNU
+// reads no more than asked) or else `dd iflag=fullblock`, and checks at start that the tool it
+// picked does not read ahead (busybox's head buffers, which would swallow the next op); when
+// neither is exact it says "unsupported" and the engine falls back to one exec per batch. Every
+// line the shell writes for us starts with a random nonce, so tar's messages (merged into
+// stdout, in order) cannot be mistaken for a status.
 import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { ExecStream } from '../kube/exec';
@@ -30,7 +32,7 @@ export type BatchOp = 'extract' | 'delete';
 type ShellOp = BatchOp | 'run';
 
 const OPS: Record<ShellOp, { code: string; what: string }> = {
-  extract: { code: 'T', what: 'tar' },
+  extract: { code: 'A', what: 'tar' },
   delete: { code: 'D', what: 'deleting files' },
   run: { code: 'X', what: 'the command' },
 };
@@ -42,9 +44,9 @@ frames() { while read -r k n && [ "$k" = C ]; do take "$n"; done; }
 exact() { [ "$(printf 'C 1\\nxC 2\\nyzE\\n' | frames)" = xyz ]; }
 exact || { take() { dd bs="$1" count=1 iflag=fullblock 2>/dev/null; }; exact; } || { echo "$2 unsupported"; exit 0; }
 echo "$2 ready"
-while read -r op; do
+while read -r op n; do
   case $op in
-    T) frames | { [ -d "$1" ] || mkdir -p "$1"; tar -xf - -C "$1"; s=$?; cat >/dev/null; exit $s; } ;;
+    A) take "$n" | { [ -d "$1" ] || mkdir -p "$1"; tar -xf - -C "$1"; s=$?; cat >/dev/null; exit $s; } ;;
     D) frames | { cd "$1" && xargs -0 -r rm -rf --; s=$?; cat >/dev/null; exit $s; } ;;
     X) c=$(frames); sh -c "$c" truva-run </dev/null ;;
     P) echo "$2 pong"; continue ;;
@@ -52,8 +54,8 @@ while read -r op; do
   esac
   echo "$2 $?"
 done`;
-// `cat >/dev/null` drains the rest of a batch that tar gave up on, so the next frame is read
-// from the right place. X runs a script with its stdin closed, so it cannot read our frames.
+// `cat >/dev/null` drains the rest of a batch that tar gave up on, so the next op is read from
+// the right place. X runs a script with its stdin closed, so it cannot read our frames.
 
 /** Per-batch execs, for containers where the shell cannot frame its input. */
 const ONE_SHOT: Record<BatchOp, string> = {
@@ -170,11 +172,11 @@ export class PodShell {
     }
   }
 
-  /** Starts a batch once the previous one is done. */
-  begin(op: BatchOp): Promise<BatchSink>;
-  begin(op: ShellOp): Promise<BatchSink & { output(): string }>;
-  begin(op: ShellOp): Promise<BatchSink & { output(): string }> {
-    const started = this.queue.then(() => this.sink(op));
+  /** Starts a batch once the previous one is done; an archive to extract is `bytes` long. */
+  begin(op: 'extract', bytes: number): Promise<BatchSink>;
+  begin(op: 'delete' | 'run'): Promise<BatchSink & { output(): string }>;
+  begin(op: ShellOp, bytes?: number): Promise<BatchSink & { output(): string }> {
+    const started = this.queue.then(() => this.sink(op, bytes));
     this.queue = started
       .then(
         (sink) => sink.done,
@@ -184,7 +186,7 @@ export class PodShell {
     return started;
   }
 
-  private async sink(op: ShellOp): Promise<BatchSink & { done: Promise<void>; output(): string }> {
+  private async sink(op: ShellOp, bytes?: number): Promise<BatchSink & { done: Promise<void>; output(): string }> {
     if (this.ended) throw this.ended;
     this.diagnostics = '';
     const pong = this.next();
@@ -195,7 +197,9 @@ export class PodShell {
       this.close(err);
       return err;
     }).catch(() => undefined); // a lost shell fails the batch's own writes and end()
-    await this.stream.write(Buffer.from(`P\n${OPS[op].code}\n`));
+    const archive = op === 'extract';
+    await this.stream.write(Buffer.from(`P\n${OPS[op].code}${archive ? ` ${bytes}` : ''}\n`));
+    let sent = 0;
     let finish!: (err?: Error) => void;
     const done = new Promise<void>((resolve, reject) => (finish = (err) => (err ? reject(err) : resolve())));
     done.catch(() => {});
@@ -205,13 +209,23 @@ export class PodShell {
       output: () => output,
       write: async (chunk) => {
         if (this.ended) throw this.ended;
-        // The frame header goes in front of the chunk, in one message shared by every pod (chunks.ts).
-        await this.stream.write(chunk.message(`C ${chunk.length}\n`));
+        sent += chunk.length;
+        // An archive's bytes go as they are; other chunks get a frame header. Either way one
+        // message is shared by every pod (chunks.ts).
+        await this.stream.write(chunk.message(archive ? '' : `C ${chunk.length}\n`));
       },
       end: async () => {
         try {
+          if (archive && sent !== bytes) {
+            // The shell would wait for the rest forever: this connection cannot be used again.
+            const err = new Error(
+              `The sync shell in pod ${this.pod} was sent ${sent} of the archive's ${bytes} bytes.`,
+            );
+            this.close(err);
+            throw err;
+          }
           const reply = this.next();
-          await this.stream.write(Buffer.from('E\n'));
+          if (!archive) await this.stream.write(Buffer.from('E\n'));
           const code = Number(await whileConnected(reply, this.stream, this.pod, (err) => this.close(err)));
           if (!Number.isInteger(code)) throw new Error(`The sync shell in pod ${this.pod} answered "${code}".`);
           // Taken before finish(): the next batch starts from it and clears the diagnostics.

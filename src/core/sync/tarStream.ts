@@ -5,15 +5,19 @@
 // read through the thread pool costs a round trip per file, which dominated a 2,000-file sync),
 // larger ones asynchronously, in pieces.
 //
+// The archive's length is known before it is packed (every entry is looked at first), so the
+// pod's sync shell copies it with one `head` process instead of one per frame: 256 KiB frames
+// cost a pod 1.3 s of CPU per 200 MB and 1 MiB ones 0.65 s, against 0.3 s for tar itself. A file
+// that changes in between is sent at the size it was seen with (cut short, or filled with zeros);
+// the change is an event of its own, and sends it again.
+//
 // The first chunk of a batch is at most CHUNK bytes, so a small batch goes at once; each next one
-// may be twice the one before, up to MAX_CHUNK. Each chunk is one frame for the pod's sync
-// shell, and each frame starts a `head` process in every pod: 256 KiB frames cost a pod 1.3 s of
-// CPU per 200 MB, 1 MiB ones 0.65 s, against 0.3 s for tar itself. 4 MiB ones cost a little less
-// in the pods but 50 MB more in the engine at its peak (each socket queues a whole frame).
+// may be twice the one before, up to MAX_CHUNK (4 MiB ones held 50 MB more in the engine at its
+// peak: each socket queues a whole chunk).
 //
 // The headers are ustar's, with a pax header for what ustar cannot hold (a path or link target
 // too long, a size of 8 GiB or more), as GNU tar, busybox and bsdtar read them.
-import { closeSync, fstatSync, lstatSync, openSync, read, readlinkSync, readSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, read, readlinkSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Chunk, ChunkPool, HEADROOM } from './chunks';
@@ -30,12 +34,14 @@ const BLOCK = 512;
 const readAsync = promisify(read);
 
 export interface TarBatch {
+  /** The archive's length in bytes. */
+  bytes: number;
   /**
    * The archive, chunk by chunk; packed only as it is asked for. A chunk's buffer goes back to
    * the pool two chunks later (once no connection holds it): send or copy it before then.
    */
   chunks: AsyncIterable<Chunk>;
-  /** The paths left out (vanished or unsafe), complete once `ended`. */
+  /** The paths left out (vanished or unsafe). */
   skipped: { path: string; reason: string }[];
   /** True once the whole archive was packed. */
   readonly ended: boolean;
@@ -52,9 +58,39 @@ interface Header {
 
 const TYPE_FLAG = { file: '0', directory: '5', symlink: '2' } as const;
 
+const padding = (size: number) => -size & (BLOCK - 1);
+
 export function tarOf(root: string, paths: string[], pool = new ChunkPool()): TarBatch {
-  const batch: TarBatch & { ended: boolean } = { chunks: pack(), skipped: [], ended: false };
-  const skip = (path: string, reason: string) => batch.skipped.push({ path, reason });
+  const skipped: TarBatch['skipped'] = [];
+  const entries: { abs: string; header: Header; bytes: Buffer }[] = [];
+  for (const rel of paths) {
+    const problem = relativePathProblem(rel);
+    if (problem) {
+      skipped.push({ path: rel, reason: problem });
+      continue;
+    }
+    const abs = join(root, rel);
+    let st;
+    try {
+      st = lstatSync(abs);
+    } catch {
+      skipped.push({ path: rel, reason: 'vanished before it was sent' });
+      continue;
+    }
+    const seen = { name: rel, mode: st.mode & 0o7777, mtime: Math.max(0, Math.floor(st.mtimeMs / 1000)) };
+    let header: Header;
+    if (st.isDirectory()) header = { ...seen, size: 0, type: 'directory' };
+    else if (st.isFile()) header = { ...seen, size: st.size, type: 'file' };
+    else if (!st.isSymbolicLink())
+      continue; // a socket or device: nothing to send
+    else if (!symlinkStaysInside(root, abs)) {
+      skipped.push({ path: rel, reason: 'symlink points outside the sync root' });
+      continue;
+    } else header = { ...seen, size: 0, type: 'symlink', linkname: readlinkSync(abs) };
+    entries.push({ abs, header, bytes: encodeHeader(header) });
+  }
+  const bytes = entries.reduce((n, e) => n + e.bytes.length + e.header.size + padding(e.header.size), 2 * BLOCK);
+  const batch = { bytes, chunks: pack(), skipped, ended: false };
 
   async function* pack(): AsyncGenerator<Chunk> {
     // Chunks are lent by the pool. One is retired (goes back once its sends are done) two chunks
@@ -74,97 +110,50 @@ export function tarOf(root: string, paths: string[], pool = new ChunkPool()): Ta
       slot = pool.take(limit);
       used = 0;
     }
-    /** Zeros (padding, the end of the archive), across chunks as needed. */
-    function* zeros(n: number): Generator<Chunk> {
+    /** Bytes from `fill(buffer, offset, length)` (how many it wrote), across chunks; zeros where it wrote none. */
+    async function* put(n: number, fill?: (at: number, length: number) => number | Promise<number>) {
       while (n > 0) {
         if (room() === 0) yield* cut();
         const k = Math.min(n, room());
-        slot.buffer.fill(0, HEADROOM + used, HEADROOM + used + k);
+        const at = HEADROOM + used;
+        const got = fill ? await fill(at, k) : 0;
+        if (got < k) slot.buffer.fill(0, at + got, at + k);
         used += k;
         n -= k;
+        if (got < k) fill = undefined; // the file ended early: the rest is zeros
       }
-    }
-    /** A header, in one chunk (a chunk with too little room left is cut first). */
-    function* header(h: Header): Generator<Chunk> {
-      const bytes = encodeHeader(h);
-      if (room() < bytes.length) yield* cut();
-      bytes.copy(slot.buffer, HEADROOM + used);
-      used += bytes.length;
     }
     try {
-      for (const rel of paths) {
-        const problem = relativePathProblem(rel);
-        if (problem) {
-          skip(rel, problem);
-          continue;
-        }
-        const abs = join(root, rel);
-        let st;
-        try {
-          st = lstatSync(abs);
-        } catch {
-          skip(rel, 'vanished before it was sent');
-          continue;
-        }
-        const h = { name: rel, mode: st.mode & 0o7777, mtime: Math.max(0, Math.floor(st.mtimeMs / 1000)), size: 0 };
-        if (st.isDirectory()) yield* header({ ...h, type: 'directory' });
-        else if (st.isSymbolicLink()) {
-          if (!symlinkStaysInside(root, abs)) {
-            skip(rel, 'symlink points outside the sync root');
-            continue;
-          }
-          yield* header({ ...h, type: 'symlink', linkname: readlinkSync(abs) });
-        } else if (st.isFile()) {
-          let fd;
+      for (const { abs, header, bytes: head } of entries) {
+        if (room() < head.length) yield* cut();
+        head.copy(slot.buffer, HEADROOM + used);
+        used += head.length;
+        if (header.type === 'file') {
+          let fd: number | undefined;
           try {
             fd = openSync(abs, 'r');
-          } catch {
-            skip(rel, 'vanished before it was sent');
-            continue;
-          }
+          } catch {} // vanished since: zeros, and its delete event removes it
           try {
-            yield* file(fd, { ...h, type: 'file' }, st.size);
+            let position = 0;
+            const advance = (n: number) => ((position += n), n);
+            const read = (at: number, length: number) => {
+              if (fd === undefined) return 0;
+              if (header.size <= SMALL_FILE) return advance(readSync(fd, slot.buffer, at, length, position));
+              return readAsync(fd, slot.buffer, at, length, position).then((r) => advance(r.bytesRead));
+            };
+            yield* put(header.size, read);
           } finally {
-            closeSync(fd);
+            if (fd !== undefined) closeSync(fd);
           }
+          yield* put(padding(header.size));
         }
       }
-      yield* zeros(2 * BLOCK);
+      yield* put(2 * BLOCK);
       yield* cut();
       batch.ended = true;
     } finally {
       for (const s of lent) s.retire();
       slot.retire();
-    }
-
-    /** A file's header and contents. The size is what was read: the file may have changed since lstat. */
-    async function* file(fd: number, h: Header, size: number): AsyncGenerator<Chunk> {
-      const head = encodeHeader({ ...h, size }).length;
-      if (size <= SMALL_FILE) {
-        // Read in place behind the header's room; one byte more than lstat saw tells a file that grew.
-        if (room() < head + size + 1) yield* cut();
-        if (room() >= head + size + 1) {
-          const n = readSync(fd, slot.buffer, HEADROOM + used + head, size + 1, 0);
-          if (n <= size) {
-            yield* header({ ...h, size: n });
-            used += n;
-            return yield* zeros(-n & (BLOCK - 1));
-          }
-        }
-      }
-      // A big file (or one that grew): its size now, then its contents in pieces, as they fit.
-      const total = fstatSync(fd).size;
-      yield* header({ ...h, size: total });
-      let sent = 0;
-      while (sent < total) {
-        if (room() === 0) yield* cut();
-        const want = Math.min(total - sent, room());
-        const n = (await readAsync(fd, slot.buffer, HEADROOM + used, want, sent)).bytesRead;
-        if (n === 0) break; // it shrank: the rest is zeros, and its change event sends it again
-        used += n;
-        sent += n;
-      }
-      yield* zeros(total - sent + (-total & (BLOCK - 1)));
     }
   }
   return batch;

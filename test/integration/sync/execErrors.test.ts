@@ -81,7 +81,8 @@ for (const controlPlane of bothControlPlanes())
     });
 
     it('an exec refused before the upgrade keeps the Status body and is named an exec', async () => {
-      const pod = (await podNames(sandbox, 'web'))[0];
+      // The seed's web pods may still be starting (on the real control plane, right after the suite's start).
+      const pod = await waitFor(async () => (await podNames(sandbox, 'web'))[0], 60_000, 'a running web pod');
       const err = await cluster.exec(pod, 'nope', ['true']).then(
         () => undefined,
         (e) => e,

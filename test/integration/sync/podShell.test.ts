@@ -51,6 +51,12 @@ describe('pod sync shell on the sandbox', function () {
     return chunks;
   }
 
+  /** An archive through the shell, in these chunks. */
+  async function extract(shell: PodShell, chunks: Buffer[]) {
+    const bytes = chunks.reduce((n, c) => n + c.length, 0);
+    await send(await shell.begin('extract', bytes), chunks);
+  }
+
   async function send(sink: BatchSink, chunks: Buffer[]) {
     for (const chunk of chunks) await sink.write(Chunk.of(chunk));
     await sink.end();
@@ -95,7 +101,7 @@ describe('pod sync shell on the sandbox', function () {
     writeFileSync(join(local, 'dir', 'small.txt'), 'small');
     const shell = await PodShell.open(opener(webPod), webPod, '/app/shell-a');
     assert.ok(shell, 'GNU head frames exactly: the shell runs');
-    await send(await shell.begin('extract'), await tarChunks(['big.bin', 'dir', 'dir/small.txt'], 100_000));
+    await extract(shell, await tarChunks(['big.bin', 'dir', 'dir/small.txt'], 100_000));
     assert.equal(await remote(webPod, 'sha256sum < /app/shell-a/big.bin | cut -d" " -f1'), sha(big));
     assert.equal(await remote(webPod, 'cat /app/shell-a/dir/small.txt'), 'small');
     await send(await shell.begin('delete'), [Buffer.from('big.bin\0dir/small.txt\0')]);
@@ -109,16 +115,13 @@ describe('pod sync shell on the sandbox', function () {
     const shell = (await PodShell.open(opener(noTarPod), noTarPod, '/app/shell-b'))!;
     for (let round = 0; round < 2; round++) {
       const bytes = randomBytes(300_000);
-      await assert.rejects(
-        send(await shell.begin('extract'), [bytes.subarray(0, 100_000), bytes.subarray(100_000)]),
-        (err: Error) => {
-          assert.match(
-            err.message,
-            new RegExp(`tar in pod ${noTarPod} failed \\(exit code 12[67]\\): .*tar: Permission denied`),
-          );
-          return true;
-        },
-      );
+      await assert.rejects(extract(shell, [bytes.subarray(0, 100_000), bytes.subarray(100_000)]), (err: Error) => {
+        assert.match(
+          err.message,
+          new RegExp(`tar in pod ${noTarPod} failed \\(exit code 12[67]\\): .*tar: Permission denied`),
+        );
+        return true;
+      });
     }
     // Had the unread rest been taken for the next frame, the shell would have ended by now.
     await send(await shell.begin('delete'), [Buffer.from('nothing-here\0')]);
@@ -133,7 +136,7 @@ describe('pod sync shell on the sandbox', function () {
     const failed = await shell.run('echo "no supervisor" >&2; exit 3');
     assert.deepEqual(failed, { exitCode: 3, output: 'no supervisor\n' });
     // Batches before and after a script go through as usual.
-    await send(await shell.begin('extract'), await tarChunks(['one.txt'], 1 << 20));
+    await extract(shell, await tarChunks(['one.txt'], 1 << 20));
     assert.equal((await shell.run('cat /app/shell-run/one.txt')).output, 'one shot');
     assert.ok(shell.alive);
     assert.equal(opened.length, 1, 'no exec besides the shell');
@@ -144,16 +147,16 @@ describe('pod sync shell on the sandbox', function () {
     const shell = (await PodShell.open(opener(webPod), webPod, '/app/shell-c'))!;
     sandbox.faults.closeStreams();
     await waitFor(() => !shell.alive, 10_000, 'the shell to notice its connection closed');
-    await assert.rejects(shell.begin('extract'), /sync shell in pod|closed/);
+    await assert.rejects(shell.begin('extract', 0), /sync shell in pod|closed/);
   });
 
   it('notices a connection that went silent without closing (a laptop that slept): the next batch fails within seconds, not minutes', async () => {
     const shell = (await PodShell.open(opener(webPod), webPod, '/app/shell-e'))!;
-    await send(await shell.begin('extract'), await tarChunks(['one.txt'], 512));
+    await extract(shell, await tarChunks(['one.txt'], 512));
     assert.ok(sandbox.faults.silenceExecs() >= 1);
     const started = Date.now();
     await assert.rejects(
-      send(await shell.begin('extract'), await tarChunks(['one.txt'], 512)),
+      extract(shell, await tarChunks(['one.txt'], 512)),
       /did not answer within 5 s; its connection was probably lost/,
     );
     assert.ok(Date.now() - started < 20_000);
@@ -165,11 +168,14 @@ describe('pod sync shell on the sandbox', function () {
     // real server's back-pressure needs (client-go's 61 s) before the connection counts as lost.
     this.timeout(150_000);
     const shell = (await PodShell.open(opener(webPod), webPod, '/app/shell-f'))!;
+    const chunks = await tarChunks(['one.txt'], 512);
     const sinks = [
-      await shell.begin('extract'),
+      await shell.begin(
+        'extract',
+        chunks.reduce((n, c) => n + c.length, 0),
+      ),
       await oneShotSink(opener(busyboxPod), busyboxPod, '/app/shell-f', 'extract'),
     ];
-    const chunks = await tarChunks(['one.txt'], 512);
     for (const sink of sinks) await sink.write(Chunk.of(chunks[0]));
     await new Promise((r) => setTimeout(r, 500)); // the shell has answered the ping ahead of the batch
     assert.ok(sandbox.faults.silenceExecs() >= 2);

@@ -6,7 +6,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ExecStream } from '../../../src/core/kube/exec';
+import { StdinMessage, type ExecStream } from '../../../src/core/kube/exec';
 import type { SyncSnapshot } from '../../../src/core/session/session';
 import { SyncEngine, type PodRef, type PodRun, type SyncOptions, type SyncTarget } from '../../../src/core/sync';
 import { until } from '../../helpers/poll';
@@ -65,8 +65,13 @@ class LocalPods implements SyncTarget {
       child.on('error', reject);
     });
     return {
-      write: (chunk) =>
-        new Promise<void>((resolve) => (child.stdin.write(chunk) ? resolve() : child.stdin.once('drain', resolve))),
+      write: (chunk) => {
+        // As the WebSocket does: the message without its channel byte, held until written.
+        const message = chunk instanceof StdinMessage ? chunk : StdinMessage.of(chunk);
+        const release = message.holder?.hold();
+        const room = child.stdin.write(message.bytes.subarray(1), () => release?.());
+        return new Promise<void>((resolve) => (room ? resolve() : child.stdin.once('drain', resolve)));
+      },
       end: () => child.stdin.end(),
       onOutput: (listener) => {
         child.stdout.on('data', (d: Buffer) => listener(d, 'stdout'));

@@ -7,6 +7,7 @@ import {
   readFileSync,
   readdirSync,
   readlinkSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -39,6 +40,7 @@ async function archiveOf(root: string, paths: string[], sizes: number[] = []) {
   }
   const archive = join(tmp('truva-tar-out-'), 'batch.tar');
   writeFileSync(archive, Buffer.concat(parts));
+  assert.equal(statSync(archive).size, tar.bytes, 'the archive is as long as announced');
   return { archive, tar };
 }
 
@@ -278,6 +280,31 @@ describe('tar chunks', () => {
     assert.ok(Math.max(...sizes) <= 1 << 20);
     const full = sizes.filter((size) => size > (1 << 20) - 4096).length;
     assert.ok(full >= 7, `9 MiB in chunks of ${sizes.join(', ')}`);
+  });
+
+  it('packs exactly the length it announced when files change after they were looked at: each at the size it was seen with', async () => {
+    const root = tmp('truva-tar-changing-');
+    const big = 600 << 10; // read asynchronously, in pieces
+    for (const name of ['grew', 'shrank', 'vanished']) writeFileSync(join(root, name), 'x'.repeat(100));
+    writeFileSync(join(root, 'big.bin'), Buffer.alloc(big, 1));
+    const tar = tarOf(root, ['grew', 'shrank', 'vanished', 'big.bin']);
+    writeFileSync(join(root, 'grew'), 'y'.repeat(300));
+    writeFileSync(join(root, 'shrank'), 'z'.repeat(10));
+    rmSync(join(root, 'vanished'));
+    writeFileSync(join(root, 'big.bin'), Buffer.alloc(100 << 10, 2));
+    const parts: Buffer[] = [];
+    for await (const chunk of tar.chunks) parts.push(Buffer.from(chunk.bytes));
+    assert.equal(Buffer.concat(parts).length, tar.bytes);
+    const archive = join(tmp('truva-tar-changing-out-'), 'batch.tar');
+    writeFileSync(archive, Buffer.concat(parts));
+    const out = tmp('truva-tar-changing-x-');
+    execFileSync('tar', ['-xf', archive, '-C', out]);
+    assert.equal(readFileSync(join(out, 'grew'), 'utf8'), 'y'.repeat(100));
+    assert.equal(readFileSync(join(out, 'shrank'), 'utf8'), 'z'.repeat(10) + '\0'.repeat(90));
+    assert.equal(readFileSync(join(out, 'vanished'), 'utf8'), '\0'.repeat(100));
+    const bigOut = readFileSync(join(out, 'big.bin'));
+    assert.equal(bigOut.length, big);
+    assert.ok(bigOut.subarray(0, 100 << 10).every((b) => b === 2) && bigOut.subarray(100 << 10).every((b) => b === 0));
   });
 
   it("a pool's buffer is lent again only once its batch is past it and no connection holds it", () => {
