@@ -605,14 +605,16 @@ done`;
   }
 
   /**
-   * Waits until every replica runs the current template, reporting progress. Fails at once,
-   * quoting the cluster's own reason, when the rollout cannot finish: the deployment is paused,
-   * its progress deadline passed, the ReplicaSet cannot create pods (quota, pod security, an
-   * admission webhook), a pod cannot be scheduled, or a container cannot be created or started.
+   * Waits until every replica runs the current template, reporting progress. Fails, quoting the
+   * cluster's own reason, as soon as the rollout cannot finish: the deployment is paused, its
+   * progress deadline passed, the ReplicaSet cannot create pods (quota, pod security, an
+   * admission webhook; once that has lasted REPLICA_FAILURE_CONFIRM_MS), a pod cannot be
+   * scheduled, or a container cannot be created or started.
    */
   async waitForRollout(report: (message: string) => void = () => {}, signal?: AbortSignal): Promise<void> {
     const deadline = Date.now() + (this.options.rolloutTimeoutSeconds ?? 120) * 1000;
     let last = '';
+    let failingSince: number | undefined;
     for (;;) {
       if (signal?.aborted) throw new Error('Cancelled while waiting for the rollout.');
       const d = await this.cluster.getDeployment(this.name, this.namespace);
@@ -624,9 +626,13 @@ done`;
       if (observed && updated === want && (s.replicas ?? 0) === want && available === want) return;
       // Pods tell why only once the controller has seen this generation (so its revision is the
       // current template's), and only those of the current ReplicaSet: the old ones are going.
-      const oldSetsFailure = hasReplicaFailure(d) && !(await this.currentSetFails(d));
+      const failing = hasReplicaFailure(d) && (await this.currentSetFails(d));
+      // A ReplicaSet keeps its FailedCreate until its controller next syncs it, so a quota or a
+      // policy just lifted still shows for a moment: a failure counts once it has lasted.
+      failingSince = failing ? (failingSince ?? Date.now()) : undefined;
+      const confirmed = failingSince !== undefined && Date.now() - failingSince >= REPLICA_FAILURE_CONFIRM_MS;
       const stuck =
-        rolloutBlocker(d, observed, { replicaFailure: !oldSetsFailure }) ??
+        rolloutBlocker(d, observed, { replicaFailure: !hasReplicaFailure(d) || confirmed }) ??
         (observed ? await this.podProblems(d, true) : '');
       if (stuck) throw new RolloutError(`The rollout of deployment "${this.name}" cannot finish: ${stuck}`);
       const message = `Waiting for the rollout: ${updated} of ${want} pods updated, ${available} available`;
@@ -712,6 +718,13 @@ export function waitingReason(c: ContainerStatus): string {
 }
 
 const REPLICA_FAILURE = 'ReplicaFailure';
+
+/**
+ * How long the current ReplicaSet must go on failing to create pods before the rollout counts as
+ * stuck. The reliability run's restore after a ValidatingAdmissionPolicy was deleted (and a dry
+ * run admitted again) found the ReplicaSet still saying FailedCreate from before.
+ */
+const REPLICA_FAILURE_CONFIRM_MS = 3_000;
 
 function hasReplicaFailure(d: Deployment): boolean {
   return (d.status?.conditions ?? []).some((c) => c.type === REPLICA_FAILURE && c.status === 'True');
