@@ -110,7 +110,7 @@ export function tarOf(root: string, paths: string[], pool = new ChunkPool()): Ta
       slot = pool.take(limit);
       used = 0;
     }
-    /** Bytes from `fill(buffer, offset, length)` (how many it wrote), across chunks; zeros where it wrote none. */
+    /** `n` bytes across chunks, from `fill(at, length)` (which says how many it wrote); zeros where it wrote none. */
     async function* put(n: number, fill?: (at: number, length: number) => number | Promise<number>) {
       while (n > 0) {
         if (room() === 0) yield* cut();
