@@ -632,8 +632,7 @@ done`;
       failingSince = failing ? (failingSince ?? Date.now()) : undefined;
       const confirmed = failingSince !== undefined && Date.now() - failingSince >= REPLICA_FAILURE_CONFIRM_MS;
       const stuck =
-        rolloutBlocker(d, observed, { replicaFailure: !hasReplicaFailure(d) || confirmed }) ??
-        (observed ? await this.podProblems(d, true) : '');
+        rolloutBlocker(d, observed, { replicaFailure: confirmed }) ?? (observed ? await this.podProblems(d, true) : '');
       if (stuck) throw new RolloutError(`The rollout of deployment "${this.name}" cannot finish: ${stuck}`);
       const message = `Waiting for the rollout: ${updated} of ${want} pods updated, ${available} available`;
       if (message !== last) report((last = message));

@@ -264,7 +264,7 @@ export async function openExec(
       const message = chunk instanceof StdinMessage ? chunk : StdinMessage.of(chunk);
       const release = message.holder?.hold();
       // ws calls back once the socket has taken the bytes, or with an error when it never will.
-      ws.send(message.bytes, release && (() => release()));
+      ws.send(message.bytes, release);
       if (ws.bufferedAmount > HIGH_WATER) await waitForDrain(ws);
     },
     end: () => stdinProxy?.end(),

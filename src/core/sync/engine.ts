@@ -433,7 +433,7 @@ export class SyncEngine implements SyncPart {
     const tar = tarOf(this.options.roots[rootIndex].local, paths, this.chunkPool);
     for (const [pod, err] of await fanOut(this.sinks(live, rootIndex, 'extract', tar.bytes), tar.chunks))
       failed.set(pod, err);
-    // When every pod failed the tar was not packed to its end, and the list of skipped files is not complete.
+    // Logged once a pod took the whole batch: when every pod failed, it is sent again, and logged then.
     if (tar.ended) for (const s of tar.skipped) this.log(`not synced: ${s.path} (${s.reason})`);
   }
 

@@ -41,7 +41,7 @@ export interface TarBatch {
    * the pool two chunks later (once no connection holds it): send or copy it before then.
    */
   chunks: AsyncIterable<Chunk>;
-  /** The paths left out (vanished or unsafe). */
+  /** The paths left out (vanished or unsafe), known before the first chunk. */
   skipped: { path: string; reason: string }[];
   /** True once the whole archive was packed. */
   readonly ended: boolean;
@@ -117,10 +117,12 @@ export function tarOf(root: string, paths: string[], pool = new ChunkPool()): Ta
         const k = Math.min(n, room());
         const at = HEADROOM + used;
         const got = fill ? await fill(at, k) : 0;
-        if (got < k) slot.buffer.fill(0, at + got, at + k);
+        if (got < k) {
+          slot.buffer.fill(0, at + got, at + k);
+          fill = undefined; // the file ended early: the rest is zeros
+        }
         used += k;
         n -= k;
-        if (got < k) fill = undefined; // the file ended early: the rest is zeros
       }
     }
     try {
