@@ -121,6 +121,13 @@ describe('port-forwards (Truva) on the sandbox', function () {
     const victim = statuses[0].pod!;
     const slotOfVictim = statuses.find((s) => s.source === 'ports[1]' && s.pod === victim)!;
     await cluster.deletePod(victim, { namespace: 'demo' });
+    // The forwards hear of the deletion from their pod watch; a request made before that can still
+    // reach the pod while it stops (as kubectl port-forward's would), so the test asks after it.
+    await waitFor(
+      () => manager!.snapshot().every((s) => s.pod !== victim),
+      10_000,
+      'the forwards to leave the deleted pod',
+    );
     // Asked at once: the answer comes from a pod that is not the deleted one, on the same port.
     const moved = await whoAnswers(first);
     assert.notEqual(moved.pod, victim);

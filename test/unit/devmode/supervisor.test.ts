@@ -194,7 +194,8 @@ describe('supervisor script (real sh)', function () {
   it('stops the app and exits when the supervisor gets SIGTERM', async () => {
     running = startSupervisor(['sleep', '300'], dir);
     const pid = await until('pid', () => readPid(dir));
-    const exited = new Promise<number | null>((r) => running!.proc.once('exit', (code) => r(code)));
+    // 'close', not 'exit': the exit can come before the last of its output has been read.
+    const exited = new Promise<number | null>((r) => running!.proc.once('close', (code) => r(code)));
     running.proc.kill('SIGTERM');
     assert.equal(await exited, 0);
     assert.ok(!alive(pid));
